@@ -1,0 +1,6 @@
+export * from './chunks.js';
+export * from './errors.js';
+export * from './path.js';
+export * from './semantics.js';
+export { checkData, checkOffset, createStorage, createSyncStorage, toAsync } from './storage.js';
+export * from './types.js';

@@ -1,0 +1,93 @@
+import { VfsError } from './errors.js';
+
+/**
+ * Normalizes a storage path. The result is absolute, `/`-separated, without `.` or `..` segments,
+ * empty segments or a trailing slash; the root is `/`.
+ *
+ * `..` is resolved lexically (storage has no symlinks); a `..` that would climb above the root is
+ * an `invalid-path` error, never clamped to `/`. Relative paths, non-strings and paths containing
+ * NUL are `invalid-path` too.
+ *
+ * @throws {VfsError} `invalid-path`
+ */
+export function normalizePath(path: unknown): string {
+  if (typeof path !== 'string') {
+    throw new VfsError('invalid-path', `path must be a string, got ${describe(path)}`);
+  }
+  if (!path.startsWith('/')) {
+    throw new VfsError('invalid-path', 'path must be absolute (start with "/")', { path });
+  }
+  if (path.includes('\0')) {
+    throw new VfsError('invalid-path', 'path must not contain NUL', { path: path.replace(/\0/g, '\\0') });
+  }
+  const out: string[] = [];
+  for (const segment of path.split('/')) {
+    if (segment === '' || segment === '.') continue;
+    if (segment === '..') {
+      if (out.length === 0) throw new VfsError('invalid-path', 'path escapes the root', { path });
+      out.pop();
+      continue;
+    }
+    out.push(segment);
+  }
+  return `/${out.join('/')}`;
+}
+
+/** True when `path` is already in the normal form {@link normalizePath} returns. */
+export function isNormalizedPath(path: string): boolean {
+  try {
+    return normalizePath(path) === path;
+  } catch {
+    return false;
+  }
+}
+
+/** The parent of a normalized path; the parent of `/` is `/`. */
+export function parentPath(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+/** The last segment of a normalized path; `''` for `/`. */
+export function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+/** Joins a normalized directory path and one entry name. */
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** The segments of a normalized path; `[]` for `/`. */
+export function pathSegments(path: string): string[] {
+  return path === '/' ? [] : path.slice(1).split('/');
+}
+
+/** True when `path` is `ancestor` itself or lies below it (both normalized). */
+export function isSameOrDescendant(ancestor: string, path: string): boolean {
+  if (ancestor === '/') return true;
+  return path === ancestor || path.startsWith(`${ancestor}/`);
+}
+
+/** Every ancestor of a normalized path from the root down, excluding the path itself. */
+export function ancestorsOf(path: string): string[] {
+  const result: string[] = [];
+  let current = '/';
+  for (const segment of pathSegments(path).slice(0, -1)) {
+    current = joinPath(current, segment);
+    result.push(current);
+  }
+  return path === '/' ? [] : ['/', ...result];
+}
+
+/** Replaces the `from` prefix of `path` with `to` (used by directory renames). */
+export function rebasePath(path: string, from: string, to: string): string {
+  if (path === from) return to;
+  return joinPath(to, path.slice(from === '/' ? 1 : from.length + 1));
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}

@@ -1,0 +1,267 @@
+import { isVfsError, toVfsError, VfsError } from './errors.js';
+import { normalizePath } from './path.js';
+import {
+  type Capabilities,
+  type DirEntry,
+  type Metadata,
+  resolveCapabilities,
+  type SetTimes,
+  type VfsDriver,
+  type VfsStorage,
+  type VfsSyncDriver,
+  type VfsSyncStorage,
+} from './types.js';
+
+/**
+ * Checks that `value` is a non-negative safe integer (an offset, a length or a size).
+ * @throws {VfsError} `invalid-offset`
+ */
+export function checkOffset(value: unknown, what: string, path?: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new VfsError(
+      'invalid-offset',
+      `${what} must be a non-negative safe integer, got ${String(value)}`,
+      {
+        path,
+      },
+    );
+  }
+  return value;
+}
+
+/**
+ * Checks that `data` is a `Uint8Array` and that writing it at `offset` stays within safe integers.
+ * @throws {VfsError} `invalid-argument`; `invalid-offset`
+ */
+export function checkData(data: unknown, path?: string, offset = 0): Uint8Array {
+  if (!(data instanceof Uint8Array)) {
+    throw new VfsError('invalid-argument', 'data must be a Uint8Array', { path });
+  }
+  if (offset + data.length > Number.MAX_SAFE_INTEGER) {
+    throw new VfsError('invalid-offset', 'offset + length exceeds the largest safe integer', { path });
+  }
+  return data;
+}
+
+function checkTimes(times: unknown, path: string): SetTimes {
+  if (typeof times !== 'object' || times === null) {
+    throw new VfsError('invalid-argument', 'times must be an object', { path });
+  }
+  const { accessed, modified } = times as SetTimes;
+  for (const [name, value] of [
+    ['accessed', accessed],
+    ['modified', modified],
+  ] as const) {
+    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
+      throw new VfsError('invalid-argument', `${name} must be a finite number of milliseconds`, { path });
+    }
+  }
+  return { accessed, modified };
+}
+
+/** The validated arguments of each operation, shared by the async and sync guards. */
+const args = {
+  path: (p: unknown) => normalizePath(p),
+  readAt(p: unknown, offset: unknown, length: unknown): [string, number, number] {
+    const path = normalizePath(p);
+    return [path, checkOffset(offset, 'offset', path), checkOffset(length, 'length', path)];
+  },
+  write(p: unknown, data: unknown): [string, Uint8Array] {
+    const path = normalizePath(p);
+    return [path, checkData(data, path)];
+  },
+  writeAt(p: unknown, offset: unknown, data: unknown): [string, number, Uint8Array] {
+    const path = normalizePath(p);
+    const at = checkOffset(offset, 'offset', path);
+    return [path, at, checkData(data, path, at)];
+  },
+  setSize(p: unknown, size: unknown): [string, number] {
+    const path = normalizePath(p);
+    return [path, checkOffset(size, 'size', path)];
+  },
+  setTimes(p: unknown, times: unknown): [string, SetTimes] {
+    const path = normalizePath(p);
+    return [path, checkTimes(times, path)];
+  },
+};
+
+function closedError(): VfsError {
+  return new VfsError('io', 'storage is closed');
+}
+
+/** Runs `fn` after every earlier call with the same key has settled (an in-process lock). */
+class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(fn, fn);
+    const tail = result.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
+}
+
+/**
+ * Makes a {@link VfsStorage} of a backend's {@link VfsDriver}: normalizes and validates every
+ * argument once, translates stray errors into `io` {@link VfsError}s (with the original as
+ * `cause`), fills capability defaults and emulates `append` when the driver has none.
+ */
+export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorage } = {}): VfsStorage {
+  const capabilities = resolveCapabilities({
+    ...driver.capabilities,
+    nativeAppend: driver.append !== undefined && driver.capabilities?.nativeAppend !== false,
+  });
+  const appends = new KeyedQueue();
+  let closed = false;
+
+  async function call<T>(fn: () => Promise<T>): Promise<T> {
+    if (closed) throw closedError();
+    try {
+      return await fn();
+    } catch (error) {
+      throw toVfsError(error);
+    }
+  }
+
+  const emulatedAppend = (path: string, data: Uint8Array) =>
+    appends.run(path, async () => {
+      let size = 0;
+      try {
+        const meta = await driver.stat(path);
+        if (meta.kind === 'directory') throw new VfsError('is-a-directory', undefined, { path });
+        size = meta.size;
+      } catch (error) {
+        if (!isVfsError(error, 'not-found')) throw error;
+      }
+      checkData(data, path, size);
+      await driver.writeAt(path, size, data);
+      return size;
+    });
+
+  const storage: VfsStorage = {
+    capabilities,
+    sync: options.sync,
+    read: (p) => call(async () => driver.read(args.path(p))),
+    readAt: (p, o, l) => call(async () => driver.readAt(...args.readAt(p, o, l))),
+    write: (p, d) => call(async () => driver.write(...args.write(p, d))),
+    writeAt: (p, o, d) => call(async () => driver.writeAt(...args.writeAt(p, o, d))),
+    append: (p, d) =>
+      call(async () => {
+        const [path, data] = args.write(p, d);
+        return driver.append ? driver.append(path, data) : emulatedAppend(path, data);
+      }),
+    setSize: (p, s) => call(async () => driver.setSize(...args.setSize(p, s))),
+    stat: (p): Promise<Metadata> => call(async () => driver.stat(args.path(p))),
+    list: (p): Promise<DirEntry[]> => call(async () => driver.list(args.path(p))),
+    exists: (p) => call(async () => driver.exists(args.path(p))),
+    mkdir: (p) => call(async () => driver.mkdir(args.path(p))),
+    rmdir: (p) => call(async () => driver.rmdir(args.path(p))),
+    delete: (p) => call(async () => driver.delete(args.path(p))),
+    rename: (from, to) => call(async () => driver.rename(args.path(from), args.path(to))),
+    setTimes: (p, t) => call(async () => driver.setTimes(...args.setTimes(p, t))),
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        await driver.close?.();
+      } catch (error) {
+        throw toVfsError(error);
+      }
+    },
+  };
+  return storage;
+}
+
+/** The synchronous {@link createStorage}: the same checks around a {@link VfsSyncDriver}. */
+export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
+  const capabilities: Capabilities = resolveCapabilities({
+    ...driver.capabilities,
+    nativeAppend: driver.append !== undefined && driver.capabilities?.nativeAppend !== false,
+  });
+  let closed = false;
+
+  function call<T>(fn: () => T): T {
+    if (closed) throw closedError();
+    try {
+      return fn();
+    } catch (error) {
+      throw toVfsError(error);
+    }
+  }
+
+  // Synchronous calls cannot interleave, so stat + writeAt is already atomic within this process.
+  const emulatedAppend = (path: string, data: Uint8Array): number => {
+    let size = 0;
+    try {
+      const meta = driver.stat(path);
+      if (meta.kind === 'directory') throw new VfsError('is-a-directory', undefined, { path });
+      size = meta.size;
+    } catch (error) {
+      if (!isVfsError(error, 'not-found')) throw error;
+    }
+    checkData(data, path, size);
+    driver.writeAt(path, size, data);
+    return size;
+  };
+
+  return {
+    capabilities,
+    read: (p) => call(() => driver.read(args.path(p))),
+    readAt: (p, o, l) => call(() => driver.readAt(...args.readAt(p, o, l))),
+    write: (p, d) => call(() => driver.write(...args.write(p, d))),
+    writeAt: (p, o, d) => call(() => driver.writeAt(...args.writeAt(p, o, d))),
+    append: (p, d) =>
+      call(() => {
+        const [path, data] = args.write(p, d);
+        return driver.append ? driver.append(path, data) : emulatedAppend(path, data);
+      }),
+    setSize: (p, s) => call(() => driver.setSize(...args.setSize(p, s))),
+    stat: (p) => call(() => driver.stat(args.path(p))),
+    list: (p) => call(() => driver.list(args.path(p))),
+    exists: (p) => call(() => driver.exists(args.path(p))),
+    mkdir: (p) => call(() => driver.mkdir(args.path(p))),
+    rmdir: (p) => call(() => driver.rmdir(args.path(p))),
+    delete: (p) => call(() => driver.delete(args.path(p))),
+    rename: (from, to) => call(() => driver.rename(args.path(from), args.path(to))),
+    setTimes: (p, t) => call(() => driver.setTimes(...args.setTimes(p, t))),
+    close() {
+      if (closed) return;
+      closed = true;
+      call(() => driver.close?.());
+    },
+  };
+}
+
+/**
+ * The asynchronous form of a synchronous storage, with `sync` pointing back at it. Backends that
+ * are synchronous by nature (memory, SQLite) implement the sync form once and expose both.
+ */
+export function toAsync(sync: VfsSyncStorage): VfsStorage {
+  const run =
+    <A extends unknown[], R>(fn: (...a: A) => R) =>
+    async (...a: A): Promise<R> =>
+      fn(...a);
+  return {
+    capabilities: sync.capabilities,
+    sync,
+    read: run((p) => sync.read(p)),
+    readAt: run((p, o, l) => sync.readAt(p, o, l)),
+    write: run((p, d) => sync.write(p, d)),
+    writeAt: run((p, o, d) => sync.writeAt(p, o, d)),
+    append: run((p, d) => sync.append(p, d)),
+    setSize: run((p, s) => sync.setSize(p, s)),
+    stat: run((p) => sync.stat(p)),
+    list: run((p) => sync.list(p)),
+    exists: run((p) => sync.exists(p)),
+    mkdir: run((p) => sync.mkdir(p)),
+    rmdir: run((p) => sync.rmdir(p)),
+    delete: run((p) => sync.delete(p)),
+    rename: run((from, to) => sync.rename(from, to)),
+    setTimes: run((p, t) => sync.setTimes(p, t)),
+    close: run(() => sync.close()),
+  };
+}

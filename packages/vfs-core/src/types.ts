@@ -1,0 +1,271 @@
+/** What a path names. */
+export type FileKind = 'file' | 'directory';
+
+/**
+ * What {@link VfsStorage.stat} returns. Times are milliseconds since the Unix epoch (fractions
+ * allowed); backends store at least millisecond precision.
+ */
+export interface Metadata {
+  /** `file` or `directory`. */
+  kind: FileKind;
+  /** Size in bytes; `0` for directories. */
+  size: number;
+  /** When the entry was created. */
+  created: number;
+  /**
+   * When the file's content last changed (write, writeAt, append, setSize) or was set by
+   * {@link VfsStorage.setTimes}. For directories: creation time, unless set; backends may also move
+   * it when entries change, so callers must not rely on either.
+   */
+  modified: number;
+  /**
+   * Last access time. Reads do not move it (like the `noatime` mount option: a write per read would
+   * make every read cost a write); it is set at creation, on content changes and by `setTimes`.
+   */
+  accessed: number;
+}
+
+/** One entry of {@link VfsStorage.list}. */
+export interface DirEntry {
+  /** The entry's name within its directory (one path segment). */
+  name: string;
+  /** `file` or `directory`. */
+  kind: FileKind;
+  /** Size in bytes; `0` for directories. */
+  size: number;
+}
+
+/** Times to set with {@link VfsStorage.setTimes}; an omitted member is left unchanged. */
+export interface SetTimes {
+  /** New access time, milliseconds since the Unix epoch. */
+  accessed?: number;
+  /** New modification time, milliseconds since the Unix epoch. */
+  modified?: number;
+}
+
+/**
+ * What a backend promises beyond the contract. A flag left out of a backend's declaration takes its
+ * default from {@link DEFAULT_CAPABILITIES} (always the weaker promise), so adding a flag never
+ * breaks an existing backend. The conformance kit and callers read these; they never guess.
+ */
+export interface Capabilities {
+  /**
+   * The backend implements `append` itself, atomically, against every other writer of the same
+   * store (other processes included). When `false`, core emulates `append` as `stat` + `writeAt`,
+   * serialized per path within one storage object only. Default `false`.
+   */
+  nativeAppend: boolean;
+  /** Renaming a file is one atomic step: observers see the old or the new name, never both or neither. Default `false`. */
+  atomicRename: boolean;
+  /**
+   * Renaming a directory (with its whole subtree) is one atomic step. Where `false`, an interrupted
+   * directory rename must still be recoverable as the backend documents. Default `false`.
+   */
+  atomicDirectoryRename: boolean;
+  /** Data outlives the process (it is written to a file, a database or an object store). Default `false`. */
+  persistent: boolean;
+  /** Several processes (or storage objects) may use the same store at once without losing updates. Default `false`. */
+  multiProcess: boolean;
+}
+
+/** The defaults of every {@link Capabilities} flag: the weakest promise. */
+export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
+  nativeAppend: false,
+  atomicRename: false,
+  atomicDirectoryRename: false,
+  persistent: false,
+  multiProcess: false,
+});
+
+/** Fills the flags a backend left out with their defaults. */
+export function resolveCapabilities(declared: Partial<Capabilities> = {}): Capabilities {
+  return { ...DEFAULT_CAPABILITIES, ...declared };
+}
+
+/**
+ * The storage contract: a tree of directories and byte files that a backend keeps. Every operation
+ * is asynchronous; {@link VfsSyncStorage} is the synchronous twin with the same semantics.
+ *
+ * **Paths** are absolute and `/`-separated. Storage objects made by {@link createStorage} normalize
+ * them first (`.`/`..`/empty segments resolved, trailing slash dropped, see `normalizePath`): a
+ * relative path, a NUL, a non-string or a `..` above the root is `invalid-path`, never clamped. The
+ * root `/` always exists and can be neither removed nor renamed (`busy`).
+ *
+ * **Offsets, lengths and sizes** must be non-negative safe integers, else `invalid-offset`.
+ * **Data** must be a `Uint8Array` (a `Buffer` is one), else `invalid-argument`. Storage never keeps
+ * a reference to a caller's buffer, and callers may keep or change the arrays it returns.
+ *
+ * **Errors** are always {@link VfsError}s; on any error nothing was changed. The contract fixes which
+ * code wins when several apply, so every backend reports the same:
+ * - a lookup of a path that does not exist is `not-found` (whatever its ancestors are);
+ * - a creation (write, writeAt, append, mkdir, rename target) checks only the direct parent:
+ *   missing is `not-found`, a file is `not-a-directory`.
+ *
+ * **Concurrency**: each operation is atomic with respect to the others on the same storage object;
+ * {@link Capabilities} tells what holds across processes.
+ */
+export interface VfsStorage {
+  /** What this backend promises beyond the contract (every flag filled in). */
+  readonly capabilities: Capabilities;
+
+  /**
+   * The synchronous twin of this storage, when the backend can serve calls synchronously (memory,
+   * SQLite). The WASI host uses it directly; otherwise it goes through the sync bridge.
+   */
+  readonly sync?: VfsSyncStorage;
+
+  /**
+   * The whole content of a file.
+   * @throws `not-found`; `is-a-directory`
+   */
+  read(path: string): Promise<Uint8Array>;
+
+  /**
+   * Up to `length` bytes from `offset`: fewer at the end of the file, none past it (never an error).
+   * @throws `not-found`; `is-a-directory`; `invalid-offset`
+   */
+  readAt(path: string, offset: number, length: number): Promise<Uint8Array>;
+
+  /**
+   * Creates the file, or replaces its whole content. The parent must exist.
+   * @throws `not-found` / `not-a-directory` (parent); `is-a-directory` (path is a directory or `/`);
+   *   `quota-exceeded`; `read-only`
+   */
+  write(path: string, data: Uint8Array): Promise<void>;
+
+  /**
+   * Writes `data` at `offset`, overwriting in place and extending the file as needed; a gap
+   * between the old end and `offset` reads as zeros. Creates the file if missing (parent must exist).
+   * @throws as {@link VfsStorage.write}, plus `invalid-offset`
+   */
+  writeAt(path: string, offset: number, data: Uint8Array): Promise<void>;
+
+  /**
+   * Appends `data` at the current end of the file, atomically, and returns the offset it was
+   * written at. Creates the file if missing (parent must exist). Concurrent appends through one
+   * storage object never interleave or get lost; across processes see
+   * {@link Capabilities.nativeAppend}.
+   * @throws as {@link VfsStorage.write}
+   */
+  append(path: string, data: Uint8Array): Promise<number>;
+
+  /**
+   * Truncates the file to `size` bytes or extends it with zeros.
+   * @throws `not-found`; `is-a-directory`; `invalid-offset`; `quota-exceeded`
+   */
+  setSize(path: string, size: number): Promise<void>;
+
+  /**
+   * Kind, size and times of a file or directory.
+   * @throws `not-found`
+   */
+  stat(path: string): Promise<Metadata>;
+
+  /**
+   * The entries of a directory (name, kind, size), in no particular order; one round trip in
+   * persistent backends, never one per entry.
+   * @throws `not-found`; `not-a-directory`
+   */
+  list(path: string): Promise<DirEntry[]>;
+
+  /** Whether a file or directory exists at `path`. Throws only for an invalid path. */
+  exists(path: string): Promise<boolean>;
+
+  /**
+   * Creates one directory; the parent must exist (not recursive).
+   * @throws `already-exists` (anything at `path`, the root included); `not-found` / `not-a-directory` (parent)
+   */
+  mkdir(path: string): Promise<void>;
+
+  /**
+   * Removes an empty directory.
+   * @throws `busy` (the root); `not-found`; `not-a-directory`; `directory-not-empty`
+   */
+  rmdir(path: string): Promise<void>;
+
+  /**
+   * Deletes a file.
+   * @throws `not-found`; `is-a-directory`
+   */
+  delete(path: string): Promise<void>;
+
+  /**
+   * Moves a file or a whole directory tree. A file replaces an existing file at `to`; a directory is
+   * never merged into an existing one. Renaming a path onto itself does nothing. Checks, in order:
+   * `busy` (either path is the root); `not-found` (`from`); `invalid-path` (a directory into its own
+   * subtree); `not-found` / `not-a-directory` (parent of `to`); then, when `to` exists,
+   * `is-a-directory` (file onto directory), `not-a-directory` (directory onto file) or
+   * `already-exists` (directory onto directory).
+   */
+  rename(from: string, to: string): Promise<void>;
+
+  /**
+   * Sets the access and/or modification time of a file or directory.
+   * @throws `not-found`; `invalid-argument` (a time that is not a finite number)
+   */
+  setTimes(path: string, times: SetTimes): Promise<void>;
+
+  /** Releases what the storage holds (connections, handles). Calls after `close` are not allowed. */
+  close(): Promise<void>;
+}
+
+/** The synchronous twin of {@link VfsStorage}: the same operations, semantics and errors. */
+export interface VfsSyncStorage {
+  readonly capabilities: Capabilities;
+  read(path: string): Uint8Array;
+  readAt(path: string, offset: number, length: number): Uint8Array;
+  write(path: string, data: Uint8Array): void;
+  writeAt(path: string, offset: number, data: Uint8Array): void;
+  append(path: string, data: Uint8Array): number;
+  setSize(path: string, size: number): void;
+  stat(path: string): Metadata;
+  list(path: string): DirEntry[];
+  exists(path: string): boolean;
+  mkdir(path: string): void;
+  rmdir(path: string): void;
+  delete(path: string): void;
+  rename(from: string, to: string): void;
+  setTimes(path: string, times: SetTimes): void;
+  close(): void;
+}
+
+/**
+ * What a backend implements: the {@link VfsStorage} operations, called only with normalized paths
+ * and validated offsets, sizes and data (core checks them once, in {@link createStorage}).
+ * `append` may be left out (core then emulates it, see {@link Capabilities.nativeAppend}), as may
+ * `close`. Errors a driver throws that are not {@link VfsError}s become `io` errors.
+ */
+export type VfsDriver = Omit<VfsStorage, 'capabilities' | 'append' | 'close' | 'sync'> & {
+  readonly capabilities?: Partial<Capabilities>;
+  append?(path: string, data: Uint8Array): Promise<number>;
+  close?(): Promise<void>;
+};
+
+/** The synchronous {@link VfsDriver}. */
+export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'close'> & {
+  readonly capabilities?: Partial<Capabilities>;
+  append?(path: string, data: Uint8Array): number;
+  close?(): void;
+};
+
+/** The names of the storage operations, for wrappers and test tools. */
+export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities'>;
+
+/** Every {@link VfsOperation}. */
+export const VFS_OPERATIONS: readonly VfsOperation[] = [
+  'read',
+  'readAt',
+  'write',
+  'writeAt',
+  'append',
+  'setSize',
+  'stat',
+  'list',
+  'exists',
+  'mkdir',
+  'rmdir',
+  'delete',
+  'rename',
+  'setTimes',
+  'close',
+];
