@@ -226,6 +226,13 @@ export interface VfsSyncStorage {
   delete(path: string): void;
   rename(from: string, to: string): void;
   setTimes(path: string, times: SetTimes): void;
+  /**
+   * Makes everything written so far durable (to `path` only, when given). Storage that persists
+   * each operation before it returns (memory, SQLite) leaves it out; caching layers such as the
+   * sync bridge implement it. The WASI host calls it on `sync`, `sync-data`, file close and at the
+   * end of an execution.
+   */
+  flush?(path?: string): void;
   close(): void;
 }
 
