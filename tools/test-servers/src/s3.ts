@@ -1,0 +1,199 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+
+/** An S3 endpoint for tests and benchmarks, with a bucket that exists. */
+export interface S3TestServer {
+  /** `http://host:port` of the S3 API. */
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** A bucket that exists (DNS-like name). */
+  bucket: string;
+  /** Stops what `startS3` started (nothing for `env`) and removes its data. */
+  stop(): Promise<void>;
+  /** Where the server came from: the environment, a MinIO container or an embedded s3rver. */
+  kind: 'env' | 'testcontainers' | 'embedded';
+}
+
+const DEFAULT_BUCKET = 'vfs-test';
+const MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z';
+
+/**
+ * Starts (or finds) an S3 server, in order of preference: `VFS_S3_ENDPOINT` (with
+ * `VFS_S3_ACCESS_KEY_ID`, `VFS_S3_SECRET_ACCESS_KEY`, `VFS_S3_REGION`, `VFS_S3_BUCKET`), a MinIO
+ * container when a Docker engine answers, else `s3rver` in a child process started with
+ * `--openssl-legacy-provider` (without it s3rver on Node 20 fails LISTs of more than 1,000 keys).
+ * Clients must use `forcePathStyle: true`.
+ */
+export async function startS3(): Promise<S3TestServer> {
+  const env = process.env;
+  if (env.VFS_S3_ENDPOINT) {
+    const server: S3TestServer = {
+      endpoint: env.VFS_S3_ENDPOINT,
+      region: env.VFS_S3_REGION ?? 'us-east-1',
+      accessKeyId: env.VFS_S3_ACCESS_KEY_ID ?? 'S3RVER',
+      secretAccessKey: env.VFS_S3_SECRET_ACCESS_KEY ?? 'S3RVER',
+      bucket: env.VFS_S3_BUCKET ?? DEFAULT_BUCKET,
+      stop: async () => {},
+      kind: 'env',
+    };
+    await ensureBucket(server);
+    return server;
+  }
+  if (await dockerReachable()) return startMinio();
+  return startS3rver();
+}
+
+async function startMinio(): Promise<S3TestServer> {
+  const { MinioContainer } = await import('@testcontainers/minio');
+  const container = await new MinioContainer(MINIO_IMAGE).start();
+  const server: S3TestServer = {
+    endpoint: container.getConnectionUrl(),
+    region: 'us-east-1',
+    accessKeyId: container.getUsername(),
+    secretAccessKey: container.getPassword(),
+    bucket: DEFAULT_BUCKET,
+    stop: async () => {
+      await container.stop();
+    },
+    kind: 'testcontainers',
+  };
+  try {
+    await ensureBucket(server);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+// Runs in the child: serves until its stdin closes (so it never outlives the parent).
+const CHILD_SCRIPT = `
+const S3rver = require(process.env.S3RVER_MODULE);
+const server = new S3rver({
+  directory: process.env.S3RVER_DIRECTORY,
+  address: '127.0.0.1',
+  port: 0,
+  silent: true,
+  configureBuckets: [{ name: process.env.S3RVER_BUCKET, configs: [] }],
+});
+server.run().then(
+  ({ port }) => process.stdout.write(JSON.stringify({ port }) + '\\n'),
+  (error) => { console.error(error); process.exit(1); },
+);
+process.stdin.on('end', () => server.close().finally(() => process.exit(0)));
+process.stdin.resume();
+`;
+
+async function startS3rver(): Promise<S3TestServer> {
+  const directory = await mkdtemp(join(tmpdir(), 'vfs-s3rver-'));
+  const require = createRequire(import.meta.url);
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '-e', CHILD_SCRIPT], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      S3RVER_MODULE: require.resolve('s3rver'),
+      S3RVER_DIRECTORY: directory,
+      S3RVER_BUCKET: DEFAULT_BUCKET,
+    },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.stdin?.end();
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
+    await rm(directory, { recursive: true, force: true });
+  };
+  try {
+    const port = await readPort(child);
+    return {
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      accessKeyId: 'S3RVER',
+      secretAccessKey: 'S3RVER',
+      bucket: DEFAULT_BUCKET,
+      stop,
+      kind: 'embedded',
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function readPort(child: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let buffer = '';
+    const timer = setTimeout(() => fail(new Error('s3rver did not start within 20 s')), 20_000);
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      reject(error);
+    };
+    child.once('exit', (code) => fail(new Error(`s3rver exited with code ${code}`)));
+    child.stdout?.on('data', (data: Buffer) => {
+      buffer += data.toString();
+      const line = buffer.split('\n')[0];
+      if (line === undefined || !buffer.includes('\n')) return;
+      clearTimeout(timer);
+      try {
+        resolve((JSON.parse(line) as { port: number }).port);
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+}
+
+async function ensureBucket(server: S3TestServer): Promise<void> {
+  const client = new S3Client({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  });
+  try {
+    await client.send(new HeadBucketCommand({ Bucket: server.bucket }));
+  } catch {
+    await client.send(new CreateBucketCommand({ Bucket: server.bucket }));
+  } finally {
+    client.destroy();
+  }
+}
+
+/** A quick check (under a second) that a Docker engine answers, without asking testcontainers. */
+function dockerReachable(): Promise<boolean> {
+  const host = process.env.DOCKER_HOST;
+  let target: { path: string } | { host: string; port: number };
+  if (host?.startsWith('tcp://')) {
+    const url = new URL(host.replace(/^tcp:/, 'http:'));
+    target = { host: url.hostname, port: Number(url.port || 2375) };
+  } else {
+    const path = host?.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+    if (!existsSync(path)) return Promise.resolve(false);
+    target = { path };
+  }
+  return new Promise((resolve) => {
+    const socket = connect(target);
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(800, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('connect', () => {
+      socket.write('GET /_ping HTTP/1.0\r\n\r\n');
+    });
+    socket.once('data', (data: Buffer) => done(data.toString().startsWith('HTTP/1.') && data.includes('OK')));
+  });
+}
