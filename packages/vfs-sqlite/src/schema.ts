@@ -1,0 +1,140 @@
+import { VfsError } from '@eryx/vfs-core';
+import type BetterSqlite3 from 'better-sqlite3';
+import { translateError } from './errors.js';
+import { retryBusy } from './retry.js';
+
+/** The schema version this package writes and understands. */
+export const SCHEMA_VERSION = 1;
+
+/**
+ * The tables, shared with `@eryx/vfs-postgres` (same names, same columns). Paths compare with
+ * binary (UTF-8 byte) collation, which the directory-rename range predicate relies on.
+ */
+const SCHEMA_V1 = `
+CREATE TABLE IF NOT EXISTS vfs_namespaces (
+  ns TEXT NOT NULL PRIMARY KEY,
+  chunk_size INTEGER NOT NULL,
+  files INTEGER NOT NULL DEFAULT 0,
+  bytes INTEGER NOT NULL DEFAULT 0,
+  next_ino INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vfs_entries (
+  ns TEXT NOT NULL,
+  path TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('file', 'directory')),
+  ino INTEGER NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  created REAL NOT NULL,
+  modified REAL NOT NULL,
+  accessed REAL NOT NULL,
+  PRIMARY KEY (ns, path)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS vfs_entries_parent ON vfs_entries (ns, parent);
+CREATE TABLE IF NOT EXISTS vfs_chunks (
+  ns TEXT NOT NULL,
+  ino INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  PRIMARY KEY (ns, ino, idx)
+);
+`;
+
+/** Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`. */
+const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+
+/**
+ * The schema version recorded in `db`, or `undefined` when it has no eryx-vfs schema. Only reads.
+ */
+export function schemaVersion(db: BetterSqlite3.Database): number | undefined {
+  const table = db
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'vfs_schema'")
+    .pluck()
+    .get();
+  if (table === undefined) return undefined;
+  const version = db.prepare('SELECT max(version) FROM vfs_schema').pluck().get();
+  return typeof version === 'number' ? version : undefined;
+}
+
+function newerSchemaError(version: number): VfsError {
+  return new VfsError(
+    'unsupported',
+    `the database has eryx-vfs schema version ${version}, newer than the ${SCHEMA_VERSION} this version of @eryx/vfs-sqlite understands; upgrade @eryx/vfs-sqlite`,
+  );
+}
+
+/**
+ * Checks that `db` holds exactly the schema this package understands, without writing.
+ * @throws {VfsError} `unsupported` (newer schema); `io` (no schema or an older one: run {@link migrate})
+ */
+export function checkSchema(db: BetterSqlite3.Database): void {
+  const version = schemaVersion(db);
+  if (version !== undefined && version > SCHEMA_VERSION) throw newerSchemaError(version);
+  if (version !== SCHEMA_VERSION) {
+    throw new VfsError(
+      'io',
+      `the database has ${version === undefined ? 'no eryx-vfs schema' : `eryx-vfs schema version ${version}`}; run migrate(db) first`,
+    );
+  }
+}
+
+/**
+ * Creates or upgrades the eryx-vfs tables in `db`, in one `BEGIN IMMEDIATE` transaction. Idempotent:
+ * a database that is already current is only read, never written (so a read-only connection to a
+ * migrated database passes). Nothing is ever dropped.
+ * @returns the schema version of the database afterwards ({@link SCHEMA_VERSION})
+ * @throws {VfsError} `unsupported` when the database has a newer schema than this package knows
+ */
+export function migrate(db: BetterSqlite3.Database): number {
+  try {
+    return retryBusy(db, 5000, () => {
+      const current = schemaVersion(db);
+      if (current !== undefined && current > SCHEMA_VERSION) throw newerSchemaError(current);
+      if (current === SCHEMA_VERSION) return current;
+      upgrade(db).immediate();
+      return SCHEMA_VERSION;
+    });
+  } catch (error) {
+    throw translateError(error);
+  }
+}
+
+function upgrade(db: BetterSqlite3.Database) {
+  return db.transaction(() => {
+    db.exec('CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER NOT NULL)');
+    // Another process may have migrated since the version was read outside this transaction.
+    const from = schemaVersion(db) ?? 0;
+    if (from > SCHEMA_VERSION) throw newerSchemaError(from);
+    for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+      db.exec(MIGRATIONS[version - 1]!);
+      db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(version);
+    }
+  });
+}
+
+/** The namespaces (independent filesystems) stored in `db`, sorted. */
+export function listNamespaces(db: BetterSqlite3.Database): string[] {
+  try {
+    return db.prepare<[], string>('SELECT ns FROM vfs_namespaces ORDER BY ns').pluck().all();
+  } catch (error) {
+    throw translateError(error);
+  }
+}
+
+/**
+ * Deletes a namespace with all its entries and chunks, in one transaction. Storage objects still
+ * open on it fail afterwards. Returns whether the namespace existed.
+ */
+export function dropNamespace(db: BetterSqlite3.Database, namespace: string): boolean {
+  const drop = db.transaction(() => {
+    db.prepare('DELETE FROM vfs_chunks WHERE ns = ?').run(namespace);
+    db.prepare('DELETE FROM vfs_entries WHERE ns = ?').run(namespace);
+    return db.prepare('DELETE FROM vfs_namespaces WHERE ns = ?').run(namespace).changes > 0;
+  });
+  try {
+    return retryBusy(db, 5000, () => drop.immediate());
+  } catch (error) {
+    throw translateError(error);
+  }
+}
