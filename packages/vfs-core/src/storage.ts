@@ -230,8 +230,13 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     setTimes: (p, t) => call(() => driver.setTimes(...args.setTimes(p, t))),
     close() {
       if (closed) return;
-      closed = true;
-      call(() => driver.close?.());
+      try {
+        driver.close?.();
+      } catch (error) {
+        throw toVfsError(error);
+      } finally {
+        closed = true;
+      }
     },
   };
 }

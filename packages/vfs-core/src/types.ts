@@ -256,7 +256,7 @@ export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'cl
 };
 
 /** The names of the storage operations, for wrappers and test tools. */
-export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities'>;
+export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush'>;
 
 /** Every {@link VfsOperation}. */
 export const VFS_OPERATIONS: readonly VfsOperation[] = [

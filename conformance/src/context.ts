@@ -1,0 +1,70 @@
+import type { Capabilities, VfsStorage } from '@eryx/vfs-core';
+
+/** Reads a backend directly, bypassing the storage object, to check what was really stored. */
+export interface ConformanceProbe {
+  /**
+   * The bytes stored for the file at `path` (normalized, absolute within `storage`), read from the
+   * backend's own tables or objects; `undefined` when nothing is stored for that path.
+   */
+  readRaw(storage: VfsStorage, path: string): Promise<Uint8Array | undefined>;
+}
+
+/** The names of the sub-suites, for {@link ConformanceOptions.skip}. */
+export type SuiteName =
+  | 'read'
+  | 'writeAt'
+  | 'append'
+  | 'setSize'
+  | 'metadata'
+  | 'list'
+  | 'directories'
+  | 'rename'
+  | 'badInput'
+  | 'concurrency'
+  | 'chaos'
+  | 'probe'
+  | 'model';
+
+/** Options of `runConformance`. */
+export interface ConformanceOptions {
+  /** Shown in test names. */
+  name: string;
+  /**
+   * Returns a fresh, isolated store (a new namespace, prefix or database). Called once per test;
+   * tests also work in a random directory of their own, so stores may share a backend.
+   */
+  create(): VfsStorage | Promise<VfsStorage>;
+  /** Disposes of a store made by `create` (close it, drop its data). Default: `storage.close()`. */
+  destroy?(storage: VfsStorage): void | Promise<void>;
+  /** Direct reads of the backend; enables the `probe` sub-suite. */
+  probe?: ConformanceProbe;
+  /**
+   * Which forms to test. Default `['async', 'sync']`: the sync form runs the same suite through the
+   * store's `sync` twin. A store without one (an async-only backend) must pass `['async']`; the
+   * suite fails rather than silently skipping the sync form.
+   */
+  forms?: readonly ('async' | 'sync')[];
+  /** Sub-suites not to run. Use only for what the backend's capabilities do not promise. */
+  skip?: readonly SuiteName[];
+  /** Random operation sequences in the model-based test (default 100). */
+  propertyRuns?: number;
+  /** Per-test timeout in milliseconds (default 60,000). */
+  timeout?: number;
+  /** Registers further tests with the same per-test context. */
+  extraTests?(ctx: SuiteContext): void;
+}
+
+/** What each test sees; its getters return the current test's values. */
+export interface SuiteContext {
+  readonly options: ConformanceOptions;
+  /** `async` or `sync`: the form under test. */
+  readonly form: 'async' | 'sync';
+  /** The store under test in the current test. */
+  readonly storage: VfsStorage;
+  /** Its capabilities (defaults filled in). */
+  readonly capabilities: Capabilities;
+  /** A fresh directory of the current test, e.g. `/t-3f9a0c1e`; exists when the test starts. */
+  readonly dir: string;
+  /** A path below {@link SuiteContext.dir}. */
+  path(...names: string[]): string;
+}

@@ -1,0 +1,117 @@
+import { toAsync, type VfsStorage } from '@eryx/vfs-core';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConformanceOptions, SuiteContext, SuiteName } from './context.js';
+import { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+import { propertySuite } from './suites/property.js';
+import { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
+import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
+import { randomName } from './util.js';
+
+export { type ChaosOptions, chaos } from './chaos.js';
+export type { ConformanceOptions, ConformanceProbe, SuiteContext, SuiteName } from './context.js';
+export { ReferenceModel, referenceStorage } from './model.js';
+export { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+export { type ModelOp, modelOp, propertySuite } from './suites/property.js';
+export { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
+export { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
+export { expectBytes, expectError, pattern, randomName } from './util.js';
+
+/** Every sub-suite by name, in the order `runConformance` registers them. */
+export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
+  read: readSuite,
+  writeAt: writeAtSuite,
+  append: appendSuite,
+  setSize: setSizeSuite,
+  metadata: metadataSuite,
+  list: listSuite,
+  directories: directorySuite,
+  rename: renameSuite,
+  badInput: badInputSuite,
+  concurrency: concurrencySuite,
+  chaos: chaosSuite,
+  probe: probeSuite,
+  model: propertySuite,
+};
+
+/**
+ * Registers a per-test context with vitest: a fresh store from `options.create` before each test
+ * (in the requested form) and a fresh random directory in it, destroyed after the test.
+ */
+export function useConformanceContext(options: ConformanceOptions, form: 'async' | 'sync'): SuiteContext {
+  let original: VfsStorage | undefined;
+  let storage: VfsStorage | undefined;
+  let dir = '';
+  beforeEach(async () => {
+    original = await options.create();
+    if (form === 'sync') {
+      if (!original.sync) {
+        throw new Error(
+          `${options.name}: the store has no sync twin; pass forms: ['async'] to runConformance to test only the async form`,
+        );
+      }
+      storage = toAsync(original.sync);
+    } else {
+      storage = original;
+    }
+    dir = `/${randomName()}`;
+    await storage.mkdir(dir);
+  });
+  afterEach(async () => {
+    if (original) await (options.destroy ? options.destroy(original) : original.close());
+    original = storage = undefined;
+  });
+  const current = () => {
+    if (!storage) throw new Error('the conformance context is only available inside a test');
+    return storage;
+  };
+  return {
+    options,
+    form,
+    get storage() {
+      return current();
+    },
+    get capabilities() {
+      return current().capabilities;
+    },
+    get dir() {
+      return dir;
+    },
+    path: (...names: string[]) => [dir, ...names].join('/'),
+  };
+}
+
+/**
+ * Registers the whole conformance suite for a backend with vitest:
+ *
+ * ```ts
+ * import { runConformance } from '@eryx/vfs-conformance';
+ * import { myStorage } from 'my-backend';
+ *
+ * runConformance({ name: 'my-backend', create: () => myStorage() });
+ * ```
+ *
+ * Runs every sub-suite in the async form and, when the store has a `sync` twin, again in the sync
+ * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe.
+ */
+export function runConformance(options: ConformanceOptions): void {
+  const forms = options.forms ?? ['async', 'sync'];
+  for (const form of forms) {
+    describe(`${options.name} conformance (${form})`, { timeout: options.timeout ?? 60_000 }, () => {
+      const ctx = useConformanceContext(options, form);
+      if (form === 'sync') {
+        it('the sync form answers synchronously', () => {
+          const sync = ctx.storage.sync!;
+          const result = sync.exists(ctx.dir) as unknown;
+          expect(result).toBe(true);
+          expect(result instanceof Promise).toBe(false);
+        });
+      }
+      for (const [name, suite] of Object.entries(SUITES) as [SuiteName, (c: SuiteContext) => void][]) {
+        if (options.skip?.includes(name)) continue;
+        if (name === 'probe' && !options.probe) continue;
+        suite(ctx);
+      }
+      options.extraTests?.(ctx);
+    });
+  }
+}

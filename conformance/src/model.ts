@@ -1,0 +1,209 @@
+import {
+  createSyncStorage,
+  type DirEntry,
+  type FileKind,
+  type Metadata,
+  type SetTimes,
+  toAsync,
+  VfsError,
+  type VfsStorage,
+  type VfsSyncDriver,
+} from '@eryx/vfs-core';
+
+interface Entry {
+  kind: FileKind;
+  data: Uint8Array;
+  created: number;
+  modified: number;
+  accessed: number;
+}
+
+const parentOf = (path: string) => {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+};
+const nameOf = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+const within = (dir: string, path: string) => path.startsWith(dir === '/' ? '/' : `${dir}/`);
+
+/**
+ * The reference model: the contract written as plainly as possible, a flat map of path → entry with
+ * whole-file buffers. Written independently of core's shared checks, following the contract's TSDoc,
+ * so the property test compares two independent readings of the contract.
+ */
+export class ReferenceModel implements VfsSyncDriver {
+  readonly capabilities = { nativeAppend: true, atomicRename: true, atomicDirectoryRename: true };
+  readonly entries = new Map<string, Entry>();
+
+  constructor() {
+    const t = Date.now();
+    this.entries.set('/', {
+      kind: 'directory',
+      data: new Uint8Array(0),
+      created: t,
+      modified: t,
+      accessed: t,
+    });
+  }
+
+  private fail(code: ConstructorParameters<typeof VfsError>[0], path: string): never {
+    throw new VfsError(code, undefined, { path });
+  }
+
+  private file(path: string): Entry {
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    if (e.kind === 'directory') this.fail('is-a-directory', path);
+    return e;
+  }
+
+  private creatable(path: string): void {
+    const parent = this.entries.get(parentOf(path));
+    if (!parent) this.fail('not-found', path);
+    if (parent.kind === 'file') this.fail('not-a-directory', path);
+  }
+
+  private fileForWrite(path: string): Entry {
+    const e = this.entries.get(path);
+    if (e?.kind === 'directory') this.fail('is-a-directory', path);
+    if (e) return e;
+    this.creatable(path);
+    const t = Date.now();
+    const created: Entry = { kind: 'file', data: new Uint8Array(0), created: t, modified: t, accessed: t };
+    this.entries.set(path, created);
+    return created;
+  }
+
+  private resize(e: Entry, size: number): void {
+    const data = new Uint8Array(size);
+    data.set(e.data.subarray(0, Math.min(size, e.data.length)));
+    e.data = data;
+  }
+
+  private touch(e: Entry): void {
+    e.modified = Date.now();
+    e.accessed = e.modified;
+  }
+
+  read(path: string): Uint8Array {
+    return this.file(path).data.slice();
+  }
+
+  readAt(path: string, offset: number, length: number): Uint8Array {
+    const data = this.file(path).data;
+    if (offset >= data.length) return new Uint8Array(0);
+    return data.slice(offset, Math.min(data.length, offset + length));
+  }
+
+  write(path: string, data: Uint8Array): void {
+    const e = this.fileForWrite(path);
+    e.data = data.slice();
+    this.touch(e);
+  }
+
+  writeAt(path: string, offset: number, data: Uint8Array): void {
+    const e = this.fileForWrite(path);
+    if (offset + data.length > e.data.length) this.resize(e, offset + data.length);
+    e.data.set(data, offset);
+    this.touch(e);
+  }
+
+  append(path: string, data: Uint8Array): number {
+    const e = this.fileForWrite(path);
+    const at = e.data.length;
+    this.resize(e, at + data.length);
+    e.data.set(data, at);
+    this.touch(e);
+    return at;
+  }
+
+  setSize(path: string, size: number): void {
+    const e = this.file(path);
+    this.resize(e, size);
+    this.touch(e);
+  }
+
+  stat(path: string): Metadata {
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    const { kind, created, modified, accessed } = e;
+    return { kind, size: kind === 'file' ? e.data.length : 0, created, modified, accessed };
+  }
+
+  list(path: string): DirEntry[] {
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    if (e.kind === 'file') this.fail('not-a-directory', path);
+    const out: DirEntry[] = [];
+    for (const [p, child] of this.entries) {
+      if (p !== '/' && parentOf(p) === path) {
+        out.push({ name: nameOf(p), kind: child.kind, size: child.kind === 'file' ? child.data.length : 0 });
+      }
+    }
+    return out;
+  }
+
+  exists(path: string): boolean {
+    return this.entries.has(path);
+  }
+
+  mkdir(path: string): void {
+    if (this.entries.has(path)) this.fail('already-exists', path);
+    this.creatable(path);
+    const t = Date.now();
+    this.entries.set(path, {
+      kind: 'directory',
+      data: new Uint8Array(0),
+      created: t,
+      modified: t,
+      accessed: t,
+    });
+  }
+
+  rmdir(path: string): void {
+    if (path === '/') this.fail('busy', path);
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    if (e.kind === 'file') this.fail('not-a-directory', path);
+    for (const p of this.entries.keys())
+      if (p !== path && within(path, p)) this.fail('directory-not-empty', path);
+    this.entries.delete(path);
+  }
+
+  delete(path: string): void {
+    this.file(path);
+    this.entries.delete(path);
+  }
+
+  rename(from: string, to: string): void {
+    if (from === '/' || to === '/') this.fail('busy', from);
+    const source = this.entries.get(from);
+    if (!source) this.fail('not-found', from);
+    if (from === to) return;
+    if (source.kind === 'directory' && within(from, to)) this.fail('invalid-path', to);
+    this.creatable(to);
+    const target = this.entries.get(to);
+    if (target) {
+      if (source.kind === 'file' && target.kind === 'directory') this.fail('is-a-directory', to);
+      if (source.kind === 'directory' && target.kind === 'file') this.fail('not-a-directory', to);
+      if (source.kind === 'directory') this.fail('already-exists', to);
+    }
+    const moved = [...this.entries].filter(([p]) => p === from || within(from, p));
+    for (const [p] of moved) this.entries.delete(p);
+    for (const [p, e] of moved) this.entries.set(to + p.slice(from.length), e);
+  }
+
+  setTimes(path: string, times: SetTimes): void {
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    if (times.accessed !== undefined) e.accessed = times.accessed;
+    if (times.modified !== undefined) e.modified = times.modified;
+  }
+}
+
+/**
+ * The reference model as a storage (both forms). Slow for big files (whole-buffer copies) but
+ * obviously right; the kit tests itself against it, and it is a starting point for new backends.
+ */
+export function referenceStorage(): VfsStorage {
+  return toAsync(createSyncStorage(new ReferenceModel()));
+}

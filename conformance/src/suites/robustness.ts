@@ -1,0 +1,221 @@
+import { isVfsError, VfsError } from '@eryx/vfs-core';
+import { describe, expect, it } from 'vitest';
+import { chaos } from '../chaos.js';
+import type { SuiteContext } from '../context.js';
+import { expectBytes, expectError, pattern, str, text } from '../util.js';
+
+type Any = (...args: unknown[]) => Promise<unknown>;
+
+/** Bad paths, offsets, sizes and data: typed errors, stored data intact. */
+export function badInputSuite(ctx: SuiteContext): void {
+  describe('bad input', () => {
+    const badPaths: [string, unknown][] = [
+      ['relative', 'relative/path'],
+      ['empty', ''],
+      ['escaping the root', '/../etc/passwd'],
+      ['escaping deeper', '/a/../../x'],
+      ['NUL', '/a\0b'],
+      ['a number', 42],
+      ['null', null],
+      ['undefined', undefined],
+      ['an object', { path: '/x' }],
+    ];
+    for (const [what, bad] of badPaths) {
+      it(`rejects a path that is ${what} in every operation`, async () => {
+        const s = ctx.storage as unknown as Record<string, Any>;
+        const good = ctx.path('keep');
+        await ctx.storage.write(good, text('intact'));
+        const calls: [string, unknown[]][] = [
+          ['read', [bad]],
+          ['readAt', [bad, 0, 1]],
+          ['write', [bad, text('x')]],
+          ['writeAt', [bad, 0, text('x')]],
+          ['append', [bad, text('x')]],
+          ['setSize', [bad, 0]],
+          ['stat', [bad]],
+          ['list', [bad]],
+          ['exists', [bad]],
+          ['mkdir', [bad]],
+          ['rmdir', [bad]],
+          ['delete', [bad]],
+          ['rename', [bad, good]],
+          ['rename', [good, bad]],
+          ['setTimes', [bad, { modified: 1 }]],
+        ];
+        for (const [op, args] of calls) {
+          const error = await expectError(() => s[op]!(...args), 'invalid-path');
+          expect(error.message.length).toBeGreaterThan(10);
+        }
+        expect(str(await ctx.storage.read(good))).toBe('intact');
+      });
+    }
+
+    it('normalizes ., .. and repeated or trailing slashes', async () => {
+      await ctx.storage.mkdir(ctx.path('d'));
+      await ctx.storage.write(`${ctx.dir}/./d//f/`, text('x'));
+      expect(str(await ctx.storage.read(ctx.path('d', 'f')))).toBe('x');
+      expect(str(await ctx.storage.read(`${ctx.dir}/d/../d/./f`))).toBe('x');
+      expect((await ctx.storage.list(`${ctx.dir}//d/`)).map((e) => e.name)).toEqual(['f']);
+    });
+
+    const badNumbers: [string, unknown][] = [
+      ['negative', -1],
+      ['fractional', 1.5],
+      ['NaN', Number.NaN],
+      ['infinite', Number.POSITIVE_INFINITY],
+      ['unsafe', 2 ** 53],
+      ['a string', '3'],
+      ['a bigint', 3n],
+    ];
+    for (const [what, bad] of badNumbers) {
+      it(`rejects an offset, length or size that is ${what}`, async () => {
+        const s = ctx.storage as unknown as Record<string, Any>;
+        const p = ctx.path('f');
+        await ctx.storage.write(p, text('intact'));
+        await expectError(() => s.readAt!(p, bad, 1), 'invalid-offset');
+        await expectError(() => s.readAt!(p, 0, bad), 'invalid-offset');
+        await expectError(() => s.writeAt!(p, bad, text('x')), 'invalid-offset');
+        await expectError(() => s.setSize!(p, bad), 'invalid-offset');
+        expect(str(await ctx.storage.read(p))).toBe('intact');
+      });
+    }
+
+    it('rejects a write whose end is past the largest safe integer', async () => {
+      const p = ctx.path('f');
+      await ctx.storage.write(p, text('intact'));
+      await expectError(
+        () => ctx.storage.writeAt(p, Number.MAX_SAFE_INTEGER - 2, text('xyzw')),
+        'invalid-offset',
+      );
+      expect(str(await ctx.storage.read(p))).toBe('intact');
+    });
+
+    for (const [what, bad] of [
+      ['a string', 'text'],
+      ['an array', [1, 2, 3]],
+      ['null', null],
+      ['an ArrayBuffer', new ArrayBuffer(4)],
+    ] as [string, unknown][]) {
+      it(`rejects data that is ${what}`, async () => {
+        const s = ctx.storage as unknown as Record<string, Any>;
+        const p = ctx.path('f');
+        await ctx.storage.write(p, text('intact'));
+        await expectError(() => s.write!(p, bad), 'invalid-argument');
+        await expectError(() => s.writeAt!(p, 0, bad), 'invalid-argument');
+        await expectError(() => s.append!(p, bad), 'invalid-argument');
+        await expectError(() => s.write!(ctx.path('new'), bad), 'invalid-argument');
+        expect(str(await ctx.storage.read(p))).toBe('intact');
+        expect(await ctx.storage.exists(ctx.path('new'))).toBe(false);
+      });
+    }
+
+    it('rejects times that are not finite numbers', async () => {
+      const s = ctx.storage as unknown as Record<string, Any>;
+      await ctx.storage.write(ctx.path('f'), text('x'));
+      await expectError(() => s.setTimes!(ctx.path('f'), { modified: Number.NaN }), 'invalid-argument');
+      await expectError(() => s.setTimes!(ctx.path('f'), { accessed: '1' }), 'invalid-argument');
+      await expectError(() => s.setTimes!(ctx.path('f'), null), 'invalid-argument');
+    });
+
+    it('errors are VfsErrors with code, path and message', async () => {
+      const error = await expectError(() => ctx.storage.read(ctx.path('missing')), 'not-found');
+      expect(isVfsError(error)).toBe(true);
+      expect(error.name).toBe('VfsError');
+      expect(error.path).toContain('missing');
+      expect(error.message).toContain('missing');
+    });
+  });
+}
+
+/** Parallel appends, writes and creations through one storage object. */
+export function concurrencySuite(ctx: SuiteContext): void {
+  describe('concurrency', () => {
+    it('50 concurrent appends of distinct records are all present, none interleaved', async () => {
+      const p = ctx.path('log');
+      const records = Array.from({ length: 50 }, (_, i) =>
+        text(`<record ${String(i).padStart(2, '0')} ${'x'.repeat(i * 7)}>\n`),
+      );
+      const offsets = await Promise.all(records.map((r) => ctx.storage.append(p, r)));
+      const content = await ctx.storage.read(p);
+      expect(content.length).toBe(records.reduce((n, r) => n + r.length, 0));
+      records.forEach((record, i) => {
+        expectBytes(content.subarray(offsets[i]!, offsets[i]! + record.length), record, `record ${i}`);
+      });
+      expect(new Set(offsets).size).toBe(50);
+    });
+
+    it('concurrent writeAt of disjoint ranges all land', async () => {
+      const p = ctx.path('f');
+      const pieces = Array.from({ length: 24 }, (_, i) => pattern(4096, i + 1));
+      await Promise.all(pieces.map((piece, i) => ctx.storage.writeAt(p, i * 4096, piece)));
+      const content = await ctx.storage.read(p);
+      for (const [i, piece] of pieces.entries()) {
+        expectBytes(content.subarray(i * 4096, (i + 1) * 4096), piece, `piece ${i}`);
+      }
+    });
+
+    it('concurrent creations in one directory are all listed', async () => {
+      await Promise.all(
+        Array.from({ length: 100 }, (_, i) => ctx.storage.write(ctx.path(`f${i}`), text(`${i}`))),
+      );
+      expect((await ctx.storage.list(ctx.dir)).length).toBe(100);
+    });
+
+    it('concurrent mkdir of one path: exactly one succeeds', async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, () => ctx.storage.mkdir(ctx.path('d'))),
+      );
+      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
+      }
+    });
+  });
+}
+
+/** Errors injected by the chaos wrapper surface as typed errors and leave the store usable. */
+export function chaosSuite(ctx: SuiteContext): void {
+  describe('chaos', () => {
+    it('a failing operation surfaces as an io error and the store stays usable', async () => {
+      const p = ctx.path('f');
+      await ctx.storage.write(p, text('before'));
+      const flaky = chaos(ctx.storage, { failAfter: { writeAt: 1, rename: 0 } });
+      await flaky.writeAt(p, 0, text('B'));
+      await expectError(() => flaky.writeAt(p, 0, text('X')), 'io');
+      await expectError(() => flaky.rename(p, ctx.path('g')), 'io');
+      expect(str(await ctx.storage.read(p))).toBe('Before');
+      expect(await ctx.storage.exists(ctx.path('g'))).toBe(false);
+      expect(flaky.calls.writeAt).toBe(2);
+    });
+
+    it('custom errors pass through unchanged', async () => {
+      const flaky = chaos(ctx.storage, {
+        failAfter: { read: 0 },
+        error: () => new VfsError('busy', 'locked'),
+      });
+      await expectError(() => flaky.read(ctx.path('x')), 'busy');
+    });
+  });
+}
+
+/** What the backend really stored, read through the probe. */
+export function probeSuite(ctx: SuiteContext): void {
+  describe('probe', () => {
+    it('stores exactly the bytes written, and nothing after delete', async () => {
+      const probe = ctx.options.probe!;
+      const p = ctx.path('f');
+      const data = pattern(150_000, 5);
+      await ctx.storage.write(p, data);
+      expectBytes((await probe.readRaw(ctx.storage, p))!, data, 'raw after write');
+      await ctx.storage.write(p, text('short'));
+      expect(str((await probe.readRaw(ctx.storage, p))!)).toBe('short');
+      await ctx.storage.writeAt(p, 70_000, text('far'));
+      expect((await probe.readRaw(ctx.storage, p))!.length).toBe(70_003);
+      await ctx.storage.rename(p, ctx.path('g'));
+      expect(await probe.readRaw(ctx.storage, p)).toBeUndefined();
+      expect((await probe.readRaw(ctx.storage, ctx.path('g')))!.length).toBe(70_003);
+      await ctx.storage.delete(ctx.path('g'));
+      expect(await probe.readRaw(ctx.storage, ctx.path('g'))).toBeUndefined();
+    });
+  });
+}

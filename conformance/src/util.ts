@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { isVfsError, type VfsErrorCode } from '@eryx/vfs-core';
+import { expect } from 'vitest';
+
+/** A short random name, so tests and suites never collide. */
+export function randomName(prefix = 't'): string {
+  return `${prefix}-${randomBytes(5).toString('hex')}`;
+}
+
+/** `n` bytes of a pattern that differs per `seed` and per position (never all zeros). */
+export function pattern(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let x = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = (x >>> 0) & 0xff || 1;
+  }
+  return out;
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** Asserts that `run` rejects with a VfsError of `code`; returns the error. */
+export async function expectError(run: () => Promise<unknown> | unknown, code: VfsErrorCode) {
+  let caught: unknown;
+  try {
+    await run();
+  } catch (error) {
+    caught = error;
+  }
+  if (caught === undefined) expect.fail(`expected a VfsError "${code}", but the call succeeded`);
+  if (!isVfsError(caught)) expect.fail(`expected a VfsError "${code}", got ${String(caught)}`);
+  expect(caught.code, caught.message).toBe(code);
+  return caught;
+}
+
+/** Byte-array equality with a readable failure message (first differing offset). */
+export function expectBytes(actual: Uint8Array, expected: Uint8Array, what = 'bytes'): void {
+  expect(actual).toBeInstanceOf(Uint8Array);
+  if (actual.length !== expected.length) {
+    expect.fail(`${what}: length ${actual.length}, expected ${expected.length}`);
+  }
+  for (let i = 0; i < actual.length; i++) {
+    if (actual[i] !== expected[i]) {
+      expect.fail(`${what}: differ at offset ${i}: ${actual[i]} vs expected ${expected[i]}`);
+    }
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+export async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<unknown>) {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++] as T);
+  });
+  await Promise.all(workers);
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

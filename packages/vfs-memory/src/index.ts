@@ -1,0 +1,101 @@
+import {
+  checkOffset,
+  createSyncStorage,
+  toAsync,
+  VfsError,
+  type VfsStorage,
+  type VfsSyncStorage,
+} from '@eryx/vfs-core';
+import { decodeSnapshot, encodeSnapshot } from './serialize.js';
+import { cloneNode, type DirNode, MemoryTree } from './tree.js';
+
+/** Options of {@link memory}. */
+export interface MemoryOptions {
+  /**
+   * Most bytes all files together may hold (their sizes, sparse gaps included). A write that would
+   * exceed it fails with `quota-exceeded` before anything is allocated. Default 64 MiB.
+   */
+  maxBytes?: number;
+  /** Start from this snapshot (a {@link MemorySnapshot} or bytes from {@link MemoryStorage.serialize}). */
+  from?: MemorySnapshot | Uint8Array;
+}
+
+/** A frozen copy of a whole memory store. Snapshots are independent of the store and of each other. */
+export class MemorySnapshot {
+  /** @internal */
+  constructor(
+    /** @internal */ readonly root: DirNode,
+    /** Bytes held by the files of the snapshot. */
+    readonly usedBytes: number,
+  ) {}
+}
+
+/** The memory backend: a {@link VfsStorage} (with its `sync` twin) plus snapshots and forks. */
+export interface MemoryStorage extends VfsStorage {
+  readonly sync: VfsSyncStorage;
+  /** The limit this store enforces, in bytes. */
+  readonly maxBytes: number;
+  /** Bytes currently held by all files. */
+  readonly usedBytes: number;
+  /** A copy of the whole store as it is now. */
+  snapshot(): MemorySnapshot;
+  /**
+   * Replaces the store's whole content with the snapshot's, in place: the same storage object (and
+   * every holder of it) sees the restored tree. The snapshot stays usable.
+   * @throws `quota-exceeded` when the snapshot holds more than this store's limit
+   */
+  restore(snapshot: MemorySnapshot): void;
+  /** A new, independent store with a copy of this one's content and the same limits. */
+  fork(): MemoryStorage;
+  /** The store (or `snapshot`) as bytes, to keep or send elsewhere; see {@link MemoryOptions.from}. */
+  serialize(snapshot?: MemorySnapshot): Uint8Array;
+}
+
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Creates an in-memory store. Every operation is synchronous underneath, so the async form is
+ * atomic per call and `storage.sync` serves the WASI host directly. Nothing persists beyond the
+ * process unless you {@link MemoryStorage.serialize | serialize} it.
+ *
+ * ```ts
+ * const storage = memory({ maxBytes: 16 * 1024 * 1024 });
+ * await storage.write('/hello.txt', new TextEncoder().encode('hi'));
+ * ```
+ */
+export function memory(options: MemoryOptions = {}): MemoryStorage {
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  if (maxBytes !== Number.POSITIVE_INFINITY) checkOffset(maxBytes, 'maxBytes');
+  const tree = new MemoryTree(maxBytes);
+  const load = (snapshot: MemorySnapshot) => {
+    if (snapshot.usedBytes > maxBytes) {
+      throw new VfsError(
+        'quota-exceeded',
+        `snapshot holds ${snapshot.usedBytes} bytes, more than the limit of ${maxBytes}`,
+      );
+    }
+    tree.root = cloneNode(snapshot.root) as DirNode;
+    tree.used = snapshot.usedBytes;
+  };
+  if (options.from instanceof Uint8Array) {
+    const decoded = decodeSnapshot(options.from);
+    load(new MemorySnapshot(decoded.root, decoded.usedBytes));
+  } else if (options.from) load(options.from);
+
+  const sync = createSyncStorage(tree);
+  const snapshot = () => new MemorySnapshot(cloneNode(tree.root) as DirNode, tree.used);
+  return {
+    ...toAsync(sync),
+    sync,
+    maxBytes,
+    get usedBytes() {
+      return tree.used;
+    },
+    snapshot,
+    restore: load,
+    fork: () => memory({ maxBytes, from: snapshot() }),
+    serialize: (s = snapshot()) => encodeSnapshot(s.root),
+  };
+}
+
+export { MemoryTree } from './tree.js';

@@ -1,0 +1,284 @@
+import {
+  baseName,
+  type Capabilities,
+  checkDelete,
+  checkExistingDirectory,
+  checkExistingFile,
+  checkExists,
+  checkFileTarget,
+  checkMkdir,
+  checkRename,
+  checkRmdir,
+  chunkSpans,
+  type DirEntry,
+  type Kind,
+  type Metadata,
+  parentPath,
+  pathSegments,
+  readRange,
+  type SetTimes,
+  VfsError,
+  type VfsSyncDriver,
+} from '@eryx/vfs-core';
+
+/** Bytes per chunk. Small files hold one short chunk; large ones never reallocate as they grow. */
+export const CHUNK_SIZE = 64 * 1024;
+
+interface Times {
+  created: number;
+  modified: number;
+  accessed: number;
+}
+
+export interface FileNode extends Times {
+  kind: 'file';
+  size: number;
+  /** Chunk index → buffer; a missing chunk reads as zeros. Buffers may be longer than used. */
+  chunks: Map<number, Uint8Array>;
+}
+
+export interface DirNode extends Times {
+  kind: 'directory';
+  children: Map<string, Node>;
+}
+
+export type Node = FileNode | DirNode;
+
+export const now = (): number => performance.timeOrigin + performance.now();
+
+export function newDir(time = now()): DirNode {
+  return { kind: 'directory', children: new Map(), created: time, modified: time, accessed: time };
+}
+
+export function newFile(time = now()): FileNode {
+  return { kind: 'file', size: 0, chunks: new Map(), created: time, modified: time, accessed: time };
+}
+
+export function cloneNode(node: Node): Node {
+  if (node.kind === 'file') {
+    const chunks = new Map<number, Uint8Array>();
+    for (const [i, chunk] of node.chunks) chunks.set(i, chunk.slice());
+    return { ...node, chunks };
+  }
+  const children = new Map<string, Node>();
+  for (const [name, child] of node.children) children.set(name, cloneNode(child));
+  return { ...node, children };
+}
+
+/** Reads `length` bytes at `offset` of a file (the range must lie within the file). */
+export function readFileRange(file: FileNode, offset: number, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (const span of chunkSpans(offset, length, CHUNK_SIZE)) {
+    const chunk = file.chunks.get(span.index);
+    if (chunk) out.set(chunk.subarray(span.start, span.end), span.rangeOffset);
+  }
+  return out;
+}
+
+/** The memory backend's synchronous driver: a tree of nodes with a total-bytes limit. */
+export class MemoryTree implements VfsSyncDriver {
+  readonly capabilities: Partial<Capabilities> = {
+    nativeAppend: true,
+    atomicRename: true,
+    atomicDirectoryRename: true,
+  };
+  root: DirNode = newDir();
+  /** Sum of all file sizes; compared with `maxBytes` before anything is allocated. */
+  used = 0;
+
+  constructor(readonly maxBytes: number) {}
+
+  lookup(path: string): Node | undefined {
+    let node: Node = this.root;
+    for (const segment of pathSegments(path)) {
+      if (node.kind !== 'directory') return undefined;
+      const next = node.children.get(segment);
+      if (!next) return undefined;
+      node = next;
+    }
+    return node;
+  }
+
+  #kind(path: string): Kind {
+    return this.lookup(path)?.kind;
+  }
+
+  #dir(path: string): DirNode {
+    return this.lookup(path) as DirNode;
+  }
+
+  #reserve(path: string, oldSize: number, newSize: number): void {
+    const next = this.used - oldSize + newSize;
+    if (next > this.maxBytes) {
+      throw new VfsError(
+        'quota-exceeded',
+        `memory store limit of ${this.maxBytes} bytes would be exceeded (${next} bytes)`,
+        { path },
+      );
+    }
+  }
+
+  /** The file at `path`, created if missing, once its size after the write (`sizeAfter`) fits. */
+  #fileFor(path: string, sizeAfter: (current: number) => number): FileNode {
+    const node = this.lookup(path);
+    const exists = checkFileTarget(path, node?.kind, node ? undefined : this.#kind(parentPath(path)));
+    const current = exists ? (node as FileNode).size : 0;
+    this.#reserve(path, current, sizeAfter(current));
+    if (exists) return node as FileNode;
+    const file = newFile();
+    this.#dir(parentPath(path)).children.set(baseName(path), file);
+    return file;
+  }
+
+  #touch(file: FileNode): void {
+    const t = now();
+    file.modified = t;
+    file.accessed = t;
+  }
+
+  #writeInto(file: FileNode, offset: number, data: Uint8Array): void {
+    const end = offset + data.length;
+    for (const span of chunkSpans(offset, data.length, CHUNK_SIZE)) {
+      let chunk = file.chunks.get(span.index);
+      if (!chunk || chunk.length < span.end) {
+        // Grow by doubling so appends stay amortized O(1) per byte; fresh bytes are zero.
+        const capacity = Math.min(CHUNK_SIZE, Math.max(span.end, (chunk?.length ?? 0) * 2, 64));
+        const grown = new Uint8Array(capacity);
+        if (chunk) grown.set(chunk);
+        chunk = grown;
+        file.chunks.set(span.index, chunk);
+      }
+      chunk.set(data.subarray(span.rangeOffset, span.rangeOffset + span.end - span.start), span.start);
+    }
+    if (end > file.size) {
+      this.used += end - file.size;
+      file.size = end;
+    }
+  }
+
+  #truncate(file: FileNode, size: number): void {
+    if (size >= file.size) {
+      this.used += size - file.size;
+      file.size = size;
+      return;
+    }
+    const lastIndex = Math.floor(size / CHUNK_SIZE);
+    for (const index of file.chunks.keys()) {
+      if (index > lastIndex || (index === lastIndex && size % CHUNK_SIZE === 0)) file.chunks.delete(index);
+    }
+    // Zero the cut-off tail so a later extension reads zeros, not old bytes.
+    file.chunks.get(lastIndex)?.fill(0, size % CHUNK_SIZE);
+    this.used -= file.size - size;
+    file.size = size;
+  }
+
+  read(path: string): Uint8Array {
+    const node = this.lookup(path);
+    checkExistingFile(path, node?.kind);
+    const file = node as FileNode;
+    return readFileRange(file, 0, file.size);
+  }
+
+  readAt(path: string, offset: number, length: number): Uint8Array {
+    const node = this.lookup(path);
+    checkExistingFile(path, node?.kind);
+    const file = node as FileNode;
+    const range = readRange(file.size, offset, length);
+    return readFileRange(file, range.offset, range.length);
+  }
+
+  write(path: string, data: Uint8Array): void {
+    const file = this.#fileFor(path, () => data.length);
+    this.used -= file.size;
+    file.size = 0;
+    file.chunks = new Map();
+    this.#writeInto(file, 0, data);
+    this.#touch(file);
+  }
+
+  writeAt(path: string, offset: number, data: Uint8Array): void {
+    const file = this.#fileFor(path, (size) => Math.max(size, offset + data.length));
+    this.#writeInto(file, offset, data);
+    this.#touch(file);
+  }
+
+  append(path: string, data: Uint8Array): number {
+    const file = this.#fileFor(path, (size) => size + data.length);
+    const at = file.size;
+    this.#writeInto(file, at, data);
+    this.#touch(file);
+    return at;
+  }
+
+  setSize(path: string, size: number): void {
+    const node = this.lookup(path);
+    checkExistingFile(path, node?.kind);
+    const file = node as FileNode;
+    this.#reserve(path, file.size, size);
+    this.#truncate(file, size);
+    this.#touch(file);
+  }
+
+  stat(path: string): Metadata {
+    const node = this.lookup(path);
+    checkExists(path, node?.kind);
+    const n = node as Node;
+    return {
+      kind: n.kind,
+      size: n.kind === 'file' ? n.size : 0,
+      created: n.created,
+      modified: n.modified,
+      accessed: n.accessed,
+    };
+  }
+
+  list(path: string): DirEntry[] {
+    const node = this.lookup(path);
+    checkExistingDirectory(path, node?.kind);
+    const entries: DirEntry[] = [];
+    for (const [name, child] of (node as DirNode).children) {
+      entries.push({ name, kind: child.kind, size: child.kind === 'file' ? child.size : 0 });
+    }
+    return entries;
+  }
+
+  exists(path: string): boolean {
+    return this.lookup(path) !== undefined;
+  }
+
+  mkdir(path: string): void {
+    checkMkdir(path, this.#kind(path), this.#kind(parentPath(path)));
+    this.#dir(parentPath(path)).children.set(baseName(path), newDir());
+  }
+
+  rmdir(path: string): void {
+    const node = this.lookup(path);
+    checkRmdir(path, node?.kind, node?.kind === 'directory' && node.children.size > 0);
+    this.#dir(parentPath(path)).children.delete(baseName(path));
+  }
+
+  delete(path: string): void {
+    const node = this.lookup(path);
+    checkDelete(path, node?.kind);
+    this.#dir(parentPath(path)).children.delete(baseName(path));
+    this.used -= (node as FileNode).size;
+  }
+
+  rename(from: string, to: string): void {
+    const source = this.lookup(from);
+    const target = this.lookup(to);
+    const plan = checkRename(from, to, source?.kind, target?.kind, this.#kind(parentPath(to)));
+    if (plan === 'noop') return;
+    if (plan === 'replace-file') this.used -= (target as FileNode).size;
+    this.#dir(parentPath(from)).children.delete(baseName(from));
+    this.#dir(parentPath(to)).children.set(baseName(to), source as Node);
+  }
+
+  setTimes(path: string, times: SetTimes): void {
+    const node = this.lookup(path);
+    checkExists(path, node?.kind);
+    const n = node as Node;
+    if (times.accessed !== undefined) n.accessed = times.accessed;
+    if (times.modified !== undefined) n.modified = times.modified;
+  }
+}
