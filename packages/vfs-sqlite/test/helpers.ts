@@ -1,0 +1,39 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll } from 'vitest';
+
+let dir: string | undefined;
+
+/** A fresh database file path under the OS temp directory (removed after the test file). */
+export function tempDb(prefix = 'vfs-sqlite'): string {
+  if (dir === undefined) {
+    const created = mkdtempSync(join(tmpdir(), 'eryx-vfs-sqlite-'));
+    dir = created;
+    afterAll(() => rmSync(created, { recursive: true, force: true }));
+  }
+  return join(dir, `${prefix}-${randomBytes(6).toString('hex')}.db`);
+}
+
+/** A random namespace name. */
+export function randomNamespace(): string {
+  return `ns-${randomBytes(6).toString('hex')}`;
+}
+
+/** Bytes `0..n-1` of a repeating pattern starting at `seed`. */
+export function pattern(n: number, seed = 0): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = (i * 31 + seed * 7 + 1) & 0xff;
+  return out;
+}
+
+/** Catches the VfsError code a call throws (sync or async). */
+export async function codeOf(fn: () => unknown): Promise<string | undefined> {
+  try {
+    await fn();
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+  return undefined;
+}

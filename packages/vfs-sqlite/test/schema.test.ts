@@ -1,0 +1,112 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import {
+  dropNamespace,
+  listNamespaces,
+  migrate,
+  SCHEMA_VERSION,
+  schemaVersion,
+  sqlite,
+} from '../src/index.js';
+import { codeOf, pattern, tempDb } from './helpers.js';
+
+const columns = (db: Database.Database, table: string) =>
+  (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
+
+describe('schema', () => {
+  it('has the table design shared with the Postgres backend', () => {
+    const db = new Database(':memory:');
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(columns(db, 'vfs_schema')).toEqual(['version']);
+    expect(columns(db, 'vfs_entries')).toEqual([
+      'ns',
+      'path',
+      'parent',
+      'name',
+      'kind',
+      'ino',
+      'size',
+      'created',
+      'modified',
+      'accessed',
+    ]);
+    expect(columns(db, 'vfs_chunks')).toEqual(['ns', 'ino', 'idx', 'data']);
+    expect(columns(db, 'vfs_namespaces')).toEqual(['ns', 'chunk_size', 'files', 'bytes', 'next_ino']);
+    const indexes = db.pragma('index_list(vfs_entries)') as { name: string }[];
+    expect(indexes.map((i) => i.name)).toContain('vfs_entries_parent');
+    expect((db.pragma('index_info(vfs_entries_parent)') as { name: string }[]).map((c) => c.name)).toEqual([
+      'ns',
+      'parent',
+    ]);
+    db.close();
+  });
+
+  it('migrates explicitly and idempotently, never dropping data', async () => {
+    const path = tempDb();
+    const db = new Database(path);
+    expect(schemaVersion(db)).toBeUndefined();
+    migrate(db);
+    const s = sqlite({ database: db, namespace: 'keep', migrate: false });
+    await s.write('/f', pattern(10));
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT version FROM vfs_schema').pluck().all()).toEqual([SCHEMA_VERSION]);
+    expect(await s.read('/f')).toEqual(pattern(10));
+    await s.close();
+    db.close();
+  });
+
+  it('requires a current schema when migrate is false', async () => {
+    const db = new Database(':memory:');
+    const error = await codeOf(() => sqlite({ database: db, migrate: false }));
+    expect(error).toBe('io');
+    expect(() => sqlite({ database: db, migrate: false })).toThrow(/run migrate\(db\)/);
+    db.close();
+  });
+
+  it('refuses to open a newer schema with a clear error', async () => {
+    const path = tempDb();
+    const first = sqlite({ path });
+    await first.write('/f', pattern(3));
+    first.db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(SCHEMA_VERSION + 1);
+    await first.close();
+    expect(() => sqlite({ path })).toThrow(
+      new RegExp(`schema version ${SCHEMA_VERSION + 1}, newer than the ${SCHEMA_VERSION}`),
+    );
+    expect(await codeOf(() => sqlite({ path }))).toBe('unsupported');
+    expect(await codeOf(() => sqlite({ path, migrate: false }))).toBe('unsupported');
+    const db = new Database(path);
+    expect(await codeOf(() => migrate(db))).toBe('unsupported');
+    expect(schemaVersion(db)).toBe(SCHEMA_VERSION + 1);
+    db.close();
+  });
+
+  it('opens a migrated database read-only without writing', async () => {
+    const path = tempDb();
+    const writer = sqlite({ path, namespace: 'n' });
+    await writer.close();
+    const db = new Database(path, { readonly: true });
+    const reader = sqlite({ database: db, namespace: 'n' });
+    expect(await reader.list('/')).toEqual([]);
+    await reader.close();
+    // A namespace that does not exist yet cannot be created read-only.
+    expect(await codeOf(() => sqlite({ database: db, namespace: 'other' }))).toBe('read-only');
+    db.close();
+  });
+
+  it('lists and drops namespaces', async () => {
+    const path = tempDb();
+    const a = sqlite({ path, namespace: 'a' });
+    const b = sqlite({ path, namespace: 'b' });
+    await a.write('/f', pattern(100_000));
+    await b.write('/f', pattern(10));
+    expect(listNamespaces(a.db)).toEqual(['a', 'b']);
+    expect(dropNamespace(a.db, 'a')).toBe(true);
+    expect(dropNamespace(a.db, 'a')).toBe(false);
+    expect(listNamespaces(b.db)).toEqual(['b']);
+    expect(a.db.prepare("SELECT count(*) FROM vfs_chunks WHERE ns = 'a'").pluck().get()).toBe(0);
+    expect(await b.read('/f')).toEqual(pattern(10));
+    await a.close();
+    await b.close();
+  });
+});

@@ -1,0 +1,158 @@
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { sqlite } from '../src/index.js';
+import { codeOf, pattern, randomNamespace, tempDb } from './helpers.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+
+describe('sqlite storage', () => {
+  it('serves both forms from one namespace', async () => {
+    const s = sqlite({ path: tempDb() });
+    await s.mkdir('/d');
+    s.sync.write('/d/a', bytes('hello'));
+    expect(await s.read('/d/a')).toEqual(bytes('hello'));
+    expect(s.sync.list('/d')).toEqual([{ name: 'a', kind: 'file', size: 5 }]);
+    expect(s.capabilities).toMatchObject({
+      nativeAppend: true,
+      atomicRename: true,
+      atomicDirectoryRename: true,
+      persistent: true,
+      multiProcess: true,
+    });
+    await s.close();
+    await s.close();
+    expect(await codeOf(() => s.read('/d/a'))).toBe('io');
+  });
+
+  it('persists across connections and keeps namespaces apart', async () => {
+    const path = tempDb();
+    const a = sqlite({ path, namespace: 'a' });
+    const b = sqlite({ path, namespace: 'b' });
+    await a.write('/f', bytes('from a'));
+    await b.mkdir('/f');
+    expect((await a.stat('/f')).kind).toBe('file');
+    expect((await b.stat('/f')).kind).toBe('directory');
+    await a.close();
+    await b.close();
+    const again = sqlite({ path, namespace: 'a' });
+    expect(await again.read('/f')).toEqual(bytes('from a'));
+    expect(again.db.pragma('journal_mode', { simple: true })).toBe('wal');
+    await again.close();
+  });
+
+  it('uses a caller-provided connection and leaves it open', async () => {
+    const db = new Database(tempDb());
+    const s = sqlite({ database: db, namespace: randomNamespace() });
+    await s.write('/x', bytes('x'));
+    await s.close();
+    expect(db.open).toBe(true);
+    expect(db.prepare('SELECT count(*) FROM vfs_entries').pluck().get()).toBe(2);
+    db.close();
+  });
+
+  it('rejects bad options', async () => {
+    expect(await codeOf(() => sqlite({}))).toBe('invalid-argument');
+    expect(await codeOf(() => sqlite({ path: ':memory:', chunkSize: 0 }))).toBe('invalid-argument');
+    expect(await codeOf(() => sqlite({ path: ':memory:', maxBytes: -1 }))).toBe('invalid-argument');
+    expect(await codeOf(() => sqlite({ path: ':memory:', namespace: '' }))).toBe('invalid-argument');
+  });
+
+  it('keeps a namespace at the chunk size it was created with', async () => {
+    const path = tempDb();
+    const ns = randomNamespace();
+    const first = sqlite({ path, namespace: ns, chunkSize: 100 });
+    await first.write('/f', pattern(1000));
+    await first.close();
+    const second = sqlite({ path, namespace: ns });
+    expect(second.chunkSize).toBe(100);
+    expect(await second.read('/f')).toEqual(pattern(1000));
+    await second.close();
+    expect(await codeOf(() => sqlite({ path, namespace: ns, chunkSize: 200 }))).toBe('invalid-argument');
+  });
+
+  it('stores sparse files without chunks for the gaps, and reads gaps as zeros', async () => {
+    const s = sqlite({ path: tempDb(), chunkSize: 16 });
+    await s.writeAt('/f', 100, bytes('xy'));
+    await s.setSize('/f', 1_000_000);
+    const chunks = s.db.prepare('SELECT idx, length(data) AS n FROM vfs_chunks').all();
+    expect(chunks).toEqual([{ idx: 6, n: 6 }]);
+    const head = await s.readAt('/f', 90, 20);
+    expect([...head]).toEqual([...new Uint8Array(10), 120, 121, ...new Uint8Array(8)]);
+    expect((await s.readAt('/f', 999_990, 100)).length).toBe(10);
+    // Truncating into a chunk trims it, so growing again reads zeros there.
+    await s.setSize('/f', 101);
+    await s.setSize('/f', 200);
+    expect([...(await s.readAt('/f', 99, 4))]).toEqual([0, 120, 0, 0]);
+    expect(s.db.prepare('SELECT idx, length(data) AS n FROM vfs_chunks').all()).toEqual([{ idx: 6, n: 5 }]);
+    await s.close();
+  });
+
+  it('touches only the chunks a partial write covers', async () => {
+    const log: string[] = [];
+    const db = new Database(tempDb(), { verbose: (sql) => log.push(String(sql)) });
+    const s = sqlite({ database: db, chunkSize: 1024 });
+    await s.write('/big', pattern(4 * 1024 * 1024));
+    log.length = 0;
+    await s.writeAt('/big', 1_000_000, pattern(100, 3));
+    const chunkReads = log.filter((sql) => sql.startsWith('SELECT data FROM vfs_chunks')).length;
+    const chunkWrites = log.filter((sql) => sql.startsWith('INSERT INTO vfs_chunks')).length;
+    expect([chunkReads, chunkWrites]).toEqual([1, 1]);
+    log.length = 0;
+    expect(await s.readAt('/big', 1_000_000, 100)).toEqual(pattern(100, 3));
+    expect(log).toHaveLength(1);
+    await s.close();
+    db.close();
+  });
+
+  it('renames a directory subtree with awkward names in one statement', async () => {
+    const s = sqlite({ path: tempDb() });
+    for (const dir of ['/a', '/a/%', '/a/_', '/a_', '/a%', '/a/%/deep']) await s.mkdir(dir);
+    await s.write('/a/%/deep/f', bytes('1'));
+    await s.write('/a_/g', bytes('2'));
+    await s.write('/a%/h', bytes('3'));
+    await s.rename('/a', '/b');
+    const paths = s.db
+      .prepare('SELECT path, parent FROM vfs_entries WHERE ns = ? ORDER BY path')
+      .all(s.namespace);
+    expect(paths).toEqual([
+      { path: '/', parent: '' },
+      { path: '/a%', parent: '/' },
+      { path: '/a%/h', parent: '/a%' },
+      { path: '/a_', parent: '/' },
+      { path: '/a_/g', parent: '/a_' },
+      { path: '/b', parent: '/' },
+      { path: '/b/%', parent: '/b' },
+      { path: '/b/%/deep', parent: '/b/%' },
+      { path: '/b/%/deep/f', parent: '/b/%/deep' },
+      { path: '/b/_', parent: '/b' },
+    ]);
+    expect(await s.read('/b/%/deep/f')).toEqual(bytes('1'));
+    await s.close();
+  });
+
+  it('lists a directory in one query and handles unicode names', async () => {
+    const s = sqlite({ path: tempDb() });
+    await s.mkdir('/dír');
+    for (const name of ['ä', '日本', '😀', 'a b', "'quote"]) await s.write(`/dír/${name}`, bytes(name));
+    const names = (await s.list('/dír')).map((e) => e.name).sort();
+    expect(names).toEqual(["'quote", 'a b', 'ä', '日本', '😀'].sort());
+    await s.rename('/dír', '/dïr2');
+    expect(await s.read('/dïr2/😀')).toEqual(bytes('😀'));
+    await s.close();
+  });
+
+  it('keeps the usage row in step with the files', async () => {
+    const s = sqlite({ path: tempDb(), chunkSize: 10 });
+    await s.mkdir('/d');
+    await s.write('/d/a', pattern(25));
+    await s.append('/d/a', pattern(5));
+    await s.writeAt('/d/b', 40, pattern(2));
+    await s.write('/d/c', pattern(7));
+    await s.rename('/d/c', '/d/a');
+    expect(await s.info()).toEqual({ namespace: 'default', chunkSize: 10, files: 2, bytes: 49 });
+    await s.setSize('/d/b', 3);
+    await s.delete('/d/a');
+    expect(s.sync.info()).toMatchObject({ files: 1, bytes: 3 });
+    await s.close();
+  });
+});
