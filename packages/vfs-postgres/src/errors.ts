@@ -1,0 +1,63 @@
+import { isVfsError, VfsError } from '@eryx/vfs-core';
+
+/** SQLSTATEs that mean "run the same operation again": nothing was changed. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+/** True when `error` is a serialization failure or a deadlock, which the backend retries. */
+export function isRetryable(error: unknown): boolean {
+  return RETRYABLE.has(sqlState(error) ?? '');
+}
+
+function sqlState(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
+}
+
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+]);
+
+/**
+ * The one place where driver and server errors become {@link VfsError}s (all `io`, except `busy`
+ * for retries that ran out), with a message that says what went wrong and the original as `cause`.
+ */
+export function translateError(error: unknown, path: string | undefined, server: string): VfsError {
+  if (isVfsError(error)) return error;
+  const state = sqlState(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const io = (text: string) => new VfsError('io', `${text}: ${message}`, { path, cause: error });
+  if (state !== undefined) {
+    if (state === '40001' || state === '40P01') {
+      return new VfsError('busy', `PostgreSQL kept aborting the transaction (${state}), gave up retrying`, {
+        path,
+        cause: error,
+      });
+    }
+    if (state === '28P01' || state === '28000') return io(`PostgreSQL at ${server} rejected the credentials`);
+    if (state === '3D000') return io(`PostgreSQL at ${server}: the database does not exist`);
+    if (state === '42P01' || state === '42883' || state === '3F000') {
+      return io('the eryx-vfs schema is missing or outdated; run migrate()');
+    }
+    if (state.startsWith('57P') || state.startsWith('08')) {
+      return io(`the connection to PostgreSQL at ${server} was closed by the server`);
+    }
+    if (state === '53300') return io(`PostgreSQL at ${server} has too many connections`);
+    return io(`PostgreSQL error ${state}`);
+  }
+  const errno = (error as { code?: unknown } | null)?.code;
+  if (typeof errno === 'string' && NETWORK.has(errno)) {
+    return io(`cannot reach PostgreSQL at ${server} (${errno})`);
+  }
+  if (/timeout/i.test(message)) return io(`cannot reach PostgreSQL at ${server} (timeout)`);
+  if (/Connection terminated|connection.*(closed|ended)/i.test(message)) {
+    return io(`the connection to PostgreSQL at ${server} was lost`);
+  }
+  return io('PostgreSQL storage failed');
+}

@@ -1,0 +1,10 @@
+export {
+  DEFAULT_CHUNK_SIZE,
+  migrate,
+  type PostgresConnectionOptions,
+  type PostgresLimits,
+  type PostgresOptions,
+  type PostgresStorage,
+  postgres,
+} from './postgres.js';
+export { SCHEMA_VERSION } from './schema.js';

@@ -1,0 +1,561 @@
+import {
+  baseName,
+  type Capabilities,
+  checkDelete,
+  checkExistingDirectory,
+  checkExistingFile,
+  checkExists,
+  checkFileTarget,
+  checkMkdir,
+  checkRename,
+  checkRmdir,
+  createStorage,
+  type DirEntry,
+  type FileKind,
+  type Kind,
+  type Metadata,
+  parentPath,
+  readRange,
+  type SetTimes,
+  type VfsDriver,
+  VfsError,
+  type VfsStorage,
+} from '@eryx/vfs-core';
+import pg from 'pg';
+import { isRetryable, translateError } from './errors.js';
+import { LOCK_MIGRATE, migrationSql, SCHEMA_VERSION } from './schema.js';
+
+/** Limits enforced inside the transaction of each operation; exceeding one is `quota-exceeded`. */
+export interface PostgresLimits {
+  /** Total bytes of all files in the namespace. */
+  maxBytes?: number;
+  /** Number of entries (files and directories, the root excluded) in the namespace. */
+  maxFiles?: number;
+  /** Size of any one file. */
+  maxFileSize?: number;
+}
+
+/** Where to find the database: a `pg.Pool` you own, or plain (serializable) connection options. */
+export interface PostgresConnectionOptions {
+  /**
+   * A pool to use. The storage never ends it; give it an `error` listener (idle connections the
+   * server drops are reported there). Takes precedence over `connectionString` and `poolConfig`.
+   */
+  pool?: pg.Pool;
+  /** `postgres://user:password@host:port/database`; the storage creates (and ends) its own pool. */
+  connectionString?: string;
+  /**
+   * More options of the pool the storage creates (`max`, `ssl`, `host`, ...), plain data.
+   * Default: `max: 10`, `connectionTimeoutMillis: 10000`.
+   */
+  poolConfig?: pg.PoolConfig;
+  /** The PostgreSQL schema holding the tables and functions: a plain identifier. Default `public`. */
+  schema?: string;
+}
+
+/** Options of {@link postgres}. Everything but `pool` is plain data, so a worker can rebuild it. */
+export interface PostgresOptions extends PostgresConnectionOptions {
+  /** The independent filesystem within the database this storage works on. Default `default`. */
+  namespace?: string;
+  /**
+   * Bytes per chunk, used when the namespace is first created; an existing namespace keeps the size
+   * it was created with. Default {@link DEFAULT_CHUNK_SIZE}.
+   */
+  chunkSize?: number;
+  /** Limits enforced in the same transaction as each change. Default: none. */
+  limits?: PostgresLimits;
+  /**
+   * Bring the schema up to date ({@link migrate}) before the first operation. When `false` and the
+   * schema is missing or outdated, operations fail with an `io` error that says so. Default `true`.
+   */
+  migrate?: boolean;
+  /** How often an operation is retried after a serialization failure or deadlock. Default 10. */
+  maxRetries?: number;
+}
+
+/** A {@link VfsStorage} on PostgreSQL, with what is specific to it. */
+export interface PostgresStorage extends VfsStorage {
+  /** The namespace this storage works on. */
+  readonly namespace: string;
+  /** The PostgreSQL schema of its tables. */
+  readonly schema: string;
+  /** Deletes every file and directory of the namespace, in one transaction, then closes the storage. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * 64 KiB: a random 4 KiB write rewrites one chunk of at most this size, while large files stay at
+ * 16 rows per MiB and a read of a whole chunk is one TOAST fetch. Chunks are stored uncompressed
+ * (`STORAGE EXTERNAL`), so a small `readAt` fetches only the slices it covers.
+ */
+export const DEFAULT_CHUNK_SIZE = 64 * 1024;
+
+const CAPABILITIES: Partial<Capabilities> = {
+  nativeAppend: true,
+  atomicRename: true,
+  atomicDirectoryRename: true,
+  persistent: true,
+  multiProcess: true,
+};
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+const now = (): number => performance.timeOrigin + performance.now();
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What every status-returning function yields: `st` is 'ok', 'check' or 'quota'. */
+interface Status {
+  st: 'ok' | 'check' | 'quota';
+  k1: FileKind | null;
+  k2?: FileKind | null;
+  k3?: FileKind | null;
+  n?: string | null;
+}
+
+const kind = (k: FileKind | null | undefined): Kind => k ?? undefined;
+
+function invalid(message: string): VfsError {
+  return new VfsError('invalid-argument', message);
+}
+
+function optionalCount(value: number | undefined, name: string): number | null {
+  if (value === undefined) return null;
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw invalid(`limits.${name} must be a non-negative safe integer`);
+  return value;
+}
+
+function checkSchema(schema: string): string {
+  if (!SCHEMA_NAME.test(schema))
+    throw invalid(`schema must be a plain identifier, got ${JSON.stringify(schema)}`);
+  return schema;
+}
+
+/** Where a pool connects, for error messages (never the password). */
+function describeServer(options: PostgresConnectionOptions): string {
+  const config = options.pool?.options ?? {
+    ...options.poolConfig,
+    connectionString: options.connectionString,
+  };
+  if (config.connectionString) {
+    try {
+      const url = new URL(config.connectionString);
+      return `${url.hostname || 'localhost'}:${url.port || 5432}${url.pathname}`;
+    } catch {
+      return 'the configured server';
+    }
+  }
+  return `${config.host ?? process.env.PGHOST ?? 'localhost'}:${config.port ?? process.env.PGPORT ?? 5432}`;
+}
+
+function openPool(options: PostgresConnectionOptions): { pool: pg.Pool; owned: boolean } {
+  if (options.pool) return { pool: options.pool, owned: false };
+  if (!options.connectionString && !options.poolConfig) {
+    throw invalid('postgres storage needs a pool, a connectionString or a poolConfig');
+  }
+  const pool = new pg.Pool({
+    max: 10,
+    connectionTimeoutMillis: 10_000,
+    ...options.poolConfig,
+    connectionString: options.connectionString ?? options.poolConfig?.connectionString,
+  });
+  // A dropped idle connection is reported here; the pool has already discarded it.
+  pool.on('error', () => {});
+  return { pool, owned: true };
+}
+
+/** Schemas known to be current, per pool, so storages sharing a pool check once. */
+const migrated = new WeakMap<pg.Pool, Set<string>>();
+
+async function schemaVersion(client: pg.PoolClient, schema: string): Promise<number> {
+  const { rows } = await client.query<{ present: boolean }>('SELECT to_regclass($1) IS NOT NULL AS present', [
+    `"${schema}".vfs_schema`,
+  ]);
+  if (!rows[0]?.present) return 0;
+  const result = await client.query<{ v: number }>(
+    `SELECT coalesce(max(version), 0)::integer AS v FROM "${schema}".vfs_schema`,
+  );
+  return result.rows[0]?.v ?? 0;
+}
+
+async function runMigrations(
+  pool: pg.Pool,
+  schema: string,
+  server: string,
+): Promise<{ from: number; to: number }> {
+  let client: pg.PoolClient | undefined;
+  let broken: unknown;
+  try {
+    client = await pool.connect();
+    let from = await schemaVersion(client, schema);
+    if (from > SCHEMA_VERSION) {
+      throw new VfsError(
+        'io',
+        `schema "${schema}" is at version ${from}, newer than this package supports (${SCHEMA_VERSION})`,
+      );
+    }
+    if (from < SCHEMA_VERSION) {
+      await client.query('BEGIN');
+      try {
+        // Concurrent migrate() calls (other processes included) wait here, then find the work done.
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_MIGRATE, schema]);
+        const { rows } = await client.query('SELECT to_regnamespace($1) IS NOT NULL AS present', [
+          `"${schema}"`,
+        ]);
+        if (!rows[0]?.present) await client.query(`CREATE SCHEMA "${schema}"`);
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS "${schema}".vfs_schema (
+             version integer PRIMARY KEY,
+             applied timestamptz NOT NULL DEFAULT now()
+           )`,
+        );
+        from = await schemaVersion(client, schema);
+        for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+          await client.query(migrationSql(version - 1, schema));
+          await client.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    }
+    const known = migrated.get(pool) ?? new Set<string>();
+    migrated.set(pool, known.add(schema));
+    return { from, to: SCHEMA_VERSION };
+  } catch (error) {
+    broken = error;
+    throw translateError(error, undefined, server);
+  } finally {
+    client?.release(broken instanceof Error && !(broken instanceof VfsError) ? broken : undefined);
+  }
+}
+
+/**
+ * Creates or updates the tables and functions in `schema` (default `public`) to the version this
+ * package needs. Idempotent; concurrent calls, from any process, are serialized by an advisory lock.
+ * Never drops data. Returns the version found and the version now in place.
+ */
+export async function migrate(options: PostgresConnectionOptions): Promise<{ from: number; to: number }> {
+  const schema = checkSchema(options.schema ?? 'public');
+  const { pool, owned } = openPool(options);
+  try {
+    return await runMigrations(pool, schema, describeServer(options));
+  } finally {
+    if (owned) await pool.end();
+  }
+}
+
+/**
+ * A {@link VfsStorage} in PostgreSQL: entries in `vfs_entries`, file data in fixed-size chunks in
+ * `vfs_chunks`, many independent namespaces per database. Every operation is one statement (a
+ * server-side function for changes), hence one round trip and one transaction.
+ *
+ * ```ts
+ * const storage = postgres({ connectionString: process.env.DATABASE_URL, namespace: 'sandbox-1' });
+ * await storage.write('/hello.txt', new TextEncoder().encode('hi'));
+ * ```
+ */
+export function postgres(options: PostgresOptions = {}): PostgresStorage {
+  const schema = checkSchema(options.schema ?? 'public');
+  const namespace = options.namespace ?? 'default';
+  if (typeof namespace !== 'string' || namespace === '')
+    throw invalid('namespace must be a non-empty string');
+  const requestedChunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  if (!Number.isSafeInteger(requestedChunkSize) || requestedChunkSize < 512 || requestedChunkSize > 1 << 26) {
+    throw invalid('chunkSize must be an integer between 512 and 64 MiB');
+  }
+  const limits = options.limits ?? {};
+  const maxBytes = optionalCount(limits.maxBytes, 'maxBytes');
+  const maxFiles = optionalCount(limits.maxFiles, 'maxFiles');
+  const maxFileSize = optionalCount(limits.maxFileSize, 'maxFileSize');
+  const maxRetries = options.maxRetries ?? 10;
+  const server = describeServer(options);
+  const { pool, owned } = openPool(options);
+  const s = `"${schema}"`;
+  const key = (op: string) => `eryx_vfs_${schema}_${op}`;
+
+  let chunkSize = requestedChunkSize;
+  let ready: Promise<void> | undefined;
+
+  async function init(): Promise<void> {
+    if (options.migrate !== false && !migrated.get(pool)?.has(schema)) {
+      await runMigrations(pool, schema, server);
+    }
+    const { rows } = await pool.query<{ cs: number }>(`SELECT ${s}.vfs_open($1, $2, $3) AS cs`, [
+      namespace,
+      requestedChunkSize,
+      now(),
+    ]);
+    chunkSize = rows[0]!.cs;
+  }
+
+  /** Runs one statement: retries serialization failures and deadlocks, translates every error. */
+  async function query<R extends pg.QueryResultRow>(
+    op: string,
+    text: string,
+    values: unknown[],
+    path?: string,
+  ): Promise<R[]> {
+    try {
+      ready ??= init().catch((error) => {
+        ready = undefined;
+        throw error;
+      });
+      await ready;
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return (await pool.query<R>({ name: key(op), text, values })).rows;
+        } catch (error) {
+          if (!isRetryable(error) || attempt >= maxRetries) throw error;
+          await sleep(Math.random() * Math.min(100, 2 ** attempt));
+        }
+      }
+    } catch (error) {
+      throw translateError(error, path, server);
+    }
+  }
+
+  /** Throws the error the core check makes of the kinds a function saw, or a quota error. */
+  function fail(path: string, status: Status, check: () => void): never {
+    if (status.st === 'quota') {
+      const limit = status.k1 as string;
+      const value = limit === 'maxFileSize' ? maxFileSize : limit === 'maxFiles' ? maxFiles : maxBytes;
+      throw new VfsError('quota-exceeded', `${limit} of ${value} would be exceeded`, { path });
+    }
+    check();
+    throw new VfsError('io', `the database refused the operation but the contract allows it`, { path });
+  }
+
+  async function put(path: string, mode: 0 | 1 | 2, offset: number, data: Uint8Array): Promise<number> {
+    const [status] = await query<Status>(
+      'write',
+      `SELECT * FROM ${s}.vfs_write($1, $2, $3, $4, $5, $6::bigint, $7, $8, $9, $10::bigint, $11::bigint, $12::bigint)`,
+      [
+        namespace,
+        path,
+        parentPath(path),
+        baseName(path),
+        mode,
+        offset,
+        Buffer.from(data.buffer, data.byteOffset, data.byteLength),
+        now(),
+        chunkSize,
+        maxBytes,
+        maxFiles,
+        maxFileSize,
+      ],
+      path,
+    );
+    if (status!.st !== 'ok')
+      fail(path, status!, () => checkFileTarget(path, kind(status!.k1), kind(status!.k2)));
+    return Number(status!.n);
+  }
+
+  const driver: VfsDriver & { append(path: string, data: Uint8Array): Promise<number> } = {
+    capabilities: CAPABILITIES,
+
+    async read(path) {
+      const rows = await query<{ kind: FileKind; size: string; idx: string | null; data: Buffer | null }>(
+        'read',
+        `SELECT e.kind, e.size, c.idx, c.data FROM ${s}.vfs_entries e
+         LEFT JOIN ${s}.vfs_chunks c ON c.ns = e.ns AND c.ino = e.ino
+         WHERE e.ns = $1 AND e.path = $2`,
+        [namespace, path],
+        path,
+      );
+      checkExistingFile(path, rows[0]?.kind);
+      const size = Number(rows[0]!.size);
+      const out = new Uint8Array(size);
+      for (const row of rows) {
+        if (row.data === null) continue;
+        const at = Number(row.idx) * chunkSize;
+        out.set(row.data.subarray(0, Math.max(0, size - at)), at);
+      }
+      return out;
+    },
+
+    async readAt(path, offset, length) {
+      const first = Math.floor(offset / chunkSize);
+      const last = length === 0 ? first - 1 : Math.floor((offset + length - 1) / chunkSize);
+      const rows = await query<{
+        kind: FileKind;
+        size: string;
+        idx: string | null;
+        s: string;
+        data: Buffer | null;
+      }>(
+        'readAt',
+        `SELECT e.kind, e.size, c.idx, greatest($3::bigint - c.idx * $5, 0) AS s,
+           substring(c.data FROM (greatest($3::bigint - c.idx * $5, 0) + 1)::integer
+             FOR (least($3::bigint + $4::bigint - c.idx * $5, $5) - greatest($3::bigint - c.idx * $5, 0))::integer) AS data
+         FROM ${s}.vfs_entries e
+         LEFT JOIN ${s}.vfs_chunks c ON c.ns = e.ns AND c.ino = e.ino AND c.idx BETWEEN $6::bigint AND $7::bigint
+         WHERE e.ns = $1 AND e.path = $2`,
+        [namespace, path, offset, length, chunkSize, first, last],
+        path,
+      );
+      checkExistingFile(path, rows[0]?.kind);
+      const range = readRange(Number(rows[0]!.size), offset, length);
+      const out = new Uint8Array(range.length);
+      for (const row of rows) {
+        if (row.data === null) continue;
+        const at = Number(row.idx) * chunkSize + Number(row.s) - offset;
+        out.set(row.data.subarray(0, Math.max(0, range.length - at)), at);
+      }
+      return out;
+    },
+
+    async write(path, data) {
+      await put(path, 0, 0, data);
+    },
+
+    async writeAt(path, offset, data) {
+      await put(path, 1, offset, data);
+    },
+
+    append: (path, data) => put(path, 2, 0, data),
+
+    async setSize(path, size) {
+      const [status] = await query<Status>(
+        'setSize',
+        `SELECT * FROM ${s}.vfs_set_size($1, $2, $3::bigint, $4, $5, $6::bigint, $7::bigint)`,
+        [namespace, path, size, now(), chunkSize, maxBytes, maxFileSize],
+        path,
+      );
+      if (status!.st !== 'ok') fail(path, status!, () => checkExistingFile(path, kind(status!.k1)));
+    },
+
+    async stat(path): Promise<Metadata> {
+      const rows = await query<{
+        kind: FileKind;
+        size: string;
+        created: number;
+        modified: number;
+        accessed: number;
+      }>(
+        'stat',
+        `SELECT kind, size, created, modified, accessed FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
+        [namespace, path],
+        path,
+      );
+      const row = rows[0];
+      checkExists(path, row?.kind);
+      return {
+        kind: row!.kind,
+        size: row!.kind === 'file' ? Number(row!.size) : 0,
+        created: row!.created,
+        modified: row!.modified,
+        accessed: row!.accessed,
+      };
+    },
+
+    async list(path): Promise<DirEntry[]> {
+      const rows = await query<{
+        dkind: FileKind;
+        name: string | null;
+        kind: FileKind | null;
+        size: string | null;
+      }>(
+        'list',
+        `SELECT d.kind AS dkind, e.name, e.kind, e.size FROM ${s}.vfs_entries d
+         LEFT JOIN ${s}.vfs_entries e ON e.ns = d.ns AND e.parent = d.path AND d.kind = 'directory'
+         WHERE d.ns = $1 AND d.path = $2`,
+        [namespace, path],
+        path,
+      );
+      checkExistingDirectory(path, rows[0]?.dkind);
+      const entries: DirEntry[] = [];
+      for (const row of rows) {
+        if (row.name === null) continue;
+        entries.push({ name: row.name, kind: row.kind!, size: row.kind === 'file' ? Number(row.size) : 0 });
+      }
+      return entries;
+    },
+
+    async exists(path) {
+      const rows = await query('exists', `SELECT 1 FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`, [
+        namespace,
+        path,
+      ]);
+      return rows.length > 0;
+    },
+
+    async mkdir(path) {
+      const [status] = await query<Status>(
+        'mkdir',
+        `SELECT * FROM ${s}.vfs_mkdir($1, $2, $3, $4, $5, $6::bigint)`,
+        [namespace, path, parentPath(path), baseName(path), now(), maxFiles],
+        path,
+      );
+      if (status!.st !== 'ok')
+        fail(path, status!, () => checkMkdir(path, kind(status!.k1), kind(status!.k2)));
+    },
+
+    async rmdir(path) {
+      const [status] = await query<Status>(
+        'rmdir',
+        `SELECT * FROM ${s}.vfs_rmdir($1, $2)`,
+        [namespace, path],
+        path,
+      );
+      if (status!.st !== 'ok') {
+        fail(path, status!, () => checkRmdir(path, kind(status!.k1), Number(status!.n) > 0));
+      }
+    },
+
+    async delete(path) {
+      const [status] = await query<Status>(
+        'delete',
+        `SELECT * FROM ${s}.vfs_delete($1, $2)`,
+        [namespace, path],
+        path,
+      );
+      if (status!.st !== 'ok') fail(path, status!, () => checkDelete(path, kind(status!.k1)));
+    },
+
+    async rename(from, to) {
+      const [status] = await query<Status>(
+        'rename',
+        `SELECT * FROM ${s}.vfs_rename($1, $2, $3, $4, $5)`,
+        [namespace, from, to, parentPath(to), baseName(to)],
+        from,
+      );
+      if (status!.st !== 'ok') {
+        fail(from, status!, () =>
+          checkRename(from, to, kind(status!.k1), kind(status!.k2), kind(status!.k3)),
+        );
+      }
+    },
+
+    async setTimes(path, times: SetTimes) {
+      const rows = await query(
+        'setTimes',
+        `UPDATE ${s}.vfs_entries SET accessed = coalesce($3::double precision, accessed),
+           modified = coalesce($4::double precision, modified)
+         WHERE ns = $1 AND path = $2 RETURNING kind`,
+        [namespace, path, times.accessed ?? null, times.modified ?? null],
+        path,
+      );
+      checkExists(path, rows.length > 0 ? 'file' : undefined);
+    },
+
+    async close() {
+      if (owned) await pool.end();
+    },
+  };
+
+  const storage = createStorage(driver);
+  return Object.assign(storage, {
+    namespace,
+    schema,
+    async destroy() {
+      try {
+        await query('drop', `SELECT ${s}.vfs_drop($1)`, [namespace]);
+      } finally {
+        await storage.close();
+      }
+    },
+  });
+}

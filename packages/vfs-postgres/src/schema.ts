@@ -1,0 +1,335 @@
+/*
+ * The tables and server-side functions, as numbered migrations. `{s}` is the quoted schema name.
+ *
+ * Every mutating function runs in the one implicit transaction of its `SELECT`, so it is atomic, and
+ * reports an expected failure as a status row (`st` = 'check' with the kinds it saw, or 'quota')
+ * instead of raising: raising would make node-postgres discard the connection, and the error code is
+ * decided in TypeScript by vfs-core's check functions from those kinds. The checks below follow the
+ * same order as those functions.
+ *
+ * Locks: a file being changed is locked FOR NO KEY UPDATE (appends serialize on it); a creation takes
+ * its parent FOR KEY SHARE (so rmdir, which locks the directory FOR UPDATE before looking for
+ * children, and a rename of the parent wait for it) and a shared per-namespace advisory "tree" lock,
+ * which a directory rename takes exclusively, so no entry appears inside a subtree while it moves.
+ * With limits, growth takes an exclusive per-namespace "quota" lock so totals are exact.
+ */
+
+/**
+ * Advisory lock classes (first key): migrations (second key: hash of the schema name), and per
+ * namespace (second key: `vfs_lock_key`) the tree lock 0x76667301 and the quota lock 0x76667302.
+ */
+export const LOCK_MIGRATE = 0x76667300;
+
+const V1 = `
+CREATE TABLE {s}.vfs_namespaces (
+  ns text COLLATE "C" PRIMARY KEY,
+  chunk_size integer NOT NULL CHECK (chunk_size > 0),
+  created double precision NOT NULL
+);
+
+CREATE TABLE {s}.vfs_entries (
+  ns text COLLATE "C" NOT NULL,
+  path text COLLATE "C" NOT NULL,
+  parent text COLLATE "C" NOT NULL,
+  name text COLLATE "C" NOT NULL,
+  kind text NOT NULL CHECK (kind IN ('file', 'directory')),
+  ino bigint NOT NULL,
+  size bigint NOT NULL DEFAULT 0 CHECK (size >= 0),
+  created double precision NOT NULL,
+  modified double precision NOT NULL,
+  accessed double precision NOT NULL,
+  PRIMARY KEY (ns, path)
+) WITH (fillfactor = 80);
+
+CREATE INDEX vfs_entries_parent ON {s}.vfs_entries (ns, parent);
+
+CREATE SEQUENCE {s}.vfs_ino AS bigint;
+
+CREATE TABLE {s}.vfs_chunks (
+  ns text COLLATE "C" NOT NULL,
+  ino bigint NOT NULL,
+  idx bigint NOT NULL,
+  data bytea NOT NULL,
+  PRIMARY KEY (ns, ino, idx)
+) WITH (fillfactor = 80);
+
+-- Uncompressed out-of-line storage: substring() of a chunk fetches only the slices it needs.
+ALTER TABLE {s}.vfs_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+
+CREATE FUNCTION {s}.vfs_lock_key(p_ns text) RETURNS integer
+LANGUAGE sql IMMUTABLE AS $$ SELECT hashtext('{name}/' || p_ns) $$;
+
+CREATE FUNCTION {s}.vfs_open(p_ns text, p_cs integer, p_now double precision) RETURNS integer
+LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO {s}.vfs_namespaces (ns, chunk_size, created) VALUES (p_ns, p_cs, p_now)
+  ON CONFLICT (ns) DO NOTHING;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  VALUES (p_ns, '/', '', '', 'directory', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  RETURN (SELECT chunk_size FROM {s}.vfs_namespaces WHERE ns = p_ns);
+END $$;
+
+CREATE FUNCTION {s}.vfs_drop(p_ns text) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  DELETE FROM {s}.vfs_chunks WHERE ns = p_ns;
+  DELETE FROM {s}.vfs_entries WHERE ns = p_ns;
+  DELETE FROM {s}.vfs_namespaces WHERE ns = p_ns;
+END $$;
+
+-- Writes p_data at p_off into chunk storage: whole chunks are replaced, partial ones merged
+-- (a chunk shorter than the write's start is padded with zeros).
+CREATE FUNCTION {s}.vfs_put(p_ns text, p_ino bigint, p_off bigint, p_data bytea, p_cs integer) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_len bigint := length(p_data);
+BEGIN
+  IF v_len = 0 THEN RETURN; END IF;
+  INSERT INTO {s}.vfs_chunks AS c (ns, ino, idx, data)
+  SELECT p_ns, p_ino, g.i,
+    CASE WHEN g.s = 0 THEN ''::bytea ELSE decode(repeat('00', g.s::integer), 'hex') END
+      || substring(p_data FROM (g.i * p_cs + g.s - p_off + 1)::integer FOR (g.e - g.s)::integer)
+  FROM (
+    SELECT i, greatest(p_off - i * p_cs, 0) AS s, least(p_off + v_len - i * p_cs, p_cs) AS e
+    FROM generate_series(p_off / p_cs, (p_off + v_len - 1) / p_cs) AS i
+  ) AS g
+  ON CONFLICT (ns, ino, idx) DO UPDATE SET data = CASE
+    WHEN length(c.data) >= greatest(p_off - excluded.idx * p_cs, 0) THEN
+      overlay(c.data PLACING substring(excluded.data FROM (greatest(p_off - excluded.idx * p_cs, 0) + 1)::integer)
+        FROM (greatest(p_off - excluded.idx * p_cs, 0) + 1)::integer)
+    ELSE c.data || substring(excluded.data FROM length(c.data) + 1)
+  END;
+END $$;
+
+-- Quota check for growth; returns the name of the limit that would be exceeded, or NULL.
+CREATE FUNCTION {s}.vfs_quota(p_ns text, p_creating boolean, p_old bigint, p_new bigint,
+  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_max_file_size IS NOT NULL AND p_new > p_old AND p_new > p_max_file_size THEN
+    RETURN 'maxFileSize';
+  END IF;
+  IF p_max_files IS NOT NULL AND p_creating
+     AND (SELECT count(*) - 1 FROM {s}.vfs_entries WHERE ns = p_ns) >= p_max_files THEN
+    RETURN 'maxFiles';
+  END IF;
+  IF p_max_bytes IS NOT NULL AND p_new > p_old
+     AND (SELECT coalesce(sum(size), 0) FROM {s}.vfs_entries WHERE ns = p_ns) - p_old + p_new > p_max_bytes THEN
+    RETURN 'maxBytes';
+  END IF;
+  RETURN NULL;
+END $$;
+
+-- write (mode 0: replace), writeAt (1) and append (2). n = the offset written at.
+CREATE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text, p_mode integer,
+  p_off bigint, p_data bytea, p_now double precision, p_cs integer,
+  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint,
+  OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v record;
+  v_creating boolean;
+  v_ino bigint;
+  v_size bigint;
+  v_len bigint := length(p_data);
+  v_off bigint;
+  v_new bigint;
+  v_limit text;
+BEGIN
+  IF p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
+  END IF;
+  LOOP
+    SELECT e.kind, e.ino, e.size INTO v FROM {s}.vfs_entries e
+    WHERE e.ns = p_ns AND e.path = p_path FOR NO KEY UPDATE;
+    IF FOUND THEN
+      IF v.kind <> 'file' THEN st := 'check'; k1 := v.kind; RETURN; END IF;
+      v_creating := false; v_ino := v.ino; v_size := v.size;
+    ELSE
+      PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+      SELECT e.kind INTO k2 FROM {s}.vfs_entries e
+      WHERE e.ns = p_ns AND e.path = p_parent FOR KEY SHARE;
+      IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+      v_creating := true; v_size := 0;
+    END IF;
+    v_off := CASE WHEN p_mode = 2 THEN v_size ELSE p_off END;
+    v_new := CASE WHEN p_mode = 0 THEN v_len ELSE greatest(v_size, v_off + v_len) END;
+    IF p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL OR p_max_file_size IS NOT NULL THEN
+      v_limit := {s}.vfs_quota(p_ns, v_creating, v_size, v_new, p_max_bytes, p_max_files, p_max_file_size);
+      IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := v_new; RETURN; END IF;
+    END IF;
+    IF NOT v_creating THEN EXIT; END IF;
+    INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+    VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_new, p_now, p_now, p_now)
+    ON CONFLICT (ns, path) DO NOTHING
+    RETURNING ino INTO v_ino;
+    -- Lost a race with another creator: look again (its row is committed now).
+    IF FOUND THEN EXIT; END IF;
+  END LOOP;
+
+  IF p_mode = 0 THEN
+    IF NOT v_creating THEN
+      DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
+    END IF;
+    IF v_len > 0 THEN
+      INSERT INTO {s}.vfs_chunks (ns, ino, idx, data)
+      SELECT p_ns, v_ino, i, substring(p_data FROM (i * p_cs + 1)::integer FOR p_cs)
+      FROM generate_series(0, (v_len - 1) / p_cs) AS i;
+    END IF;
+  ELSE
+    PERFORM {s}.vfs_put(p_ns, v_ino, v_off, p_data, p_cs);
+  END IF;
+  IF NOT v_creating THEN
+    UPDATE {s}.vfs_entries SET size = v_new, modified = p_now, accessed = p_now
+    WHERE ns = p_ns AND path = p_path;
+  END IF;
+  st := 'ok'; n := v_off;
+END $$;
+
+CREATE FUNCTION {s}.vfs_set_size(p_ns text, p_path text, p_size bigint, p_now double precision,
+  p_cs integer, p_max_bytes bigint, p_max_file_size bigint,
+  OUT st text, OUT k1 text, OUT n bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v record;
+  v_limit text;
+BEGIN
+  IF p_max_bytes IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
+  END IF;
+  SELECT e.kind, e.ino, e.size INTO v FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_path FOR NO KEY UPDATE;
+  IF NOT FOUND OR v.kind <> 'file' THEN st := 'check'; k1 := v.kind; RETURN; END IF;
+  IF p_max_bytes IS NOT NULL OR p_max_file_size IS NOT NULL THEN
+    v_limit := {s}.vfs_quota(p_ns, false, v.size, p_size, p_max_bytes, NULL, p_max_file_size);
+    IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := p_size; RETURN; END IF;
+  END IF;
+  IF p_size < v.size THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v.ino AND idx * p_cs >= p_size;
+    -- Cut the tail of the last chunk so a later extension reads zeros, not old bytes.
+    UPDATE {s}.vfs_chunks SET data = substring(data FOR (p_size - idx * p_cs)::integer)
+    WHERE ns = p_ns AND ino = v.ino AND idx = p_size / p_cs AND length(data) > p_size - idx * p_cs;
+  END IF;
+  UPDATE {s}.vfs_entries SET size = p_size, modified = p_now, accessed = p_now
+  WHERE ns = p_ns AND path = p_path;
+  st := 'ok';
+END $$;
+
+CREATE FUNCTION {s}.vfs_mkdir(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_files bigint, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_limit text;
+BEGIN
+  IF p_max_files IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
+  END IF;
+  PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+  IF FOUND OR p_path = '/' THEN st := 'check'; RETURN; END IF;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent FOR KEY SHARE;
+  IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  IF p_max_files IS NOT NULL THEN
+    v_limit := {s}.vfs_quota(p_ns, true, 0, 0, NULL, p_max_files, NULL);
+    IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; RETURN; END IF;
+  END IF;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  VALUES (p_ns, p_path, p_parent, p_name, 'directory', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  IF NOT FOUND THEN
+    st := 'check';
+    k1 := coalesce((SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path), 'directory');
+    RETURN;
+  END IF;
+  st := 'ok';
+END $$;
+
+-- n = 1 when the directory has entries.
+CREATE FUNCTION {s}.vfs_rmdir(p_ns text, p_path text, OUT st text, OUT k1 text, OUT n bigint)
+LANGUAGE plpgsql AS $$
+BEGIN
+  n := 0;
+  IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path FOR UPDATE;
+  IF k1 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  IF EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.parent = p_path) THEN
+    st := 'check'; n := 1; RETURN;
+  END IF;
+  DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+  st := 'ok';
+END $$;
+
+CREATE FUNCTION {s}.vfs_delete(p_ns text, p_path text, OUT st text, OUT k1 text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_ino bigint;
+BEGIN
+  SELECT e.kind, e.ino INTO k1, v_ino FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_path FOR UPDATE;
+  IF k1 IS DISTINCT FROM 'file' THEN st := 'check'; RETURN; END IF;
+  DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
+  DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+  st := 'ok';
+END $$;
+
+-- k1 = source kind, k2 = target kind, k3 = target parent kind.
+CREATE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
+  OUT st text, OUT k1 text, OUT k2 text, OUT k3 text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_ino bigint;
+  v_target_ino bigint;
+BEGIN
+  IF p_from = '/' OR p_to = '/' THEN st := 'check'; RETURN; END IF;
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from;
+  IF NOT FOUND THEN st := 'check'; RETURN; END IF;
+  IF p_from = p_to THEN st := 'ok'; RETURN; END IF;
+  IF k1 = 'directory' THEN
+    IF left(p_to, length(p_from) + 1) = p_from || '/' THEN st := 'check'; RETURN; END IF;
+    -- Nothing may be created inside the subtree while it moves.
+    PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  END IF;
+  SELECT e.kind, e.ino INTO k2, v_ino FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_from FOR UPDATE;
+  IF NOT FOUND THEN k1 := NULL; k2 := NULL; st := 'check'; RETURN; END IF;
+  IF k2 <> k1 THEN
+    -- Replaced by another kind between the look and the lock: start again.
+    RAISE EXCEPTION 'entry changed kind during rename' USING ERRCODE = 'serialization_failure';
+  END IF;
+  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent FOR KEY SHARE;
+  IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
+  SELECT e.kind, e.ino INTO k2, v_target_ino FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_to FOR UPDATE;
+  IF FOUND THEN
+    IF k1 <> 'file' OR k2 <> 'file' THEN st := 'check'; RETURN; END IF;
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_target_ino;
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_to;
+  END IF;
+  IF k1 = 'file' THEN
+    UPDATE {s}.vfs_entries SET path = p_to, parent = p_to_parent, name = p_to_name
+    WHERE ns = p_ns AND path = p_from;
+  ELSE
+    UPDATE {s}.vfs_entries SET
+      path = p_to || substring(path FROM length(p_from) + 1),
+      parent = CASE WHEN path = p_from THEN p_to_parent ELSE p_to || substring(parent FROM length(p_from) + 1) END,
+      name = CASE WHEN path = p_from THEN p_to_name ELSE name END
+    WHERE ns = p_ns AND (path = p_from
+      OR (path >= (p_from || '/') COLLATE "C" AND path < (p_from || '0') COLLATE "C"));
+  END IF;
+  st := 'ok';
+END $$;
+`;
+
+/** The migrations in order; version `i + 1` is `MIGRATIONS[i]`. Never edit a released one: append. */
+export const MIGRATIONS: readonly string[] = [V1];
+
+/** The schema version this package writes and reads. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** The SQL of migration `index` for a schema (a plain identifier, checked by the caller). */
+export function migrationSql(index: number, schema: string): string {
+  return MIGRATIONS[index]!.replaceAll('{s}', `"${schema}"`).replaceAll('{name}', schema);
+}
