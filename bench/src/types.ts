@@ -20,4 +20,6 @@ export interface BenchBackend {
   name: string;
   /** Opens a fresh, empty store and its raw ceiling. `close` drops both and their data. */
   open(): Promise<{ storage: BenchTarget; raw: BenchTarget; close(): Promise<void> }>;
+  /** Stops what the backend started for the whole run (a server), after its last `close`. */
+  shutdown?(): Promise<void>;
 }

@@ -20,6 +20,8 @@ export function normalizePath(path: unknown): string {
   if (path.includes('\0')) {
     throw new VfsError('invalid-path', 'path must not contain NUL', { path: path.replace(/\0/g, '\\0') });
   }
+  // Fast path: most paths are already normal (no empty, "." or ".." segments, no trailing slash).
+  if (path === '/' || (!path.endsWith('/') && !path.includes('//') && !path.includes('/.'))) return path;
   const out: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
