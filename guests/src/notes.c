@@ -1,0 +1,106 @@
+/*
+ * A tiny persistent notes program, the guest of the persistence tests and the demo.
+ *   notes add <text>   appends a line to /data/notes.txt and counts the run in /data/runs
+ *   notes list         prints the run count and every note
+ *   notes check <n>    fails unless exactly n runs and n notes were recorded
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int fail(const char *what) {
+  fprintf(stderr, "notes: %s: %s\n", what, strerror(errno));
+  return 1;
+}
+
+static long read_runs(void) {
+  FILE *f = fopen("/data/runs", "r");
+  if (!f) return 0;
+  long runs = 0;
+  if (fscanf(f, "%ld", &runs) != 1) runs = 0;
+  fclose(f);
+  return runs;
+}
+
+static int count_notes(void) {
+  FILE *f = fopen("/data/notes.txt", "r");
+  if (!f) return 0;
+  int lines = 0, c;
+  while ((c = fgetc(f)) != EOF) lines += c == '\n';
+  fclose(f);
+  return lines;
+}
+
+static int add(const char *text) {
+  long runs = read_runs() + 1;
+  int fd = open("/data/notes.txt", O_WRONLY | O_CREAT | O_APPEND, 0644);
+  if (fd < 0) return fail("open notes.txt");
+  char line[512];
+  int n = snprintf(line, sizeof line, "%ld: %s\n", runs, text);
+  if (n < 0 || n >= (int)sizeof line) n = (int)sizeof line - 1, line[n - 1] = '\n';
+  if (write(fd, line, n) != n) return fail("write notes.txt");
+  if (fsync(fd) != 0) return fail("fsync notes.txt");
+  close(fd);
+
+  FILE *f = fopen("/data/runs.tmp", "w");
+  if (!f) return fail("open runs.tmp");
+  fprintf(f, "%ld\n", runs);
+  if (fclose(f) != 0) return fail("close runs.tmp");
+  if (rename("/data/runs.tmp", "/data/runs") != 0) return fail("rename runs");
+  printf("run %ld: added \"%s\"\n", runs, text);
+  return 0;
+}
+
+static int list(void) {
+  printf("runs so far: %ld\n", read_runs());
+  FILE *f = fopen("/data/notes.txt", "r");
+  if (!f) {
+    if (errno == ENOENT) {
+      printf("(no notes yet)\n");
+      return 0;
+    }
+    return fail("open notes.txt");
+  }
+  char line[512];
+  while (fgets(line, sizeof line, f)) printf("  %s", line);
+  fclose(f);
+  return 0;
+}
+
+/* The preview1 adapter's state lives above the heap: growing memory would corrupt it. */
+static void check_memory(unsigned long initial) {
+  if (__builtin_wasm_memory_size(0) != initial) {
+    fprintf(stderr, "guest: linear memory grew; link with a larger --initial-memory\n");
+    exit(3);
+  }
+}
+
+static int real_main(int argc, char **argv);
+
+int main(int argc, char **argv) {
+  unsigned long initial = __builtin_wasm_memory_size(0);
+  int status = real_main(argc, argv);
+  check_memory(initial);
+  return status;
+}
+
+static int real_main(int argc, char **argv) {
+  if (argc >= 3 && strcmp(argv[1], "add") == 0) return add(argv[2]);
+  if (argc >= 2 && strcmp(argv[1], "list") == 0) return list();
+  if (argc >= 3 && strcmp(argv[1], "check") == 0) {
+    long want = strtol(argv[2], NULL, 10);
+    long runs = read_runs();
+    int notes = count_notes();
+    if (runs != want || notes != want) {
+      fprintf(stderr, "notes: expected %ld runs and notes, found %ld runs and %d notes\n", want, runs, notes);
+      return 1;
+    }
+    printf("ok: %ld runs, %d notes\n", runs, notes);
+    return 0;
+  }
+  fprintf(stderr, "usage: notes add <text> | notes list | notes check <n>\n");
+  return 2;
+}

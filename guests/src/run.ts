@@ -1,0 +1,61 @@
+import { readFile } from 'node:fs/promises';
+import { createWasiHost, WasiExit, type WasiHostOptions, type WasiImports } from '@eryx/vfs-core';
+
+/** The guests built from src/*.c (fixtures/<name>.component.wasm, transpiled into dist/<name>/). */
+export type GuestName = 'fs_test' | 'notes';
+
+/** The outcome of one execution of a guest. */
+export interface GuestRun {
+  /** The guest's exit status (jco's preview1 adapter reports every failure as 1). */
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** Wall time of instantiate + run + the host's final flush, in milliseconds. */
+  ms: number;
+}
+
+interface Transpiled {
+  instantiate(
+    getCoreModule: (path: string) => Promise<WebAssembly.Module>,
+    imports: WasiImports,
+  ): Promise<{ run: { run(): void } }>;
+}
+
+const dist = new URL('../dist/', import.meta.url);
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+function coreModule(name: GuestName, file: string): Promise<WebAssembly.Module> {
+  const url = new URL(`${name}/${file}`, dist);
+  let module = compiled.get(url.href);
+  if (!module) {
+    module = readFile(url).then((bytes) => WebAssembly.compile(bytes));
+    compiled.set(url.href, module);
+  }
+  return module;
+}
+
+/**
+ * Runs a guest once, as a fresh component instance over a fresh WASI host (`pnpm build` must have
+ * transpiled it into dist/). The storage in `options.mounts` is what persists between runs.
+ */
+export async function runGuest(name: GuestName, options: WasiHostOptions): Promise<GuestRun> {
+  const { instantiate } = (await import(new URL(`${name}/${name}.js`, dist).href)) as Transpiled;
+  const started = performance.now();
+  const host = createWasiHost({ ...options, args: [name, ...(options.args ?? [])] });
+  let exitCode = 0;
+  try {
+    const component = await instantiate((file) => coreModule(name, file), host.imports);
+    component.run.run();
+  } catch (error) {
+    if (!(error instanceof WasiExit)) throw error;
+    exitCode = error.code;
+  } finally {
+    host.close();
+  }
+  return {
+    exitCode,
+    stdout: host.stdout.text(),
+    stderr: host.stderr.text(),
+    ms: performance.now() - started,
+  };
+}

@@ -1,0 +1,59 @@
+import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import { isVfsError, toWasiErrorCode } from '../errors.js';
+import { io } from './shim.js';
+
+/** A `wasi:filesystem` error code that has no {@link VfsErrorCode} (bad-descriptor, not-permitted...). */
+export class WasiFailure {
+  constructor(readonly code: ErrorCode) {}
+}
+
+/** Throws a `wasi:filesystem` error code that has no storage equivalent. */
+export function fail(code: ErrorCode): never {
+  throw new WasiFailure(code);
+}
+
+/** Receives every failure that is not a {@link VfsError} before it is reported to the guest as `io`. */
+export type ErrorListener = (error: unknown) => void;
+
+/** The error code a failure is reported as: never anything that would make the guest trap. */
+export function toErrorCode(error: unknown, onError?: ErrorListener): ErrorCode {
+  if (error instanceof WasiFailure) return error.code;
+  if (isVfsError(error)) return toWasiErrorCode(error.code);
+  try {
+    onError?.(error);
+  } catch {
+    // A failing listener must not turn a clean error code into a trap.
+  }
+  return 'io';
+}
+
+/**
+ * Runs a host method for the guest: any failure leaves as a `wasi:filesystem` error code (jco
+ * lowers a thrown non-`Error` value into the `err` case of the method's result).
+ */
+export function guard<T>(onError: ErrorListener | undefined, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw toErrorCode(error, onError);
+  }
+}
+
+type IoError = ReturnType<typeof io.ioErrorCreate>;
+const streamErrorCodes = new WeakMap<IoError, ErrorCode>();
+
+/** The `stream-error` a file stream reports for a failure; `filesystem-error-code` recovers the code. */
+export function streamError(
+  error: unknown,
+  onError: ErrorListener | undefined,
+): { tag: 'last-operation-failed'; val: IoError } {
+  const code = toErrorCode(error, onError);
+  const val = io.ioErrorCreate(error instanceof Error ? error.message : code);
+  streamErrorCodes.set(val, code);
+  return { tag: 'last-operation-failed', val };
+}
+
+/** `wasi:filesystem/types#filesystem-error-code`: the code behind a file stream's error, if any. */
+export function filesystemErrorCode(error: IoError): ErrorCode | undefined {
+  return streamErrorCodes.get(error);
+}

@@ -1,0 +1,526 @@
+import { createHash } from 'node:crypto';
+import type { Datetime } from '@bytecodealliance/preview2-shim/interfaces/wasi-clocks-wall-clock';
+import type {
+  Advice,
+  DescriptorFlags,
+  DescriptorStat,
+  DescriptorType,
+  DirectoryEntry,
+  MetadataHashValue,
+  NewTimestamp,
+  OpenFlags,
+  PathFlags,
+} from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import { isVfsError, VfsError } from '../errors.js';
+import { normalizePath } from '../path.js';
+import type { FileKind, Metadata } from '../types.js';
+import { type ErrorListener, fail, guard, streamError } from './errors.js';
+import type { Mount, Node } from './mount.js';
+import { io } from './shim.js';
+
+/** The most bytes one read hands the guest; a longer request gets a short read, as POSIX allows. */
+const MAX_READ = 64 * 1024 * 1024;
+
+/** What every descriptor of one host shares. */
+export interface HostContext {
+  onError: ErrorListener | undefined;
+}
+
+interface State {
+  node: Node;
+  flags: DescriptorFlags;
+  context: HostContext;
+  /** Something was written through this descriptor since it was last flushed. */
+  dirty: boolean;
+  closed: boolean;
+}
+
+const states = new WeakMap<Descriptor, State>();
+
+function stateOf(descriptor: unknown): State {
+  const state = descriptor instanceof Descriptor ? states.get(descriptor) : undefined;
+  return state ?? fail('bad-descriptor');
+}
+
+function toNumber(value: bigint, what: string): number {
+  if (typeof value !== 'bigint' || value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new VfsError('invalid-offset', `${what} is out of range`);
+  }
+  return Number(value);
+}
+
+function toDatetime(ms: number): Datetime {
+  const seconds = Math.floor(ms / 1000);
+  const nanoseconds = Math.min(999_999_999, Math.max(0, Math.round((ms - seconds * 1000) * 1e6)));
+  return { seconds: BigInt(seconds), nanoseconds };
+}
+
+function fromTimestamp(timestamp: NewTimestamp): number | undefined {
+  switch (timestamp.tag) {
+    case 'no-change':
+      return undefined;
+    case 'now':
+      return Date.now();
+    case 'timestamp':
+      return Number(timestamp.val.seconds) * 1000 + timestamp.val.nanoseconds / 1e6;
+    default:
+      return fail('invalid');
+  }
+}
+
+function descriptorType(kind: FileKind): DescriptorType {
+  return kind === 'directory' ? 'directory' : 'regular-file';
+}
+
+function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
+  return {
+    type: descriptorType(meta.kind),
+    linkCount,
+    size: BigInt(meta.size),
+    dataAccessTimestamp: toDatetime(meta.accessed),
+    dataModificationTimestamp: toDatetime(meta.modified),
+    statusChangeTimestamp: toDatetime(Math.max(meta.modified, meta.created)),
+  };
+}
+
+/**
+ * Stable for a file while it is written: derived from the mount, the path and the creation time,
+ * never from size or times that every write moves.
+ */
+function metadataHashOf(mount: Mount, path: string, meta: Metadata): MetadataHashValue {
+  const digest = createHash('sha256').update(`${mount.guestPath}\0${path}\0${meta.created}`).digest();
+  return { upper: digest.readBigUInt64BE(0), lower: digest.readBigUInt64BE(8) };
+}
+
+/**
+ * Resolves a guest path relative to a directory of a mount. Storage has no symlinks, so `..` is
+ * resolved lexically; a path that leaves the mount (or is absolute) is `not-permitted`, as in
+ * wasmtime.
+ */
+function resolve(dir: string, path: string): string {
+  if (typeof path !== 'string' || path.includes('\0')) return fail('invalid');
+  if (path === '') return fail('no-entry');
+  if (path.startsWith('/')) return fail('not-permitted');
+  try {
+    return normalizePath(dir === '/' ? `/${path}` : `${dir}/${path}`);
+  } catch (error) {
+    if (isVfsError(error, 'invalid-path')) return fail('not-permitted');
+    throw error;
+  }
+}
+
+/** A trailing slash (or `/.`) asks for a directory: POSIX reports a file there as not a directory. */
+function wantsDirectory(path: string): boolean {
+  return path.endsWith('/') || path.endsWith('/.') || path === '.';
+}
+
+/** Streams the entries of a directory listing (`.` and `..` are left to the preview1 adapter). */
+export class DirectoryEntryStream {
+  readonly #entries: DirectoryEntry[];
+  #next = 0;
+
+  constructor(entries: DirectoryEntry[]) {
+    this.#entries = entries;
+  }
+
+  readDirectoryEntry(): DirectoryEntry | undefined {
+    const entry = this.#entries[this.#next];
+    if (entry) this.#next++;
+    return entry;
+  }
+}
+
+/**
+ * The `wasi:filesystem/types` descriptor resource: an open file or directory of a mount. Every
+ * method reports failures as error codes (never a trap); a host's descriptors only ever see the
+ * mounts of that host.
+ */
+export class Descriptor {
+  /** @internal Made by the host only. */
+  static open(node: Node, flags: DescriptorFlags, context: HostContext): Descriptor {
+    const descriptor = new Descriptor();
+    states.set(descriptor, { node, flags, context, dirty: false, closed: false });
+    return descriptor;
+  }
+
+  #run<T>(fn: (state: State) => T): T {
+    const state = states.get(this);
+    return guard(state?.context.onError, () => {
+      if (!state || state.closed) return fail('bad-descriptor');
+      return fn(state);
+    });
+  }
+
+  #file(state: State, access?: 'read' | 'write'): Node {
+    if (state.node.kind !== 'file') return fail('is-directory');
+    if (access && !state.flags[access]) return fail('bad-descriptor');
+    return state.node;
+  }
+
+  #directory(state: State): Node {
+    if (state.node.kind !== 'directory') return fail('not-directory');
+    if (state.node.unlinked) return fail('no-entry');
+    return state.node;
+  }
+
+  #mutation(state: State, path: string): void {
+    state.node.mount.assertWritable(path);
+  }
+
+  readViaStream(offset: bigint): ReturnType<typeof io.inputStreamCreate> {
+    return this.#run((state) => {
+      const node = this.#file(state, 'read');
+      let position = toNumber(offset, 'offset');
+      const { onError } = state.context;
+      return io.inputStreamCreate({
+        blockingRead(len: bigint): Uint8Array {
+          let bytes: Uint8Array;
+          try {
+            const length = Math.min(toNumber(len, 'length'), MAX_READ);
+            if (length === 0) return new Uint8Array(0);
+            bytes = node.readAt(position, length);
+          } catch (error) {
+            throw streamError(error, onError);
+          }
+          if (bytes.length === 0) throw { tag: 'closed' };
+          position += bytes.length;
+          return bytes;
+        },
+        subscribe: () => io.pollableCreate(),
+      });
+    });
+  }
+
+  writeViaStream(offset: bigint): ReturnType<typeof io.outputStreamCreate> {
+    return this.#run((state) => {
+      const node = this.#file(state, 'write');
+      let position = toNumber(offset, 'offset');
+      const { onError } = state.context;
+      return io.outputStreamCreate({
+        write(buffer: Uint8Array): void {
+          try {
+            if (buffer.length === 0) return;
+            node.writeAt(position, buffer);
+            state.dirty = true;
+            position += buffer.length;
+          } catch (error) {
+            throw streamError(error, onError);
+          }
+        },
+        subscribe: () => io.pollableCreate(),
+      });
+    });
+  }
+
+  appendViaStream(): ReturnType<typeof io.outputStreamCreate> {
+    return this.#run((state) => {
+      const node = this.#file(state, 'write');
+      const { onError } = state.context;
+      return io.outputStreamCreate({
+        write(buffer: Uint8Array): void {
+          try {
+            if (buffer.length === 0) return;
+            // storage.append writes at the end as it is now, whoever else wrote meanwhile.
+            node.append(buffer);
+            state.dirty = true;
+          } catch (error) {
+            throw streamError(error, onError);
+          }
+        },
+        subscribe: () => io.pollableCreate(),
+      });
+    });
+  }
+
+  advise(_offset: bigint, _length: bigint, _advice: Advice): void {
+    this.#run((state) => {
+      this.#file(state);
+    });
+  }
+
+  syncData(): void {
+    this.sync();
+  }
+
+  sync(): void {
+    this.#run((state) => {
+      const { node } = state;
+      if (!node.unlinked) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined);
+      state.dirty = false;
+    });
+  }
+
+  getFlags(): DescriptorFlags {
+    return this.#run((state) => ({ ...state.flags }));
+  }
+
+  getType(): DescriptorType {
+    return this.#run((state) => descriptorType(state.node.kind));
+  }
+
+  setSize(size: bigint): void {
+    this.#run((state) => {
+      const node = this.#file(state, 'write');
+      node.setSize(toNumber(size, 'size'));
+      state.dirty = true;
+    });
+  }
+
+  setTimes(atime: NewTimestamp, mtime: NewTimestamp): void {
+    this.#run((state) => {
+      this.#mutation(state, state.node.path);
+      if (state.node.kind === 'directory' && state.node.unlinked) return fail('no-entry');
+      const accessed = fromTimestamp(atime);
+      const modified = fromTimestamp(mtime);
+      if (accessed !== undefined || modified !== undefined) state.node.setTimes(accessed, modified);
+    });
+  }
+
+  read(length: bigint, offset: bigint): [Uint8Array, boolean] {
+    return this.#run((state) => {
+      const node = this.#file(state, 'read');
+      const want = toNumber(length, 'length');
+      const bytes = node.readAt(toNumber(offset, 'offset'), Math.min(want, MAX_READ));
+      return [bytes, bytes.length < Math.min(want, MAX_READ) || want === 0];
+    });
+  }
+
+  write(buffer: Uint8Array, offset: bigint): bigint {
+    return this.#run((state) => {
+      const node = this.#file(state, 'write');
+      if (buffer.length > 0) {
+        node.writeAt(toNumber(offset, 'offset'), buffer);
+        state.dirty = true;
+      }
+      return BigInt(buffer.length);
+    });
+  }
+
+  readDirectory(): DirectoryEntryStream {
+    return this.#run((state) => {
+      const node = this.#directory(state);
+      if (!state.flags.read) return fail('bad-descriptor');
+      const entries = node.mount.storage
+        .list(node.path)
+        .map((entry): DirectoryEntry => ({ name: entry.name, type: descriptorType(entry.kind) }))
+        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      return new DirectoryEntryStream(entries);
+    });
+  }
+
+  createDirectoryAt(path: string): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      const target = resolve(dir.path, path);
+      this.#mutation(state, target);
+      dir.mount.storage.mkdir(target);
+    });
+  }
+
+  stat(): DescriptorStat {
+    return this.#run((state) => toStat(state.node.stat(), state.node.unlinked ? 0n : 1n));
+  }
+
+  statAt(_pathFlags: PathFlags, path: string): DescriptorStat {
+    return this.#run((state) => {
+      const dir = this.#directory(state);
+      const target = resolve(dir.path, path);
+      const meta = dir.mount.storage.stat(target);
+      if (meta.kind === 'file' && wantsDirectory(path)) return fail('not-directory');
+      return toStat(meta, 1n);
+    });
+  }
+
+  setTimesAt(_pathFlags: PathFlags, path: string, atime: NewTimestamp, mtime: NewTimestamp): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      const target = resolve(dir.path, path);
+      this.#mutation(state, target);
+      const accessed = fromTimestamp(atime);
+      const modified = fromTimestamp(mtime);
+      if (accessed === undefined && modified === undefined) {
+        dir.mount.storage.stat(target);
+        return;
+      }
+      dir.mount.storage.setTimes(target, { accessed, modified });
+    });
+  }
+
+  linkAt(_oldPathFlags: PathFlags, oldPath: string, newDescriptor: Descriptor, newPath: string): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      const other = stateOf(newDescriptor);
+      dir.mount.storage.stat(resolve(dir.path, oldPath));
+      resolve(other.node.path, newPath);
+      // Storage has no hard links; EPERM is what POSIX file systems without them report.
+      return fail('not-permitted');
+    });
+  }
+
+  openAt(_pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
+    return this.#run((state) => {
+      const dir = this.#directory(state);
+      const { mount } = dir;
+      const target = resolve(dir.path, path);
+      let kind = mount.kindOf(target);
+      const wantsWrite = !!flags.write || !!openFlags.truncate;
+
+      if (kind !== undefined && openFlags.create && openFlags.exclusive) return fail('exist');
+      if (kind === undefined) {
+        if (!openFlags.create) return fail('no-entry');
+        if (openFlags.directory || wantsDirectory(path)) return fail('invalid');
+        mount.assertWritable(target);
+        mount.storage.write(target, new Uint8Array(0));
+        kind = 'file';
+      }
+      if (kind === 'file' && (openFlags.directory || wantsDirectory(path))) return fail('not-directory');
+      if (kind === 'directory' && wantsWrite) return fail('is-directory');
+      if (wantsWrite) mount.assertWritable(target);
+      if (openFlags.truncate) mount.storage.setSize(target, 0);
+
+      const granted: DescriptorFlags =
+        kind === 'directory'
+          ? { read: true, mutateDirectory: !mount.readOnly && !!state.flags.mutateDirectory }
+          : {
+              read: !!flags.read,
+              write: !!flags.write,
+              fileIntegritySync: !!flags.fileIntegritySync,
+              dataIntegritySync: !!flags.dataIntegritySync,
+              requestedWriteSync: !!flags.requestedWriteSync,
+            };
+      return Descriptor.open(mount.acquire(target, kind), granted, state.context);
+    });
+  }
+
+  readlinkAt(path: string): string {
+    return this.#run((state) => {
+      const dir = this.#directory(state);
+      dir.mount.storage.stat(resolve(dir.path, path));
+      // Nothing in storage is a symlink: readlink of a file or directory is EINVAL.
+      return fail('invalid');
+    });
+  }
+
+  removeDirectoryAt(path: string): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      const target = resolve(dir.path, path);
+      this.#mutation(state, target);
+      dir.mount.storage.rmdir(target);
+      dir.mount.removedTree(target);
+    });
+  }
+
+  renameAt(oldPath: string, newDescriptor: Descriptor, newPath: string): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      const other = stateOf(newDescriptor);
+      const newDir = this.#directory(other);
+      const { mount } = dir;
+      const from = resolve(dir.path, oldPath);
+      const to = resolve(newDir.path, newPath);
+      if (newDir.mount !== mount) return fail('cross-device');
+      this.#mutation(state, from);
+      if (from === to) {
+        mount.storage.stat(from);
+        return;
+      }
+      const fromKind = mount.kindOf(from);
+      if (fromKind === undefined) return fail('no-entry');
+      const toKind = mount.kindOf(to);
+      if (fromKind === 'file' && wantsDirectory(oldPath)) return fail('not-directory');
+      if (fromKind === 'directory' && toKind === 'directory') {
+        // POSIX replaces an empty directory; storage never merges directories.
+        if (mount.storage.list(to).length > 0) return fail('not-empty');
+        if (to.startsWith(`${from}/`)) return fail('invalid');
+        mount.storage.rmdir(to);
+        mount.removedTree(to);
+      } else if (fromKind === 'file' && toKind === 'file') {
+        mount.detach(to);
+      }
+      mount.storage.rename(from, to);
+      mount.moved(from, to);
+    });
+  }
+
+  symlinkAt(oldPath: string, newPath: string): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      if (typeof oldPath !== 'string') return fail('invalid');
+      const target = resolve(dir.path, newPath);
+      this.#mutation(state, target);
+      if (dir.mount.kindOf(target) !== undefined) return fail('exist');
+      return fail('unsupported');
+    });
+  }
+
+  unlinkFileAt(path: string): void {
+    this.#run((state) => {
+      const dir = this.#directory(state);
+      const target = resolve(dir.path, path);
+      this.#mutation(state, target);
+      const kind = dir.mount.kindOf(target);
+      if (kind === undefined) return fail('no-entry');
+      if (kind === 'directory') return fail('is-directory');
+      if (wantsDirectory(path)) return fail('not-directory');
+      const open = dir.mount.openNode(target);
+      if (open) open.detach();
+      try {
+        dir.mount.storage.delete(target);
+      } catch (error) {
+        if (open) open.unlinked = false;
+        throw error;
+      }
+      if (open) dir.mount.detach(target);
+    });
+  }
+
+  isSameObject(other: Descriptor): boolean {
+    try {
+      const a = states.get(this);
+      const b = other instanceof Descriptor ? states.get(other) : undefined;
+      if (!a || !b || a.node.mount !== b.node.mount) return false;
+      if (a.node === b.node) return true;
+      return !a.node.unlinked && !b.node.unlinked && a.node.path === b.node.path;
+    } catch {
+      return false;
+    }
+  }
+
+  metadataHash(): MetadataHashValue {
+    return this.#run((state) => metadataHashOf(state.node.mount, state.node.path, state.node.stat()));
+  }
+
+  metadataHashAt(_pathFlags: PathFlags, path: string): MetadataHashValue {
+    return this.#run((state) => {
+      const dir = this.#directory(state);
+      const target = resolve(dir.path, path);
+      const open = dir.mount.openNode(target);
+      return metadataHashOf(dir.mount, target, open ? open.stat() : dir.mount.storage.stat(target));
+    });
+  }
+
+  /** Closing the last descriptor of a written file flushes it (caching storage persists it then). */
+  [Symbol.dispose](): void {
+    const state = states.get(this);
+    if (!state || state.closed) return;
+    state.closed = true;
+    const { node } = state;
+    try {
+      if (state.dirty && !node.unlinked) node.mount.storage.flush?.(node.path);
+    } catch (error) {
+      state.context.onError?.(error);
+    } finally {
+      node.mount.release(node);
+    }
+  }
+}
+
+/** The root descriptor of a mount, the guest's preopen. */
+export function rootDescriptor(mount: Mount, context: HostContext): Descriptor {
+  return Descriptor.open(
+    mount.acquire('/', 'directory'),
+    { read: true, mutateDirectory: !mount.readOnly },
+    context,
+  );
+}

@@ -1,0 +1,225 @@
+import { VfsError } from '../errors.js';
+import { normalizePath } from '../path.js';
+import type { VfsStorage, VfsSyncStorage } from '../types.js';
+import { ioPoll, monotonicClock } from './clocks.js';
+import { type ErrorListener, filesystemErrorCode } from './errors.js';
+import { Descriptor, DirectoryEntryStream, type HostContext, rootDescriptor } from './filesystem.js';
+import { Mount } from './mount.js';
+import { cli, clocks, io, random, sockets } from './shim.js';
+import { bytesStream, type CapturedOutput, captureStream } from './stdio.js';
+
+/** A mount with options. */
+export interface WasiMount {
+  /** The storage the guest sees at the mount's path. */
+  storage: VfsSyncStorage | VfsStorage;
+  /** When `true`, every write, creation, removal, rename and time change fails with `read-only` (EROFS). */
+  readOnly?: boolean;
+}
+
+/**
+ * What may be mounted: a {@link VfsSyncStorage}, a {@link VfsStorage} that has a `.sync` twin
+ * (memory, SQLite), or either with options. A storage that is only asynchronous (Postgres, S3)
+ * must be wrapped in the sync bridge first (`createSyncBridge`).
+ */
+export type WasiMountSource = VfsSyncStorage | VfsStorage | WasiMount;
+
+/** Options of {@link createWasiHost}. */
+export interface WasiHostOptions {
+  /** Guest path (absolute, e.g. `/data`) -> storage. Each becomes one preopened directory. */
+  mounts: Record<string, WasiMountSource>;
+  /** What the guest reads on stdin; empty by default. */
+  stdin?: Uint8Array | string;
+  /** Environment variables of the guest. */
+  env?: Record<string, string>;
+  /** Command-line arguments, `argv[0]` included. */
+  args?: string[];
+  /** The guest's initial working directory. */
+  cwd?: string;
+  /** Called with each chunk the guest writes to stdout, as it writes it (it is captured as well). */
+  onStdout?: (chunk: Uint8Array) => void;
+  /** Called with each chunk the guest writes to stderr, as it writes it (it is captured as well). */
+  onStderr?: (chunk: Uint8Array) => void;
+  /**
+   * Called with every failure that is not a `VfsError` (a backend bug, a driver error) before the
+   * guest sees it as the `io` error code.
+   */
+  onError?: ErrorListener;
+}
+
+/**
+ * The import object for a jco-transpiled component (`jco transpile --instantiation async`), keyed
+ * by interface name without version, as jco looks them up: pass it to `instantiate()`.
+ */
+export type WasiImports = Record<string, Record<string, unknown>>;
+
+/** One isolated WASI environment: see {@link createWasiHost}. */
+export interface WasiHost {
+  /** The imports to instantiate the component with. */
+  readonly imports: WasiImports;
+  /** What the guest wrote to stdout. */
+  readonly stdout: CapturedOutput;
+  /** What the guest wrote to stderr. */
+  readonly stderr: CapturedOutput;
+  /** The status the guest passed to `exit`, `undefined` while it has not called it. */
+  readonly exitCode: number | undefined;
+  /**
+   * Ends the execution: flushes every mount's storage (`flush()`, for caching storage such as the
+   * sync bridge). It does not close the storage, which belongs to the caller and may serve later
+   * executions.
+   */
+  close(): void;
+}
+
+/**
+ * Thrown out of the guest's entry point when the guest calls `exit` (`wasi:cli/exit`); `code` is
+ * its status. jco's preview1 adapter reports every non-zero status as `1`.
+ */
+export class WasiExit extends Error {
+  override readonly name = 'WasiExit';
+  /** Marks the error as an exit for code written against preview2-shim's `ComponentExit`. */
+  readonly exitError = true;
+
+  constructor(readonly code: number) {
+    super(`guest exited with status ${code}`);
+  }
+}
+
+function toSyncStorage(guestPath: string, source: VfsSyncStorage | VfsStorage): VfsSyncStorage {
+  const needsBridge = () =>
+    new VfsError(
+      'invalid-argument',
+      `mount ${guestPath}: this storage is asynchronous only (no .sync); WASI guests call synchronously, so wrap it with createSyncBridge(...) and mount the bridge`,
+    );
+  if ('sync' in source) {
+    if (source.sync) return source.sync;
+    throw needsBridge();
+  }
+  const probe: unknown = (source as VfsSyncStorage).exists('/');
+  if (typeof probe === 'object' && probe !== null && typeof (probe as Promise<unknown>).then === 'function') {
+    (probe as Promise<unknown>).catch(() => undefined);
+    throw needsBridge();
+  }
+  return source as VfsSyncStorage;
+}
+
+function isMountOptions(source: WasiMountSource): source is WasiMount {
+  return typeof source === 'object' && source !== null && 'storage' in source;
+}
+
+/**
+ * Creates one isolated WASI environment for a component transpiled by jco: a `wasi:filesystem`
+ * whose preopened directories are the given storage mounts, captured stdout/stderr, the given
+ * stdin, environment and arguments, and the remaining interfaces (clocks, random, sockets, poll)
+ * from preview2-shim's browser flavour, so that every stream the guest sees comes from one
+ * `wasi:io/streams` implementation.
+ *
+ * Every call is its own world: two hosts never see each other's mounts or output. Guest failures
+ * are always reported as `wasi:filesystem` error codes, never as traps: a storage error becomes
+ * its code (see `toWasiErrorCode`), symlinks are `unsupported`, hard links `not-permitted`, and
+ * anything unexpected `io`.
+ *
+ * Open files behave as POSIX expects: a file unlinked (or replaced by a rename) while open stays
+ * readable and writable through its open descriptors, in memory, and never reappears in storage;
+ * an append descriptor always writes at the current end of the file (`storage.append`).
+ *
+ * @example
+ * ```ts
+ * const host = createWasiHost({ mounts: { '/data': memory() }, args: ['notes', 'add', 'hi'] });
+ * const component = await instantiate(getCoreModule, host.imports);
+ * try {
+ *   component.run.run();
+ * } catch (error) {
+ *   if (!(error instanceof WasiExit)) throw error;
+ * }
+ * host.close();
+ * console.log(host.stdout.text(), host.exitCode ?? 0);
+ * ```
+ *
+ * @throws {VfsError} `invalid-path` for a mount path that is not absolute; `invalid-argument` for
+ *   an asynchronous-only storage (use the sync bridge).
+ */
+export function createWasiHost(options: WasiHostOptions): WasiHost {
+  const context: HostContext = { onError: options.onError };
+  const mounts = Object.entries(options.mounts).map(([guestPath, source]) => {
+    const path = normalizePath(guestPath);
+    const { storage, readOnly } = isMountOptions(source) ? source : { storage: source, readOnly: false };
+    return new Mount(path, toSyncStorage(path, storage), !!readOnly);
+  });
+  // Each call hands the guest new owned handles (jco disposes them when the guest drops them).
+  const preopens = (): Array<[Descriptor, string]> =>
+    mounts.map((mount) => [rootDescriptor(mount, context), mount.guestPath]);
+
+  const [stdoutStream, stdout] = captureStream(options.onStdout);
+  const [stderrStream, stderr] = captureStream(options.onStderr);
+  const stdinData =
+    typeof options.stdin === 'string'
+      ? new TextEncoder().encode(options.stdin)
+      : (options.stdin ?? new Uint8Array());
+  const stdinStream = bytesStream(stdinData);
+  const env = Object.entries(options.env ?? {});
+  const args = [...(options.args ?? [])];
+  let exitCode: number | undefined;
+
+  const exit = (code: number): never => {
+    exitCode = code;
+    throw new WasiExit(code);
+  };
+
+  const imports: WasiImports = {
+    'wasi:cli/environment': {
+      getEnvironment: () => env.map(([key, value]) => [key, value]),
+      getArguments: () => [...args],
+      initialCwd: () => options.cwd,
+    },
+    'wasi:cli/exit': {
+      exit: (status: { tag: 'ok' | 'err' }) => exit(status.tag === 'err' ? 1 : 0),
+      exitWithCode: (code: number) => exit(code),
+    },
+    'wasi:cli/stdin': { getStdin: () => stdinStream },
+    'wasi:cli/stdout': { getStdout: () => stdoutStream },
+    'wasi:cli/stderr': { getStderr: () => stderrStream },
+    'wasi:cli/terminal-input': cli.terminalInput,
+    'wasi:cli/terminal-output': cli.terminalOutput,
+    'wasi:cli/terminal-stdin': cli.terminalStdin,
+    'wasi:cli/terminal-stdout': cli.terminalStdout,
+    'wasi:cli/terminal-stderr': cli.terminalStderr,
+    'wasi:clocks/monotonic-clock': monotonicClock,
+    'wasi:clocks/wall-clock': clocks.wallClock,
+    'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode },
+    'wasi:filesystem/preopens': { getDirectories: preopens },
+    'wasi:io/error': io.error,
+    'wasi:io/poll': ioPoll,
+    'wasi:io/streams': io.streams,
+    'wasi:random/random': random.random,
+    'wasi:random/insecure': random.insecure,
+    'wasi:random/insecure-seed': random.insecureSeed,
+    'wasi:sockets/network': sockets.network,
+    'wasi:sockets/instance-network': sockets.instanceNetwork,
+    'wasi:sockets/ip-name-lookup': sockets.ipNameLookup,
+    'wasi:sockets/tcp': sockets.tcp,
+    'wasi:sockets/tcp-create-socket': sockets.tcpCreateSocket,
+    'wasi:sockets/udp': sockets.udp,
+    'wasi:sockets/udp-create-socket': sockets.udpCreateSocket,
+  };
+
+  return {
+    imports,
+    stdout,
+    stderr,
+    get exitCode() {
+      return exitCode;
+    },
+    close() {
+      const failures: unknown[] = [];
+      for (const mount of mounts) {
+        try {
+          mount.storage.flush?.();
+        } catch (error) {
+          failures.push(error);
+        }
+      }
+      if (failures.length === 1) throw failures[0];
+      if (failures.length > 1) throw new AggregateError(failures, 'flushing the mounts failed');
+    },
+  };
+}

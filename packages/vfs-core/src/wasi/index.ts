@@ -1,0 +1,10 @@
+export {
+  createWasiHost,
+  WasiExit,
+  type WasiHost,
+  type WasiHostOptions,
+  type WasiImports,
+  type WasiMount,
+  type WasiMountSource,
+} from './host.js';
+export type { CapturedOutput } from './stdio.js';
