@@ -1,0 +1,443 @@
+import { isVfsError, type VfsError } from '../errors.js';
+import { isSameOrDescendant, joinPath } from '../path.js';
+import type { DirEntry, Metadata, SetTimes, VfsSyncDriver } from '../types.js';
+import { DirtyExtents } from './extents.js';
+import { Op, type OpCode, type Value } from './protocol.js';
+
+/** A synchronous call to the backend; throws {@link VfsError}s. */
+export type Remote = (op: OpCode, ...args: Value[]) => Value;
+
+/** Sizes of the cache, in bytes. */
+export interface CacheLimits {
+  blockSize: number;
+  cacheBytes: number;
+  dirtyBytes: number;
+}
+
+/** Files whose size is remembered without any cached block or buffered write, at most. */
+const MAX_FILES = 4096;
+
+interface Block {
+  file: FileState;
+  index: number;
+  /** Stored bytes of the block; shorter than a block only where the stored file ends. */
+  data: Uint8Array;
+}
+
+/**
+ * What the bridge knows of one file it has touched. Invariant (the bridge being the only writer of
+ * the file while it caches it): the file exists in the backend with `stored` bytes; what the guest
+ * sees is those bytes, zero-extended to `size`, with `dirty` written over them.
+ */
+interface FileState {
+  path: string;
+  stored: number;
+  size: number;
+  blocks: Map<number, Block>;
+  dirty: DirtyExtents;
+}
+
+/**
+ * The bridge's block cache and write-back buffer in front of a {@link Remote} backend. Reads fill
+ * an LRU cache of fixed-size blocks; writes to files that are known to exist are buffered; every
+ * other operation goes to the backend, after flushing what it depends on. See the "Sync bridge"
+ * section of the package README for the contract.
+ */
+export class BlockCache implements VfsSyncDriver {
+  readonly #remote: Remote;
+  readonly #limits: CacheLimits;
+  readonly #files = new Map<string, FileState>();
+  readonly #lru = new Map<Block, true>();
+  #cachedBytes = 0;
+  #dirtyBytes = 0;
+  /** Flush failures not yet reported, by path (reported once, by the next flush that covers it). */
+  readonly #failures = new Map<string, VfsError>();
+
+  constructor(remote: Remote, limits: CacheLimits) {
+    this.#remote = remote;
+    this.#limits = limits;
+  }
+
+  /** Bytes of clean blocks held. */
+  get cachedBytes(): number {
+    return this.#cachedBytes;
+  }
+
+  /** Bytes of buffered writes held. */
+  get dirtyBytes(): number {
+    return this.#dirtyBytes;
+  }
+
+  // --- file state -------------------------------------------------------------------------
+
+  #track(path: string, size: number): FileState {
+    this.#forget(path);
+    if (this.#files.size >= MAX_FILES) {
+      // Keep the table bounded: drop the oldest entries that hold nothing but a size.
+      for (const file of this.#files.values()) {
+        if (this.#files.size < MAX_FILES / 2) break;
+        if (file.dirty.bytes === 0 && file.blocks.size === 0) this.#files.delete(file.path);
+      }
+    }
+    const file: FileState = { path, stored: size, size, blocks: new Map(), dirty: new DirtyExtents() };
+    this.#files.set(path, file);
+    return file;
+  }
+
+  /** Drops what is known of `path`, buffered writes included (callers flush first when needed). */
+  #forget(path: string): void {
+    const file = this.#files.get(path);
+    if (!file) return;
+    this.#evictFrom(file, 0);
+    this.#dirtyBytes -= file.dirty.bytes;
+    file.dirty.clear();
+    this.#files.delete(path);
+  }
+
+  #forgetTree(path: string): void {
+    for (const key of [...this.#files.keys()]) if (isSameOrDescendant(path, key)) this.#forget(key);
+  }
+
+  /** Drops cached blocks from the one holding byte `offset` on. */
+  #evictFrom(file: FileState, offset: number): void {
+    const first = Math.floor(offset / this.#limits.blockSize);
+    for (const [index, block] of file.blocks) if (index >= first) this.#drop(block);
+  }
+
+  #drop(block: Block): void {
+    block.file.blocks.delete(block.index);
+    this.#lru.delete(block);
+    this.#cachedBytes -= block.data.length;
+  }
+
+  #keep(file: FileState, index: number, data: Uint8Array): void {
+    if (data.length === 0 || data.length > this.#limits.cacheBytes) return;
+    const old = file.blocks.get(index);
+    if (old) this.#drop(old);
+    const block: Block = { file, index, data };
+    file.blocks.set(index, block);
+    this.#lru.set(block, true);
+    this.#cachedBytes += data.length;
+    for (const oldest of this.#lru.keys()) {
+      if (this.#cachedBytes <= this.#limits.cacheBytes) break;
+      this.#drop(oldest);
+    }
+  }
+
+  /** The state of a file that exists, from the backend when unknown; `undefined` when it is not a file. */
+  #known(path: string): FileState | undefined {
+    const known = this.#files.get(path);
+    if (known) return known;
+    let meta: Metadata;
+    try {
+      meta = this.#remote(Op.stat, path) as unknown as Metadata;
+    } catch (error) {
+      if (isVfsError(error, 'not-found')) return undefined;
+      throw error;
+    }
+    return meta.kind === 'file' ? this.#track(path, meta.size) : undefined;
+  }
+
+  // --- flushing ---------------------------------------------------------------------------
+
+  /** Writes the buffered extents of `file` to the backend. A failure is kept for the next flush. */
+  #write(file: FileState): void {
+    if (file.dirty.list.length === 0) return;
+    const extents = file.dirty.list.map((e) => [e.offset, e.buffer.subarray(0, e.length)] as const);
+    try {
+      this.#remote(Op.writeMany, file.path, extents as unknown as Value);
+    } catch (error) {
+      // Like a failed writeback in an OS: the data is dropped and the error reported once, by the
+      // next flush of the file. What the backend holds now is unknown, so the file is forgotten.
+      this.#failures.set(file.path, error as VfsError);
+      this.#forget(file.path);
+      return;
+    }
+    for (const e of file.dirty.list) this.#patch(file, e.offset, e.buffer.subarray(0, e.length));
+    this.#dirtyBytes -= file.dirty.bytes;
+    file.dirty.clear();
+    file.stored = file.size;
+  }
+
+  /** Brings cached blocks up to date after `data` was stored at `offset`. */
+  #patch(file: FileState, offset: number, data: Uint8Array): void {
+    const size = this.#limits.blockSize;
+    const last = Math.floor((offset + data.length - 1) / size);
+    for (const block of [...file.blocks.values()]) {
+      const index = block.index;
+      if (file.blocks.get(index) !== block) continue;
+      const start = index * size;
+      if (index > last || start + size <= Math.min(offset, file.stored)) continue;
+      // The block overlaps the data or the stored end moved through it: rebuild it.
+      const length = Math.min(size, Math.max(file.stored, offset + data.length) - start);
+      const next = new Uint8Array(length);
+      next.set(block.data.subarray(0, length));
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + data.length, start + length);
+      if (from < to) next.set(data.subarray(from - offset, to - offset), from - start);
+      this.#drop(block);
+      this.#keep(file, index, next);
+    }
+    file.stored = Math.max(file.stored, offset + data.length);
+  }
+
+  #flushTree(path: string): void {
+    for (const file of [...this.#files.values()]) if (isSameOrDescendant(path, file.path)) this.#write(file);
+  }
+
+  #flushAll(): void {
+    for (const file of [...this.#files.values()]) this.#write(file);
+  }
+
+  #report(path?: string): void {
+    for (const [key, error] of this.#failures) {
+      if (path !== undefined && key !== path) continue;
+      this.#failures.delete(key);
+      throw error;
+    }
+  }
+
+  /**
+   * Stores the buffered writes of `path` (of every file when omitted) and forgets what is cached
+   * about it, so the next access sees what other writers stored meanwhile (close-to-open
+   * consistency). Throws a failure of an earlier background flush of that file, once.
+   */
+  flush(path?: string): void {
+    if (path === undefined) {
+      this.#flushAll();
+      for (const key of [...this.#files.keys()]) this.#forget(key);
+      this.#report();
+      return;
+    }
+    const file = this.#files.get(path);
+    if (file) {
+      this.#write(file);
+      this.#forget(path);
+    }
+    this.#report(path);
+  }
+
+  /** Makes room for `incoming` buffered bytes. */
+  #reserve(incoming: number): void {
+    if (this.#dirtyBytes + incoming > this.#limits.dirtyBytes) this.#flushAll();
+  }
+
+  // --- reads ------------------------------------------------------------------------------
+
+  /** Reads `[offset, end)` of a known file: cached blocks, fetched blocks and buffered writes. */
+  #readKnown(file: FileState, offset: number, end: number): Uint8Array {
+    const out = new Uint8Array(end - offset);
+    const storedEnd = Math.min(end, file.stored);
+    if (offset < storedEnd && !file.dirty.covers(offset, storedEnd)) {
+      const size = this.#limits.blockSize;
+      const first = Math.floor(offset / size);
+      const last = Math.floor((storedEnd - 1) / size);
+      if ((last - first + 1) * size > this.#limits.cacheBytes / 4) {
+        // Too big to cache: fetch the range as it is.
+        const data = this.#remote(Op.readAt, file.path, offset, storedEnd - offset) as Uint8Array;
+        out.set(data);
+      } else {
+        const blocks = this.#fill(file, first, last);
+        for (let index = first; index <= last; index++) {
+          const data = blocks.get(index);
+          if (!data) continue;
+          const start = index * size;
+          const from = Math.max(offset, start);
+          const to = Math.min(storedEnd, start + data.length);
+          if (from < to) out.set(data.subarray(from - start, to - start), from - offset);
+        }
+      }
+    }
+    file.dirty.overlay(out, offset);
+    return out;
+  }
+
+  /** The blocks `[first, last]`, fetching missing runs of blocks in one request each. */
+  #fill(file: FileState, first: number, last: number): Map<number, Uint8Array> {
+    const size = this.#limits.blockSize;
+    const blocks = new Map<number, Uint8Array>();
+    let index = first;
+    while (index <= last) {
+      const cached = file.blocks.get(index);
+      if (cached) {
+        this.#lru.delete(cached);
+        this.#lru.set(cached, true);
+        blocks.set(index, cached.data);
+        index++;
+        continue;
+      }
+      let stop = index;
+      while (stop + 1 <= last && !file.blocks.has(stop + 1)) stop++;
+      const fetched = this.#remote(
+        Op.readAt,
+        file.path,
+        index * size,
+        (stop - index + 1) * size,
+      ) as Uint8Array;
+      for (let k = index; k <= stop; k++) {
+        const part = fetched.subarray((k - index) * size, Math.min(fetched.length, (k - index + 1) * size));
+        // Copy: a block must not keep the whole response alive.
+        const data = part.slice();
+        blocks.set(k, data);
+        this.#keep(file, k, data);
+      }
+      index = stop + 1;
+    }
+    return blocks;
+  }
+
+  read(path: string): Uint8Array {
+    const file = this.#files.get(path);
+    if (file && file.dirty.bytes > 0) return this.#readKnown(file, 0, file.size);
+    return this.#remote(Op.read, path) as Uint8Array;
+  }
+
+  readAt(path: string, offset: number, length: number): Uint8Array {
+    const file = length > 0 ? this.#known(path) : undefined;
+    if (!file) return this.#remote(Op.readAt, path, offset, length) as Uint8Array;
+    const end = Math.min(offset + length, file.size);
+    if (offset >= end) return new Uint8Array(0);
+    return this.#readKnown(file, offset, end);
+  }
+
+  // --- writes -----------------------------------------------------------------------------
+
+  write(path: string, data: Uint8Array): void {
+    // Buffered writes of the file are replaced; they are dropped only once the write succeeded.
+    this.#remote(Op.write, path, data);
+    this.#track(path, data.length);
+  }
+
+  writeAt(path: string, offset: number, data: Uint8Array): void {
+    if (data.length === 0) {
+      this.#remote(Op.writeAt, path, offset, data);
+      return;
+    }
+    const file = this.#known(path);
+    if (!file) {
+      // Not a file yet: the backend decides (creates it, or not-found, is-a-directory...).
+      this.#remote(Op.writeAt, path, offset, data);
+      this.#track(path, offset + data.length);
+      return;
+    }
+    if (data.length > this.#limits.dirtyBytes / 2) {
+      // Large writes gain nothing from buffering; earlier buffered writes go first.
+      this.#write(file);
+      this.#remote(Op.writeAt, path, offset, data);
+      const now = this.#files.get(path);
+      if (now) {
+        this.#patch(now, offset, data);
+        now.size = Math.max(now.size, now.stored);
+      }
+      return;
+    }
+    this.#reserve(data.length);
+    const current = this.#files.get(path) ?? this.#track(path, file.size);
+    if (current !== file) {
+      // The reservation flush failed for this file and forgot it: start over from the backend.
+      this.writeAt(path, offset, data);
+      return;
+    }
+    this.#dirtyBytes += file.dirty.write(offset, data);
+    file.size = Math.max(file.size, offset + data.length);
+  }
+
+  append(path: string, data: Uint8Array): number {
+    const file = this.#files.get(path);
+    if (file) this.#write(file);
+    const at = this.#remote(Op.append, path, data) as number;
+    const now = this.#files.get(path);
+    if (now) {
+      // Another writer changed the end of the file meanwhile: what we cached past it is stale.
+      if (at !== now.stored) this.#evictFrom(now, Math.min(at, now.stored));
+      now.stored = at;
+      this.#patch(now, at, data);
+      now.size = now.stored;
+    }
+    return at;
+  }
+
+  setSize(path: string, size: number): void {
+    const file = this.#files.get(path);
+    if (file) this.#write(file);
+    this.#remote(Op.setSize, path, size);
+    const now = this.#files.get(path);
+    if (now) {
+      this.#evictFrom(now, Math.min(size, now.stored));
+      now.stored = size;
+      now.size = size;
+    }
+  }
+
+  // --- metadata ---------------------------------------------------------------------------
+
+  stat(path: string): Metadata {
+    let meta: Metadata;
+    try {
+      meta = this.#remote(Op.stat, path) as unknown as Metadata;
+    } catch (error) {
+      if (isVfsError(error, 'not-found')) this.#forget(path);
+      throw error;
+    }
+    const file = this.#files.get(path);
+    if (meta.kind !== 'file') {
+      this.#forget(path);
+    } else if (!file) {
+      this.#track(path, meta.size);
+    } else if (file.dirty.bytes > 0) {
+      meta.size = file.size;
+    } else if (meta.size !== file.stored) {
+      // Changed by another writer: what we cached is stale.
+      this.#track(path, meta.size);
+    }
+    return meta;
+  }
+
+  list(path: string): DirEntry[] {
+    const entries = this.#remote(Op.list, path) as unknown as DirEntry[];
+    for (const entry of entries) {
+      const file = entry.kind === 'file' ? this.#files.get(joinPath(path, entry.name)) : undefined;
+      if (file && file.dirty.bytes > 0) entry.size = file.size;
+    }
+    return entries;
+  }
+
+  exists(path: string): boolean {
+    if (this.#files.get(path)?.dirty.bytes) return true;
+    return this.#remote(Op.exists, path) as boolean;
+  }
+
+  mkdir(path: string): void {
+    this.#remote(Op.mkdir, path);
+  }
+
+  rmdir(path: string): void {
+    this.#remote(Op.rmdir, path);
+    this.#forgetTree(path);
+  }
+
+  delete(path: string): void {
+    // Buffered writes of a deleted file need not be stored; keep them until the delete succeeds.
+    this.#remote(Op.delete, path);
+    this.#forget(path);
+  }
+
+  rename(from: string, to: string): void {
+    this.#flushTree(from);
+    this.#remote(Op.rename, from, to);
+    if (from === to) return;
+    this.#forgetTree(from);
+    this.#forgetTree(to);
+  }
+
+  setTimes(path: string, times: SetTimes): void {
+    // Stored later, buffered writes would move the modification time set here.
+    const file = this.#files.get(path);
+    if (file) this.#write(file);
+    this.#remote(Op.setTimes, path, { ...times });
+  }
+
+  close(): void {
+    this.flush();
+  }
+}

@@ -1,0 +1,254 @@
+import { Worker } from 'node:worker_threads';
+import { VfsError } from '../errors.js';
+import { normalizePath } from '../path.js';
+import { createSyncStorage } from '../storage.js';
+import { type Capabilities, resolveCapabilities, type VfsSyncStorage } from '../types.js';
+import { BlockCache } from './cache.js';
+import {
+  allocateShared,
+  CallerEndpoint,
+  Decoder,
+  Encoder,
+  FAILED,
+  Op,
+  type OpCode,
+  type Value,
+  type WaitFailure,
+  type WireError,
+  wireToError,
+} from './protocol.js';
+import type { WorkerInit } from './worker.js';
+
+/**
+ * Which asynchronous backend the bridge's worker builds, in a form that can cross to a worker
+ * thread: a module, one of its exports (a factory), and the factory's options.
+ *
+ * @example
+ * ```ts
+ * const spec: SyncBridgeSpec = {
+ *   module: import.meta.resolve('@eryx/vfs-postgres'),
+ *   export: 'postgres',
+ *   options: { connectionString: process.env.DATABASE_URL, volume: 'sandbox-1' },
+ * };
+ * ```
+ */
+export interface SyncBridgeSpec {
+  /**
+   * The module the worker imports. The worker resolves it from `@eryx/vfs-core`'s own location, not
+   * from yours, so pass something already resolved: `import.meta.resolve('@eryx/vfs-postgres')` in
+   * your module, a `file:` URL (string or `URL`) or an absolute file path. A bare specifier works
+   * only where `@eryx/vfs-core` itself can import it (not in a strict pnpm layout).
+   */
+  module: string | URL;
+  /** The export to call, `(options) => VfsStorage | Promise<VfsStorage>`. Default `default`. */
+  export?: string;
+  /**
+   * What the factory is called with. It must survive `structuredClone` (no functions, no class
+   * instances such as a `pg.Pool`): the worker builds its own client from it.
+   */
+  options?: unknown;
+}
+
+/** Tuning of {@link createSyncBridge}; every member has a default. */
+export interface SyncBridgeOptions {
+  /** Bytes of file blocks kept by the read cache (LRU). Default 32 MiB. */
+  cacheBytes?: number;
+  /**
+   * Bytes of buffered writes held before they are stored: reaching this flushes every buffered
+   * write. A single write larger than half of it is not buffered. Default 8 MiB.
+   */
+  dirtyBytes?: number;
+  /** Size of a cached block, and of the reads that fill the cache. Default 64 KiB. */
+  blockSize?: number;
+  /**
+   * Size of the shared buffer that carries requests and responses; larger payloads travel in
+   * several pieces through it. Default 1 MiB.
+   */
+  bufferBytes?: number;
+  /**
+   * Milliseconds to wait for one answer of the worker (a request, or one piece of a large one)
+   * before giving up with an `io` error. The bridge is unusable afterwards: the worker is
+   * terminated, since it might still complete the operation. Default 60 000.
+   */
+  timeout?: number;
+  /** Milliseconds to wait for the worker to load the module and build the backend. Default 30 000. */
+  startupTimeout?: number;
+}
+
+/** A {@link VfsSyncStorage} served by a worker; `flush` is always there. */
+export interface SyncBridge extends VfsSyncStorage {
+  /**
+   * Stores the buffered writes of `path` (every file when omitted), then forgets what the cache
+   * holds about it so that the next access reads what the backend has (close-to-open
+   * consistency). Reports, once, a failure of an earlier background store of that file.
+   * @throws the backend's error (for example `quota-exceeded`, `io`)
+   */
+  flush(path?: string): void;
+  /** Flushes everything, closes the backend and ends the worker. Later calls fail with `io`. */
+  close(): void;
+}
+
+const MiB = 1024 * 1024;
+
+function positive(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isSafeInteger(value) || value <= 0) {
+    throw new VfsError('invalid-argument', `${name} must be a positive integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Serves an asynchronous backend (Postgres, S3, anything returning a `VfsStorage`) to synchronous
+ * callers such as WASI guests. A `worker_threads` worker imports `spec.module`, calls its
+ * `spec.export` with `spec.options` and runs the operations; each call on the returned storage
+ * blocks the calling thread (`Atomics.wait` on a `SharedArrayBuffer`) until the worker answers.
+ * Blocks until the backend is built.
+ *
+ * In front of the worker sits a block cache with this durability contract:
+ * - Reads are served from an LRU cache of `blockSize` blocks (`cacheBytes` at most); a read too
+ *   large for the cache goes straight to the backend. Nothing ever loads a whole store.
+ * - `writeAt` to a file that exists is buffered (`dirtyBytes` at most; reaching it stores every
+ *   buffered write). Everything else — write, append, setSize, mkdir, rmdir, delete, rename,
+ *   setTimes — goes to the backend before returning, after storing the buffered writes it
+ *   depends on, so the backend sees operations in the order they were made.
+ * - What the caller sees is always current: reads, `stat`, `list` and `exists` include buffered
+ *   writes.
+ * - Buffered writes are stored by `flush(path)` (the WASI host calls it on sync, sync-data and file
+ *   close), by `flush()` and by `close()` (the end of an execution). A crash of the host process
+ *   loses at most the writes made since the file's last flush. Errors only the backend can see
+ *   while storing (`quota-exceeded`, `io`) are reported by the flush, as an OS reports them at
+ *   fsync; the failed file's unstored writes are then dropped.
+ * - Another process's changes are seen after a `flush` of the file (close-to-open), or when `stat`
+ *   finds the size changed.
+ * - If the worker dies or does not answer within `timeout`, the call fails with an `io`
+ *   `VfsError` and so do all later calls; buffered writes are lost.
+ *
+ * @throws `invalid-argument` (bad options, module without the export); `io` (the worker failed to
+ *   start); the factory's own errors
+ */
+export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOptions = {}): SyncBridge {
+  const blockSize = positive('blockSize', options.blockSize, 64 * 1024);
+  const cacheBytes = positive('cacheBytes', options.cacheBytes, 32 * MiB);
+  const dirtyBytes = positive('dirtyBytes', options.dirtyBytes, 8 * MiB);
+  const bufferBytes = positive('bufferBytes', options.bufferBytes, MiB);
+  const timeout = positive('timeout', options.timeout, 60_000);
+  const startupTimeout = positive('startupTimeout', options.startupTimeout, 30_000);
+  if (typeof spec?.module !== 'string' && !(spec?.module instanceof URL)) {
+    throw new VfsError('invalid-argument', 'spec.module must be a string or a URL');
+  }
+
+  const shared = allocateShared(Math.max(bufferBytes, 4096));
+  const init: WorkerInit = {
+    ...shared,
+    module: String(spec.module),
+    export: spec.export ?? 'default',
+    options: spec.options,
+  };
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: init });
+  } catch (error) {
+    throw new VfsError('io', 'cannot start the sync bridge worker', { cause: error });
+  }
+  // The worker must not keep the process alive, and its errors are reported through the wire.
+  worker.unref();
+  worker.on('error', () => {});
+
+  const endpoint = new CallerEndpoint(shared);
+  let broken: VfsError | undefined;
+
+  function fail(failure: WaitFailure, what: string, limit: number): never {
+    broken =
+      'dead' in failure
+        ? new VfsError('io', `sync bridge: ${failure.dead}`)
+        : new VfsError('io', `sync bridge: the backend did not answer ${what} within ${limit} ms`);
+    void worker.terminate();
+    throw broken;
+  }
+
+  function answer(response: Buffer): Value {
+    const decoder = new Decoder(response);
+    const status = decoder.byte();
+    const value = decoder.value();
+    if (status === FAILED) throw wireToError(value as WireError);
+    return value;
+  }
+
+  const started = endpoint.wait(startupTimeout);
+  if (started) fail(started, 'while starting', startupTimeout);
+  const ready = endpoint.receive(startupTimeout);
+  if (!Buffer.isBuffer(ready)) fail(ready, 'while starting', startupTimeout);
+  let capabilities: Capabilities;
+  try {
+    capabilities = resolveCapabilities(answer(ready) as Partial<Capabilities>);
+  } catch (error) {
+    void worker.terminate();
+    throw error;
+  }
+
+  const remote = (op: OpCode, ...args: Value[]): Value => {
+    if (broken) throw broken;
+    const encoder = new Encoder().byte(op);
+    for (const arg of args) encoder.value(arg);
+    const name = opName(op);
+    const sent = endpoint.send(encoder.finish(), timeout);
+    if (sent) fail(sent, `to ${name}`, timeout);
+    const response = endpoint.receive(timeout);
+    if (!Buffer.isBuffer(response)) fail(response, `to ${name}`, timeout);
+    return answer(response);
+  };
+
+  const cache = new BlockCache(remote, { blockSize, cacheBytes, dirtyBytes });
+  let closed = false;
+  const storage = createSyncStorage({
+    ...bind(cache),
+    capabilities,
+    close() {
+      closed = true;
+      try {
+        cache.flush();
+      } finally {
+        try {
+          if (!broken) remote(Op.close);
+        } finally {
+          broken ??= new VfsError('io', 'storage is closed');
+          void worker.terminate();
+        }
+      }
+    },
+  });
+  return {
+    ...storage,
+    flush(path?: string) {
+      if (closed) throw new VfsError('io', 'storage is closed');
+      if (path === undefined) cache.flush();
+      else cache.flush(normalizePath(path));
+    },
+  };
+}
+
+function bind(cache: BlockCache) {
+  return {
+    read: cache.read.bind(cache),
+    readAt: cache.readAt.bind(cache),
+    write: cache.write.bind(cache),
+    writeAt: cache.writeAt.bind(cache),
+    append: cache.append.bind(cache),
+    setSize: cache.setSize.bind(cache),
+    stat: cache.stat.bind(cache),
+    list: cache.list.bind(cache),
+    exists: cache.exists.bind(cache),
+    mkdir: cache.mkdir.bind(cache),
+    rmdir: cache.rmdir.bind(cache),
+    delete: cache.delete.bind(cache),
+    rename: cache.rename.bind(cache),
+    setTimes: cache.setTimes.bind(cache),
+  };
+}
+
+const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([name, code]) => [code, name]));
+
+function opName(op: OpCode): string {
+  return OP_NAMES.get(op) ?? String(op);
+}
