@@ -1,0 +1,137 @@
+import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
+
+/*
+ * Object layout under the filesystem's prefix `P` (see README):
+ *   P/root!<gen>!<meta>                    the root directory
+ *   P/e/<dir segments>/<name>!<gen>!<meta> one entry of a directory (kind, size, times in the key)
+ *   P/e/.../<name>!<gen>                   a claim (conditional mode only, empty)
+ *   P/c/<id>                               a chunk of file data (immutable, path-independent)
+ *   P/j/<id>                               a rename journal
+ * Names are percent-encoded to [A-Za-z0-9-_.~%] plus non-ASCII, so `!`, `/` and `~` are free as
+ * separators and every key survives URL-encoding in a copy source.
+ */
+
+/** Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `t` tombstone. */
+export type StoredKind = 'i' | 'c' | 'd' | 't';
+
+export interface EntryMeta {
+  kind: StoredKind;
+  size: number;
+  created: number;
+  modified: number;
+  accessed: number;
+}
+
+/** One key found under a name: a claim (no meta) or a data key. */
+export interface NameKey {
+  key: string;
+  gen: number;
+  meta?: EntryMeta;
+}
+
+export function encodeName(name: string): string {
+  let out = '';
+  for (const char of name) {
+    const code = char.codePointAt(0) ?? 0;
+    if (code > 0x7f || /[A-Za-z0-9\-_~]/.test(char) || (char === '.' && out !== '')) out += char;
+    else out += `%${code.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+export function decodeName(encoded: string): string {
+  return decodeURIComponent(encoded);
+}
+
+function encodeTime(t: number): string {
+  return Number.isSafeInteger(t) ? t.toString(36) : `*${String(t).replace('+', '')}`;
+}
+
+function decodeTime(s: string): number {
+  return s.startsWith('*') ? Number(s.slice(1)) : parseInt(s, 36);
+}
+
+function encodeMeta(m: EntryMeta): string {
+  return [
+    m.kind + m.size.toString(36),
+    encodeTime(m.created),
+    encodeTime(m.modified),
+    encodeTime(m.accessed),
+  ].join('~');
+}
+
+function decodeMeta(s: string): EntryMeta | undefined {
+  const [head, created, modified, accessed] = s.split('~');
+  if (!head || created === undefined || modified === undefined || accessed === undefined) return undefined;
+  const kind = head[0] as StoredKind;
+  if (!'icdt'.includes(kind)) return undefined;
+  return {
+    kind,
+    size: parseInt(head.slice(1), 36),
+    created: decodeTime(created),
+    modified: decodeTime(modified),
+    accessed: decodeTime(accessed),
+  };
+}
+
+/** Splits a key's last segment `<name>!<gen>[!<meta>]`; `undefined` for anything else. */
+export function parseLeaf(leaf: string): { name: string; key: Omit<NameKey, 'key'> } | undefined {
+  const parts = leaf.split('!');
+  if (parts.length < 2 || parts.length > 3) return undefined;
+  const [name, gen, meta] = parts as [string, string, string | undefined];
+  const parsed = { gen: parseInt(gen, 36), meta: meta === undefined ? undefined : decodeMeta(meta) };
+  if (!Number.isSafeInteger(parsed.gen) || (meta !== undefined && parsed.meta === undefined))
+    return undefined;
+  return { name, key: parsed };
+}
+
+export class Layout {
+  /** `''` or a prefix ending in `/`. */
+  readonly root: string;
+
+  constructor(prefix: string) {
+    const trimmed = prefix.replace(/^\/+|\/+$/g, '');
+    this.root = trimmed === '' ? '' : `${trimmed}/`;
+  }
+
+  get entries(): string {
+    return `${this.root}e/`;
+  }
+
+  get chunks(): string {
+    return `${this.root}c/`;
+  }
+
+  get journals(): string {
+    return `${this.root}j/`;
+  }
+
+  /** Every key of the entry at `path` starts with this plus `!`. */
+  namePrefix(path: string): string {
+    if (path === '/') return `${this.root}root`;
+    return this.childPrefix(parentPath(path)) + encodeName(baseName(path));
+  }
+
+  /** The keys of a directory's entries start with this. */
+  childPrefix(dir: string): string {
+    const segments = pathSegments(dir).map(encodeName);
+    return segments.length === 0 ? this.entries : `${this.entries}${segments.join('/')}/`;
+  }
+
+  dataKey(path: string, gen: number, meta: EntryMeta): string {
+    return `${this.namePrefix(path)}!${gen.toString(36)}!${encodeMeta(meta)}`;
+  }
+
+  claimKey(path: string, gen: number): string {
+    return `${this.namePrefix(path)}!${gen.toString(36)}`;
+  }
+
+  chunkKey(id: string): string {
+    return `${this.chunks}${id}`;
+  }
+
+  /** The same key with its name prefix replaced (used when a rename moves an entry). */
+  static rebase(key: string, fromPrefix: string, toPrefix: string): string {
+    return toPrefix + key.slice(fromPrefix.length);
+  }
+}

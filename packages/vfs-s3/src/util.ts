@@ -1,0 +1,92 @@
+/** Runs `fn` after every earlier call with the same key has settled (an in-process lock). */
+export class KeyedQueue {
+  readonly #tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#tails.get(key) ?? Promise.resolve();
+    const result = previous.then(fn, fn);
+    const tail = result.catch(() => undefined);
+    this.#tails.set(key, tail);
+    void tail.then(() => {
+      if (this.#tails.get(key) === tail) this.#tails.delete(key);
+    });
+    return result;
+  }
+}
+
+/** Many shared holders or one exclusive holder; waiting exclusive holders go first. */
+export class ReadWriteLock {
+  #readers = 0;
+  #writer = false;
+  #waiting: { exclusive: boolean; wake: () => void }[] = [];
+
+  async shared<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#writer || this.#waiting.length > 0) {
+      await new Promise<void>((wake) => this.#waiting.push({ exclusive: false, wake }));
+    } else {
+      this.#readers++;
+    }
+    try {
+      return await fn();
+    } finally {
+      this.#readers--;
+      this.#next();
+    }
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#writer || this.#readers > 0 || this.#waiting.length > 0) {
+      await new Promise<void>((wake) => this.#waiting.push({ exclusive: true, wake }));
+    } else {
+      this.#writer = true;
+    }
+    try {
+      return await fn();
+    } finally {
+      this.#writer = false;
+      this.#next();
+    }
+  }
+
+  #next(): void {
+    if (this.#writer || this.#readers > 0) return;
+    const first = this.#waiting[0];
+    if (!first) return;
+    if (first.exclusive) {
+      this.#waiting.shift();
+      this.#writer = true;
+      first.wake();
+      return;
+    }
+    while (this.#waiting[0] && !this.#waiting[0].exclusive) {
+      const next = this.#waiting.shift()!;
+      this.#readers++;
+      next.wake();
+    }
+  }
+}
+
+/** `fn` over `items` with at most `limit` calls in flight; results in input order. */
+export async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (!failure && next < items.length) {
+      const index = next++;
+      try {
+        results[index] = await fn(items[index] as T, index);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  // Waits for every call in flight, so nothing runs on after the caller saw the failure.
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+  return results;
+}

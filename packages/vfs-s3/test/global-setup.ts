@@ -1,0 +1,25 @@
+import { startS3 } from '@eryx/test-servers';
+import type { TestProject } from 'vitest/node';
+
+export interface S3ServerInfo {
+  endpoint: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  bucket: string;
+  kind: string;
+}
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    s3: S3ServerInfo;
+  }
+}
+
+/** Starts one S3 server for the whole run (env > MinIO container > s3rver) and stops it after. */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const server = await startS3();
+  const { stop, ...info } = server;
+  project.provide('s3', info);
+  return stop;
+}

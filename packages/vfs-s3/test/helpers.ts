@@ -1,0 +1,49 @@
+import { randomBytes } from 'node:crypto';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { inject } from 'vitest';
+import { type S3StorageOptions, s3 } from '../src/index.js';
+
+/** Connection options of the test server. */
+export function serverOptions(): Omit<S3StorageOptions, 'prefix'> {
+  const server = inject('s3');
+  return {
+    endpoint: server.endpoint,
+    region: server.region,
+    bucket: server.bucket,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+  };
+}
+
+export function randomPrefix(tag = 'fs'): string {
+  return `${tag}-${randomBytes(6).toString('hex')}`;
+}
+
+export function newClient(): S3Client {
+  const o = serverOptions();
+  return new S3Client({
+    endpoint: o.endpoint,
+    region: o.region,
+    forcePathStyle: true,
+    credentials: o.credentials,
+  });
+}
+
+export function freshStorage(options: Partial<S3StorageOptions> = {}) {
+  return s3({ ...serverOptions(), prefix: randomPrefix(), ...options });
+}
+
+/** Every key under a prefix, read straight from the bucket. */
+export async function rawKeys(client: S3Client, prefix: string): Promise<string[]> {
+  const bucket = inject('s3').bucket;
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    for (const o of page.Contents ?? []) keys.push(o.Key!);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
