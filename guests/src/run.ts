@@ -14,21 +14,27 @@ export interface GuestRun {
   ms: number;
 }
 
+/** A compiled core module (`WebAssembly.Module`; the repo's `lib` has no WebAssembly types). */
+type CoreModule = object;
+const { compile } = (
+  globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CoreModule> } }
+).WebAssembly;
+
 interface Transpiled {
   instantiate(
-    getCoreModule: (path: string) => Promise<WebAssembly.Module>,
+    getCoreModule: (path: string) => Promise<CoreModule>,
     imports: WasiImports,
   ): Promise<{ run: { run(): void } }>;
 }
 
 const dist = new URL('../dist/', import.meta.url);
-const compiled = new Map<string, Promise<WebAssembly.Module>>();
+const compiled = new Map<string, Promise<CoreModule>>();
 
-function coreModule(name: GuestName, file: string): Promise<WebAssembly.Module> {
+function coreModule(name: GuestName, file: string): Promise<CoreModule> {
   const url = new URL(`${name}/${file}`, dist);
   let module = compiled.get(url.href);
   if (!module) {
-    module = readFile(url).then((bytes) => WebAssembly.compile(bytes));
+    module = readFile(url).then((bytes) => compile(bytes));
     compiled.set(url.href, module);
   }
   return module;
