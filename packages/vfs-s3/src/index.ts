@@ -1,3 +1,4 @@
+import type { S3Client } from '@aws-sdk/client-s3';
 import { createStorage, type VfsStorage } from '@eryx/vfs-core';
 import { type GcOptions, type GcResult, S3Driver, type S3StorageOptions } from './s3-driver.js';
 
@@ -11,6 +12,8 @@ export type {
 
 /** A {@link VfsStorage} on S3, with the maintenance operations of this backend. */
 export interface S3Storage extends VfsStorage {
+  /** The client in use (the one passed in, or the one created from the connection options). */
+  readonly client: S3Client;
   /** The bucket this filesystem lives in. */
   readonly bucket: string;
   /** The key prefix of this filesystem (`''` or ending in `/`). */
@@ -38,6 +41,7 @@ export interface S3Storage extends VfsStorage {
 function wrap(driver: S3Driver): S3Storage {
   const storage = createStorage(driver);
   return Object.assign(storage, {
+    client: driver.client,
     bucket: driver.bucket,
     prefix: driver.layout.root,
     ready: async () => {
