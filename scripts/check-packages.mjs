@@ -1,0 +1,147 @@
+#!/usr/bin/env node
+// Install-alone check: packs every publishable package, installs each one (with only the core it
+// peers on) into a clean project outside the workspace, type-checks and imports it there, and
+// checks that no other backend's client library came along. Needs the packages built.
+import { execFileSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const CLIENTS = ['better-sqlite3', 'pg', '@aws-sdk/client-s3'];
+
+/** Per package: its folder, the client library it may bring, and code that must compile and run. */
+const PACKAGES = {
+  '@eryx/vfs-core': {
+    dir: 'packages/vfs-core',
+    client: null,
+    code: `import { normalizePath, VfsError, type VfsStorage } from '@eryx/vfs-core';
+const p: string = normalizePath('/a/./b/../c');
+if (p !== '/a/c') throw new Error(p);
+const e = new VfsError('not-found', undefined, { path: p });
+const s: VfsStorage | undefined = undefined;
+console.log('core ok', e.wasiCode, s === undefined);`,
+  },
+  '@eryx/vfs-memory': {
+    dir: 'packages/vfs-memory',
+    client: null,
+    code: `import { memory } from '@eryx/vfs-memory';
+import type { VfsStorage } from '@eryx/vfs-core';
+const s: VfsStorage = memory();
+await s.write('/x', new TextEncoder().encode('hi'));
+console.log('memory ok', new TextDecoder().decode(await s.read('/x')));`,
+  },
+  '@eryx/vfs-sqlite': {
+    dir: 'packages/vfs-sqlite',
+    client: 'better-sqlite3',
+    code: `import * as sqlite from '@eryx/vfs-sqlite';
+console.log('sqlite ok', Object.keys(sqlite).sort().join(','));`,
+  },
+  '@eryx/vfs-postgres': {
+    dir: 'packages/vfs-postgres',
+    client: 'pg',
+    code: `import * as postgres from '@eryx/vfs-postgres';
+console.log('postgres ok', Object.keys(postgres).sort().join(','));`,
+  },
+  '@eryx/vfs-s3': {
+    dir: 'packages/vfs-s3',
+    client: '@aws-sdk/client-s3',
+    code: `import * as s3 from '@eryx/vfs-s3';
+console.log('s3 ok', Object.keys(s3).sort().join(','));`,
+  },
+  '@eryx/vfs-conformance': {
+    dir: 'conformance',
+    client: null,
+    code: `import { referenceStorage, runConformance, type ConformanceOptions } from '@eryx/vfs-conformance';
+const options: ConformanceOptions = { name: 'x', create: referenceStorage };
+console.log('conformance ok', typeof runConformance, options.name);`,
+  },
+};
+
+const run = (cmd, args, cwd) =>
+  execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8' });
+
+const work = mkdtempSync(join(tmpdir(), 'eryx-pack-'));
+const tarballs = join(work, 'tarballs');
+mkdirSync(tarballs);
+const only = process.argv.slice(2);
+const selected = Object.entries(PACKAGES).filter(([name]) => only.length === 0 || only.includes(name));
+const failures = [];
+try {
+  const tarballOf = {};
+  const needed = new Set(['@eryx/vfs-core', ...selected.map(([name]) => name)]);
+  for (const [name, { dir }] of Object.entries(PACKAGES).filter(([n]) => needed.has(n))) {
+    const pkgDir = join(root, dir);
+    if (!existsSync(join(pkgDir, 'dist'))) throw new Error(`${name}: no dist/ — run pnpm build first`);
+    const before = new Set(readdirSync(tarballs));
+    run('pnpm', ['pack', '--pack-destination', tarballs], pkgDir);
+    const added = readdirSync(tarballs).filter((f) => !before.has(f));
+    if (added.length !== 1) throw new Error(`${name}: pnpm pack produced ${added.join(', ') || 'nothing'}`);
+    tarballOf[name] = join(tarballs, added[0]);
+  }
+  const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  for (const [name, { client, code }] of selected) {
+    const project = join(work, name.replace('@eryx/', ''));
+    mkdirSync(project);
+    writeFileSync(
+      join(project, 'package.json'),
+      JSON.stringify({ name: 'consumer', private: true, type: 'module' }),
+    );
+    writeFileSync(
+      join(project, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022',
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noEmit: true,
+          skipLibCheck: false,
+          types: ['node'],
+        },
+        files: ['check.ts'],
+      }),
+    );
+    writeFileSync(join(project, 'check.ts'), code);
+    const deps = [tarballOf['@eryx/vfs-core'], tarballOf[name], '@types/node@20'];
+    try {
+      // --ignore-scripts: native clients are not compiled here; their JS and types must still load.
+      run(
+        'npm',
+        ['install', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error', ...deps],
+        project,
+      );
+      run(process.execPath, [tsc, '-p', '.'], project);
+      // Run the same code as JavaScript (types stripped by a quick compile to .mjs).
+      run(
+        process.execPath,
+        [tsc, '--outDir', 'out', '--module', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', 'check.ts'],
+        project,
+      );
+      const output = run(process.execPath, [join(project, 'out', 'check.js')], project).trim();
+      const pulled = CLIENTS.filter((c) => c !== client && existsSync(join(project, 'node_modules', c)));
+      if (pulled.length > 0) throw new Error(`installing ${name} pulled other clients: ${pulled.join(', ')}`);
+      const size = JSON.parse(
+        readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8'),
+      ).version;
+      console.log(`ok   ${name}@${size}: ${output}`);
+    } catch (error) {
+      const detail = [error.stdout, error.stderr].filter(Boolean).join('\n').trim() || error.message;
+      failures.push(name);
+      console.log(`FAIL ${name}\n${detail}`);
+    }
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+console.log(`\npackages: ${selected.length - failures.length} passed, ${failures.length} failed`);
+process.exit(failures.length === 0 ? 0 : 1);
