@@ -7,11 +7,17 @@ function sleep(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 
+/** SQLite's own busy handler waits this long (ms) before {@link retryBusy} takes over. */
+export const SQLITE_BUSY_WAIT = 2;
+
 /**
  * Runs `fn`, running it again while SQLite reports a lock held by another connection, for up to
- * `timeoutMs` in all. SQLite's busy handler (`busy_timeout`) absorbs most contention; this catches
- * the cases it does not cover (a lock met while the WAL index is being rebuilt, a stale read
- * snapshot). Never retries inside a caller's open transaction: only the outermost one may restart.
+ * `timeoutMs` in all. SQLite's busy handler backs off to sleeps of up to 100 ms, so a waiter keeps
+ * missing the short gaps between another process's transactions and can starve; the connection's
+ * `busy_timeout` is therefore kept short ({@link SQLITE_BUSY_WAIT}) and this loop polls every
+ * millisecond or so with jitter. It also covers locks SQLite's handler never waits for (a WAL
+ * index being rebuilt, a stale snapshot). Never retries inside a caller's open transaction: only
+ * the outermost one may restart.
  */
 export function retryBusy<T>(db: BetterSqlite3.Database, timeoutMs: number, fn: () => T): T {
   if (db.inTransaction) return fn();
@@ -21,7 +27,7 @@ export function retryBusy<T>(db: BetterSqlite3.Database, timeoutMs: number, fn: 
       return fn();
     } catch (error) {
       if (!isBusyError(error) || db.inTransaction || Date.now() >= deadline) throw error;
-      sleep(Math.min(50, 1 + attempt * 2) * (0.5 + Math.random()));
+      sleep(Math.min(5, 0.5 + attempt / 100) * (0.5 + Math.random()));
     }
   }
 }

@@ -29,7 +29,7 @@ import {
 } from '@eryx/vfs-core';
 import Database from 'better-sqlite3';
 import { translateError } from './errors.js';
-import { retryBusy } from './retry.js';
+import { retryBusy, SQLITE_BUSY_WAIT } from './retry.js';
 import { checkSchema, migrate } from './schema.js';
 
 /** Options of {@link sqlite}. Give exactly one of `path` and `database`. */
@@ -189,7 +189,7 @@ export function sqlite(options: SqliteOptions): SqliteStorage {
 
   const { db, owned } = openDatabase(options);
   try {
-    db.pragma(`busy_timeout = ${busyTimeout}`);
+    db.pragma(`busy_timeout = ${Math.min(busyTimeout, SQLITE_BUSY_WAIT)}`);
     if (!db.memory && !db.readonly) retryBusy(db, busyTimeout, () => db.pragma('journal_mode = WAL'));
     db.pragma(`synchronous = ${synchronous.toUpperCase()}`);
     if (options.migrate === false || db.readonly) checkSchema(db);

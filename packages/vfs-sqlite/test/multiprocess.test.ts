@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { sqlite } from '../src/index.js';
+import { lines, startChild } from './children.js';
+import { randomNamespace, tempDb } from './helpers.js';
+
+const APPENDS = 1000;
+
+describe('two processes appending to one file', () => {
+  it('lose nothing and interleave nothing', async () => {
+    const path = tempDb('multiprocess');
+    const namespace = randomNamespace();
+    // The parent creates the schema and the namespace; the children only open them.
+    (await sqlite({ path, namespace })).close();
+
+    const children = (['A', 'B'] as const).map((id, n) => {
+      const child = startChild('appender.mjs', [path, namespace, id, String(APPENDS), n ? 'sync' : 'async']);
+      return { id, child, out: lines(child) };
+    });
+    await Promise.all(children.map((c) => c.out.waitFor((line) => line === 'ready')));
+    for (const c of children) c.child.stdin!.write('go\n');
+    const results = await Promise.all(children.map((c) => c.out.exited));
+    for (const [n, result] of results.entries()) {
+      expect(result, children[n]!.out.stderr()).toEqual({ code: 0, signal: null });
+    }
+
+    const storage = sqlite({ path, namespace });
+    const content = new TextDecoder().decode(await storage.read('/log'));
+    await storage.close();
+    const records = content.split('\n');
+    expect(records.pop()).toBe('');
+    expect(records).toHaveLength(2 * APPENDS);
+
+    const next = { A: 0, B: 0 };
+    const offsets = { A: [] as number[], B: [] as number[] };
+    let at = 0;
+    for (const record of records) {
+      const match = /^<([AB]):(\d+):(x*)>$/.exec(record);
+      expect(match, `torn record at offset ${at}: ${record}`).not.toBeNull();
+      const id = match![1] as 'A' | 'B';
+      const seq = Number(match![2]);
+      expect(seq).toBe(next[id]);
+      expect(match![3]!.length).toBe(seq % 37);
+      next[id]++;
+      offsets[id].push(at);
+      at += record.length + 1;
+    }
+    expect(next).toEqual({ A: APPENDS, B: APPENDS });
+    // Each append returned the offset its record really landed at.
+    for (const c of children) {
+      const reported = JSON.parse(c.out.seen.at(-1)!) as number[];
+      expect(reported).toEqual(offsets[c.id]);
+    }
+    // Both really ran at the same time: their records interleave at the record level.
+    const switches = records.filter((r, i) => i > 0 && r[1] !== records[i - 1]![1]).length;
+    expect(switches).toBeGreaterThan(10);
+  });
+});
