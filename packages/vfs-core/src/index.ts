@@ -1,7 +1,9 @@
 export * from './bridge/index.js';
 export * from './chunks.js';
 export * from './errors.js';
+export * from './limits/index.js';
 export * from './path.js';
+export * from './scrub/index.js';
 export * from './semantics.js';
 export { checkData, checkOffset, createStorage, createSyncStorage, toAsync } from './storage.js';
 export * from './types.js';

@@ -83,6 +83,28 @@ export function resolveCapabilities(declared: Partial<Capabilities> = {}): Capab
 }
 
 /**
+ * Limits a storage enforces per store, as declared in {@link VfsStorage.limits}. Exceeding one fails
+ * the operation before anything changed: `quota-exceeded` for sizes and counts, `name-too-long` for
+ * paths. Only growth is refused: an operation that does not increase a quantity (overwriting in place,
+ * shrinking, deleting) always works, even in a store already over a limit. A member left out is
+ * unlimited.
+ */
+export interface StorageLimits {
+  /** Most bytes the store may hold: the sum of all file sizes. */
+  readonly maxBytes?: number;
+  /** Most files the store may hold (directories are not counted). */
+  readonly maxFiles?: number;
+  /** Largest size of one file, in bytes. */
+  readonly maxFileSize?: number;
+  /**
+   * Longest path, in UTF-8 bytes of the normalized absolute path, that an operation may create: a
+   * new file (write, writeAt, append), a directory (mkdir) or a rename target, including the paths a
+   * moved directory's entries get.
+   */
+  readonly maxPathLength?: number;
+}
+
+/**
  * The storage contract: a tree of directories and byte files that a backend keeps. Every operation
  * is asynchronous; {@link VfsSyncStorage} is the synchronous twin with the same semantics.
  *
@@ -113,6 +135,13 @@ export interface VfsStorage {
    * SQLite). The WASI host uses it directly; otherwise it goes through the sync bridge.
    */
   readonly sync?: VfsSyncStorage;
+
+  /**
+   * The limits this storage enforces ({@link StorageLimits}), when it declares any: a backend's own
+   * options or the `limits` wrapper. Wrappers that keep sizes and paths pass their inner storage's
+   * declaration through. The conformance kit tests exactly the declared limits. Default: none.
+   */
+  readonly limits?: StorageLimits;
 
   /**
    * The whole content of a file.
@@ -212,6 +241,8 @@ export interface VfsStorage {
 /** The synchronous twin of {@link VfsStorage}: the same operations, semantics and errors. */
 export interface VfsSyncStorage {
   readonly capabilities: Capabilities;
+  /** As {@link VfsStorage.limits}. */
+  readonly limits?: StorageLimits;
   read(path: string): Uint8Array;
   readAt(path: string, offset: number, length: number): Uint8Array;
   write(path: string, data: Uint8Array): void;
@@ -256,7 +287,7 @@ export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'cl
 };
 
 /** The names of the storage operations, for wrappers and test tools. */
-export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush'>;
+export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush' | 'limits'>;
 
 /** Every {@link VfsOperation}. */
 export const VFS_OPERATIONS: readonly VfsOperation[] = [

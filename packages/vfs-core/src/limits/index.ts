@@ -1,0 +1,1 @@
+export { type LimitsOptions, limits } from './limits.js';

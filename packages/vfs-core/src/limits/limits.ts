@@ -1,0 +1,321 @@
+import { isVfsError, VfsError } from '../errors.js';
+import { joinPath, parentPath } from '../path.js';
+import { call, type Plan, runAsync, runSync, SerialQueue } from '../scrub/drive.js';
+import { checkFileTarget } from '../semantics.js';
+import { createStorage, createSyncStorage, toAsync } from '../storage.js';
+import type {
+  Metadata,
+  StorageLimits,
+  VfsDriver,
+  VfsStorage,
+  VfsSyncDriver,
+  VfsSyncStorage,
+} from '../types.js';
+
+/** Options of {@link limits}: the {@link StorageLimits} to enforce; a member left out is unlimited. */
+export type LimitsOptions = StorageLimits;
+
+const NAMES = ['maxBytes', 'maxFiles', 'maxFileSize', 'maxPathLength'] as const;
+
+function checkOptions(options: LimitsOptions): StorageLimits {
+  if (typeof options !== 'object' || options === null) {
+    throw new VfsError('invalid-argument', 'limits: options must be an object');
+  }
+  const out: { -readonly [K in keyof StorageLimits]: number } = {};
+  for (const name of NAMES) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new VfsError('invalid-argument', `limits: ${name} must be a non-negative safe integer`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+/** The tighter of two declarations, member by member. */
+function tighter(a: StorageLimits | undefined, b: StorageLimits): StorageLimits {
+  const out: { -readonly [K in keyof StorageLimits]: number } = {};
+  for (const name of NAMES) {
+    const values = [a?.[name], b[name]].filter((v): v is number => v !== undefined);
+    if (values.length > 0) out[name] = Math.min(...values);
+  }
+  return out;
+}
+
+const utf8Length = (path: string) => Buffer.byteLength(path, 'utf8');
+
+interface Usage {
+  bytes: number;
+  files: number;
+}
+
+/** The plans of the limited operations, shared by the sync and async forms. */
+function plans(max: StorageLimits) {
+  const counted = max.maxBytes !== undefined || max.maxFiles !== undefined;
+  let usage: Usage | undefined;
+
+  const quota = (path: string, message: string) => new VfsError('quota-exceeded', message, { path });
+
+  function* statOrUndefined(path: string): Plan<Metadata | undefined> {
+    try {
+      return yield* call('stat', path);
+    } catch (error) {
+      if (isVfsError(error, 'not-found')) return undefined;
+      throw error;
+    }
+  }
+
+  /** Current usage: walked once (one list per directory), then tracked. */
+  function* currentUsage(): Plan<Usage> {
+    if (usage) return usage;
+    const total: Usage = { bytes: 0, files: 0 };
+    const pending = ['/'];
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      for (const entry of yield* call('list', dir)) {
+        if (entry.kind === 'directory') pending.push(joinPath(dir, entry.name));
+        else {
+          total.bytes += entry.size;
+          total.files += 1;
+        }
+      }
+    }
+    usage = total;
+    return total;
+  }
+
+  /** Runs the inner mutation; an `io` failure may have changed something, so usage is re-walked. */
+  function* mutate<T>(plan: Plan<T>): Plan<T> {
+    try {
+      return yield* plan;
+    } catch (error) {
+      if (!isVfsError(error) || error.code === 'io') usage = undefined;
+      throw error;
+    }
+  }
+
+  function checkPathLength(path: string): void {
+    if (max.maxPathLength !== undefined && utf8Length(path) > max.maxPathLength) {
+      throw new VfsError(
+        'name-too-long',
+        `the path is ${utf8Length(path)} bytes long, the limit is ${max.maxPathLength}`,
+        { path },
+      );
+    }
+  }
+
+  /**
+   * Checks a file write that takes a file from `oldSize` to `newSize` (creating it when `meta` is
+   * undefined). A creation that would fail anyway reports the contract's error, not the quota.
+   */
+  function* checkFileWrite(path: string, meta: Metadata | undefined, newSize: number): Plan<void> {
+    const creating = meta === undefined;
+    if (creating) checkPathLength(path);
+    const oldSize = meta?.size ?? 0;
+    let problem: string | undefined;
+    if (max.maxFileSize !== undefined && newSize > oldSize && newSize > max.maxFileSize) {
+      problem = `file size ${newSize} exceeds the limit of ${max.maxFileSize} bytes`;
+    } else if (counted && (creating || newSize > oldSize)) {
+      const u = yield* currentUsage();
+      if (creating && max.maxFiles !== undefined && u.files + 1 > max.maxFiles) {
+        problem = `the store would hold ${u.files + 1} files, the limit is ${max.maxFiles}`;
+      } else if (
+        max.maxBytes !== undefined &&
+        newSize > oldSize &&
+        u.bytes + newSize - oldSize > max.maxBytes
+      ) {
+        problem = `the store would hold ${u.bytes + newSize - oldSize} bytes, the limit is ${max.maxBytes}`;
+      }
+    }
+    if (problem === undefined) return;
+    if (creating) {
+      const parent = yield* statOrUndefined(parentPath(path));
+      checkFileTarget(path, undefined, parent?.kind);
+    }
+    throw quota(path, problem);
+  }
+
+  function account(bytes: number, files: number): void {
+    if (usage) {
+      usage.bytes += bytes;
+      usage.files += files;
+    }
+  }
+
+  /** A file write taking the file at `path` (described by `meta`) to `size` bytes: check, call, account. */
+  function* fileWrite<T>(path: string, meta: Metadata | undefined, size: number, inner: Plan<T>): Plan<T> {
+    const oldSize = meta?.size ?? 0;
+    yield* checkFileWrite(path, meta, size);
+    const result = yield* mutate(inner);
+    account(size - oldSize, meta ? 0 : 1);
+    return result;
+  }
+
+  /** The metadata of the file at `path`; undefined when missing or a directory (see `fileWrite`). */
+  function* fileMeta(path: string): Plan<Metadata | 'directory' | undefined> {
+    const meta = yield* statOrUndefined(path);
+    return meta?.kind === 'directory' ? 'directory' : meta;
+  }
+
+  /** The longest path a directory's entries would get when it moves from `from` to `to`. */
+  function* longestMovedPath(from: string, to: string): Plan<number> {
+    let longest = 0;
+    const pending = [from];
+    while (pending.length > 0) {
+      const dir = pending.pop()!;
+      for (const entry of yield* call('list', dir)) {
+        const child = joinPath(dir, entry.name);
+        longest = Math.max(longest, utf8Length(child));
+        if (entry.kind === 'directory') pending.push(child);
+      }
+    }
+    return longest - utf8Length(from) + utf8Length(to);
+  }
+
+  return {
+    *write(path: string, data: Uint8Array): Plan<void> {
+      const meta = yield* fileMeta(path);
+      // On a directory the inner storage reports is-a-directory.
+      if (meta === 'directory') return yield* call('write', path, data);
+      yield* fileWrite(path, meta, data.length, call('write', path, data));
+    },
+
+    *writeAt(path: string, offset: number, data: Uint8Array): Plan<void> {
+      const meta = yield* fileMeta(path);
+      if (meta === 'directory') return yield* call('writeAt', path, offset, data);
+      const oldSize = meta?.size ?? 0;
+      const size = Math.max(oldSize, offset + data.length);
+      if (data.length > 0) return yield* fileWrite(path, meta, size, call('writeAt', path, offset, data));
+      // An empty write past the end may or may not extend the file: check the most it could do,
+      // then ask rather than guess.
+      yield* checkFileWrite(path, meta, size);
+      yield* mutate(call('writeAt', path, offset, data));
+      account(((yield* statOrUndefined(path))?.size ?? size) - oldSize, meta ? 0 : 1);
+    },
+
+    *append(path: string, data: Uint8Array): Plan<number> {
+      const meta = yield* fileMeta(path);
+      if (meta === 'directory') return yield* call('append', path, data);
+      return yield* fileWrite(path, meta, (meta?.size ?? 0) + data.length, call('append', path, data));
+    },
+
+    *setSize(path: string, size: number): Plan<void> {
+      const meta = yield* fileMeta(path);
+      if (meta === 'directory' || meta === undefined) return yield* call('setSize', path, size);
+      yield* fileWrite(path, meta, size, call('setSize', path, size));
+    },
+
+    *delete(path: string): Plan<void> {
+      const meta = yield* statOrUndefined(path);
+      yield* mutate(call('delete', path));
+      if (meta?.kind === 'file') account(-meta.size, -1);
+    },
+
+    *mkdir(path: string): Plan<void> {
+      if (max.maxPathLength !== undefined && utf8Length(path) > max.maxPathLength) {
+        if (!(yield* call('exists', path))) checkPathLength(path);
+      }
+      yield* mutate(call('mkdir', path));
+    },
+
+    *rename(from: string, to: string): Plan<void> {
+      if (from === to || from === '/' || to === '/') return yield* call('rename', from, to);
+      const source = yield* statOrUndefined(from);
+      if (source === undefined) return yield* call('rename', from, to);
+      const target = yield* statOrUndefined(to);
+      if (target === undefined && max.maxPathLength !== undefined) {
+        checkPathLength(to);
+        if (source.kind === 'directory' && utf8Length(to) > utf8Length(from)) {
+          const longest = yield* longestMovedPath(from, to);
+          if (longest > max.maxPathLength) {
+            throw new VfsError(
+              'name-too-long',
+              `an entry of the moved directory would get a ${longest}-byte path, the limit is ${max.maxPathLength}`,
+              { path: to },
+            );
+          }
+        }
+      }
+      yield* mutate(call('rename', from, to));
+      if (source.kind === 'file' && target?.kind === 'file') account(-target.size, -1);
+    },
+  };
+}
+
+/**
+ * A storage that enforces {@link StorageLimits} on `storage`: total bytes, file count, file size
+ * (`quota-exceeded`) and path length (`name-too-long`). Every check runs before the inner call, so a
+ * refused operation changes nothing. Only growth is refused (see {@link StorageLimits}); the result
+ * declares the limits as {@link VfsStorage.limits} (the tighter of these and any the inner storage
+ * declares).
+ *
+ * **Usage** (bytes and files) is computed once, on the first write that needs it, by walking the
+ * tree (one `list` per directory), then tracked through the wrapper's own operations; an `io` failure
+ * of the inner storage makes it walk again. Other writers of the same store (another process,
+ * another storage object) bypass the wrapper and its tally: prefer a backend's native limits where
+ * it has them (SQLite and PostgreSQL take `maxBytes`, `maxFiles` and `maxFileSize` options enforced
+ * inside their own transactions), and use this wrapper for the rest or for backends without them.
+ *
+ * Mutating calls are serialized within the wrapper, so two concurrent writes cannot both pass a
+ * check that only one of them fits. When `storage` has a sync twin, both forms of the result run
+ * through it and share one tally.
+ *
+ * @throws {VfsError} `invalid-argument` for a limit that is not a non-negative safe integer
+ */
+export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage {
+  const max = checkOptions(options);
+  const declared = tighter(storage.limits ?? storage.sync?.limits, max);
+  const p = plans(max);
+  const capabilities = storage.capabilities;
+
+  const inner = storage.sync;
+  if (inner) {
+    const run = <T>(plan: Plan<T>) => runSync(plan, inner);
+    const driver: VfsSyncDriver = {
+      capabilities,
+      ...readers(inner),
+      write: (path, data) => run(p.write(path, data)),
+      writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
+      append: (path, data) => run(p.append(path, data)),
+      setSize: (path, size) => run(p.setSize(path, size)),
+      delete: (path) => run(p.delete(path)),
+      mkdir: (path) => run(p.mkdir(path)),
+      rename: (from, to) => run(p.rename(from, to)),
+      close: () => inner.close(),
+    };
+    const sync: VfsSyncStorage = { ...createSyncStorage(driver), limits: declared };
+    return { ...toAsync(sync), limits: declared };
+  }
+
+  const queue = new SerialQueue();
+  const run = <T>(plan: () => Plan<T>) => queue.run(() => runAsync(plan(), storage));
+  const driver: VfsDriver = {
+    capabilities,
+    ...readers(storage),
+    write: (path, data) => run(() => p.write(path, data)),
+    writeAt: (path, offset, data) => run(() => p.writeAt(path, offset, data)),
+    append: (path, data) => run(() => p.append(path, data)),
+    setSize: (path, size) => run(() => p.setSize(path, size)),
+    delete: (path) => run(() => p.delete(path)),
+    mkdir: (path) => run(() => p.mkdir(path)),
+    rename: (from, to) => run(() => p.rename(from, to)),
+    close: () => storage.close(),
+  };
+  return { ...createStorage(driver), limits: declared };
+}
+
+/** The operations that change nothing counted, bound to the inner storage. */
+function readers<S extends VfsStorage | VfsSyncStorage>(inner: S) {
+  return {
+    read: (p: string) => inner.read(p),
+    readAt: (p: string, o: number, l: number) => inner.readAt(p, o, l),
+    stat: (p: string) => inner.stat(p),
+    list: (p: string) => inner.list(p),
+    exists: (p: string) => inner.exists(p),
+    rmdir: (p: string) => inner.rmdir(p),
+    setTimes: (p: string, t: { accessed?: number; modified?: number }) => inner.setTimes(p, t),
+  } as {
+    [K in 'read' | 'readAt' | 'stat' | 'list' | 'exists' | 'rmdir' | 'setTimes']: S[K];
+  };
+}

@@ -1,0 +1,263 @@
+import { isVfsError, VfsError } from '../errors.js';
+import { joinPath, parentPath, rebasePath } from '../path.js';
+import { checkRename, type Kind } from '../semantics.js';
+import { createStorage, createSyncStorage, toAsync } from '../storage.js';
+import type { Metadata, VfsDriver, VfsStorage, VfsSyncDriver, VfsSyncStorage } from '../types.js';
+import { call, type Plan, runAsync, runSync, SerialQueue } from './drive.js';
+import { globMatcher } from './glob.js';
+import { applyMasks, compileSecrets, findRuns, type SecretSet, scrubBytes } from './secrets.js';
+
+/**
+ * Which paths {@link scrub} scrubs: every file (`'all'`, the default), none (`'none'`), only those
+ * matching one of the globs, or all except those. Globs are matched against the path relative to
+ * the storage root (see {@link globToRegExp}); `{ only: ['**\/*.env'] }` scrubs `/app/.env`.
+ */
+export type ScrubPolicy = 'all' | 'none' | { only: readonly string[] } | { except: readonly string[] };
+
+/** Options of {@link scrub}. */
+export interface ScrubOptions {
+  /**
+   * The placeholders that must never be stored, as text (stored as UTF-8) or bytes. Must be
+   * non-empty, without NUL, and must not overlap one another (see {@link compileSecrets} for every
+   * rule); a bad set is `invalid-argument` when `scrub` is called.
+   */
+  secrets: readonly (string | Uint8Array)[];
+  /** Which paths are scrubbed. Default `'all'`. */
+  policy?: ScrubPolicy;
+  /** The text a scrubbed run starts with when it is long enough. Default `'[REDACTED]'`. */
+  replacement?: string;
+  /** The printable ASCII character that pads the replacement to the run's length. Default `'*'`. */
+  fill?: string;
+}
+
+const READ_CHUNK = 1 << 20;
+
+function policyMatcher(policy: ScrubPolicy | undefined): ((path: string) => boolean) | 'all' | 'none' {
+  if (policy === undefined || policy === 'all') return 'all';
+  if (policy === 'none') return 'none';
+  if (typeof policy === 'object' && policy !== null) {
+    if ('only' in policy && Array.isArray(policy.only)) return globMatcher(policy.only);
+    if ('except' in policy && Array.isArray(policy.except)) {
+      const match = globMatcher(policy.except);
+      return (path) => !match(path);
+    }
+  }
+  throw new VfsError(
+    'invalid-argument',
+    "scrub: policy must be 'all', 'none', { only: globs } or { except: globs }",
+  );
+}
+
+const kindOf = (meta: Metadata | undefined): Kind => meta?.kind;
+
+/** The plans of the scrubbing operations, shared by the sync and async forms. */
+function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
+  const scrubbed = (path: string) => (policy === 'all' ? true : policy === 'none' ? false : policy(path));
+  const K = set.maxLength - 1;
+
+  function* statOrUndefined(path: string): Plan<Metadata | undefined> {
+    try {
+      return yield* call('stat', path);
+    } catch (error) {
+      if (isVfsError(error, 'not-found')) return undefined;
+      throw error;
+    }
+  }
+
+  function* readAtOrEmpty(path: string, offset: number, length: number): Plan<Uint8Array> {
+    if (length === 0) return new Uint8Array(0);
+    try {
+      return yield* call('readAt', path, offset, length);
+    } catch (error) {
+      if (isVfsError(error, 'not-found')) return new Uint8Array(0);
+      throw error;
+    }
+  }
+
+  /**
+   * Masks every secret of the stored file, reading it in overlapping windows. Each window is read
+   * after the previous one's masks were written, so occurrences across windows are seen whole.
+   */
+  function* scrubStoredFile(path: string, size: number): Plan<void> {
+    for (let start = 0; start < size; start += READ_CHUNK) {
+      const window = Uint8Array.from(yield* call('readAt', path, start, READ_CHUNK + K));
+      const runs = findRuns(set, window).filter(([s]) => s < READ_CHUNK);
+      if (runs.length === 0) continue;
+      const from = runs[0]![0];
+      const to = runs[runs.length - 1]![1];
+      applyMasks(set, window, runs);
+      yield* call('writeAt', path, start + from, window.subarray(from, to));
+    }
+  }
+
+  /** The files of a directory tree, as paths relative to it (`''` is the root itself). */
+  function* filesBelow(dir: string, rel = ''): Plan<{ rel: string; size: number }[]> {
+    const out: { rel: string; size: number }[] = [];
+    for (const entry of yield* call('list', rel === '' ? dir : joinPath(dir, rel.slice(1)))) {
+      const child = `${rel}/${entry.name}`;
+      if (entry.kind === 'directory') out.push(...(yield* filesBelow(dir, child)));
+      else out.push({ rel: child, size: entry.size });
+    }
+    return out;
+  }
+
+  return {
+    *write(path: string, data: Uint8Array): Plan<void> {
+      yield* call('write', path, scrubbed(path) ? scrubBytes(set, data) : data);
+    },
+
+    *writeAt(path: string, offset: number, data: Uint8Array): Plan<void> {
+      if (!scrubbed(path) || data.length === 0) return yield* call('writeAt', path, offset, data);
+      // The stored neighbours within reach of a secret overlapping the new bytes. Bytes between
+      // the end of the file and `offset` are a gap of zeros, which no secret contains.
+      const start = Math.max(0, offset - K);
+      const before = yield* readAtOrEmpty(path, start, offset - start);
+      const after = yield* readAtOrEmpty(path, offset + data.length, K);
+      const window = new Uint8Array(offset - start + data.length + after.length);
+      window.set(before);
+      window.set(data, offset - start);
+      window.set(after, offset - start + data.length);
+      const runs = findRuns(set, window);
+      if (runs.length === 0) return yield* call('writeAt', path, offset, data);
+      applyMasks(set, window, runs);
+      // Runs contain no zero byte, so one that reaches outside the new bytes covers stored bytes
+      // only: rewriting them with the mask neither fills a gap nor grows the file.
+      const from = Math.min(offset - start, runs[0]![0]);
+      const to = Math.max(offset - start + data.length, runs[runs.length - 1]![1]);
+      yield* call('writeAt', path, start + from, window.subarray(from, to));
+    },
+
+    *append(path: string, data: Uint8Array): Plan<number> {
+      if (!scrubbed(path) || data.length === 0) return yield* call('append', path, data);
+      const meta = yield* statOrUndefined(path);
+      const size = meta?.kind === 'file' ? meta.size : 0;
+      const start = Math.max(0, size - K);
+      const tail = yield* readAtOrEmpty(path, start, size - start);
+      const window = new Uint8Array(tail.length + data.length);
+      window.set(tail);
+      window.set(data, tail.length);
+      const runs = findRuns(set, window);
+      applyMasks(set, window, runs);
+      const first = runs[0]?.[0] ?? tail.length;
+      if (first >= tail.length) return yield* call('append', path, window.subarray(tail.length));
+      // A secret completed across the old end: rewrite its stored part together with the new bytes.
+      yield* call('writeAt', path, start + first, window.subarray(first));
+      return size;
+    },
+
+    *rename(from: string, to: string): Plan<void> {
+      if (policy === 'all' || policy === 'none' || from === to) return yield* call('rename', from, to);
+      const source = yield* statOrUndefined(from);
+      if (source === undefined) return yield* call('rename', from, to);
+      const files = source.kind === 'file' ? [{ rel: '', size: source.size }] : yield* filesBelow(from);
+      // Files that move from an unscrubbed path to a scrubbed one are scrubbed first, so a secret is
+      // never stored under a scrubbed path, not even for a moment.
+      const moving = files.filter(
+        ({ rel }) => !scrubbed(from + rel) && scrubbed(rel === '' ? to : rebasePath(from + rel, from, to)),
+      );
+      if (moving.length > 0) {
+        // Refuse up front what the rename itself would refuse, so a failing rename changes nothing.
+        const target = yield* statOrUndefined(to);
+        const targetParent = yield* statOrUndefined(parentPath(to));
+        checkRename(from, to, source.kind, kindOf(target), kindOf(targetParent));
+        for (const { rel, size } of moving) yield* scrubStoredFile(from + rel, size);
+      }
+      yield* call('rename', from, to);
+    },
+  };
+}
+
+/** The pass-through operations of a driver, bound to the inner storage. */
+function passThrough<S extends VfsStorage | VfsSyncStorage>(inner: S) {
+  return {
+    read: (p: string) => inner.read(p),
+    readAt: (p: string, o: number, l: number) => inner.readAt(p, o, l),
+    setSize: (p: string, s: number) => inner.setSize(p, s),
+    stat: (p: string) => inner.stat(p),
+    list: (p: string) => inner.list(p),
+    exists: (p: string) => inner.exists(p),
+    mkdir: (p: string) => inner.mkdir(p),
+    rmdir: (p: string) => inner.rmdir(p),
+    delete: (p: string) => inner.delete(p),
+    setTimes: (p: string, t: { accessed?: number; modified?: number }) => inner.setTimes(p, t),
+  } as {
+    [K in
+      | 'read'
+      | 'readAt'
+      | 'setSize'
+      | 'stat'
+      | 'list'
+      | 'exists'
+      | 'mkdir'
+      | 'rmdir'
+      | 'delete'
+      | 'setTimes']: S[K];
+  };
+}
+
+/**
+ * A storage that masks configured secrets before bytes reach `storage`, whatever the write pattern.
+ *
+ * **What is stored.** No configured secret ever appears in the stored bytes of a scrubbed path:
+ * not when written whole, nor when a placeholder is split across `writeAt` calls, appends or stream
+ * flushes, nor when a write completes a placeholder together with bytes stored around it. Before each
+ * write the wrapper reads the stored neighbours within reach of a secret (the longest secret's length
+ * minus one on each side), masks every occurrence in that window and stores the result in one inner
+ * write: the secret never touches storage, even for a moment.
+ *
+ * **Masks keep lengths.** A run of scrubbed bytes is replaced by a mask of the same length: the
+ * replacement followed by fill characters (`[REDACTED]****` for a 14-byte secret) or, for runs
+ * shorter than the replacement, fill characters only (`*****`). Offsets, sizes and the offsets
+ * `append` returns are therefore exactly those of the bytes the caller wrote, whether the file was
+ * written whole or piece by piece, and no NUL is ever introduced. Reads return what is stored.
+ *
+ * **Policy.** Only paths chosen by {@link ScrubOptions.policy} are scrubbed. A file renamed from an
+ * unscrubbed path to a scrubbed one is scrubbed in place before the rename (the rename is checked
+ * first; an inner failure after that leaves the source scrubbed).
+ *
+ * **Limits of the guarantee.** Bytes stored before the wrapper was applied, or by other writers of the
+ * same store, are not examined. Mutating calls are serialized within the wrapper (read-modify-write
+ * of the neighbours), so the wrapper declares `nativeAppend` and `multiProcess` as `false`. When
+ * `storage` has a sync twin, both forms of the result run through it, so they share one order of
+ * operations.
+ *
+ * @throws {VfsError} `invalid-argument` for bad options (see {@link compileSecrets})
+ */
+export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
+  const set = compileSecrets(options.secrets, options.replacement ?? '[REDACTED]', options.fill ?? '*');
+  const p = plans(set, policyMatcher(options.policy));
+  const capabilities = { ...storage.capabilities, nativeAppend: false, multiProcess: false };
+  const limits = storage.limits ?? storage.sync?.limits;
+
+  const inner = storage.sync;
+  if (inner) {
+    const run = <T>(plan: Plan<T>) => runSync(plan, inner);
+    const driver: VfsSyncDriver = {
+      capabilities,
+      ...passThrough(inner),
+      write: (path, data) => run(p.write(path, data)),
+      writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
+      append: (path, data) => run(p.append(path, data)),
+      rename: (from, to) => run(p.rename(from, to)),
+      close: () => inner.close(),
+    };
+    const sync = Object.assign(createSyncStorage(driver), limits ? { limits } : {});
+    return Object.assign(toAsync(sync), limits ? { limits } : {});
+  }
+
+  const queue = new SerialQueue();
+  const run = <T>(plan: () => Plan<T>) => queue.run(() => runAsync(plan(), storage));
+  const base = passThrough(storage);
+  const driver: VfsDriver = {
+    capabilities,
+    ...base,
+    setSize: (path, size) => queue.run(() => base.setSize(path, size)),
+    delete: (path) => queue.run(() => base.delete(path)),
+    write: (path, data) => run(() => p.write(path, data)),
+    writeAt: (path, offset, data) => run(() => p.writeAt(path, offset, data)),
+    append: (path, data) => run(() => p.append(path, data)),
+    rename: (from, to) => run(() => p.rename(from, to)),
+    close: () => storage.close(),
+  };
+  return Object.assign(createStorage(driver), limits ? { limits } : {});
+}
