@@ -2,6 +2,7 @@
  * A tiny persistent notes program, the guest of the persistence tests and the demo.
  *   notes add <text>   appends a line to /data/notes.txt and counts the run in /data/runs
  *   notes list         prints the run count and every note
+ *   notes import       adds every line read from stdin as a note (one run)
  *   notes check <n>    fails unless exactly n runs and n notes were recorded
  */
 #include <errno.h>
@@ -34,22 +35,46 @@ static int count_notes(void) {
   return lines;
 }
 
-static int add(const char *text) {
-  long runs = read_runs() + 1;
+static int append_note(long run, const char *text) {
   int fd = open("/data/notes.txt", O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd < 0) return fail("open notes.txt");
   char line[512];
-  int n = snprintf(line, sizeof line, "%ld: %s\n", runs, text);
+  int n = snprintf(line, sizeof line, "%ld: %s\n", run, text);
   if (n < 0 || n >= (int)sizeof line) n = (int)sizeof line - 1, line[n - 1] = '\n';
   if (write(fd, line, n) != n) return fail("write notes.txt");
   if (fsync(fd) != 0) return fail("fsync notes.txt");
-  close(fd);
+  if (close(fd) != 0) return fail("close notes.txt");
+  return 0;
+}
 
+static int count_run(long runs) {
   FILE *f = fopen("/data/runs.tmp", "w");
   if (!f) return fail("open runs.tmp");
   fprintf(f, "%ld\n", runs);
   if (fclose(f) != 0) return fail("close runs.tmp");
   if (rename("/data/runs.tmp", "/data/runs") != 0) return fail("rename runs");
+  return 0;
+}
+
+static int import_stdin(void) {
+  long runs = read_runs() + 1;
+  char line[480];
+  int added = 0;
+  while (fgets(line, sizeof line, stdin)) {
+    line[strcspn(line, "\n")] = 0;
+    if (!line[0]) continue;
+    if (append_note(runs, line) != 0) return 1;
+    added++;
+  }
+  if (count_run(runs) != 0) return 1;
+  printf("run %ld: imported %d notes\n", runs, added);
+  return 0;
+}
+
+static int add(const char *text) {
+  long runs = read_runs() + 1;
+  if (append_note(runs, text) != 0) return 1;
+  if (count_run(runs) != 0) return 1;
   printf("run %ld: added \"%s\"\n", runs, text);
   return 0;
 }
@@ -90,6 +115,7 @@ int main(int argc, char **argv) {
 static int real_main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "add") == 0) return add(argv[2]);
   if (argc >= 2 && strcmp(argv[1], "list") == 0) return list();
+  if (argc >= 2 && strcmp(argv[1], "import") == 0) return import_stdin();
   if (argc >= 3 && strcmp(argv[1], "check") == 0) {
     long want = strtol(argv[2], NULL, 10);
     long runs = read_runs();
@@ -101,6 +127,6 @@ static int real_main(int argc, char **argv) {
     printf("ok: %ld runs, %d notes\n", runs, notes);
     return 0;
   }
-  fprintf(stderr, "usage: notes add <text> | notes list | notes check <n>\n");
+  fprintf(stderr, "usage: notes add <text> | notes list | notes import | notes check <n>\n");
   return 2;
 }

@@ -1,0 +1,289 @@
+import type {
+  Descriptor,
+  DescriptorFlags,
+  ErrorCode,
+} from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import {
+  createWasiHost,
+  isVfsError,
+  toAsync,
+  type VfsStorage,
+  type VfsSyncStorage,
+  type WasiHost,
+} from '@eryx/vfs-core';
+import { memory } from '@eryx/vfs-memory';
+import { describe, expect, it, vi } from 'vitest';
+import { runGuest } from '../src/run.js';
+
+/*
+ * The host's `wasi:filesystem` methods called directly, as jco's generated code calls them: every
+ * failure must be thrown as an error-code string (jco lowers it into the method's `err` case).
+ */
+
+const text = (s: string) => new TextEncoder().encode(s);
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+const RW: DescriptorFlags = { read: true, write: true };
+const R: DescriptorFlags = { read: true };
+
+function root(host: WasiHost, index = 0): Descriptor {
+  const preopens = host.imports['wasi:filesystem/preopens'] as {
+    getDirectories(): Array<[Descriptor, string]>;
+  };
+  const entry = preopens.getDirectories()[index];
+  if (!entry) throw new Error('no such preopen');
+  return entry[0];
+}
+
+/** The error code `fn` fails with, or `ok`. */
+function codeOf(fn: () => unknown): ErrorCode | 'ok' {
+  try {
+    fn();
+    return 'ok';
+  } catch (error) {
+    if (typeof error !== 'string') throw error;
+    return error as ErrorCode;
+  }
+}
+
+/** A storage that behaves like `storage` except for the given operations. */
+function override(storage: VfsSyncStorage, overrides: Partial<VfsSyncStorage>): VfsSyncStorage {
+  return new Proxy(storage, {
+    get(target, property) {
+      if (property in overrides) return overrides[property as keyof VfsSyncStorage];
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('createWasiHost', () => {
+  it('gives each host its own mounts: two hosts never see each other', () => {
+    const a = createWasiHost({ mounts: { '/data': memory() } });
+    const b = createWasiHost({ mounts: { '/data': memory() } });
+    root(a).openAt({}, 'only-in-a.txt', { create: true }, RW).write(text('a'), 0n);
+    expect(codeOf(() => root(b).statAt({}, 'only-in-a.txt'))).toBe('no-entry');
+    expect(root(a).statAt({}, 'only-in-a.txt').size).toBe(1n);
+  });
+
+  it('uses the sync twin of a VfsStorage, and refuses an asynchronous-only storage with a pointer to the bridge', () => {
+    const storage = memory();
+    const host = createWasiHost({ mounts: { '/data': storage } });
+    root(host).createDirectoryAt('made');
+    expect(storage.sync.stat('/made').kind).toBe('directory');
+
+    const asyncOnly: VfsStorage = { ...toAsync(memory().sync), sync: undefined };
+    const { sync: _sync, ...withoutSyncKey } = toAsync(memory().sync);
+    for (const source of [asyncOnly, withoutSyncKey as VfsStorage]) {
+      let error: unknown;
+      try {
+        createWasiHost({ mounts: { '/pg': source } });
+      } catch (e) {
+        error = e;
+      }
+      expect(isVfsError(error, 'invalid-argument')).toBe(true);
+      expect(String(error)).toContain('createSyncBridge');
+    }
+    expect(() => createWasiHost({ mounts: { data: memory() } })).toThrow(/absolute/);
+  });
+
+  it('enforces a read-only mount on every open and every change', () => {
+    const storage = memory();
+    storage.sync.write('/file.txt', text('keep'));
+    storage.sync.mkdir('/dir');
+    const dir = root(createWasiHost({ mounts: { '/ro': { storage, readOnly: true } } }));
+    expect(dir.getFlags().mutateDirectory).toBe(false);
+    expect(codeOf(() => dir.openAt({}, 'file.txt', {}, RW))).toBe('read-only');
+    expect(codeOf(() => dir.openAt({}, 'file.txt', {}, { write: true }))).toBe('read-only');
+    expect(codeOf(() => dir.openAt({}, 'file.txt', { truncate: true }, R))).toBe('read-only');
+    expect(codeOf(() => dir.openAt({}, 'new.txt', { create: true }, R))).toBe('read-only');
+    expect(codeOf(() => dir.createDirectoryAt('sub'))).toBe('read-only');
+    expect(codeOf(() => dir.unlinkFileAt('file.txt'))).toBe('read-only');
+    expect(codeOf(() => dir.removeDirectoryAt('dir'))).toBe('read-only');
+    expect(codeOf(() => dir.renameAt('file.txt', dir, 'moved.txt'))).toBe('read-only');
+    expect(codeOf(() => dir.setTimesAt({}, 'file.txt', { tag: 'now' }, { tag: 'now' }))).toBe('read-only');
+    const file = dir.openAt({}, 'file.txt', {}, R);
+    expect(codeOf(() => file.write(text('x'), 0n))).toBe('bad-descriptor');
+    expect(codeOf(() => file.setSize(0n))).toBe('bad-descriptor');
+    expect(decode(file.read(100n, 0n)[0])).toBe('keep');
+    expect(decode(storage.sync.read('/file.txt'))).toBe('keep');
+  });
+
+  it('reports symlinks and hard links as clean error codes', () => {
+    const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
+    dir.openAt({}, 'a.txt', { create: true }, RW);
+    expect(codeOf(() => dir.symlinkAt('a.txt', 'link'))).toBe('unsupported');
+    expect(codeOf(() => dir.symlinkAt('a.txt', 'a.txt'))).toBe('exist');
+    expect(codeOf(() => dir.linkAt({}, 'a.txt', dir, 'hard'))).toBe('not-permitted');
+    expect(codeOf(() => dir.readlinkAt('a.txt'))).toBe('invalid');
+    expect(codeOf(() => dir.readlinkAt('missing'))).toBe('no-entry');
+    expect(codeOf(() => dir.openAt({}, '../escape', { create: true }, RW))).toBe('not-permitted');
+    expect(codeOf(() => dir.openAt({}, '/absolute', {}, R))).toBe('not-permitted');
+  });
+
+  it('maps every other failure to io (never a trap) and tells onError', () => {
+    const broken = new TypeError('driver exploded');
+    const storage = override(memory().sync, {
+      writeAt: () => {
+        throw broken;
+      },
+    });
+    const onError = vi.fn();
+    const host = createWasiHost({ mounts: { '/data': storage }, onError });
+    const file = root(host).openAt({}, 'f', { create: true }, RW);
+    expect(codeOf(() => file.write(text('x'), 0n))).toBe('io');
+    expect(onError).toHaveBeenCalledWith(broken);
+
+    const stream = file.writeViaStream(0n);
+    let streamError: unknown;
+    try {
+      stream.blockingWriteAndFlush(text('x'));
+    } catch (error) {
+      streamError = error;
+    }
+    expect(streamError).toMatchObject({ tag: 'last-operation-failed' });
+    const { filesystemErrorCode } = host.imports['wasi:filesystem/types'] as {
+      filesystemErrorCode(error: unknown): ErrorCode | undefined;
+    };
+    expect(filesystemErrorCode((streamError as { val: unknown }).val)).toBe('io');
+  });
+
+  it('a guest sees a failing backend as EIO and exits cleanly', async () => {
+    const storage = override(memory().sync, {
+      append: () => {
+        throw new Error('connection reset');
+      },
+    });
+    const run = await runGuest('notes', { mounts: { '/data': storage }, args: ['add', 'x'] });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toBe('notes: write notes.txt: I/O error\n');
+  });
+
+  it('keeps the metadata hash stable while a file is written, and knows the same object', () => {
+    const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
+    const a = dir.openAt({}, 'a', { create: true }, RW);
+    const before = a.metadataHash();
+    a.write(text('grow'), 0n);
+    a.setSize(100n);
+    expect(a.metadataHash()).toEqual(before);
+    expect(dir.metadataHashAt({}, 'a')).toEqual(before);
+    const b = dir.openAt({}, 'b', { create: true }, RW);
+    expect(b.metadataHash()).not.toEqual(before);
+    expect(a.isSameObject(dir.openAt({}, 'a', {}, R))).toBe(true);
+    expect(a.isSameObject(b)).toBe(false);
+    expect(dir.isSameObject(root(createWasiHost({ mounts: { '/data': memory() } })))).toBe(false);
+  });
+
+  it('reports real timestamps and sets them', () => {
+    const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
+    const file = dir.openAt({}, 'f', { create: true }, RW);
+    const stat = file.stat();
+    const now = Date.now() / 1000;
+    expect(Number(stat.dataModificationTimestamp?.seconds)).toBeGreaterThan(now - 60);
+    expect(Number(stat.dataModificationTimestamp?.seconds)).toBeLessThanOrEqual(now + 1);
+    expect(stat.type).toBe('regular-file');
+    file.setTimes(
+      { tag: 'no-change' },
+      { tag: 'timestamp', val: { seconds: 1_234_567_890n, nanoseconds: 5e8 } },
+    );
+    const after = dir.statAt({}, 'f');
+    expect(after.dataModificationTimestamp).toEqual({ seconds: 1_234_567_890n, nanoseconds: 5e8 });
+    expect(after.dataAccessTimestamp).toEqual(stat.dataAccessTimestamp);
+  });
+
+  it('keeps a file unlinked while open alive through its descriptors, without it reappearing', () => {
+    const storage = memory();
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    const file = dir.openAt({}, 'ghost', { create: true }, RW);
+    file.write(text('abc'), 0n);
+    dir.unlinkFileAt('ghost');
+    expect(file.write(text('def'), 3n)).toBe(3n);
+    const appended = file.appendViaStream();
+    appended.blockingWriteAndFlush(text('!'));
+    expect(storage.sync.exists('/ghost')).toBe(false);
+    expect(decode(file.read(100n, 0n)[0])).toBe('abcdef!');
+    expect(file.stat().size).toBe(7n);
+    expect(file.stat().linkCount).toBe(0n);
+    // A new file at the same path is a different file.
+    const fresh = dir.openAt({}, 'ghost', { create: true, exclusive: true }, RW);
+    expect(fresh.stat().size).toBe(0n);
+    expect(fresh.isSameObject(file)).toBe(false);
+    file[Symbol.dispose]();
+    expect(decode(storage.sync.read('/ghost'))).toBe('');
+  });
+
+  it('replacing an open file by rename detaches it; open descriptors follow renamed directories', () => {
+    const storage = memory();
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    const old = dir.openAt({}, 'target', { create: true }, RW);
+    old.write(text('old'), 0n);
+    const next = dir.openAt({}, 'next', { create: true }, RW);
+    next.write(text('new'), 0n);
+    dir.renameAt('next', dir, 'target');
+    old.write(text('OLD'), 0n);
+    expect(decode(storage.sync.read('/target'))).toBe('new');
+    expect(decode(old.read(10n, 0n)[0])).toBe('OLD');
+
+    dir.createDirectoryAt('d');
+    const inner = dir.openAt({}, 'd/inner', { create: true }, RW);
+    dir.renameAt('d', dir, 'e');
+    inner.write(text('moved'), 0n);
+    expect(decode(storage.sync.read('/e/inner'))).toBe('moved');
+    expect(storage.sync.exists('/d')).toBe(false);
+  });
+
+  it('appends at the current end even when another descriptor wrote meanwhile', () => {
+    const storage = memory();
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    const appender = dir.openAt({}, 'log', { create: true }, { write: true }).appendViaStream();
+    const writer = dir.openAt({}, 'log', {}, { write: true });
+    appender.blockingWriteAndFlush(text('x'));
+    writer.write(text('YYYY'), 0n);
+    appender.blockingWriteAndFlush(text('z'));
+    storage.sync.append('/log', text('(other host)'));
+    appender.blockingWriteAndFlush(text('!'));
+    expect(decode(storage.sync.read('/log'))).toBe('YYYYz(other host)!');
+  });
+
+  it('lists a directory without . and .., sorted', () => {
+    const storage = memory();
+    storage.sync.write('/b', text(''));
+    storage.sync.mkdir('/a');
+    storage.sync.write('/c', text(''));
+    const stream = root(createWasiHost({ mounts: { '/data': storage } })).readDirectory();
+    const entries = [];
+    for (let e = stream.readDirectoryEntry(); e; e = stream.readDirectoryEntry()) entries.push(e);
+    expect(entries).toEqual([
+      { name: 'a', type: 'directory' },
+      { name: 'b', type: 'regular-file' },
+      { name: 'c', type: 'regular-file' },
+    ]);
+  });
+
+  it('flushes storage on sync, on closing a written file and at close()', () => {
+    const flush = vi.fn();
+    const storage = override(memory().sync, { flush });
+    const host = createWasiHost({ mounts: { '/data': storage } });
+    const file = root(host).openAt({}, 'f', { create: true }, RW);
+    file.write(text('x'), 0n);
+    file.syncData();
+    expect(flush).toHaveBeenLastCalledWith('/f');
+    flush.mockClear();
+    file.write(text('y'), 1n);
+    file[Symbol.dispose]();
+    expect(flush).toHaveBeenCalledWith('/f');
+    flush.mockClear();
+    host.close();
+    expect(flush).toHaveBeenCalledWith();
+  });
+
+  it('feeds stdin to the guest and captures stdout', async () => {
+    const storage = memory();
+    const run = await runGuest('notes', {
+      mounts: { '/data': storage },
+      args: ['import'],
+      stdin: 'first line\nsecond line\n',
+    });
+    expect(run.stdout).toBe('run 1: imported 2 notes\n');
+    expect(decode(storage.sync.read('/notes.txt'))).toBe('1: first line\n1: second line\n');
+  });
+});
