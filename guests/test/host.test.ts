@@ -34,6 +34,11 @@ function root(host: WasiHost, index = 0): Descriptor {
   return entry[0];
 }
 
+/** What jco does when the guest drops a descriptor handle. */
+function drop(descriptor: Descriptor): void {
+  (descriptor as Descriptor & Disposable)[Symbol.dispose]();
+}
+
 /** The error code `fn` fails with, or `ok`. */
 function codeOf(fn: () => unknown): ErrorCode | 'ok' {
   try {
@@ -207,7 +212,7 @@ describe('createWasiHost', () => {
     const fresh = dir.openAt({}, 'ghost', { create: true, exclusive: true }, RW);
     expect(fresh.stat().size).toBe(0n);
     expect(fresh.isSameObject(file)).toBe(false);
-    file[Symbol.dispose]();
+    drop(file);
     expect(decode(storage.sync.read('/ghost'))).toBe('');
   });
 
@@ -269,7 +274,7 @@ describe('createWasiHost', () => {
     expect(flush).toHaveBeenLastCalledWith('/f');
     flush.mockClear();
     file.write(text('y'), 1n);
-    file[Symbol.dispose]();
+    drop(file);
     expect(flush).toHaveBeenCalledWith('/f');
     flush.mockClear();
     host.close();
