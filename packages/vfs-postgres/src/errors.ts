@@ -8,6 +8,18 @@ export function isRetryable(error: unknown): boolean {
   return RETRYABLE.has(sqlState(error) ?? '');
 }
 
+/**
+ * True when the connection broke (server shutdown or termination, network reset). Whether a change
+ * in flight was committed is then unknown, so only reads are retried after it.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) return state.startsWith('57P') || state.startsWith('08');
+  const errno = (error as { code?: unknown } | null)?.code;
+  if (errno === 'ECONNRESET' || errno === 'EPIPE') return true;
+  return error instanceof Error && /Connection terminated|connection.*(closed|ended)/i.test(error.message);
+}
+
 function sqlState(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;

@@ -22,7 +22,7 @@ import {
   type VfsStorage,
 } from '@eryx/vfs-core';
 import pg from 'pg';
-import { isRetryable, translateError } from './errors.js';
+import { isConnectionLoss, isRetryable, translateError } from './errors.js';
 import { LOCK_MIGRATE, migrationSql, SCHEMA_VERSION } from './schema.js';
 
 /** Limits enforced inside the transaction of each operation; exceeding one is `quota-exceeded`. */
@@ -291,12 +291,16 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     chunkSize = rows[0]!.cs;
   }
 
-  /** Runs one statement: retries serialization failures and deadlocks, translates every error. */
+  /**
+   * Runs one statement: retries serialization failures and deadlocks (and, for reads only, lost
+   * connections: a change might have committed before its connection broke), translates every error.
+   */
   async function query<R extends pg.QueryResultRow>(
     op: string,
     text: string,
     values: unknown[],
     path?: string,
+    readOnly = false,
   ): Promise<R[]> {
     try {
       ready ??= init().catch((error) => {
@@ -308,7 +312,8 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         try {
           return (await pool.query<R>({ name: key(op), text, values })).rows;
         } catch (error) {
-          if (!isRetryable(error) || attempt >= maxRetries) throw error;
+          const retry = isRetryable(error) || (readOnly && isConnectionLoss(error));
+          if (!retry || attempt >= maxRetries) throw error;
           await sleep(Math.random() * Math.min(100, 2 ** attempt));
         }
       }
@@ -364,6 +369,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
          WHERE e.ns = $1 AND e.path = $2`,
         [namespace, path],
         path,
+        true,
       );
       checkExistingFile(path, rows[0]?.kind);
       const size = Number(rows[0]!.size);
@@ -395,6 +401,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
          WHERE e.ns = $1 AND e.path = $2`,
         [namespace, path, offset, length, chunkSize, first, last],
         path,
+        true,
       );
       checkExistingFile(path, rows[0]?.kind);
       const range = readRange(Number(rows[0]!.size), offset, length);
@@ -439,6 +446,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         `SELECT kind, size, created, modified, accessed FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
         [namespace, path],
         path,
+        true,
       );
       const row = rows[0];
       checkExists(path, row?.kind);
@@ -464,6 +472,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
          WHERE d.ns = $1 AND d.path = $2`,
         [namespace, path],
         path,
+        true,
       );
       checkExistingDirectory(path, rows[0]?.dkind);
       const entries: DirEntry[] = [];
@@ -475,10 +484,13 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     },
 
     async exists(path) {
-      const rows = await query('exists', `SELECT 1 FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`, [
-        namespace,
+      const rows = await query(
+        'exists',
+        `SELECT 1 FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
+        [namespace, path],
         path,
-      ]);
+        true,
+      );
       return rows.length > 0;
     },
 

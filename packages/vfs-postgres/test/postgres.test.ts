@@ -1,0 +1,491 @@
+import { randomUUID } from 'node:crypto';
+import { isVfsError, type VfsError } from '@eryx/vfs-core';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  migrate,
+  type PostgresOptions,
+  type PostgresStorage,
+  postgres,
+  SCHEMA_VERSION,
+} from '../src/index.js';
+
+const url = process.env.VFS_POSTGRES_URL!;
+const admin = new pg.Pool({ connectionString: url, max: 4 });
+admin.on('error', () => {});
+const opened: PostgresStorage[] = [];
+afterAll(async () => {
+  await Promise.allSettled(opened.map((s) => s.destroy()));
+  await admin.end();
+});
+
+function open(options: PostgresOptions = {}): PostgresStorage {
+  const storage = postgres({ connectionString: url, namespace: `test-${randomUUID()}`, ...options });
+  opened.push(storage);
+  return storage;
+}
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array) => new TextDecoder().decode(data);
+
+async function rejection(promise: Promise<unknown>): Promise<VfsError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(isVfsError(error), `not a VfsError: ${String(error)}`).toBe(true);
+    return error as VfsError;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Every entry's parent exists and is a directory: no orphans after concurrent tree changes. */
+async function expectNoOrphans(ns: string, schema = 'public'): Promise<void> {
+  const { rows } = await admin.query(
+    `SELECT e.path FROM "${schema}".vfs_entries e
+     LEFT JOIN "${schema}".vfs_entries p ON p.ns = e.ns AND p.path = e.parent AND p.kind = 'directory'
+     WHERE e.ns = $1 AND e.path <> '/' AND p.path IS NULL`,
+    [ns],
+  );
+  expect(rows).toEqual([]);
+  const chunks = await admin.query(
+    `SELECT c.ino FROM "${schema}".vfs_chunks c
+     LEFT JOIN "${schema}".vfs_entries e ON e.ns = c.ns AND e.ino = c.ino AND e.kind = 'file'
+     WHERE c.ns = $1 AND e.ino IS NULL`,
+    [ns],
+  );
+  expect(chunks.rows).toEqual([]);
+}
+
+describe('operations', () => {
+  it('keeps bytes across chunks, gaps, truncation and re-extension', async () => {
+    const s = open({ chunkSize: 1024 });
+    await s.mkdir('/d');
+    await s.write('/d/a', bytes('hello'));
+    await s.writeAt('/d/a', 3000, bytes('xyz'));
+    const all = await s.read('/d/a');
+    expect(all.length).toBe(3003);
+    expect(text(all.subarray(0, 5))).toBe('hello');
+    expect(all.subarray(5, 3000).every((b) => b === 0)).toBe(true);
+    expect(Buffer.from(await s.readAt('/d/a', 2999, 10)).toString('hex')).toBe('0078797a');
+    expect(await s.append('/d/a', bytes('!'))).toBe(3003);
+    await s.setSize('/d/a', 2);
+    await s.setSize('/d/a', 6);
+    expect(Buffer.from(await s.read('/d/a')).toString('hex')).toBe('686500000000');
+    await s.rename('/d', '/e');
+    expect(await s.list('/e')).toEqual([{ name: 'a', kind: 'file', size: 6 }]);
+    expect((await rejection(s.rmdir('/e'))).code).toBe('directory-not-empty');
+  });
+
+  it('renames directories whose names hold LIKE wildcards and sort next to the prefix', async () => {
+    const s = open();
+    for (const dir of ['/a%', '/a%/x_', '/a_', '/a%b', '/a%-', '/a%0']) await s.mkdir(dir);
+    await s.write('/a%/x_/f', bytes('1'));
+    await s.write('/a_/g', bytes('2'));
+    await s.write('/a%b/h', bytes('3'));
+    await s.rename('/a%', '/moved');
+    expect(text(await s.read('/moved/x_/f'))).toBe('1');
+    expect(text(await s.read('/a_/g'))).toBe('2');
+    expect(text(await s.read('/a%b/h'))).toBe('3');
+    expect((await s.list('/')).map((e) => e.name).sort()).toEqual(['a%-', 'a%0', 'a%b', 'a_', 'moved']);
+    await expectNoOrphans(s.namespace);
+  });
+
+  it('keeps a namespace chunk size when reopened with another one', async () => {
+    const first = open({ chunkSize: 1000 });
+    const data = new Uint8Array(5000).map((_, i) => i % 251);
+    await first.write('/f', data);
+    const again = postgres({ connectionString: url, namespace: first.namespace, chunkSize: 4096 });
+    expect(await again.read('/f')).toEqual(data);
+    expect(await again.readAt('/f', 999, 3)).toEqual(data.subarray(999, 1002));
+    await again.close();
+  });
+
+  it('isolates namespaces', async () => {
+    const a = open();
+    const b = open();
+    await a.write('/same', bytes('a'));
+    expect(await b.exists('/same')).toBe(false);
+    await b.write('/same', bytes('b'));
+    expect(text(await a.read('/same'))).toBe('a');
+  });
+});
+
+describe('round trips and cost', () => {
+  /** A pool that counts the statements sent through `query`. */
+  function countingPool(): { pool: pg.Pool; count: () => number } {
+    const pool = new pg.Pool({ connectionString: url, max: 2 });
+    pool.on('error', () => {});
+    let n = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as { query: unknown }).query = (...args: unknown[]) => {
+      n++;
+      return query(...args);
+    };
+    return { pool, count: () => n };
+  }
+
+  it('runs every operation in one statement', async () => {
+    const { pool, count } = countingPool();
+    const s = postgres({ pool, namespace: `rt-${randomUUID()}` });
+    await s.exists('/'); // first use: migration check and namespace setup
+    const ops: [string, () => Promise<unknown>][] = [
+      ['mkdir', () => s.mkdir('/d')],
+      ['write', () => s.write('/d/f', new Uint8Array(300_000))],
+      ['writeAt', () => s.writeAt('/d/f', 100_000, new Uint8Array(4096))],
+      ['append', () => s.append('/d/f', bytes('x'))],
+      ['readAt', () => s.readAt('/d/f', 5, 200_000)],
+      ['read', () => s.read('/d/f')],
+      ['stat', () => s.stat('/d/f')],
+      ['list', () => s.list('/d')],
+      ['setSize', () => s.setSize('/d/f', 10)],
+      ['setTimes', () => s.setTimes('/d/f', { modified: 1 })],
+      ['rename', () => s.rename('/d', '/e')],
+      ['delete', () => s.delete('/e/f')],
+      ['rmdir', () => s.rmdir('/e')],
+      ['failing read', () => s.read('/missing').catch(() => undefined)],
+    ];
+    for (const [name, op] of ops) {
+      const before = count();
+      await op();
+      expect(count() - before, name).toBe(1);
+    }
+    await s.destroy();
+    await pool.end();
+  });
+
+  it('lists 2,000 entries in one statement', async () => {
+    const { pool, count } = countingPool();
+    const s = postgres({ pool, namespace: `list-${randomUUID()}` });
+    await s.mkdir('/big');
+    await Promise.all(Array.from({ length: 2000 }, (_, i) => s.write(`/big/f${i}`, bytes(String(i)))));
+    const before = count();
+    const entries = await s.list('/big');
+    expect(count() - before).toBe(1);
+    expect(entries).toHaveLength(2000);
+    await s.destroy();
+    await pool.end();
+  });
+
+  it('rewrites one chunk for a 4 KiB writeAt, whatever the file size', async () => {
+    const s = open();
+    for (const size of [1 << 20, 32 << 20]) {
+      const path = `/f${size}`;
+      await s.write(path, new Uint8Array(size));
+      const { rows: before } = await admin.query<{ xid: string }>('SELECT txid_current()::text AS xid');
+      await s.writeAt(path, size / 2 + 100, new Uint8Array(4096).fill(7));
+      // Tuples the writeAt's transaction wrote carry its (newer) transaction id as xmin.
+      const { rows } = await admin.query<{ idx: string }>(
+        `SELECT c.idx FROM vfs_chunks c JOIN vfs_entries e ON e.ns = c.ns AND e.ino = c.ino
+         WHERE e.ns = $1 AND e.path = $2 AND c.xmin::text::bigint > $3::bigint`,
+        [s.namespace, path, before[0]!.xid],
+      );
+      expect(rows).toEqual([{ idx: String(Math.floor((size / 2 + 100) / 65536)) }]);
+      const back = await s.readAt(path, size / 2, 8192);
+      expect(back.subarray(100, 4196).every((b) => b === 7)).toBe(true);
+    }
+  });
+});
+
+describe('concurrency', () => {
+  it('loses nothing when 10 clients on separate pools append to one file and create files in one directory', async () => {
+    const first = open();
+    await first.mkdir('/shared');
+    const clients = Array.from({ length: 10 }, () =>
+      postgres({ connectionString: url, namespace: first.namespace, poolConfig: { max: 3 } }),
+    );
+    const offsets: number[] = [];
+    await Promise.all(
+      clients.map(async (client, c) => {
+        await Promise.all(
+          Array.from({ length: 30 }, async (_, i) => {
+            const record = `<${String(c).padStart(2, '0')}:${String(i).padStart(3, '0')}>`;
+            offsets.push(await client.append('/shared/log', bytes(record)));
+            await client.write(`/shared/c${c}-${i}`, bytes(record));
+          }),
+        );
+      }),
+    );
+    const log = text(await first.read('/shared/log'));
+    expect(log.length).toBe(300 * 8);
+    const records = log.match(/<\d\d:\d\d\d>/g) ?? [];
+    expect(new Set(records).size).toBe(300);
+    expect(new Set(offsets).size).toBe(300);
+    expect(offsets.every((o) => o % 8 === 0)).toBe(true);
+    expect(await first.list('/shared')).toHaveLength(301);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('creates a missing file once when many clients append to it at the same time', async () => {
+    const first = open();
+    const clients = Array.from({ length: 8 }, () =>
+      postgres({ connectionString: url, namespace: first.namespace, poolConfig: { max: 2 } }),
+    );
+    await Promise.all(clients.map((c, i) => c.append('/new', bytes(String(i)))));
+    expect(
+      text(await first.read('/new'))
+        .split('')
+        .sort()
+        .join(''),
+    ).toBe('01234567');
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('has exactly one winner among concurrent renames of one file', async () => {
+    const s = open({ poolConfig: { max: 10 } });
+    for (let round = 0; round < 5; round++) {
+      await s.write(`/src${round}`, bytes('payload'));
+      const results = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => s.rename(`/src${round}`, `/dst${round}-${i}`)),
+      );
+      const won = results.filter((r) => r.status === 'fulfilled');
+      expect(won).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ name: 'VfsError', code: 'not-found' });
+      }
+      const names = (await s.list('/')).map((e) => e.name).filter((n) => n.startsWith(`dst${round}-`));
+      expect(names).toHaveLength(1);
+    }
+  });
+
+  it('has exactly one winner among concurrent mkdirs of one path', async () => {
+    const s = open({ poolConfig: { max: 10 } });
+    const results = await Promise.allSettled(Array.from({ length: 10 }, () => s.mkdir('/once')));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'already-exists' });
+    }
+  });
+
+  it('leaves no orphan when directories move, disappear and fill up at the same time', async () => {
+    const s = open({ poolConfig: { max: 12 } });
+    await s.mkdir('/a');
+    await s.mkdir('/a/sub');
+    const settle = (p: Promise<unknown>) =>
+      p.then(
+        () => undefined,
+        (error: unknown) => {
+          // Losing a race is an ordinary VfsError; anything else is a bug.
+          expect(isVfsError(error), String(error)).toBe(true);
+        },
+      );
+    const work: Promise<unknown>[] = [];
+    for (let i = 0; i < 40; i++) {
+      work.push(settle(s.write(`/a/sub/f${i}`, bytes('x'))));
+      work.push(settle(s.mkdir(`/a/sub/d${i}`)));
+      work.push(settle(s.write(`/b/sub/f${i}`, bytes('y'))));
+      if (i % 5 === 0) work.push(settle(s.rename('/a', '/b')));
+      if (i % 5 === 2) work.push(settle(s.rename('/b', '/a')));
+      if (i % 7 === 3) work.push(settle(s.rmdir(`/a/sub/d${i - 1}`)));
+    }
+    await Promise.all(work);
+    await expectNoOrphans(s.namespace);
+  });
+
+  it('retries deadlocks between crossing renames and never surfaces a driver error', async () => {
+    const s = open({ poolConfig: { max: 10 } });
+    const errors: unknown[] = [];
+    for (let round = 0; round < 20; round++) {
+      await s.write('/x', bytes('x'));
+      await s.write('/y', bytes('y'));
+      const results = await Promise.allSettled([s.rename('/x', '/y'), s.rename('/y', '/x')]);
+      for (const r of results) if (r.status === 'rejected') errors.push(r.reason);
+      const left = (await s.list('/')).map((e) => e.name);
+      expect(left.length).toBeGreaterThanOrEqual(1);
+    }
+    for (const error of errors) expect(error).toMatchObject({ name: 'VfsError', code: 'not-found' });
+  });
+
+  it('retries serialization failures under SERIALIZABLE isolation', async () => {
+    const s = open({
+      poolConfig: { max: 10, options: '-c default_transaction_isolation=serializable' },
+    });
+    await s.mkdir('/d');
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        s.append('/d/log', bytes('ab')).then(() => s.write(`/d/f${i % 5}`, bytes(String(i)))),
+      ),
+    );
+    expect((await s.stat('/d/log')).size).toBe(120);
+    const { rows } = await admin.query('SELECT 1');
+    expect(rows).toHaveLength(1);
+  });
+});
+
+describe('faults', () => {
+  async function activeBackend(applicationName: string): Promise<number> {
+    for (let i = 0; i < 5000; i++) {
+      const { rows } = await admin.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND state = 'active'`,
+        [applicationName],
+      );
+      if (rows[0]) return rows[0].pid;
+    }
+    throw new Error('the write never became active');
+  }
+
+  it('leaves the old or the new content when the server kills the connection mid-write, then works again', async () => {
+    const applicationName = `vfs-fault-${randomUUID()}`;
+    const s = open({ poolConfig: { application_name: applicationName, max: 2 } });
+    const old = new Uint8Array(1 << 20).fill(1);
+    await s.write('/f', old);
+    let outcomes = { old: 0, new: 0 };
+    for (let round = 0; round < 3; round++) {
+      const next = new Uint8Array(24 << 20).fill(2 + round);
+      const writing = s.write('/f', next);
+      const pid = await activeBackend(applicationName);
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      const error = await writing.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error !== undefined) {
+        expect(error).toMatchObject({ name: 'VfsError', code: 'io' });
+        expect((error as Error).message).toMatch(/closed by the server|connection/i);
+        expect((error as Error).cause).toBeDefined();
+      }
+      const now = await s.read('/f');
+      const uniform = now.every((b) => b === now[0]);
+      expect(uniform).toBe(true);
+      if (now.length === next.length && now[0] === next[0]) {
+        outcomes = { ...outcomes, new: outcomes.new + 1 };
+        await s.write('/f', old);
+      } else {
+        expect(Buffer.compare(now, old)).toBe(0);
+        outcomes = { ...outcomes, old: outcomes.old + 1 };
+      }
+    }
+    expect(outcomes.old + outcomes.new).toBe(3);
+    await expectNoOrphans(s.namespace);
+  });
+
+  it('works on after the server closes its idle connections', async () => {
+    const applicationName = `vfs-idle-${randomUUID()}`;
+    const s = open({ poolConfig: { application_name: applicationName, max: 4 } });
+    await Promise.all(Array.from({ length: 4 }, (_, i) => s.write(`/f${i}`, bytes(String(i)))));
+    await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [
+      applicationName,
+    ]);
+    // Reads retry once on a connection that died in the pool; give the pool a moment to notice the rest.
+    expect(text(await s.read('/f1'))).toBe('1');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await s.write('/f1', bytes('again'));
+    expect(text(await s.read('/f1'))).toBe('again');
+  });
+
+  it('reports bad credentials as an io error that says so', async () => {
+    const bad = new URL(url);
+    bad.password = 'wrong-password';
+    const s = postgres({ connectionString: bad.toString(), namespace: 'x' });
+    const error = await rejection(s.stat('/'));
+    expect(error.code).toBe('io');
+    expect(error.message).toMatch(/rejected the credentials/);
+    expect(error.cause).toBeDefined();
+    await s.close();
+  });
+
+  it('reports an unreachable server as an io error that says so', async () => {
+    const s = postgres({ connectionString: 'postgres://u:p@127.0.0.1:1/db', namespace: 'x' });
+    const error = await rejection(s.write('/f', bytes('x')));
+    expect(error.code).toBe('io');
+    expect(error.message).toMatch(/cannot reach PostgreSQL at 127\.0\.0\.1:1/);
+    expect(error.cause).toBeDefined();
+    await s.close();
+  });
+
+  it('reports a missing database as an io error', async () => {
+    const missing = new URL(url);
+    missing.pathname = '/no_such_database';
+    const s = postgres({ connectionString: missing.toString() });
+    const error = await rejection(s.list('/'));
+    expect(error.code).toBe('io');
+    expect(error.message).toMatch(/database does not exist/);
+    await s.close();
+  });
+});
+
+describe('migrations', () => {
+  const schemaName = () => `vfs_${randomUUID().replaceAll('-', '')}`;
+  afterAll(async () => {
+    const { rows } = await admin.query<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'vfs\\_%'`,
+    );
+    for (const { nspname } of rows) await admin.query(`DROP SCHEMA "${nspname}" CASCADE`);
+  });
+
+  it('migrates a fresh schema once under concurrent calls, then does nothing', async () => {
+    const schema = schemaName();
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => migrate({ connectionString: url, schema })),
+    );
+    expect(results.filter((r) => r.from === 0)).toHaveLength(1);
+    expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".vfs_schema`);
+    expect(rows).toEqual([{ version: SCHEMA_VERSION }]);
+    expect(await migrate({ connectionString: url, schema })).toEqual({
+      from: SCHEMA_VERSION,
+      to: SCHEMA_VERSION,
+    });
+  });
+
+  it('migrates on first use by default, from several storages at once', async () => {
+    const schema = schemaName();
+    const stores = Array.from({ length: 5 }, () => open({ schema }));
+    await Promise.all(stores.map((s, i) => s.write(`/f${i}`, bytes('x'))));
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".vfs_schema`);
+    expect(rows).toHaveLength(SCHEMA_VERSION);
+  });
+
+  it('says to run migrate() when migration is off and the schema is missing', async () => {
+    const s = postgres({ connectionString: url, schema: schemaName(), migrate: false });
+    const error = await rejection(s.stat('/'));
+    expect(error.code).toBe('io');
+    expect(error.message).toMatch(/migrate\(\)/);
+    await s.close();
+  });
+
+  it('refuses a schema written by a newer version', async () => {
+    const schema = schemaName();
+    await migrate({ connectionString: url, schema });
+    await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [SCHEMA_VERSION + 1]);
+    await expect(migrate({ connectionString: url, schema })).rejects.toMatchObject({
+      code: 'io',
+      message: expect.stringMatching(/newer/),
+    });
+  });
+
+  it('rejects schema names that are not plain identifiers', () => {
+    expect(() => postgres({ connectionString: url, schema: 'bad"name' })).toThrow(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
+  });
+});
+
+describe('limits', () => {
+  it('enforces maxFileSize, maxBytes and maxFiles and leaves the store unchanged', async () => {
+    const s = open({ limits: { maxBytes: 100, maxFiles: 3, maxFileSize: 60 } });
+    await s.write('/a', new Uint8Array(50));
+    expect((await rejection(s.write('/b', new Uint8Array(61)))).code).toBe('quota-exceeded');
+    expect(await s.exists('/b')).toBe(false);
+    await s.write('/b', new Uint8Array(50));
+    expect((await rejection(s.append('/b', new Uint8Array(1)))).code).toBe('quota-exceeded');
+    expect((await rejection(s.setSize('/a', 51))).code).toBe('quota-exceeded');
+    expect((await s.stat('/b')).size).toBe(50);
+    await s.mkdir('/d');
+    expect((await rejection(s.mkdir('/e'))).code).toBe('quota-exceeded');
+    expect((await rejection(s.write('/d/x', new Uint8Array(0)))).code).toBe('quota-exceeded');
+    await s.setSize('/a', 10);
+    await s.writeAt('/b', 0, new Uint8Array(50).fill(1));
+    expect((await s.stat('/b')).size).toBe(50);
+  });
+
+  it('never exceeds maxBytes under concurrent appends', async () => {
+    const s = open({ limits: { maxBytes: 1000 }, poolConfig: { max: 10 } });
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => s.append(`/f${i % 4}`, new Uint8Array(30))),
+    );
+    const ok = results.filter((r) => r.status === 'fulfilled').length;
+    expect(ok).toBe(33);
+    const sizes = await Promise.all([0, 1, 2, 3].map((i) => s.stat(`/f${i}`).then((m) => m.size)));
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(990);
+  });
+});
