@@ -23,7 +23,8 @@ export type SuiteName =
   | 'concurrency'
   | 'chaos'
   | 'probe'
-  | 'model';
+  | 'model'
+  | 'limits';
 
 /** Options of `runConformance`. */
 export interface ConformanceOptions {

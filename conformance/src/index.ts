@@ -2,6 +2,7 @@ import { toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, SuiteContext, SuiteName } from './context.js';
 import { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+import { limitsSuite } from './suites/limits.js';
 import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
 import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
@@ -11,6 +12,7 @@ export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
 export { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+export { limitsSuite } from './suites/limits.js';
 export { type ModelOp, modelOp, propertySuite } from './suites/property.js';
 export { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
 export { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
@@ -31,6 +33,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   chaos: chaosSuite,
   probe: probeSuite,
   model: propertySuite,
+  limits: limitsSuite,
 };
 
 /**
