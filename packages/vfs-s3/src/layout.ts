@@ -2,14 +2,20 @@ import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
 
 /*
  * Object layout under the filesystem's prefix `P` (see README):
- *   P/root!<gen>!<meta>                    the root directory
- *   P/e/<dir segments>/<name>!<gen>!<meta> one entry of a directory (kind, size, times in the key)
- *   P/e/.../<name>!<gen>                   a claim (conditional mode only, empty)
- *   P/c/<id>                               a chunk of file data (immutable, path-independent)
- *   P/j/<id>                               a rename journal
- * Names are percent-encoded to [A-Za-z0-9-_.~%] plus non-ASCII, so `!`, `/` and `~` are free as
- * separators and every key survives URL-encoding in a copy source.
+ *   P/root!<gen>!<meta>                       the root directory
+ *   P/e/*<dir>/*<sub>/*<name>!<gen>!<meta>    one entry (kind, size and times are in the key)
+ *   P/e/*.../*<name>!<gen>                    a claim (conditional mode only, empty)
+ *   P/c/<id>                                  a chunk of file data (immutable, path-independent)
+ *   P/j/<id>                                  a rename journal
+ * Names are percent-encoded to [A-Za-z0-9-_.~%] plus non-ASCII, so `!`, `*` and `~` are free as
+ * separators and every key survives URL-encoding in a copy source. Directory levels are separated
+ * by `/*` (the LIST delimiter); a long name is cut into pieces joined by a plain `/`, so no key
+ * segment exceeds what file-system-backed servers (s3rver, MinIO) accept as a file name.
  */
+
+/** Separates directory levels in entry keys; the `Delimiter` of directory listings. */
+export const LEVEL = '/*';
+const PIECE_BYTES = 160;
 
 /** Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `t` tombstone. */
 export type StoredKind = 'i' | 'c' | 'd' | 't';
@@ -41,6 +47,27 @@ export function encodeName(name: string): string {
 
 export function decodeName(encoded: string): string {
   return decodeURIComponent(encoded);
+}
+
+/** Cuts an encoded name into pieces of at most {@link PIECE_BYTES} bytes joined by `/`. */
+function splitName(encoded: string): string {
+  if (Buffer.byteLength(encoded) <= PIECE_BYTES) return encoded;
+  const units = encoded.match(/%[0-9A-F]{2}|[\s\S]/gu) ?? [];
+  const pieces: string[] = [];
+  let piece = '';
+  let bytes = 0;
+  for (const unit of units) {
+    const size = Buffer.byteLength(unit);
+    if (bytes + size > PIECE_BYTES) {
+      pieces.push(piece);
+      piece = '';
+      bytes = 0;
+    }
+    piece += unit;
+    bytes += size;
+  }
+  pieces.push(piece);
+  return pieces.join('/');
 }
 
 function encodeTime(t: number): string {
@@ -94,8 +121,9 @@ export class Layout {
     this.root = trimmed === '' ? '' : `${trimmed}/`;
   }
 
+  /** Entry keys start with this; top-level entries with this plus {@link LEVEL}. */
   get entries(): string {
-    return `${this.root}e/`;
+    return `${this.root}e`;
   }
 
   get chunks(): string {
@@ -109,13 +137,27 @@ export class Layout {
   /** Every key of the entry at `path` starts with this plus `!`. */
   namePrefix(path: string): string {
     if (path === '/') return `${this.root}root`;
-    return this.childPrefix(parentPath(path)) + encodeName(baseName(path));
+    return this.childPrefix(parentPath(path)) + splitName(encodeName(baseName(path)));
   }
 
-  /** The keys of a directory's entries start with this. */
+  /** The keys of a directory's entries start with this; list them with `Delimiter: LEVEL`. */
   childPrefix(dir: string): string {
-    const segments = pathSegments(dir).map(encodeName);
-    return segments.length === 0 ? this.entries : `${this.entries}${segments.join('/')}/`;
+    const levels = pathSegments(dir).map((s) => LEVEL + splitName(encodeName(s)));
+    return `${this.entries}${levels.join('')}${LEVEL}`;
+  }
+
+  /**
+   * Reads an entry key (or the root's): the name prefix it belongs to, the encoded name and the
+   * generation and meta; `undefined` for any other key.
+   */
+  parseKey(key: string): { namePrefix: string; name: string; key: NameKey } | undefined {
+    const level = key.lastIndexOf(LEVEL);
+    const start = level < 0 ? this.root.length : level + LEVEL.length;
+    const bang = key.indexOf('!', start);
+    if (bang < 0) return undefined;
+    const parsed = parseLeaf(key.slice(start).replaceAll('/', ''));
+    if (!parsed) return undefined;
+    return { namePrefix: key.slice(0, bang), name: parsed.name, key: { key, ...parsed.key } };
   }
 
   dataKey(path: string, gen: number, meta: EntryMeta): string {

@@ -32,7 +32,7 @@ import {
   type VfsDriver,
 } from '@eryx/vfs-core';
 import { ConflictError, isMissingKey, isNotImplemented, isPreconditionFailed, toVfsError } from './errors.js';
-import { decodeName, type EntryMeta, Layout, type NameKey, parseLeaf } from './layout.js';
+import { decodeName, type EntryMeta, Layout, LEVEL, type NameKey } from './layout.js';
 import { KeyedQueue, mapLimit, ReadWriteLock } from './util.js';
 
 /** How the backend connects when it creates its own `S3Client` (plain, serializable values). */
@@ -636,18 +636,15 @@ export class S3Driver implements VfsDriver {
         const groups = new Map<string, NameKey[]>();
         const ages = new Map<string, boolean>();
         const rootPrefix = this.layout.namePrefix('/');
-        for (const prefix of [this.layout.entries, `${rootPrefix}!`]) {
+        for (const prefix of [this.layout.childPrefix('/'), `${rootPrefix}!`]) {
           for await (const page of this.#pages(prefix)) {
             for (const o of page.Contents ?? []) {
-              const key = o.Key!;
-              const slash = key.lastIndexOf('/');
-              const parsed = parseLeaf(key.slice(slash + 1));
+              const parsed = this.layout.parseKey(o.Key!);
               if (!parsed) continue;
-              const group = `${key.slice(0, slash + 1)}${parsed.name}`;
-              const keys = groups.get(group) ?? [];
-              groups.set(group, keys);
-              keys.push({ key, ...parsed.key });
-              ages.set(key, old(o));
+              const keys = groups.get(parsed.namePrefix) ?? [];
+              groups.set(parsed.namePrefix, keys);
+              keys.push(parsed.key);
+              ages.set(o.Key!, old(o));
             }
           }
         }
@@ -669,11 +666,10 @@ export class S3Driver implements VfsDriver {
         const entriesRoot = this.layout.entries;
         const reachable = new Map<string, boolean>();
         const isReachable = (group: string): boolean => {
-          const slash = group.lastIndexOf('/');
-          if (slash < entriesRoot.length) return true;
+          const parent = group.slice(0, group.lastIndexOf(LEVEL));
+          if (parent === entriesRoot) return true;
           let known = reachable.get(group);
           if (known === undefined) {
-            const parent = group.slice(0, slash);
             known = slots.get(parent)?.entry?.meta.kind === 'd' && isReachable(parent);
             reachable.set(group, known);
           }
@@ -723,8 +719,8 @@ export class S3Driver implements VfsDriver {
     for await (const page of this.#pages(prefix)) {
       for (const o of page.Contents ?? []) {
         const key = o.Key!;
-        const parsed = parseLeaf(key.slice(key.lastIndexOf('/') + 1));
-        if (parsed) keys.push({ key, ...parsed.key });
+        const parsed = this.layout.parseKey(key);
+        if (parsed) keys.push(parsed.key);
       }
     }
     const slot = toSlot(path, keys);
@@ -741,13 +737,13 @@ export class S3Driver implements VfsDriver {
   async #scanDirectory(path: string): Promise<Slot[]> {
     const prefix = this.layout.childPrefix(path);
     const byName = new Map<string, NameKey[]>();
-    for await (const page of this.#pages(prefix, '/')) {
+    for await (const page of this.#pages(prefix, LEVEL)) {
       for (const o of page.Contents ?? []) {
-        const parsed = parseLeaf(o.Key!.slice(prefix.length));
+        const parsed = this.layout.parseKey(o.Key!);
         if (!parsed) continue;
         const keys = byName.get(parsed.name) ?? [];
         byName.set(parsed.name, keys);
-        keys.push({ key: o.Key!, ...parsed.key });
+        keys.push(parsed.key);
       }
     }
     const slots = [...byName].map(([encoded, keys]) => {
@@ -824,7 +820,7 @@ export class S3Driver implements VfsDriver {
     const prefix = `${this.layout.namePrefix(path)}!`;
     for await (const page of this.#pages(prefix)) {
       for (const o of page.Contents ?? []) {
-        const parsed = parseLeaf(o.Key!.slice(o.Key!.lastIndexOf('/') + 1));
+        const parsed = this.layout.parseKey(o.Key!);
         if (parsed && o.Key !== claim && parsed.key.gen >= gen) {
           await this.#deleteKeys([claim]);
           throw new ConflictError(`generation ${gen} of ${path} is taken`);

@@ -1,0 +1,48 @@
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { runConformance } from '@eryx/vfs-conformance';
+import type { VfsStorage } from '@eryx/vfs-core';
+import { type S3Storage, s3 } from '../src/index.js';
+import { Layout } from '../src/layout.js';
+import { randomPrefix, serverOptions } from './helpers.js';
+
+runConformance({
+  name: 's3',
+  forms: ['async'],
+  create: () => s3({ ...serverOptions(), prefix: randomPrefix('conformance') }),
+  destroy: (s) => s.close(),
+  probe: {
+    // Reads the objects straight from the bucket: the entry key with the highest generation, then
+    // its inline body or its chunk objects.
+    async readRaw(storage: VfsStorage, path: string) {
+      const { client, bucket, prefix } = storage as S3Storage;
+      const layout = new Layout(prefix);
+      const listed = await client.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: `${layout.namePrefix(path)}!` }),
+      );
+      const keys = (listed.Contents ?? []).flatMap((o) => {
+        const parsed = layout.parseKey(o.Key!);
+        return parsed?.key.meta ? [{ ...parsed.key, meta: parsed.key.meta }] : [];
+      });
+      const top = keys.sort((a, b) => b.gen - a.gen)[0];
+      if (!top || top.meta.kind === 't' || top.meta.kind === 'd') return undefined;
+      const get = async (key: string) => {
+        const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return out.Body!.transformToByteArray();
+      };
+      const body = await get(top.key);
+      if (top.meta.kind === 'i') return body;
+      const manifest = JSON.parse(new TextDecoder().decode(body)) as {
+        s: number;
+        c: ([string, number] | null)[];
+      };
+      const out = new Uint8Array(top.meta.size);
+      for (const [index, chunk] of manifest.c.entries()) {
+        if (!chunk) continue;
+        const data = await get(layout.chunkKey(chunk[0]));
+        const room = Math.min(chunk[1], top.meta.size - index * manifest.s);
+        if (room > 0) out.set(data.subarray(0, room), index * manifest.s);
+      }
+      return out;
+    },
+  },
+});
