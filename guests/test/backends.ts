@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { VfsStorage, VfsSyncStorage } from '@eryx/vfs-core';
+import { pathToFileURL } from 'node:url';
+import { createSyncBridge, type SyncBridge, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { sqlite } from '@eryx/vfs-sqlite';
 
@@ -55,3 +57,66 @@ export const sqliteBackend: TestBackend = {
     };
   },
 };
+
+const require = createRequire(import.meta.url);
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (!value)
+    throw new Error(`${name} is not set: the guests' globalSetup (test/servers.ts) starts the servers`);
+  return value;
+}
+
+/** A store behind the sync bridge: each `open` is a new bridge (a new worker and backend client). */
+function bridged(module: string, exportName: string, options: (maxBytes?: number) => unknown) {
+  return (maxBytes?: number): TestStore => {
+    const bridges: SyncBridge[] = [];
+    const spec = { module, export: exportName, options: options(maxBytes) };
+    return {
+      open() {
+        const bridge = createSyncBridge(spec);
+        bridges.push(bridge);
+        return bridge;
+      },
+      async destroy() {
+        for (const bridge of bridges) bridge.close();
+      },
+    };
+  };
+}
+
+/** PostgreSQL through the sync bridge, one namespace per store (quota: the backend's own limits). */
+export const postgresBackend: TestBackend = {
+  name: 'postgres (sync bridge)',
+  store(options = {}) {
+    const namespace = unique('guests');
+    return bridged(pathToFileURL(require.resolve('@eryx/vfs-postgres')).href, 'postgres', (maxBytes) => ({
+      connectionString: env('VFS_POSTGRES_URL'),
+      namespace,
+      limits: maxBytes === undefined ? undefined : { maxBytes },
+    }))(options.maxBytes);
+  },
+};
+
+/** S3 through the sync bridge, one key prefix per store (quota: core's limits wrapper). */
+export const s3Backend: TestBackend = {
+  name: 's3 (sync bridge)',
+  store(options = {}) {
+    const prefix = `${unique('guests')}/`;
+    return bridged(new URL('./worker-backends.mjs', import.meta.url).href, 'limitedS3', (maxBytes) => ({
+      endpoint: env('VFS_S3_ENDPOINT'),
+      region: env('VFS_S3_REGION'),
+      credentials: {
+        accessKeyId: env('VFS_S3_ACCESS_KEY_ID'),
+        secretAccessKey: env('VFS_S3_SECRET_ACCESS_KEY'),
+      },
+      forcePathStyle: true,
+      bucket: env('VFS_S3_BUCKET'),
+      prefix,
+      limits: maxBytes === undefined ? undefined : { maxBytes },
+    }))(options.maxBytes);
+  },
+};
+
+/** Every backend the guest tests run on. */
+export const allBackends: TestBackend[] = [memoryBackend, sqliteBackend, postgresBackend, s3Backend];

@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGuest } from '../src/run.js';
-import { memoryBackend, sqliteBackend, type TestBackend, type TestStore } from './backends.js';
+import { allBackends, type TestStore } from './backends.js';
 
-const backends: TestBackend[] = [memoryBackend, sqliteBackend];
-
-describe.each(backends)('C guest fs_test on $name', (backend) => {
+describe.each(allBackends)('C guest fs_test on $name', (backend) => {
   const stores: TestStore[] = [];
   const store = (options?: { maxBytes?: number }) => {
     const s = backend.store(options);

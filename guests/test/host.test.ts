@@ -281,6 +281,23 @@ describe('createWasiHost', () => {
     expect(flush).toHaveBeenCalledWith();
   });
 
+  it('reports a failed flush at file close from close(), since the guest cannot be told', () => {
+    const failure = new Error('store failed');
+    let fail = true;
+    const storage = override(memory().sync, {
+      flush: () => {
+        if (fail) throw failure;
+      },
+    });
+    const host = createWasiHost({ mounts: { '/data': storage } });
+    const file = root(host).openAt({}, 'f', { create: true }, RW);
+    file.write(text('x'), 0n);
+    drop(file);
+    fail = false;
+    expect(() => host.close()).toThrow(failure);
+    expect(() => host.close()).not.toThrow();
+  });
+
   it('feeds stdin to the guest and captures stdout', async () => {
     const storage = memory();
     const run = await runGuest('notes', {

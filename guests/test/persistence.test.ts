@@ -1,10 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGuest } from '../src/run.js';
-import { memoryBackend, sqliteBackend, type TestBackend, type TestStore } from './backends.js';
+import { allBackends, type TestStore } from './backends.js';
 
-const backends: TestBackend[] = [memoryBackend, sqliteBackend];
-
-describe.each(backends)('files persist across executions on $name', (backend) => {
+describe.each(allBackends)('files persist across executions on $name', (backend) => {
   const stores: TestStore[] = [];
   afterEach(async () => {
     for (const s of stores.splice(0)) await s.destroy();

@@ -24,6 +24,8 @@ const MAX_READ = 64 * 1024 * 1024;
 /** What every descriptor of one host shares. */
 export interface HostContext {
   onError: ErrorListener | undefined;
+  /** Failures the guest could not be told of (flushing at close): `close()` of the host throws them. */
+  deferred: unknown[];
 }
 
 interface State {
@@ -509,7 +511,8 @@ export class Descriptor {
     try {
       if (state.dirty && !node.unlinked) node.mount.storage.flush?.(node.path);
     } catch (error) {
-      state.context.onError?.(error);
+      // Dropping a descriptor cannot fail for the guest; the host's close() reports it instead.
+      state.context.deferred.push(error);
     } finally {
       node.mount.release(node);
     }

@@ -66,6 +66,9 @@ export interface WasiHost {
    * Ends the execution: flushes every mount's storage (`flush()`, for caching storage such as the
    * sync bridge). It does not close the storage, which belongs to the caller and may serve later
    * executions.
+   *
+   * @throws the failures of those flushes, and of the flushes that ran when the guest closed a
+   *   written file (which the guest cannot be told of): data the guest wrote may not be stored.
    */
   close(): void;
 }
@@ -139,7 +142,7 @@ function isMountOptions(source: WasiMountSource): source is WasiMount {
  *   an asynchronous-only storage (use the sync bridge).
  */
 export function createWasiHost(options: WasiHostOptions): WasiHost {
-  const context: HostContext = { onError: options.onError };
+  const context: HostContext = { onError: options.onError, deferred: [] };
   const mounts = Object.entries(options.mounts).map(([guestPath, source]) => {
     const path = normalizePath(guestPath);
     const { storage, readOnly } = isMountOptions(source) ? source : { storage: source, readOnly: false };
@@ -210,7 +213,7 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
       return exitCode;
     },
     close() {
-      const failures: unknown[] = [];
+      const failures: unknown[] = context.deferred.splice(0);
       for (const mount of mounts) {
         try {
           mount.storage.flush?.();
