@@ -2,7 +2,6 @@ export {
   DEFAULT_CHUNK_SIZE,
   migrate,
   type PostgresConnectionOptions,
-  type PostgresLimits,
   type PostgresOptions,
   type PostgresStorage,
   postgres,

@@ -17,6 +17,7 @@ import {
   parentPath,
   readRange,
   type SetTimes,
+  type StorageLimits,
   type VfsDriver,
   VfsError,
   type VfsStorage,
@@ -24,16 +25,6 @@ import {
 import pg from 'pg';
 import { isConnectionLoss, isRetryable, translateError } from './errors.js';
 import { LOCK_MIGRATE, migrationSql, SCHEMA_VERSION } from './schema.js';
-
-/** Limits enforced inside the transaction of each operation; exceeding one is `quota-exceeded`. */
-export interface PostgresLimits {
-  /** Total bytes of all files in the namespace. */
-  maxBytes?: number;
-  /** Number of entries (files and directories, the root excluded) in the namespace. */
-  maxFiles?: number;
-  /** Size of any one file. */
-  maxFileSize?: number;
-}
 
 /** Where to find the database: a `pg.Pool` you own, or plain (serializable) connection options. */
 export interface PostgresConnectionOptions {
@@ -62,8 +53,13 @@ export interface PostgresOptions extends PostgresConnectionOptions {
    * it was created with. Default {@link DEFAULT_CHUNK_SIZE}.
    */
   chunkSize?: number;
-  /** Limits enforced in the same transaction as each change. Default: none. */
-  limits?: PostgresLimits;
+  /**
+   * Limits enforced in the same transaction as each change, so they hold across every client of the
+   * namespace: `maxBytes`, `maxFiles` and `maxFileSize` (`quota-exceeded`), `maxPathLength`
+   * (`name-too-long`), with the semantics of {@link StorageLimits}. Counting bytes or files costs a
+   * scan of the namespace's entries per growing operation, serialized per namespace. Default: none.
+   */
+  limits?: StorageLimits;
   /**
    * Bring the schema up to date ({@link migrate}) before the first operation. When `false` and the
    * schema is missing or outdated, operations fail with an `io` error that says so. Default `true`.
@@ -106,7 +102,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What every status-returning function yields: `st` is 'ok', 'check' or 'quota'. */
 interface Status {
-  st: 'ok' | 'check' | 'quota';
+  st: 'ok' | 'check' | 'quota' | 'name-too-long';
   k1: FileKind | null;
   k2?: FileKind | null;
   k3?: FileKind | null;
@@ -270,6 +266,13 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
   const maxBytes = optionalCount(limits.maxBytes, 'maxBytes');
   const maxFiles = optionalCount(limits.maxFiles, 'maxFiles');
   const maxFileSize = optionalCount(limits.maxFileSize, 'maxFileSize');
+  const maxPathLength = optionalCount(limits.maxPathLength, 'maxPathLength');
+  const declared: StorageLimits | undefined =
+    maxBytes === null && maxFiles === null && maxFileSize === null && maxPathLength === null
+      ? undefined
+      : Object.fromEntries(
+          Object.entries({ maxBytes, maxFiles, maxFileSize, maxPathLength }).filter(([, v]) => v !== null),
+        );
   const maxRetries = options.maxRetries ?? 10;
   const server = describeServer(options);
   const { pool, owned } = openPool(options);
@@ -324,6 +327,13 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
 
   /** Throws the error the core check makes of the kinds a function saw, or a quota error. */
   function fail(path: string, status: Status, check: () => void): never {
+    if (status.st === 'name-too-long') {
+      throw new VfsError(
+        'name-too-long',
+        `a path would be ${status.n} bytes long, the limit is ${maxPathLength}`,
+        { path },
+      );
+    }
     if (status.st === 'quota') {
       const limit = status.k1 as string;
       const value = limit === 'maxFileSize' ? maxFileSize : limit === 'maxFiles' ? maxFiles : maxBytes;
@@ -336,7 +346,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
   async function put(path: string, mode: 0 | 1 | 2, offset: number, data: Uint8Array): Promise<number> {
     const [status] = await query<Status>(
       'write',
-      `SELECT * FROM ${s}.vfs_write($1, $2, $3, $4, $5, $6::bigint, $7, $8, $9, $10::bigint, $11::bigint, $12::bigint)`,
+      `SELECT * FROM ${s}.vfs_write($1, $2, $3, $4, $5, $6::bigint, $7, $8, $9, $10::bigint, $11::bigint, $12::bigint, $13::integer)`,
       [
         namespace,
         path,
@@ -350,6 +360,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         maxBytes,
         maxFiles,
         maxFileSize,
+        maxPathLength,
       ],
       path,
     );
@@ -497,8 +508,8 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async mkdir(path) {
       const [status] = await query<Status>(
         'mkdir',
-        `SELECT * FROM ${s}.vfs_mkdir($1, $2, $3, $4, $5, $6::bigint)`,
-        [namespace, path, parentPath(path), baseName(path), now(), maxFiles],
+        `SELECT * FROM ${s}.vfs_mkdir($1, $2, $3, $4, $5, $6::integer)`,
+        [namespace, path, parentPath(path), baseName(path), now(), maxPathLength],
         path,
       );
       if (status!.st !== 'ok')
@@ -530,12 +541,12 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async rename(from, to) {
       const [status] = await query<Status>(
         'rename',
-        `SELECT * FROM ${s}.vfs_rename($1, $2, $3, $4, $5)`,
-        [namespace, from, to, parentPath(to), baseName(to)],
+        `SELECT * FROM ${s}.vfs_rename($1, $2, $3, $4, $5, $6::integer)`,
+        [namespace, from, to, parentPath(to), baseName(to), maxPathLength],
         from,
       );
       if (status!.st !== 'ok') {
-        fail(from, status!, () =>
+        fail(status!.st === 'name-too-long' ? to : from, status!, () =>
           checkRename(from, to, kind(status!.k1), kind(status!.k2), kind(status!.k3)),
         );
       }
@@ -562,6 +573,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
   return Object.assign(storage, {
     namespace,
     schema,
+    limits: declared,
     async destroy() {
       try {
         await query('drop', `SELECT ${s}.vfs_drop($1)`, [namespace]);

@@ -111,7 +111,7 @@ BEGIN
     RETURN 'maxFileSize';
   END IF;
   IF p_max_files IS NOT NULL AND p_creating
-     AND (SELECT count(*) - 1 FROM {s}.vfs_entries WHERE ns = p_ns) >= p_max_files THEN
+     AND (SELECT count(*) FROM {s}.vfs_entries WHERE ns = p_ns AND kind = 'file') >= p_max_files THEN
     RETURN 'maxFiles';
   END IF;
   IF p_max_bytes IS NOT NULL AND p_new > p_old
@@ -124,7 +124,7 @@ END $$;
 -- write (mode 0: replace), writeAt (1) and append (2). n = the offset written at.
 CREATE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text, p_mode integer,
   p_off bigint, p_data bytea, p_now double precision, p_cs integer,
-  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint,
+  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint, p_max_path integer,
   OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -147,6 +147,7 @@ BEGIN
       IF v.kind <> 'file' THEN st := 'check'; k1 := v.kind; RETURN; END IF;
       v_creating := false; v_ino := v.ino; v_size := v.size;
     ELSE
+      IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
       PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
       SELECT e.kind INTO k2 FROM {s}.vfs_entries e
       WHERE e.ns = p_ns AND e.path = p_parent FOR KEY SHARE;
@@ -217,23 +218,15 @@ BEGIN
 END $$;
 
 CREATE FUNCTION {s}.vfs_mkdir(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
-  p_max_files bigint, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+  p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
 LANGUAGE plpgsql AS $$
-DECLARE
-  v_limit text;
 BEGIN
-  IF p_max_files IS NOT NULL THEN
-    PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
-  END IF;
   PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
   SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
   IF FOUND OR p_path = '/' THEN st := 'check'; RETURN; END IF;
+  IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
   SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent FOR KEY SHARE;
   IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
-  IF p_max_files IS NOT NULL THEN
-    v_limit := {s}.vfs_quota(p_ns, true, 0, 0, NULL, p_max_files, NULL);
-    IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; RETURN; END IF;
-  END IF;
   INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
   VALUES (p_ns, p_path, p_parent, p_name, 'directory', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
   ON CONFLICT (ns, path) DO NOTHING;
@@ -273,12 +266,12 @@ BEGIN
   st := 'ok';
 END $$;
 
--- k1 = source kind, k2 = target kind, k3 = target parent kind.
+-- k1 = source kind, k2 = target kind, k3 = target parent kind; n = a path length over p_max_path.
 CREATE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
-  OUT st text, OUT k1 text, OUT k2 text, OUT k3 text)
+  p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT k3 text, OUT n bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-  v_ino bigint;
+  v_kind text;
   v_target_ino bigint;
 BEGIN
   IF p_from = '/' OR p_to = '/' THEN st := 'check'; RETURN; END IF;
@@ -286,24 +279,34 @@ BEGIN
   IF NOT FOUND THEN st := 'check'; RETURN; END IF;
   IF p_from = p_to THEN st := 'ok'; RETURN; END IF;
   IF k1 = 'directory' THEN
-    IF left(p_to, length(p_from) + 1) = p_from || '/' THEN st := 'check'; RETURN; END IF;
     -- Nothing may be created inside the subtree while it moves.
     PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
   ELSE
     PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
   END IF;
-  SELECT e.kind, e.ino INTO k2, v_ino FROM {s}.vfs_entries e
-  WHERE e.ns = p_ns AND e.path = p_from FOR UPDATE;
-  IF NOT FOUND THEN k1 := NULL; k2 := NULL; st := 'check'; RETURN; END IF;
-  IF k2 <> k1 THEN
+  SELECT e.kind INTO v_kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from FOR UPDATE;
+  IF NOT FOUND THEN k1 := NULL; st := 'check'; RETURN; END IF;
+  IF v_kind <> k1 THEN
     -- Replaced by another kind between the look and the lock: start again.
     RAISE EXCEPTION 'entry changed kind during rename' USING ERRCODE = 'serialization_failure';
   END IF;
-  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent FOR KEY SHARE;
-  IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
   SELECT e.kind, e.ino INTO k2, v_target_ino FROM {s}.vfs_entries e
   WHERE e.ns = p_ns AND e.path = p_to FOR UPDATE;
-  IF FOUND THEN
+  IF k2 IS NULL AND p_max_path IS NOT NULL THEN
+    IF octet_length(p_to) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_to); RETURN; END IF;
+    IF k1 = 'directory' AND octet_length(p_to) > octet_length(p_from) THEN
+      SELECT max(octet_length(e.path)) - octet_length(p_from) + octet_length(p_to) INTO n FROM {s}.vfs_entries e
+      WHERE e.ns = p_ns AND e.path >= (p_from || '/') COLLATE "C" AND e.path < (p_from || '0') COLLATE "C";
+      IF n > p_max_path THEN st := 'name-too-long'; RETURN; END IF;
+      n := NULL;
+    END IF;
+  END IF;
+  IF k1 = 'directory' AND left(p_to, length(p_from) + 1) = p_from || '/' THEN
+    k2 := NULL; st := 'check'; RETURN;
+  END IF;
+  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent FOR KEY SHARE;
+  IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
+  IF k2 IS NOT NULL THEN
     IF k1 <> 'file' OR k2 <> 'file' THEN st := 'check'; RETURN; END IF;
     DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_target_ino;
     DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_to;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { runConformance } from '@eryx/vfs-conformance';
+import { runConformance, SUITES, type SuiteName } from '@eryx/vfs-conformance';
 import type { VfsStorage } from '@eryx/vfs-core';
 import pg from 'pg';
 import { afterAll } from 'vitest';
@@ -38,4 +38,19 @@ runConformance({
       return out;
     },
   },
+});
+
+// The limits sub-suite runs only against a store that declares limits: the same backend, with its
+// native limits set. Everything else ran above.
+runConformance({
+  name: 'postgres with limits',
+  forms: ['async'],
+  create: () =>
+    postgres({
+      connectionString: url,
+      namespace: `conformance-limits-${randomUUID()}`,
+      limits: { maxBytes: 2 * 1024 * 1024, maxFiles: 60, maxFileSize: 512 * 1024, maxPathLength: 240 },
+    }),
+  destroy: (s) => (s as PostgresStorage).destroy(),
+  skip: (Object.keys(SUITES) as SuiteName[]).filter((name) => name !== 'limits'),
 });

@@ -461,8 +461,8 @@ describe('migrations', () => {
 });
 
 describe('limits', () => {
-  it('enforces maxFileSize, maxBytes and maxFiles and leaves the store unchanged', async () => {
-    const s = open({ limits: { maxBytes: 100, maxFiles: 3, maxFileSize: 60 } });
+  it('enforces maxFileSize, maxBytes, maxFiles and maxPathLength and leaves the store unchanged', async () => {
+    const s = open({ limits: { maxBytes: 100, maxFiles: 3, maxFileSize: 60, maxPathLength: 40 } });
     await s.write('/a', new Uint8Array(50));
     expect((await rejection(s.write('/b', new Uint8Array(61)))).code).toBe('quota-exceeded');
     expect(await s.exists('/b')).toBe(false);
@@ -470,9 +470,14 @@ describe('limits', () => {
     expect((await rejection(s.append('/b', new Uint8Array(1)))).code).toBe('quota-exceeded');
     expect((await rejection(s.setSize('/a', 51))).code).toBe('quota-exceeded');
     expect((await s.stat('/b')).size).toBe(50);
+    // Directories are not counted as files.
     await s.mkdir('/d');
-    expect((await rejection(s.mkdir('/e'))).code).toBe('quota-exceeded');
-    expect((await rejection(s.write('/d/x', new Uint8Array(0)))).code).toBe('quota-exceeded');
+    await s.mkdir('/e');
+    await s.write('/d/x', new Uint8Array(0));
+    expect((await rejection(s.write('/d/y', new Uint8Array(0)))).code).toBe('quota-exceeded');
+    expect((await rejection(s.mkdir(`/${'n'.repeat(40)}`))).code).toBe('name-too-long');
+    expect((await rejection(s.rename('/d', `/${'n'.repeat(38)}`))).code).toBe('name-too-long');
+    await s.rename('/d', `/${'n'.repeat(37)}`);
     await s.setSize('/a', 10);
     await s.writeAt('/b', 0, new Uint8Array(50).fill(1));
     expect((await s.stat('/b')).size).toBe(50);
