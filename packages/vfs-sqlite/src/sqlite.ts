@@ -16,11 +16,11 @@ import {
   createSyncStorage,
   type DirEntry,
   type FileKind,
-  isVfsError,
   type Metadata,
   parentPath,
   readRange,
   type SetTimes,
+  type StorageLimits,
   toAsync,
   VfsError,
   type VfsStorage,
@@ -51,6 +51,8 @@ export interface SqliteOptions {
   maxFiles?: number;
   /** Largest size of one file, in bytes. Default unlimited. */
   maxFileSize?: number;
+  /** Longest path (UTF-8 bytes) an operation may create, including the paths a moved directory's entries get. Default unlimited. */
+  maxPathLength?: number;
   /** How long an operation waits for another connection's lock before failing with `busy`, in ms. Default `5000`. */
   busyTimeout?: number;
   /**
@@ -85,6 +87,8 @@ interface SqliteExtras {
   readonly namespace: string;
   /** Bytes per stored chunk in this namespace. */
   readonly chunkSize: number;
+  /** The limits given in the options, enforced in each operation's transaction; `undefined` when none. */
+  readonly limits?: StorageLimits;
 }
 
 /** The synchronous SQLite storage. */
@@ -182,6 +186,7 @@ export function sqlite(options: SqliteOptions): SqliteStorage {
   const maxBytes = checkLimit(options.maxBytes, 'maxBytes');
   const maxFiles = checkLimit(options.maxFiles, 'maxFiles');
   const maxFileSize = checkLimit(options.maxFileSize, 'maxFileSize');
+  const maxPathLength = checkLimit(options.maxPathLength, 'maxPathLength');
   const busyTimeout = checkLimit(options.busyTimeout, 'busyTimeout') ?? 5000;
   const synchronous = options.synchronous ?? 'full';
   if (synchronous !== 'full' && synchronous !== 'normal')
@@ -201,6 +206,7 @@ export function sqlite(options: SqliteOptions): SqliteStorage {
       maxBytes,
       maxFiles,
       maxFileSize,
+      maxPathLength,
       busyTimeout,
     });
   } catch (error) {
@@ -246,11 +252,20 @@ interface Settings {
   maxBytes: number | undefined;
   maxFiles: number | undefined;
   maxFileSize: number | undefined;
+  maxPathLength: number | undefined;
   busyTimeout: number;
 }
 
 function createSqliteStorage(db: Database.Database, owned: boolean, settings: Settings): SqliteStorage {
-  const { namespace: ns, chunkSize: cs, maxBytes, maxFiles, maxFileSize, busyTimeout } = settings;
+  const {
+    namespace: ns,
+    chunkSize: cs,
+    maxBytes,
+    maxFiles,
+    maxFileSize,
+    maxPathLength,
+    busyTimeout,
+  } = settings;
 
   const q = {
     entry: db.prepare<[string, string], EntryRow>(
@@ -325,6 +340,12 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
        SET path = @to || substr(path, length(@from) + 1), parent = @to || substr(parent, length(@from) + 1)
        WHERE ns = @ns AND path >= @from || '/' AND path < @from || '0'`,
     ),
+    longestBelow: db
+      .prepare<[{ ns: string; from: string }], number | null>(
+        `SELECT max(length(CAST(path AS BLOB))) FROM vfs_entries
+         WHERE ns = @ns AND path >= @from || '/' AND path < @from || '0'`,
+      )
+      .pluck(),
     account: db.prepare<[number, number, number, string], UsageRow>(
       `UPDATE vfs_namespaces SET files = files + ?, bytes = bytes + ?, next_ino = next_ino + ?
        WHERE ns = ? RETURNING files, bytes, next_ino`,
@@ -350,6 +371,15 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
 
   function quota(path: string, what: string): VfsError {
     return new VfsError('quota-exceeded', what, { path });
+  }
+
+  /** Name-too-long for a path about to be created (checked before its parent, as core's `limits` does). */
+  function checkPathLength(path: string, length = Buffer.byteLength(path, 'utf8')): void {
+    if (maxPathLength !== undefined && length > maxPathLength) {
+      throw new VfsError('name-too-long', `the path is ${length} bytes long, the limit is ${maxPathLength}`, {
+        path,
+      });
+    }
   }
 
   function checkFileSize(path: string, size: number, oldSize: number): void {
@@ -401,6 +431,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
   function writeFile(path: string, offset: number | undefined, data: Uint8Array, replace: boolean): number {
     const parent = parentPath(path);
     const [entry, parentEntry] = pair(path, parent);
+    if (entry === undefined) checkPathLength(path);
     const exists = checkFileTarget(path, entry?.kind, parentEntry?.kind);
     const oldSize = exists ? entry!.size : 0;
     const at = offset ?? oldSize;
@@ -441,6 +472,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     mkdir: db.transaction((path: string) => {
       const parent = parentPath(path);
       const [entry, parentEntry] = pair(path, parent);
+      if (entry === undefined) checkPathLength(path);
       checkMkdir(path, entry?.kind, parentEntry?.kind);
       const ino = account(path, 0, 0, true);
       const time = now();
@@ -465,6 +497,14 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       const find = (path: string) => rows.find((r) => r.path === path);
       const source = find(from);
       const target = find(to);
+      if (maxPathLength !== undefined && source && target === undefined && from !== to && from !== '/') {
+        checkPathLength(to);
+        const growth = Buffer.byteLength(to, 'utf8') - Buffer.byteLength(from, 'utf8');
+        if (source.kind === 'directory' && growth > 0) {
+          const longest = q.longestBelow.get({ ns, from }) ?? 0;
+          if (longest > 0) checkPathLength(to, longest + growth);
+        }
+      }
       const plan = checkRename(from, to, source?.kind, target?.kind, find(toParent)?.kind);
       if (plan === 'noop') return;
       if (plan === 'replace-file') {
@@ -555,18 +595,11 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       return { namespace: ns, chunkSize: row.chunkSize, files: row.files, bytes: row.bytes };
     });
   };
-  const extras: SqliteExtras = { db, namespace: ns, chunkSize: cs };
-  const core = createSyncStorage(driver);
-  const close = (): void => {
-    try {
-      core.close();
-    } catch (error) {
-      // vfs-core 0.0.0 marks the storage closed before it calls the driver, then refuses that very
-      // call ('storage is closed', no cause); close the driver directly then. Real failures have a cause.
-      if (!isVfsError(error, 'io') || error.cause !== undefined) throw error;
-    }
-    driver.close?.();
-  };
-  const sync: SqliteSyncStorage = { ...core, ...extras, info, close };
+  const declared = { maxBytes, maxFiles, maxFileSize, maxPathLength };
+  const limits = Object.values(declared).some((v) => v !== undefined)
+    ? (Object.fromEntries(Object.entries(declared).filter(([, v]) => v !== undefined)) as StorageLimits)
+    : undefined;
+  const extras: SqliteExtras = { db, namespace: ns, chunkSize: cs, limits };
+  const sync: SqliteSyncStorage = { ...createSyncStorage(driver), ...extras, info };
   return { ...toAsync(sync), ...extras, sync, info: async () => info() };
 }

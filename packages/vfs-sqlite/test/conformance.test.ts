@@ -39,3 +39,20 @@ runConformance({
   create: () => sqlite({ path: ':memory:', namespace: randomNamespace(), chunkSize: 1000 }),
   destroy: (s) => s.close(),
 });
+
+// With native limits declared, the kit's limits sub-suite runs against them (the same limits the kit
+// runs core's `limits` wrapper with, so every other case still fits).
+const MiB = 1024 * 1024;
+runConformance({
+  name: 'sqlite (native limits)',
+  create: () =>
+    sqlite({
+      path: tempDb('limits'),
+      namespace: randomNamespace(),
+      maxBytes: 32 * MiB,
+      maxFiles: 3000,
+      maxFileSize: 8 * MiB,
+      maxPathLength: 1024,
+    }),
+  destroy: (s) => s.close(),
+});
