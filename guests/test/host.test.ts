@@ -279,6 +279,32 @@ describe('createWasiHost', () => {
     flush.mockClear();
     host.close();
     expect(flush).toHaveBeenCalledWith();
+
+    // O_SYNC / O_DSYNC: every write is flushed before it returns.
+    flush.mockClear();
+    const synced = root(host).openAt({}, 'g', { create: true }, { write: true, dataIntegritySync: true });
+    synced.writeViaStream(0n).blockingWriteAndFlush(text('abc'));
+    expect(flush).toHaveBeenCalledWith('/g');
+  });
+
+  it('follows POSIX for open flags on directories and missing paths', () => {
+    const storage = memory();
+    storage.sync.mkdir('/dir');
+    storage.sync.write('/file', text('12345'));
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    expect(codeOf(() => dir.openAt({}, 'dir', { create: true }, R))).toBe('is-directory');
+    expect(codeOf(() => dir.openAt({}, 'dir', {}, RW))).toBe('is-directory');
+    expect(dir.openAt({}, 'dir', { directory: true }, R).getType()).toBe('directory');
+    expect(codeOf(() => dir.openAt({}, 'file', { directory: true }, R))).toBe('not-directory');
+    expect(codeOf(() => dir.openAt({}, 'file/', {}, R))).toBe('not-directory');
+    expect(codeOf(() => dir.openAt({}, 'missing', {}, R))).toBe('no-entry');
+    expect(codeOf(() => dir.openAt({}, 'missing/x', { create: true }, RW))).toBe('no-entry');
+    expect(codeOf(() => dir.openAt({}, 'file', { create: true, exclusive: true }, RW))).toBe('exist');
+    expect(dir.openAt({}, 'file', { truncate: true }, RW).stat().size).toBe(0n);
+    const file = dir.openAt({}, 'file', {}, RW);
+    expect(codeOf(() => file.openAt({}, 'x', {}, R))).toBe('not-directory');
+    expect(codeOf(() => file.readDirectory())).toBe('not-directory');
+    expect(codeOf(() => dir.read(1n, 0n))).toBe('is-directory');
   });
 
   it('reports a failed flush at file close from close(), since the guest cannot be told', () => {

@@ -39,6 +39,15 @@ interface State {
 
 const states = new WeakMap<Descriptor, State>();
 
+/** After a write: O_SYNC / O_DSYNC descriptors make it durable before returning. */
+function wrote(state: State): void {
+  state.dirty = true;
+  if ((state.flags.fileIntegritySync || state.flags.dataIntegritySync) && !state.node.unlinked) {
+    state.node.mount.storage.flush?.(state.node.path);
+    state.dirty = false;
+  }
+}
+
 function stateOf(descriptor: unknown): State {
   const state = descriptor instanceof Descriptor ? states.get(descriptor) : undefined;
   return state ?? fail('bad-descriptor');
@@ -203,8 +212,8 @@ export class Descriptor {
           try {
             if (buffer.length === 0) return;
             node.writeAt(position, buffer);
-            state.dirty = true;
             position += buffer.length;
+            wrote(state);
           } catch (error) {
             throw streamError(error, onError);
           }
@@ -224,7 +233,7 @@ export class Descriptor {
             if (buffer.length === 0) return;
             // storage.append writes at the end as it is now, whoever else wrote meanwhile.
             node.append(buffer);
-            state.dirty = true;
+            wrote(state);
           } catch (error) {
             throw streamError(error, onError);
           }
@@ -264,7 +273,7 @@ export class Descriptor {
     this.#run((state) => {
       const node = this.#file(state, 'write');
       node.setSize(toNumber(size, 'size'));
-      state.dirty = true;
+      wrote(state);
     });
   }
 
@@ -292,7 +301,7 @@ export class Descriptor {
       const node = this.#file(state, 'write');
       if (buffer.length > 0) {
         node.writeAt(toNumber(offset, 'offset'), buffer);
-        state.dirty = true;
+        wrote(state);
       }
       return BigInt(buffer.length);
     });
@@ -376,6 +385,7 @@ export class Descriptor {
         kind = 'file';
       }
       if (kind === 'file' && (openFlags.directory || wantsDirectory(path))) return fail('not-directory');
+      if (kind === 'directory' && openFlags.create && !openFlags.directory) return fail('is-directory');
       if (kind === 'directory' && wantsWrite) return fail('is-directory');
       if (wantsWrite) mount.assertWritable(target);
       if (openFlags.truncate) mount.storage.setSize(target, 0);
