@@ -122,6 +122,17 @@ describe('limits wrapper', () => {
     await s.write('/c', bytes(6));
   });
 
+  it('the sync twins of both wrappers pass flush through', () => {
+    const base = referenceStorage();
+    const calls: (string | undefined)[] = [];
+    const inner = { ...base, sync: { ...base.sync!, flush: (p?: string) => void calls.push(p) } };
+    limits(inner, {}).sync!.flush!('/a');
+    scrub(inner, { secrets: ['token'] }).sync!.flush!();
+    limits(scrub(inner, { secrets: ['token'] }), { maxFiles: 1 }).sync!.flush!('/b');
+    expect(calls).toEqual(['/a', undefined, '/b']);
+    expect(limits(referenceStorage(), {}).sync!.flush).toBeUndefined();
+  });
+
   it('re-walks the store after an io failure that may have changed it', async () => {
     const inner = asyncOnly(referenceStorage());
     // The inner write takes effect, then fails: the wrapper cannot know what happened.

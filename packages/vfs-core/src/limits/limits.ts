@@ -259,7 +259,7 @@ function plans(max: StorageLimits) {
  *
  * Mutating calls are serialized within the wrapper, so two concurrent writes cannot both pass a
  * check that only one of them fits. When `storage` has a sync twin, both forms of the result run
- * through it and share one tally.
+ * through it and share one tally; the result's twin passes `flush` through.
  *
  * @throws {VfsError} `invalid-argument` for a limit that is not a non-negative safe integer
  */
@@ -284,7 +284,11 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
       rename: (from, to) => run(p.rename(from, to)),
       close: () => inner.close(),
     };
-    const sync: VfsSyncStorage = { ...createSyncStorage(driver), limits: declared };
+    const sync: VfsSyncStorage = {
+      ...createSyncStorage(driver),
+      limits: declared,
+      ...(inner.flush ? { flush: (path?: string) => inner.flush!(path) } : {}),
+    };
     return { ...toAsync(sync), limits: declared };
   }
 

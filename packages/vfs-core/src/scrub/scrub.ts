@@ -219,7 +219,7 @@ function passThrough<S extends VfsStorage | VfsSyncStorage>(inner: S) {
  * same store, are not examined. Mutating calls are serialized within the wrapper (read-modify-write
  * of the neighbours), so the wrapper declares `nativeAppend` and `multiProcess` as `false`. When
  * `storage` has a sync twin, both forms of the result run through it, so they share one order of
- * operations.
+ * operations; the result's twin passes `flush` through.
  *
  * @throws {VfsError} `invalid-argument` for bad options (see {@link compileSecrets})
  */
@@ -241,7 +241,11 @@ export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
       rename: (from, to) => run(p.rename(from, to)),
       close: () => inner.close(),
     };
-    const sync = Object.assign(createSyncStorage(driver), limits ? { limits } : {});
+    const sync = Object.assign(
+      createSyncStorage(driver),
+      limits ? { limits } : {},
+      inner.flush ? { flush: (path?: string) => inner.flush!(path) } : {},
+    );
     return Object.assign(toAsync(sync), limits ? { limits } : {});
   }
 
