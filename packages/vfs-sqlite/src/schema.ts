@@ -13,7 +13,9 @@ export const SCHEMA_VERSION = 1;
 const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS vfs_namespaces (
   ns TEXT NOT NULL PRIMARY KEY,
-  chunk_size INTEGER NOT NULL,
+  chunk_size INTEGER NOT NULL CHECK (chunk_size > 0),
+  created REAL NOT NULL,
+  -- The usage row: kept exact by every operation's transaction, so limits are checked in O(1).
   files INTEGER NOT NULL DEFAULT 0,
   bytes INTEGER NOT NULL DEFAULT 0,
   next_ino INTEGER NOT NULL
@@ -31,7 +33,8 @@ CREATE TABLE IF NOT EXISTS vfs_entries (
   accessed REAL NOT NULL,
   PRIMARY KEY (ns, path)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS vfs_entries_parent ON vfs_entries (ns, parent);
+-- Covers what a listing returns, so a listing is one range scan of this index.
+CREATE INDEX IF NOT EXISTS vfs_entries_parent ON vfs_entries (ns, parent, name, kind, size);
 CREATE TABLE IF NOT EXISTS vfs_chunks (
   ns TEXT NOT NULL,
   ino INTEGER NOT NULL,

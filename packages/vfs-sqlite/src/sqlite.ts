@@ -16,7 +16,6 @@ import {
   createSyncStorage,
   type DirEntry,
   type FileKind,
-  type Metadata,
   parentPath,
   readRange,
   type SetTimes,
@@ -120,13 +119,6 @@ interface ChunkRow {
   size: number;
   idx: number | null;
   data: Buffer | null;
-}
-
-interface ListRow {
-  dir: FileKind;
-  name: string | null;
-  kind: FileKind | null;
-  size: number | null;
 }
 
 interface UsageRow {
@@ -235,8 +227,8 @@ function openNamespace(db: Database.Database, ns: string, requested: number | un
       const chunkSize = requested ?? DEFAULT_CHUNK_SIZE;
       const now = Date.now();
       db.prepare(
-        'INSERT INTO vfs_namespaces (ns, chunk_size, files, bytes, next_ino) VALUES (?, ?, 0, 0, 2)',
-      ).run(ns, chunkSize);
+        'INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES (?, ?, ?, 0, 0, 2)',
+      ).run(ns, chunkSize, now);
       db.prepare(
         `INSERT INTO vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
          VALUES (?, '/', '', '', 'directory', 1, 0, ?, ?, ?)`,
@@ -277,23 +269,28 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     entries3: db.prepare<[string, string, string, string], EntryRow>(
       'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path IN (?, ?, ?)',
     ),
-    stat: db.prepare<[string, string], Metadata>(
-      'SELECT kind, size, created, modified, accessed FROM vfs_entries WHERE ns = ? AND path = ?',
-    ),
+    // Arrays, not objects: better-sqlite3 builds row objects slowly; a listing or stat is hot.
+    stat: db
+      .prepare<[string, string], [FileKind, number, number, number, number]>(
+        'SELECT kind, size, created, modified, accessed FROM vfs_entries WHERE ns = ? AND path = ?',
+      )
+      .raw(),
     exists: db
       .prepare<[string, string], number>('SELECT 1 FROM vfs_entries WHERE ns = ? AND path = ?')
       .pluck(),
     hasChildren: db
       .prepare<[string, string], number>('SELECT 1 FROM vfs_entries WHERE ns = ? AND parent = ? LIMIT 1')
       .pluck(),
-    // One statement (one snapshot) for the directory check and its entries. Without statistics
-    // the planner would walk the namespace's primary key instead of the parent index.
-    list: db.prepare<[string, string], ListRow>(
-      `SELECT d.kind AS dir, e.name AS name, e.kind AS kind, e.size AS size
-       FROM vfs_entries d LEFT JOIN vfs_entries e INDEXED BY vfs_entries_parent
-         ON e.ns = d.ns AND e.parent = d.path
-       WHERE d.ns = ? AND d.path = ?`,
-    ),
+    // One statement (one snapshot): the directory's kind, and all its entries as one string of
+    // `<size, or -1 for a directory>/<name>` items joined by NUL (names never hold '/' or NUL). One
+    // value instead of a row per entry makes a listing several times faster in better-sqlite3.
+    list: db
+      .prepare<[{ ns: string; path: string }], [FileKind | null, string | null]>(
+        `SELECT (SELECT kind FROM vfs_entries WHERE ns = @ns AND path = @path),
+           (SELECT group_concat(CASE kind WHEN 'file' THEN size ELSE -1 END || '/' || name, char(0))
+            FROM vfs_entries WHERE ns = @ns AND parent = @path)`,
+      )
+      .raw(),
     // One statement (one snapshot) for the entry and the chunks of a range.
     chunks: db.prepare<[number, number, string, string], ChunkRow>(
       `SELECT e.kind AS kind, e.size AS size, c.idx AS idx, c.data AS data
@@ -321,6 +318,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     >(
       `INSERT INTO vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    // Leaves `size` alone when it does not change, so the parent index (which holds it) is not rewritten.
+    touch: db.prepare<[number, number, string, string]>(
+      'UPDATE vfs_entries SET modified = ?, accessed = ? WHERE ns = ? AND path = ?',
     ),
     setContent: db.prepare<[number, number, number, string, string]>(
       'UPDATE vfs_entries SET size = ?, modified = ?, accessed = ? WHERE ns = ? AND path = ?',
@@ -443,7 +444,8 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     let ino: number;
     if (exists) {
       ino = entry!.ino;
-      q.setContent.run(size, time, time, ns, path);
+      if (size === oldSize) q.touch.run(time, time, ns, path);
+      else q.setContent.run(size, time, time, ns, path);
       if (replace) q.deleteChunks.run(ns, ino);
     } else {
       ino = allocated;
@@ -467,7 +469,8 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
         if (tail > 0) q.trimChunk.run(tail, ns, ino, Math.floor(size / cs), tail);
       }
       const time = now();
-      q.setContent.run(size, time, time, ns, path);
+      if (size === oldSize) q.touch.run(time, time, ns, path);
+      else q.setContent.run(size, time, time, ns, path);
     }),
     mkdir: db.transaction((path: string) => {
       const parent = parentPath(path);
@@ -560,17 +563,21 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     stat: (path) =>
       run(path, () => {
         const row = q.stat.get(ns, path);
-        checkExists(path, row?.kind);
-        const { kind, size, created, modified, accessed } = row!;
+        checkExists(path, row?.[0]);
+        const [kind, size, created, modified, accessed] = row!;
         return { kind, size, created, modified, accessed };
       }),
     list: (path) =>
       run(path, () => {
-        const rows = q.list.all(ns, path);
-        checkExistingDirectory(path, rows[0]?.dir);
+        const [kind, joined] = q.list.get({ ns, path })!;
+        checkExistingDirectory(path, kind ?? undefined);
         const entries: DirEntry[] = [];
-        for (const { name, kind, size } of rows) {
-          if (name !== null && kind !== null) entries.push({ name, kind, size: size ?? 0 });
+        if (joined === null) return entries;
+        for (const item of joined.split('\0')) {
+          const slash = item.indexOf('/');
+          const size = Number(item.slice(0, slash));
+          const name = item.slice(slash + 1);
+          entries.push(size < 0 ? { name, kind: 'directory', size: 0 } : { name, kind: 'file', size });
         }
         return entries;
       }),

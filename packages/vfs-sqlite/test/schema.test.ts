@@ -31,12 +31,22 @@ describe('schema', () => {
       'accessed',
     ]);
     expect(columns(db, 'vfs_chunks')).toEqual(['ns', 'ino', 'idx', 'data']);
-    expect(columns(db, 'vfs_namespaces')).toEqual(['ns', 'chunk_size', 'files', 'bytes', 'next_ino']);
+    expect(columns(db, 'vfs_namespaces')).toEqual([
+      'ns',
+      'chunk_size',
+      'created',
+      'files',
+      'bytes',
+      'next_ino',
+    ]);
     const indexes = db.pragma('index_list(vfs_entries)') as { name: string }[];
     expect(indexes.map((i) => i.name)).toContain('vfs_entries_parent');
     expect((db.pragma('index_info(vfs_entries_parent)') as { name: string }[]).map((c) => c.name)).toEqual([
       'ns',
       'parent',
+      'name',
+      'kind',
+      'size',
     ]);
     db.close();
   });
