@@ -7,11 +7,11 @@
  * decided in TypeScript by vfs-core's check functions from those kinds. The checks below follow the
  * same order as those functions.
  *
- * Locks: a file being changed is locked FOR NO KEY UPDATE (appends serialize on it); a creation takes
- * its parent FOR KEY SHARE (so rmdir, which locks the directory FOR UPDATE before looking for
- * children, and a rename of the parent wait for it) and a shared per-namespace advisory "tree" lock,
- * which a directory rename takes exclusively, so no entry appears inside a subtree while it moves.
- * With limits, growth takes an exclusive per-namespace "quota" lock so totals are exact.
+ * Locks: a file being changed is locked by its UPDATE (or FOR NO KEY UPDATE), so appends serialize on
+ * it. Everything that adds a path (creations, mkdir, renames) takes a shared per-namespace advisory
+ * "tree" lock, which rmdir and directory renames take exclusively: nothing appears inside a directory
+ * while it is removed or moved, so no entry is ever orphaned. With limits, growth takes an exclusive
+ * per-namespace "quota" lock so totals are exact.
  */
 
 /**
@@ -78,30 +78,6 @@ BEGIN
   DELETE FROM {s}.vfs_namespaces WHERE ns = p_ns;
 END $$;
 
--- Writes p_data at p_off into chunk storage: whole chunks are replaced, partial ones merged
--- (a chunk shorter than the write's start is padded with zeros).
-CREATE FUNCTION {s}.vfs_put(p_ns text, p_ino bigint, p_off bigint, p_data bytea, p_cs integer) RETURNS void
-LANGUAGE plpgsql AS $$
-DECLARE
-  v_len bigint := length(p_data);
-BEGIN
-  IF v_len = 0 THEN RETURN; END IF;
-  INSERT INTO {s}.vfs_chunks AS c (ns, ino, idx, data)
-  SELECT p_ns, p_ino, g.i,
-    CASE WHEN g.s = 0 THEN ''::bytea ELSE decode(repeat('00', g.s::integer), 'hex') END
-      || substring(p_data FROM (g.i * p_cs + g.s - p_off + 1)::integer FOR (g.e - g.s)::integer)
-  FROM (
-    SELECT i, greatest(p_off - i * p_cs, 0) AS s, least(p_off + v_len - i * p_cs, p_cs) AS e
-    FROM generate_series(p_off / p_cs, (p_off + v_len - 1) / p_cs) AS i
-  ) AS g
-  ON CONFLICT (ns, ino, idx) DO UPDATE SET data = CASE
-    WHEN length(c.data) >= greatest(p_off - excluded.idx * p_cs, 0) THEN
-      overlay(c.data PLACING substring(excluded.data FROM (greatest(p_off - excluded.idx * p_cs, 0) + 1)::integer)
-        FROM (greatest(p_off - excluded.idx * p_cs, 0) + 1)::integer)
-    ELSE c.data || substring(excluded.data FROM length(c.data) + 1)
-  END;
-END $$;
-
 -- Quota check for growth; returns the name of the limit that would be exceeded, or NULL.
 CREATE FUNCTION {s}.vfs_quota(p_ns text, p_creating boolean, p_old bigint, p_new bigint,
   p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint) RETURNS text
@@ -129,11 +105,11 @@ CREATE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text
 LANGUAGE plpgsql AS $$
 DECLARE
   v record;
-  v_creating boolean;
+  v_limited boolean := p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL OR p_max_file_size IS NOT NULL;
+  v_creating boolean := false;
   v_ino bigint;
-  v_size bigint;
   v_len bigint := length(p_data);
-  v_off bigint;
+  v_off bigint := p_off;
   v_new bigint;
   v_limit text;
 BEGIN
@@ -141,49 +117,96 @@ BEGIN
     PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
   END IF;
   LOOP
-    SELECT e.kind, e.ino, e.size INTO v FROM {s}.vfs_entries e
-    WHERE e.ns = p_ns AND e.path = p_path FOR NO KEY UPDATE;
-    IF FOUND THEN
-      IF v.kind <> 'file' THEN st := 'check'; k1 := v.kind; RETURN; END IF;
-      v_creating := false; v_ino := v.ino; v_size := v.size;
+    IF NOT v_limited THEN
+      -- Fast path: the update locks the row and computes the new size from its latest version, so
+      -- concurrent appends each get their own offset.
+      UPDATE {s}.vfs_entries e SET
+        size = CASE p_mode WHEN 0 THEN v_len WHEN 1 THEN greatest(e.size, p_off + v_len) ELSE e.size + v_len END,
+        modified = p_now, accessed = p_now
+      WHERE e.ns = p_ns AND e.path = p_path AND e.kind = 'file'
+      RETURNING e.ino, CASE p_mode WHEN 2 THEN e.size - v_len ELSE p_off END INTO v_ino, v_off;
+      IF FOUND THEN EXIT; END IF;
+      IF octet_length(p_path) > p_max_path THEN
+        SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+        IF k1 = 'directory' THEN st := 'check'; RETURN; END IF;
+        IF k1 = 'file' THEN k1 := NULL; CONTINUE; END IF;
+        st := 'name-too-long'; n := octet_length(p_path); RETURN;
+      END IF;
+      -- Creations share the tree lock; rmdir and directory renames take it exclusively.
+      PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+      v_off := CASE WHEN p_mode = 2 THEN 0 ELSE p_off END;
+      INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+      SELECT p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_off + v_len, p_now, p_now, p_now
+      WHERE EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent AND e.kind = 'directory')
+      ON CONFLICT (ns, path) DO NOTHING
+      RETURNING ino INTO v_ino;
+      IF FOUND THEN v_creating := true; EXIT; END IF;
+      -- Something is there (a directory, or a file another creator just made), or the parent is
+      -- not a directory.
+      SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+      IF k1 = 'directory' THEN st := 'check'; RETURN; END IF;
+      IF k1 = 'file' THEN k1 := NULL; CONTINUE; END IF;
+      SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+      IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+      k2 := NULL;
     ELSE
+      SELECT e.ino, e.size INTO v FROM {s}.vfs_entries e
+      WHERE e.ns = p_ns AND e.path = p_path AND e.kind = 'file' FOR NO KEY UPDATE;
+      IF FOUND THEN
+        v_off := CASE WHEN p_mode = 2 THEN v.size ELSE p_off END;
+        v_new := CASE WHEN p_mode = 0 THEN v_len ELSE greatest(v.size, v_off + v_len) END;
+        v_limit := {s}.vfs_quota(p_ns, false, v.size, v_new, p_max_bytes, p_max_files, p_max_file_size);
+        IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := v_new; RETURN; END IF;
+        UPDATE {s}.vfs_entries SET size = v_new, modified = p_now, accessed = p_now
+        WHERE ns = p_ns AND path = p_path;
+        v_ino := v.ino;
+        EXIT;
+      END IF;
+      SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+      IF k1 = 'directory' THEN st := 'check'; RETURN; END IF;
+      IF k1 = 'file' THEN k1 := NULL; CONTINUE; END IF;
       IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
       PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
-      SELECT e.kind INTO k2 FROM {s}.vfs_entries e
-      WHERE e.ns = p_ns AND e.path = p_parent FOR KEY SHARE;
+      SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
       IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
-      v_creating := true; v_size := 0;
-    END IF;
-    v_off := CASE WHEN p_mode = 2 THEN v_size ELSE p_off END;
-    v_new := CASE WHEN p_mode = 0 THEN v_len ELSE greatest(v_size, v_off + v_len) END;
-    IF p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL OR p_max_file_size IS NOT NULL THEN
-      v_limit := {s}.vfs_quota(p_ns, v_creating, v_size, v_new, p_max_bytes, p_max_files, p_max_file_size);
+      v_off := CASE WHEN p_mode = 2 THEN 0 ELSE p_off END;
+      v_new := v_off + v_len;
+      v_limit := {s}.vfs_quota(p_ns, true, 0, v_new, p_max_bytes, p_max_files, p_max_file_size);
       IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := v_new; RETURN; END IF;
+      INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+      VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_new, p_now, p_now, p_now)
+      ON CONFLICT (ns, path) DO NOTHING
+      RETURNING ino INTO v_ino;
+      -- Lost a race with another creator: look again (its row is committed now).
+      IF FOUND THEN v_creating := true; EXIT; END IF;
     END IF;
-    IF NOT v_creating THEN EXIT; END IF;
-    INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
-    VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_new, p_now, p_now, p_now)
-    ON CONFLICT (ns, path) DO NOTHING
-    RETURNING ino INTO v_ino;
-    -- Lost a race with another creator: look again (its row is committed now).
-    IF FOUND THEN EXIT; END IF;
   END LOOP;
 
-  IF p_mode = 0 THEN
-    IF NOT v_creating THEN
-      DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
-    END IF;
-    IF v_len > 0 THEN
-      INSERT INTO {s}.vfs_chunks (ns, ino, idx, data)
-      SELECT p_ns, v_ino, i, substring(p_data FROM (i * p_cs + 1)::integer FOR p_cs)
-      FROM generate_series(0, (v_len - 1) / p_cs) AS i;
-    END IF;
-  ELSE
-    PERFORM {s}.vfs_put(p_ns, v_ino, v_off, p_data, p_cs);
+  IF v_len > 0 THEN
+    -- The chunks the data covers. A partly covered chunk is merged with what is stored (read under
+    -- the entry's row lock, which every writer of this file holds), padded with zeros if shorter.
+    INSERT INTO {s}.vfs_chunks AS c (ns, ino, idx, data)
+    SELECT p_ns, v_ino, g.i,
+      CASE
+        WHEN g.s = 0 AND g.e = p_cs OR p_mode = 0 OR v_creating OR old.data IS NULL THEN
+          CASE WHEN g.s = 0 THEN ''::bytea ELSE decode(repeat('00', g.s), 'hex') END || g.piece
+        WHEN length(old.data) = g.s THEN old.data || g.piece
+        WHEN length(old.data) > g.s THEN overlay(old.data PLACING g.piece FROM g.s + 1)
+        ELSE old.data || decode(repeat('00', g.s - length(old.data)), 'hex') || g.piece
+      END
+    FROM (
+      SELECT i, s, e, substring(p_data FROM (i * p_cs + s - v_off + 1)::integer FOR e - s) AS piece
+      FROM generate_series(v_off / p_cs, (v_off + v_len - 1) / p_cs) AS i,
+        LATERAL (SELECT greatest(v_off - i * p_cs, 0)::integer AS s,
+                        least(v_off + v_len - i * p_cs, p_cs)::integer AS e) AS b
+    ) AS g
+    LEFT JOIN {s}.vfs_chunks old
+      ON p_mode <> 0 AND NOT v_creating AND NOT (g.s = 0 AND g.e = p_cs)
+      AND old.ns = p_ns AND old.ino = v_ino AND old.idx = g.i
+    ON CONFLICT (ns, ino, idx) DO UPDATE SET data = excluded.data;
   END IF;
-  IF NOT v_creating THEN
-    UPDATE {s}.vfs_entries SET size = v_new, modified = p_now, accessed = p_now
-    WHERE ns = p_ns AND path = p_path;
+  IF p_mode = 0 AND NOT v_creating THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino AND idx * p_cs >= v_len;
   END IF;
   st := 'ok'; n := v_off;
 END $$;
@@ -225,7 +248,7 @@ BEGIN
   SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
   IF FOUND OR p_path = '/' THEN st := 'check'; RETURN; END IF;
   IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
-  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent FOR KEY SHARE;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
   IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
   INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
   VALUES (p_ns, p_path, p_parent, p_name, 'directory', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
@@ -244,6 +267,8 @@ LANGUAGE plpgsql AS $$
 BEGIN
   n := 0;
   IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  -- Exclusive: no creation inside the directory is in flight while it is checked and removed.
+  PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
   SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path FOR UPDATE;
   IF k1 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
   IF EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.parent = p_path) THEN
@@ -258,11 +283,13 @@ LANGUAGE plpgsql AS $$
 DECLARE
   v_ino bigint;
 BEGIN
-  SELECT e.kind, e.ino INTO k1, v_ino FROM {s}.vfs_entries e
-  WHERE e.ns = p_ns AND e.path = p_path FOR UPDATE;
-  IF k1 IS DISTINCT FROM 'file' THEN st := 'check'; RETURN; END IF;
+  DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path AND kind = 'file' RETURNING ino INTO v_ino;
+  IF NOT FOUND THEN
+    k1 := (SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path);
+    st := 'check';
+    RETURN;
+  END IF;
   DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
-  DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
   st := 'ok';
 END $$;
 
@@ -304,7 +331,7 @@ BEGIN
   IF k1 = 'directory' AND left(p_to, length(p_from) + 1) = p_from || '/' THEN
     k2 := NULL; st := 'check'; RETURN;
   END IF;
-  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent FOR KEY SHARE;
+  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent;
   IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
   IF k2 IS NOT NULL THEN
     IF k1 <> 'file' OR k2 <> 'file' THEN st := 'check'; RETURN; END IF;
