@@ -82,11 +82,14 @@ export function memory(options: MemoryOptions = {}): MemoryStorage {
     load(new MemorySnapshot(decoded.root, decoded.usedBytes));
   } else if (options.from) load(options.from);
 
-  const sync = createSyncStorage(tree);
+  // Declared so callers and the conformance kit know the limit this store enforces.
+  const limits = maxBytes === Number.POSITIVE_INFINITY ? undefined : { maxBytes };
+  const sync: VfsSyncStorage = { ...createSyncStorage(tree), limits };
   const snapshot = () => new MemorySnapshot(cloneNode(tree.root) as DirNode, tree.used);
   return {
     ...toAsync(sync),
     sync,
+    limits,
     maxBytes,
     get usedBytes() {
       return tree.used;
