@@ -33,6 +33,8 @@ export interface NameKey {
   key: string;
   gen: number;
   meta?: EntryMeta;
+  /** When the object was written (from the listing), milliseconds since the epoch. */
+  written?: number;
 }
 
 export function encodeName(name: string): string {

@@ -69,6 +69,12 @@ export interface S3StorageOptions extends S3ConnectionOptions {
    * `false` never uses them (single-writer mode).
    */
   conditionalWrites?: 'auto' | boolean;
+  /**
+   * Conditional mode: a claim older than this whose write never committed is taken for a dead
+   * writer's and skipped; a write that takes longer between claim and commit fails rather than
+   * risk being superseded unnoticed. Default 60000.
+   */
+  claimTimeoutMs?: number;
   /** Requests in flight per operation (chunk uploads, renames); default `16`. */
   concurrency?: number;
   /**
@@ -119,6 +125,8 @@ interface Slot {
   path: string;
   entry: Entry | undefined;
   maxGen: number;
+  /** When the newest claim above the live generation was written (conditional mode), if any. */
+  pendingSince?: number;
   keys: string[];
 }
 
@@ -220,7 +228,7 @@ function fileKind(entry: Entry | undefined): FileKind | undefined {
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const MAX_CONFLICT_RETRIES = 10;
+const MAX_CONFLICT_RETRIES = 30;
 
 function newId(): string {
   return randomBytes(12).toString('hex');
@@ -238,9 +246,13 @@ function toSlot(path: string, keys: NameKey[]): Slot {
     maxGen = Math.max(maxGen, k.gen);
     if (k.meta && (!best || k.gen > best.gen)) best = k;
   }
+  let pendingSince: number | undefined;
+  for (const k of keys) {
+    if (!k.meta && k.gen > (best?.gen ?? 0)) pendingSince = Math.max(pendingSince ?? 0, k.written ?? 0);
+  }
   const entry =
     best?.meta && best.meta.kind !== 't' ? { key: best.key, gen: best.gen, meta: best.meta } : undefined;
-  return { path, entry, maxGen, keys: keys.map((k) => k.key) };
+  return { path, entry, maxGen, pendingSince, keys: keys.map((k) => k.key) };
 }
 
 /**
@@ -258,6 +270,7 @@ export class S3Driver implements VfsDriver {
   readonly #inlineThreshold: number;
   readonly #concurrency: number;
   readonly #conditionalOption: 'auto' | boolean;
+  readonly #claimTimeout: number;
   readonly #cache: EntryCache;
   readonly #paths = new KeyedQueue();
   readonly #tree = new ReadWriteLock();
@@ -266,6 +279,7 @@ export class S3Driver implements VfsDriver {
   #flushing: Promise<void> = Promise.resolve();
   #mode: ConsistencyMode | undefined;
   #ready: Promise<void> | undefined;
+  #isReady = false;
   #needsRecovery = false;
   capabilities: Partial<Capabilities>;
 
@@ -278,6 +292,7 @@ export class S3Driver implements VfsDriver {
     this.#inlineThreshold = Math.min(options.inlineThreshold ?? 64 * 1024, this.#chunkSize);
     this.#concurrency = options.concurrency ?? 16;
     this.#conditionalOption = options.conditionalWrites ?? 'auto';
+    this.#claimTimeout = options.claimTimeoutMs ?? 60_000;
     this.#ownsClient = options.client === undefined;
     this.client =
       options.client ??
@@ -316,10 +331,15 @@ export class S3Driver implements VfsDriver {
 
   /** Probes the server, creates the root and completes interrupted renames (once). */
   ready(): Promise<void> {
-    this.#ready ??= this.#init().catch((error) => {
-      this.#ready = undefined;
-      throw toVfsError(error, { bucket: this.bucket, endpoint: this.#endpoint });
-    });
+    this.#ready ??= this.#init().then(
+      () => {
+        this.#isReady = true;
+      },
+      (error) => {
+        this.#ready = undefined;
+        throw toVfsError(error, { bucket: this.bucket, endpoint: this.#endpoint });
+      },
+    );
     return this.#ready;
   }
 
@@ -371,12 +391,20 @@ export class S3Driver implements VfsDriver {
     pathLock: string | undefined,
     fn: () => Promise<T>,
   ): Promise<T> {
-    await this.ready();
+    if (!this.#isReady) await this.ready();
     try {
       if (this.#needsRecovery) await this.#tree.exclusive(() => this.#recover());
       const locked = () => (pathLock === undefined ? fn() : this.#paths.run(pathLock, fn));
       for (let attempt = 0; ; attempt++) {
         try {
+          // Lookups served from the cache cost no request: keep their path short.
+          if (lock === 'read' && this.#tree.tryShared()) {
+            try {
+              return await fn();
+            } finally {
+              this.#tree.releaseShared();
+            }
+          }
           return await (lock === 'exclusive' ? this.#tree.exclusive(locked) : this.#tree.shared(locked));
         } catch (error) {
           if (isVfsError(error)) throw error;
@@ -384,7 +412,7 @@ export class S3Driver implements VfsDriver {
           const retry = error instanceof ConflictError || (lock === 'read' && isMissingKey(error));
           this.#cache.forget(path);
           if (!retry || attempt >= MAX_CONFLICT_RETRIES) throw error;
-          await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** Math.min(attempt, 6)));
+          await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** Math.min(attempt, 7)));
         }
       }
     } catch (error) {
@@ -710,17 +738,21 @@ export class S3Driver implements VfsDriver {
 
   // --- entries --------------------------------------------------------------------------------
 
-  async #lookup(path: string): Promise<Slot> {
+  #lookup(path: string): Slot | Promise<Slot> {
     const cached = this.#cache.get(path);
     if (cached === 'absent') return { path, entry: undefined, maxGen: 0, keys: [] };
     if (cached) return cached;
+    return this.#fetchSlot(path);
+  }
+
+  async #fetchSlot(path: string): Promise<Slot> {
     const prefix = `${this.layout.namePrefix(path)}!`;
     const keys: NameKey[] = [];
     for await (const page of this.#pages(prefix)) {
       for (const o of page.Contents ?? []) {
         const key = o.Key!;
         const parsed = this.layout.parseKey(key);
-        if (parsed) keys.push(parsed.key);
+        if (parsed) keys.push({ ...parsed.key, written: o.LastModified?.getTime() });
       }
     }
     const slot = toSlot(path, keys);
@@ -730,7 +762,11 @@ export class S3Driver implements VfsDriver {
 
   async #lookupWithParent(path: string): Promise<[Slot, Slot | undefined]> {
     if (path === '/') return [await this.#lookup(path), undefined];
-    return Promise.all([this.#lookup(path), this.#lookup(parentPath(path))]);
+    const slot = this.#lookup(path);
+    const parent = this.#lookup(parentPath(path));
+    return slot instanceof Promise || parent instanceof Promise
+      ? Promise.all([slot, parent])
+      : [slot, parent];
   }
 
   /** One LIST walk over a directory's keys; every name with its keys (live or not). */
@@ -743,7 +779,7 @@ export class S3Driver implements VfsDriver {
         if (!parsed) continue;
         const keys = byName.get(parsed.name) ?? [];
         byName.set(parsed.name, keys);
-        keys.push(parsed.key);
+        keys.push({ ...parsed.key, written: o.LastModified?.getTime() });
       }
     }
     const slots = [...byName].map(([encoded, keys]) => {
@@ -788,13 +824,16 @@ export class S3Driver implements VfsDriver {
     txn: Txn,
     manifest?: Manifest,
   ): Promise<Slot> {
-    const gen = slot.maxGen + 1;
+    const gen = this.#nextGen(slot);
     const keys = [...slot.keys];
+    const claimed = Date.now();
     if (this.#conditional) keys.push(await this.#claim(slot.path, gen));
     const key = this.layout.dataKey(slot.path, gen, meta);
     txn.committing = true;
     if (body instanceof Uint8Array) await this.#put(key, body);
     else await this.#copy(body.copyFrom, key);
+    if (this.#conditional && Date.now() - claimed > this.#claimTimeout / 2)
+      await this.#checkNotSkipped(slot.path, gen);
     txn.garbage.push(...keys);
     const next: Slot = {
       path: slot.path,
@@ -804,6 +843,34 @@ export class S3Driver implements VfsDriver {
     };
     this.#cache.set(next);
     return next;
+  }
+
+  /**
+   * The generation the next write of a name claims. In conditional mode, a younger claim above the
+   * live generation is a write in flight: a conflict (retried). Older claims belong to writers that
+   * died between claim and commit; they are skipped.
+   */
+  #nextGen(slot: Slot): number {
+    if (
+      this.#conditional &&
+      slot.pendingSince !== undefined &&
+      Date.now() - slot.pendingSince < this.#claimTimeout
+    ) {
+      throw new ConflictError(`a write of ${slot.path} is in flight`);
+    }
+    return slot.maxGen + 1;
+  }
+
+  /** After a commit that took long: a writer that skipped our claim as dead would have won. */
+  async #checkNotSkipped(path: string, gen: number): Promise<void> {
+    for await (const page of this.#pages(`${this.layout.namePrefix(path)}!`)) {
+      for (const o of page.Contents ?? []) {
+        const parsed = this.layout.parseKey(o.Key!);
+        if (parsed && parsed.key.gen > gen) {
+          throw new Error(`the write of ${path} stalled past the claim timeout and was superseded`);
+        }
+      }
+    }
   }
 
   /** Claims generation `gen` of a name; a {@link ConflictError} when another writer got there first. */
@@ -963,7 +1030,7 @@ export class S3Driver implements VfsDriver {
 
   async #renameFile(source: Slot, target: Slot): Promise<void> {
     const entry = source.entry!;
-    const gen = target.maxGen + 1;
+    const gen = this.#nextGen(target);
     const removeTarget = [...target.keys, ...this.#takeTrash(`${this.layout.namePrefix(target.path)}!`)];
     if (this.#conditional) removeTarget.push(await this.#claim(target.path, gen));
     const chunks =
@@ -984,7 +1051,7 @@ export class S3Driver implements VfsDriver {
     if (this.#conditional) {
       // The source keeps a tombstone, so a writer with an older view cannot bring it back.
       const now = Date.now();
-      const tomb = source.maxGen + 1;
+      const tomb = this.#nextGen(source);
       journal.remove[1]!.push(await this.#claim(source.path, tomb));
       journal.puts.push(
         this.layout.dataKey(source.path, tomb, {
@@ -1002,7 +1069,7 @@ export class S3Driver implements VfsDriver {
   async #renameDirectory(source: Slot, target: Slot): Promise<void> {
     await this.flush();
     const entry = source.entry!;
-    const gen = target.maxGen + 1;
+    const gen = this.#nextGen(target);
     const removeTarget = [...target.keys];
     if (this.#conditional) removeTarget.push(await this.#claim(target.path, gen));
     const journal: Journal = {
@@ -1015,7 +1082,7 @@ export class S3Driver implements VfsDriver {
     };
     if (this.#conditional) {
       const now = Date.now();
-      const tomb = source.maxGen + 1;
+      const tomb = this.#nextGen(source);
       journal.remove[1]!.push(await this.#claim(source.path, tomb));
       journal.puts.push(
         this.layout.dataKey(source.path, tomb, {

@@ -20,6 +20,18 @@ export class ReadWriteLock {
   #writer = false;
   #waiting: { exclusive: boolean; wake: () => void }[] = [];
 
+  /** Takes a shared hold at once if nothing exclusive runs or waits; release with {@link releaseShared}. */
+  tryShared(): boolean {
+    if (this.#writer || this.#waiting.length > 0) return false;
+    this.#readers++;
+    return true;
+  }
+
+  releaseShared(): void {
+    this.#readers--;
+    this.#next();
+  }
+
   async shared<T>(fn: () => Promise<T>): Promise<T> {
     if (this.#writer || this.#waiting.length > 0) {
       await new Promise<void>((wake) => this.#waiting.push({ exclusive: false, wake }));

@@ -1,0 +1,117 @@
+import { runConformance } from '@eryx/vfs-conformance';
+import { describe, expect, it } from 'vitest';
+import { openS3, type S3Storage, s3 } from '../src/index.js';
+import { emulateConditionalWrites } from './conditional.js';
+import { newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+function conditional(
+  prefix: string,
+  options: Parameters<typeof s3>[0] extends infer O ? Partial<O> : never = {},
+) {
+  const client = emulateConditionalWrites(newClient());
+  const storage = s3({ ...serverOptions(), client, prefix, conditionalWrites: true, ...options });
+  return Object.assign(storage, {
+    async destroy() {
+      await storage.close();
+      client.destroy();
+    },
+  });
+}
+
+// The whole kit once more in conditional mode (claims, tombstones, native append). Every request
+// path is slower here (claims, verification, emulation), hence the longer timeout; the model-based
+// test runs fewer sequences than in conformance.test.ts, which runs the default.
+runConformance({
+  name: 's3 conditional',
+  forms: ['async'],
+  propertyRuns: 25,
+  timeout: 300_000,
+  create: () => conditional(randomPrefix('conditional')),
+  destroy: (s) => (s as ReturnType<typeof conditional>).destroy(),
+});
+
+describe('consistency modes', () => {
+  it('detects whether the server honours conditional writes', async () => {
+    const plain = await openS3({ ...serverOptions(), prefix: randomPrefix() });
+    expect(await plain.ready()).toBe('single-writer');
+    expect(plain.capabilities.nativeAppend).toBe(false);
+    await plain.close();
+
+    const client = emulateConditionalWrites(newClient());
+    const honoured = await openS3({ ...serverOptions(), client, prefix: randomPrefix() });
+    expect(await honoured.ready()).toBe('conditional');
+    expect(honoured.capabilities).toMatchObject({ nativeAppend: true, multiProcess: false });
+    await honoured.close();
+    client.destroy();
+  });
+
+  it('refuses conditionalWrites: true when the server ignores them', async () => {
+    const fs = s3({ ...serverOptions(), prefix: randomPrefix(), conditionalWrites: true });
+    await expect(fs.ready()).rejects.toMatchObject({
+      code: 'io',
+      message: expect.stringContaining('ignores If-None-Match'),
+    });
+    await fs.close();
+  });
+
+  it('two writers of one store lose no append and no create', async () => {
+    const prefix = randomPrefix('two');
+    const a = conditional(prefix);
+    const b = conditional(prefix);
+    try {
+      await a.mkdir('/d');
+      const writers: [S3Storage, string][] = [
+        [a, 'a'],
+        [b, 'b'],
+      ];
+      const offsets = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => {
+          const [fs, who] = writers[i % 2]!;
+          return fs.append('/d/log', bytes(`${who}${String(i).padStart(2, '0')};`));
+        }),
+      );
+      expect(new Set(offsets).size).toBe(40);
+      const content = text(await b.read('/d/log'));
+      expect(content.split(';').filter(Boolean).sort()).toEqual(
+        Array.from({ length: 40 }, (_, i) => `${i % 2 ? 'b' : 'a'}${String(i).padStart(2, '0')}`).sort(),
+      );
+      // Exclusive creation: exactly one of two racing mkdirs wins.
+      const results = await Promise.allSettled([a.mkdir('/d/x'), b.mkdir('/d/x')]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+        reason: { code: 'already-exists' },
+      });
+    } finally {
+      await a.destroy();
+      await b.destroy();
+    }
+  });
+
+  it('a deleted file stays deleted for a writer with an older view, and gc keeps the store clean', async () => {
+    const prefix = randomPrefix('tomb');
+    const a = conditional(prefix);
+    const b = conditional(prefix);
+    try {
+      await a.write('/f', bytes('one'));
+      expect(text(await b.read('/f'))).toBe('one');
+      await a.delete('/f');
+      await expect(b.writeAt('/f', 0, bytes('x'))).resolves.toBeUndefined();
+      // b saw no file (no cache in conditional mode), so it created a new one.
+      expect(text(await a.read('/f'))).toBe('x');
+      await a.delete('/f');
+      await a.flush();
+      await b.flush();
+      await a.gc({ minAgeMs: 0 });
+      const client = newClient();
+      const keys = await rawKeys(client, `${prefix}/`);
+      client.destroy();
+      expect(keys.filter((k) => !k.startsWith(`${prefix}/root!`))).toEqual([]);
+    } finally {
+      await a.destroy();
+      await b.destroy();
+    }
+  });
+});
