@@ -310,7 +310,11 @@ export class BlockCache implements VfsSyncDriver {
 
   writeAt(path: string, offset: number, data: Uint8Array): void {
     if (data.length === 0) {
+      // Whether an empty write past the end extends the file is the backend's business.
+      const file = this.#files.get(path);
+      if (file) this.#write(file);
       this.#remote(Op.writeAt, path, offset, data);
+      this.#forget(path);
       return;
     }
     const file = this.#known(path);

@@ -1,0 +1,580 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { SyncBridge, SyncBridgeOptions, VfsStorage, VfsSyncStorage } from '../src/index.js';
+import { ensureDist } from './build-dist.js';
+
+// The bridge's worker loads the built package, so the tests use the built package throughout.
+ensureDist();
+const core = (await import(
+  new URL('../dist/index.js', import.meta.url).href
+)) as typeof import('../src/index.js');
+const { createSyncBridge, isVfsError, toAsync } = core;
+
+const fixtureUrl = new URL('./fixtures/async-map-backend.mjs', import.meta.url);
+const fixturePath = fileURLToPath(fixtureUrl);
+interface FixtureModule {
+  mapBackend(options?: FixtureOptions): VfsStorage;
+  COUNTER: { ops: number; writes: number; bytesWritten: number; reads: number; stats: number; lists: number };
+}
+interface FixtureOptions {
+  counters?: SharedArrayBuffer;
+  mirror?: string;
+  delay?: number;
+  failStartup?: string;
+}
+const fixture = (await import(fixtureUrl.href)) as FixtureModule;
+const { COUNTER } = fixture;
+
+const enc = (s: string) => new TextEncoder().encode(s);
+const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+
+const open: SyncBridge[] = [];
+function bridge(options: SyncBridgeOptions = {}, backend: FixtureOptions = {}): SyncBridge {
+  const b = createSyncBridge({ module: fixturePath, export: 'mapBackend', options: backend }, options);
+  open.push(b);
+  return b;
+}
+afterEach(() => {
+  for (const b of open.splice(0)) {
+    try {
+      b.close();
+    } catch {
+      // Tests that break the bridge on purpose leave it failing.
+    }
+  }
+});
+
+function caught(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected an error');
+}
+
+function expectCode(fn: () => unknown, code: string): void {
+  const error = caught(fn);
+  expect(isVfsError(error), String(error)).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+}
+
+/** Compares bytes without a deep-equality walk over millions of elements. */
+function expectBytes(actual: Uint8Array, expected: Uint8Array): void {
+  expect(actual.length).toBe(expected.length);
+  expect(Buffer.compare(actual, expected)).toBe(0);
+}
+
+function pattern(length: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(length);
+  let x = seed;
+  for (let i = 0; i < length; i++) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    out[i] = x >>> 24;
+  }
+  return out;
+}
+
+describe('sync bridge: operations', { timeout: 60_000 }, () => {
+  it('serves every operation synchronously', () => {
+    const b = bridge();
+    expect(b.capabilities.nativeAppend).toBe(true);
+    expect(b.exists('/')).toBe(true);
+    b.mkdir('/d');
+    b.write('/d/a', enc('hello'));
+    expect(dec(b.read('/d/a'))).toBe('hello');
+    b.writeAt('/d/a', 5, enc(' world'));
+    expect(dec(b.readAt('/d/a', 3, 5))).toBe('lo wo');
+    expect(b.append('/d/a', enc('!'))).toBe(11);
+    expect(dec(b.read('/d/a'))).toBe('hello world!');
+    b.setSize('/d/a', 5);
+    expect(dec(b.read('/d/a'))).toBe('hello');
+    b.setSize('/d/a', 7);
+    expect([...b.read('/d/a')]).toEqual([...enc('hello'), 0, 0]);
+    const meta = b.stat('/d/a');
+    expect(meta).toMatchObject({ kind: 'file', size: 7 });
+    expect(typeof meta.modified).toBe('number');
+    expect(b.stat('/d').kind).toBe('directory');
+    b.writeAt('/d/b', 2, enc('x'));
+    expect([...b.read('/d/b')]).toEqual([0, 0, 120]);
+    expect(b.list('/d').sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: 'a', kind: 'file', size: 7 },
+      { name: 'b', kind: 'file', size: 3 },
+    ]);
+    b.setTimes('/d/a', { modified: 1_000, accessed: 2_000 });
+    expect(b.stat('/d/a')).toMatchObject({ modified: 1_000, accessed: 2_000 });
+    b.rename('/d', '/e');
+    expect(b.exists('/d')).toBe(false);
+    expect(dec(b.readAt('/e/a', 0, 5))).toBe('hello');
+    b.delete('/e/a');
+    b.delete('/e/b');
+    b.rmdir('/e');
+    expect(b.list('/')).toEqual([]);
+    expectCode(() => b.readAt('/', 0, 0), 'is-a-directory');
+    expectCode(() => b.readAt('/', 0, 10), 'is-a-directory');
+  });
+
+  it('normalizes and validates arguments like createSyncStorage', () => {
+    const b = bridge();
+    b.mkdir('/x/../y/');
+    expect(b.exists('/y')).toBe(true);
+    expectCode(() => b.stat('relative'), 'invalid-path');
+    expectCode(() => b.readAt('/y', -1, 1), 'invalid-offset');
+    expectCode(() => b.write('/y/f', 'text' as unknown as Uint8Array), 'invalid-argument');
+  });
+
+  it('reports backend errors with their code, path, message and cause', async () => {
+    const b = bridge();
+    const direct = fixture.mapBackend();
+    b.write('/f', enc('x'));
+    await direct.write('/f', enc('x'));
+    const cases: [string, () => unknown, () => Promise<unknown>][] = [
+      ['not-found', () => b.stat('/missing'), () => direct.stat('/missing')],
+      ['not-found', () => b.write('/no/f', enc('x')), () => direct.write('/no/f', enc('x'))],
+      ['already-exists', () => b.mkdir('/f'), () => direct.mkdir('/f')],
+      ['not-a-directory', () => b.list('/f'), () => direct.list('/f')],
+      ['not-a-directory', () => b.writeAt('/f/g', 0, enc('x')), () => direct.writeAt('/f/g', 0, enc('x'))],
+      ['is-a-directory', () => b.read('/'), () => direct.read('/')],
+      ['busy', () => b.rmdir('/'), () => direct.rmdir('/')],
+      ['invalid-path', () => b.rename('/', '/z'), () => direct.rename('/', '/z')],
+      ['io', () => b.stat('/__plain'), () => direct.stat('/__plain')],
+    ];
+    b.mkdir('/full');
+    b.write('/full/x', enc('1'));
+    await direct.mkdir('/full');
+    await direct.write('/full/x', enc('1'));
+    cases.push(['directory-not-empty', () => b.rmdir('/full'), () => direct.rmdir('/full')]);
+    for (const [code, viaBridge, viaDirect] of cases) {
+      const error = caught(viaBridge) as Error & { code: string; path?: string };
+      const expected = (await viaDirect().then(
+        () => undefined,
+        (e: unknown) => e,
+      )) as Error & { code: string; path?: string };
+      if (code === 'invalid-path') {
+        // Checked by the backend as `busy` first (root), the same on both sides.
+        expect(error.code).toBe(expected.code);
+      } else {
+        expect(error.code).toBe(code);
+      }
+      expect(isVfsError(error)).toBe(true);
+      expect(error.name).toBe('VfsError');
+      expect(error.message).toBe(expected.message);
+      expect(error.path).toBe(expected.path);
+      expect((error.cause as Error | undefined)?.message).toBe(
+        (expected.cause as Error | undefined)?.message,
+      );
+    }
+    expect(((caught(() => b.stat('/__plain')) as Error).cause as Error).message).toBe('plain failure');
+  });
+
+  it('reports startup failures', () => {
+    const error = caught(() => createSyncBridge({ module: join(tmpdir(), 'no-such-module.mjs') })) as Error;
+    expect(isVfsError(error, 'io')).toBe(true);
+    expect(error.message).toMatch(/no-such-module/);
+    expectCode(() => createSyncBridge({ module: fixtureUrl, export: 'nothing' }), 'invalid-argument');
+    const failed = caught(() =>
+      createSyncBridge({
+        module: fixtureUrl.href,
+        export: 'mapBackend',
+        options: { failStartup: 'no volume' },
+      }),
+    ) as Error;
+    expect(isVfsError(failed, 'invalid-argument')).toBe(true);
+    expect(failed.message).toBe('invalid-argument: no volume');
+    expectCode(() => createSyncBridge({ module: fixturePath }, { cacheBytes: -1 }), 'invalid-argument');
+  });
+
+  it('fails every call after close', () => {
+    const b = bridge();
+    b.close();
+    b.close();
+    expectCode(() => b.stat('/'), 'io');
+    expectCode(() => b.flush(), 'io');
+  });
+});
+
+describe('sync bridge: large payloads', { timeout: 60_000 }, () => {
+  it('moves several MiB through a small shared buffer, both ways', () => {
+    const b = bridge({ bufferBytes: 64 * 1024 });
+    const data = pattern(6 * 1024 * 1024 + 123);
+    b.write('/big', data);
+    expectBytes(b.read('/big'), data);
+    expectBytes(
+      b.readAt('/big', 1_000_001, 3 * 1024 * 1024),
+      data.subarray(1_000_001, 1_000_001 + 3 * 1024 * 1024),
+    );
+    const patch = pattern(5 * 1024 * 1024, 7);
+    b.writeAt('/big', 4 * 1024 * 1024, patch);
+    const expected = new Uint8Array(9 * 1024 * 1024);
+    expected.set(data);
+    expected.set(patch, 4 * 1024 * 1024);
+    expect(b.stat('/big').size).toBe(expected.length);
+    expectBytes(b.read('/big'), expected);
+    b.flush();
+    expectBytes(b.read('/big'), expected);
+    expect(b.append('/big', pattern(2 * 1024 * 1024, 3))).toBe(expected.length);
+  });
+
+  it('keeps the cache within cacheBytes while reading a file much larger than it', () => {
+    const cacheBytes = 256 * 1024;
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const b = bridge({ cacheBytes, blockSize: 16 * 1024 }, { counters });
+    const data = pattern(4 * 1024 * 1024);
+    b.write('/big', data);
+    for (let at = 0; at < data.length; at += 10_000) {
+      expectBytes(b.readAt('/big', at, 5_000), data.subarray(at, at + 5_000));
+    }
+    // 420 reads, each 16 KiB block fetched once.
+    expect(c[COUNTER.reads]).toBe(256);
+    // Reading it again from the start: the first blocks were evicted long ago.
+    expectBytes(b.readAt('/big', 0, 100), data.subarray(0, 100));
+    expect(c[COUNTER.reads]).toBe(257);
+  });
+});
+
+describe('sync bridge: cache coherence', { timeout: 60_000 }, () => {
+  it('shows buffered writes to read, readAt, stat, list and exists', () => {
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const b = bridge({}, { counters });
+    b.mkdir('/d');
+    b.writeAt('/d/f', 0, enc('ab'));
+    const stored = c[COUNTER.writes];
+    b.writeAt('/d/f', 2, enc('cd'));
+    b.writeAt('/d/f', 10, enc('z'));
+    expect(c[COUNTER.writes]).toBe(stored);
+    expect(b.stat('/d/f').size).toBe(11);
+    expect(b.list('/d')).toEqual([{ name: 'f', kind: 'file', size: 11 }]);
+    expect(dec(b.readAt('/d/f', 0, 4))).toBe('abcd');
+    expect([...b.readAt('/d/f', 3, 100)]).toEqual([100, 0, 0, 0, 0, 0, 0, 122]);
+    expect(b.read('/d/f').length).toBe(11);
+    expect(b.exists('/d/f')).toBe(true);
+    expect(c[COUNTER.writes]).toBe(stored);
+  });
+
+  it('orders metadata operations after the buffered writes they depend on', () => {
+    const b = bridge();
+    b.mkdir('/d');
+    b.write('/d/f', enc('0123456789'));
+    b.writeAt('/d/f', 8, enc('abcd'));
+    b.setSize('/d/f', 10);
+    expect(dec(b.read('/d/f'))).toBe('01234567ab');
+    b.writeAt('/d/f', 10, enc('XY'));
+    expect(b.append('/d/f', enc('!'))).toBe(12);
+    expect(dec(b.read('/d/f'))).toBe('01234567abXY!');
+    b.writeAt('/d/f', 0, enc('R'));
+    b.rename('/d', '/e');
+    expect(dec(b.read('/e/f'))).toBe('R1234567abXY!');
+    b.writeAt('/e/f', 1, enc('S'));
+    b.rename('/e/f', '/e/g');
+    expect(dec(b.readAt('/e/g', 0, 2))).toBe('RS');
+    b.writeAt('/e/g', 2, enc('T'));
+    b.setTimes('/e/g', { modified: 5 });
+    expect(b.stat('/e/g').modified).toBe(5);
+    b.flush();
+    expect(b.stat('/e/g').modified).toBe(5);
+    b.writeAt('/e/g', 0, enc('lost'));
+    b.write('/e/g', enc('new'));
+    expect(dec(b.read('/e/g'))).toBe('new');
+    b.writeAt('/e/g', 0, enc('gone'));
+    b.delete('/e/g');
+    expect(b.exists('/e/g')).toBe(false);
+    expectCode(() => b.readAt('/e/g', 0, 1), 'not-found');
+    b.flush();
+    expect(b.list('/e')).toEqual([]);
+  });
+
+  it('matches the backend under random operation sequences', async () => {
+    const configs: SyncBridgeOptions[] = [
+      { blockSize: 16, cacheBytes: 96, dirtyBytes: 80 },
+      { blockSize: 7, cacheBytes: 1024, dirtyBytes: 4096 },
+      {},
+    ];
+    for (let run = 0; run < 15; run++) {
+      const config = configs[run % configs.length]!;
+      const b = bridge(config);
+      const model = fixture.mapBackend();
+      await compareRandom(b, model, run + 1, 400);
+      b.close();
+    }
+  }, 120_000);
+});
+
+type Outcome = { ok: unknown } | { error: string };
+
+async function outcome(fn: () => unknown): Promise<Outcome> {
+  try {
+    return { ok: normalize(await fn()) };
+  } catch (error) {
+    if (!isVfsError(error)) throw error;
+    return { error: error.code };
+  }
+}
+
+function normalize(value: unknown): unknown {
+  if (value instanceof Uint8Array) return [...value];
+  if (Array.isArray(value)) {
+    return value
+      .map((e: { name: string; kind: string; size: number }) => `${e.name}:${e.kind}:${e.size}`)
+      .sort();
+  }
+  if (value && typeof value === 'object' && 'kind' in value) {
+    const { kind, size } = value as { kind: string; size: number };
+    return { kind, size };
+  }
+  return value;
+}
+
+async function compareRandom(
+  b: VfsSyncStorage,
+  model: VfsStorage,
+  seed: number,
+  steps: number,
+): Promise<void> {
+  let x = seed;
+  const rand = (n: number) => {
+    x = (x * 1103515245 + 12345) >>> 0;
+    return (x >>> 8) % n;
+  };
+  const paths = ['/a', '/b', '/d', '/d/x', '/d/y', '/e', '/e/z'];
+  const pick = () => paths[rand(paths.length)]!;
+  const log: string[] = [];
+  for (let step = 0; step < steps; step++) {
+    const p = pick();
+    const data = pattern(rand(6) === 0 ? rand(200) : rand(12), step + seed * 1000);
+    const offset = rand(4) === 0 ? rand(300) : rand(40);
+    const kind = rand(15);
+    let sync: () => unknown;
+    let async: () => Promise<unknown>;
+    let name: string;
+    switch (kind) {
+      case 0:
+        name = `write ${p} ${data.length}`;
+        sync = () => b.write(p, data);
+        async = () => model.write(p, data);
+        break;
+      case 1:
+      case 2:
+      case 3:
+        name = `writeAt ${p} ${offset} ${data.length}`;
+        sync = () => b.writeAt(p, offset, data);
+        async = () => model.writeAt(p, offset, data);
+        break;
+      case 4:
+        name = `append ${p} ${data.length}`;
+        sync = () => b.append(p, data);
+        async = () => model.append(p, data);
+        break;
+      case 5:
+      case 6: {
+        const length = rand(3) === 0 ? rand(400) : rand(30);
+        name = `readAt ${p} ${offset} ${length}`;
+        sync = () => b.readAt(p, offset, length);
+        async = () => model.readAt(p, offset, length);
+        break;
+      }
+      case 7:
+        name = `read ${p}`;
+        sync = () => b.read(p);
+        async = () => model.read(p);
+        break;
+      case 8:
+        name = `setSize ${p} ${offset}`;
+        sync = () => b.setSize(p, offset);
+        async = () => model.setSize(p, offset);
+        break;
+      case 9:
+        name = `stat ${p}`;
+        sync = () => b.stat(p);
+        async = () => model.stat(p);
+        break;
+      case 10: {
+        const dir = ['/', '/d', '/e'][rand(3)]!;
+        name = `list ${dir}`;
+        sync = () => b.list(dir);
+        async = () => model.list(dir);
+        break;
+      }
+      case 11:
+        name = rand(2) ? `mkdir ${p}` : `rmdir ${p}`;
+        sync = name.startsWith('mkdir') ? () => b.mkdir(p) : () => b.rmdir(p);
+        async = name.startsWith('mkdir') ? () => model.mkdir(p) : () => model.rmdir(p);
+        break;
+      case 12:
+        name = `delete ${p}`;
+        sync = () => b.delete(p);
+        async = () => model.delete(p);
+        break;
+      case 13: {
+        const to = pick();
+        name = `rename ${p} ${to}`;
+        sync = () => b.rename(p, to);
+        async = () => model.rename(p, to);
+        break;
+      }
+      default:
+        name = rand(2) ? `flush ${p}` : 'flush';
+        sync = name === 'flush' ? () => b.flush?.() : () => b.flush?.(p);
+        async = async () => undefined;
+        break;
+    }
+    log.push(name);
+    const [got, want] = [await outcome(sync), await outcome(async)];
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      throw new Error(
+        `seed ${seed}, step ${step}: ${name}\n  bridge: ${JSON.stringify(got).slice(0, 300)}\n  model:  ${JSON.stringify(want).slice(0, 300)}\n  after: ${log.slice(-12).join('; ')}`,
+      );
+    }
+  }
+}
+
+describe('sync bridge: durability', { timeout: 60_000 }, () => {
+  const dirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  const mirrorDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vfs-bridge-'));
+    dirs.push(dir);
+    return dir;
+  };
+  const mirrored = (dir: string, path: string) => {
+    try {
+      return dec(readFileSync(join(dir, encodeURIComponent(path))));
+    } catch {
+      return undefined;
+    }
+  };
+
+  it('stores buffered writes at flush(path), in one round trip', () => {
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const mirror = mirrorDir();
+    const b = bridge({}, { counters, mirror });
+    b.writeAt('/log', 0, enc('x'));
+    expect(c[COUNTER.writes]).toBe(1);
+    expect(mirrored(mirror, '/log')).toBe('x');
+    const ops = c[COUNTER.ops]!;
+    for (let i = 1; i <= 1000; i++) b.writeAt('/log', i, enc('y'));
+    expect(c[COUNTER.ops]).toBe(ops);
+    expect(mirrored(mirror, '/log')).toBe('x');
+    b.flush('/log');
+    expect(c[COUNTER.writes]).toBe(2);
+    expect(mirrored(mirror, '/log')).toBe(`x${'y'.repeat(1000)}`);
+  });
+
+  it('stores everything at close, and at flush()', () => {
+    const mirror = mirrorDir();
+    const b = bridge({}, { mirror });
+    b.write('/a', enc('1'));
+    b.write('/b', enc('1'));
+    b.writeAt('/a', 1, enc('2'));
+    b.writeAt('/b', 1, enc('2'));
+    b.flush();
+    expect(mirrored(mirror, '/a')).toBe('12');
+    expect(mirrored(mirror, '/b')).toBe('12');
+    b.writeAt('/a', 2, enc('3'));
+    b.writeAt('/b', 2, enc('3'));
+    expect(mirrored(mirror, '/a')).toBe('12');
+    b.close();
+    expect(mirrored(mirror, '/a')).toBe('123');
+    expect(mirrored(mirror, '/b')).toBe('123');
+  });
+
+  it('stores buffered writes when they exceed dirtyBytes', () => {
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const mirror = mirrorDir();
+    const b = bridge({ dirtyBytes: 1024 }, { counters, mirror });
+    b.write('/f', new Uint8Array(0));
+    for (let i = 0; i < 200; i++) b.writeAt('/f', i * 20, pattern(10, i));
+    expect(c[COUNTER.writes]).toBeGreaterThan(1);
+    expect(readFileSync(join(mirror, encodeURIComponent('/f'))).length).toBeGreaterThan(1000);
+    b.flush('/f');
+    expect(b.stat('/f').size).toBe(199 * 20 + 10);
+  });
+
+  it('loses at most the unflushed writes when the host loses the worker', () => {
+    const mirror = mirrorDir();
+    const b = bridge({}, { mirror });
+    b.write('/f', enc('a'));
+    b.writeAt('/f', 1, enc('b'));
+    b.flush('/f');
+    b.writeAt('/f', 2, enc('c'));
+    expectCode(() => b.stat('/__exit'), 'io');
+    expect(mirrored(mirror, '/f')).toBe('ab');
+  });
+
+  it('reports a failed store at the flush of the file, and drops its unstored writes', () => {
+    // The fixture refuses writes at an offset > 0 to /__quota*.
+    const b = bridge();
+    b.write('/__quota', enc('x'));
+    b.writeAt('/__quota', 1, enc('buffered'));
+    expect(b.stat('/__quota').size).toBe(9);
+    expectCode(() => b.flush('/__quota'), 'quota-exceeded');
+    expect(dec(b.read('/__quota'))).toBe('x');
+    b.flush('/__quota');
+  });
+
+  it('reports a failed background store once, at the next flush of that file only', () => {
+    const b = bridge({ dirtyBytes: 64 });
+    b.write('/__quota', enc('x'));
+    b.writeAt('/__quota', 1, enc('buffered'));
+    b.write('/g', enc(''));
+    for (let i = 0; i < 10; i++) b.writeAt('/g', i * 10, pattern(10, i));
+    b.flush('/g');
+    expect(b.stat('/g').size).toBe(100);
+    expect(b.stat('/__quota').size).toBe(1);
+    const error = caught(() => b.flush('/__quota')) as Error & { path: string };
+    expect(isVfsError(error, 'quota-exceeded')).toBe(true);
+    expect(error.path).toBe('/__quota');
+    b.flush('/__quota');
+    b.flush();
+  });
+});
+
+describe('sync bridge: failures', { timeout: 60_000 }, () => {
+  it('turns a worker that exits into an io error, then fails every call', () => {
+    const b = bridge();
+    b.mkdir('/d');
+    const error = caught(() => b.stat('/__exit')) as Error;
+    expect(isVfsError(error, 'io')).toBe(true);
+    expect(error.message).toMatch(/worker exited \(code 3\)/);
+    expectCode(() => b.stat('/d'), 'io');
+  });
+
+  it('turns an uncaught exception in the worker into an io error', () => {
+    const b = bridge();
+    const error = caught(() => b.stat('/__throw')) as Error;
+    expect(isVfsError(error, 'io')).toBe(true);
+    expect(error.message).toMatch(/crashed: .*thrown outside of any operation/);
+  });
+
+  it('gives up on a backend that hangs after the timeout', () => {
+    const b = bridge({ timeout: 300 });
+    const started = Date.now();
+    const error = caught(() => b.stat('/__hang')) as Error;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(isVfsError(error, 'io')).toBe(true);
+    expect(error.message).toMatch(/did not answer to stat within 300 ms/);
+    expectCode(() => b.stat('/'), 'io');
+  });
+
+  it('waits for a slow backend within the timeout', () => {
+    const b = bridge({ timeout: 2_000 }, { delay: 50 });
+    b.write('/f', enc('slow'));
+    expect(dec(b.read('/f'))).toBe('slow');
+  });
+
+  it('runs through toAsync as an async storage', async () => {
+    const b = bridge();
+    const storage = toAsync(b);
+    await storage.write('/f', enc('async'));
+    expect(dec(await storage.read('/f'))).toBe('async');
+    expect(storage.sync).toBe(b);
+  });
+});
