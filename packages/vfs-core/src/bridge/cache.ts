@@ -35,6 +35,8 @@ interface FileState {
   size: number;
   blocks: Map<number, Block>;
   dirty: DirtyExtents;
+  /** When the last buffered write was made (what `stat` reports as modified until it is stored). */
+  touched: number;
 }
 
 /**
@@ -79,7 +81,14 @@ export class BlockCache implements VfsSyncDriver {
         if (file.dirty.bytes === 0 && file.blocks.size === 0) this.#files.delete(file.path);
       }
     }
-    const file: FileState = { path, stored: size, size, blocks: new Map(), dirty: new DirtyExtents() };
+    const file: FileState = {
+      path,
+      stored: size,
+      size,
+      blocks: new Map(),
+      dirty: new DirtyExtents(),
+      touched: 0,
+    };
     this.#files.set(path, file);
     return file;
   }
@@ -344,6 +353,7 @@ export class BlockCache implements VfsSyncDriver {
     }
     this.#dirtyBytes += file.dirty.write(offset, data);
     file.size = Math.max(file.size, offset + data.length);
+    file.touched = Date.now();
   }
 
   append(path: string, data: Uint8Array): number {
@@ -390,6 +400,8 @@ export class BlockCache implements VfsSyncDriver {
       this.#track(path, meta.size);
     } else if (file.dirty.bytes > 0) {
       meta.size = file.size;
+      meta.modified = Math.max(meta.modified, file.touched);
+      meta.accessed = Math.max(meta.accessed, file.touched);
     } else if (meta.size !== file.stored) {
       // Changed by another writer: what we cached is stale.
       this.#track(path, meta.size);
