@@ -2,20 +2,21 @@ import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
 
 /*
  * Object layout under the filesystem's prefix `P` (see README):
- *   P/root!<gen>!<meta>                       the root directory
- *   P/e/*<dir>/*<sub>/*<name>!<gen>!<meta>    one entry (kind, size and times are in the key)
- *   P/e/*.../*<name>!<gen>                    a claim (conditional mode only, empty)
- *   P/c/<id>                                  a chunk of file data (immutable, path-independent)
- *   P/j/<id>                                  a rename journal
- * Names are percent-encoded to [A-Za-z0-9-_.~%] plus non-ASCII, so `!`, `*` and `~` are free as
- * separators and every key survives URL-encoding in a copy source. Directory levels are separated
- * by `/*` (the LIST delimiter); a long name is cut into pieces joined by a plain `/`, so no key
- * segment exceeds what file-system-backed servers (s3rver, MinIO) accept as a file name.
+ *   P/root!<gen>!<meta>                  the root directory
+ *   P/e/<dir>/<sub>/<name>!<gen>!<meta>  one entry (kind, size and times are in the key)
+ *   P/e/.../<name>!<gen>                 a claim (conditional mode only, empty)
+ *   P/c/<id>                             a chunk of file data (immutable, path-independent)
+ *   P/j/<id>                             a rename journal
+ * Names are percent-encoded to [A-Za-z0-9-_.~%] plus non-ASCII, so `!`, `+`, `*` and `~` are free
+ * as separators and every key survives URL-encoding in a copy source. A long name is cut into
+ * pieces joined by `+/`, so no key segment exceeds what file-system-backed servers (s3rver, MinIO)
+ * accept as a file name; a listing finds such a name as a common prefix ending in `+/`.
  */
 
-/** Separates directory levels in entry keys; the `Delimiter` of directory listings. */
-export const LEVEL = '/*';
 const PIECE_BYTES = 160;
+
+/** Common prefixes ending so continue a long name (see the layout above). */
+export const PIECE_END = '+/';
 
 /** Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `t` tombstone. */
 export type StoredKind = 'i' | 'c' | 'd' | 't';
@@ -51,7 +52,7 @@ export function decodeName(encoded: string): string {
   return decodeURIComponent(encoded);
 }
 
-/** Cuts an encoded name into pieces of at most {@link PIECE_BYTES} bytes joined by `/`. */
+/** Cuts an encoded name into pieces of at most {@link PIECE_BYTES} bytes joined by `+/`. */
 function splitName(encoded: string): string {
   if (Buffer.byteLength(encoded) <= PIECE_BYTES) return encoded;
   const units = encoded.match(/%[0-9A-F]{2}|[\s\S]/gu) ?? [];
@@ -69,7 +70,7 @@ function splitName(encoded: string): string {
     bytes += size;
   }
   pieces.push(piece);
-  return pieces.join('/');
+  return pieces.join(PIECE_END);
 }
 
 function encodeTime(t: number): string {
@@ -123,9 +124,9 @@ export class Layout {
     this.root = trimmed === '' ? '' : `${trimmed}/`;
   }
 
-  /** Entry keys start with this; top-level entries with this plus {@link LEVEL}. */
+  /** Entry keys start with this. */
   get entries(): string {
-    return `${this.root}e`;
+    return `${this.root}e/`;
   }
 
   get chunks(): string {
@@ -142,24 +143,41 @@ export class Layout {
     return this.childPrefix(parentPath(path)) + splitName(encodeName(baseName(path)));
   }
 
-  /** The keys of a directory's entries start with this; list them with `Delimiter: LEVEL`. */
+  /** The keys of a directory's entries start with this; list them with `Delimiter: '/'`. */
   childPrefix(dir: string): string {
-    const levels = pathSegments(dir).map((s) => LEVEL + splitName(encodeName(s)));
-    return `${this.entries}${levels.join('')}${LEVEL}`;
+    return `${this.entries}${pathSegments(dir)
+      .map((s) => `${splitName(encodeName(s))}/`)
+      .join('')}`;
   }
 
   /**
-   * Reads an entry key (or the root's): the name prefix it belongs to, the encoded name and the
-   * generation and meta; `undefined` for any other key.
+   * Reads an entry key (or the root's): the prefix of its directory's entries, its name prefix,
+   * the encoded name, its generation and meta; `undefined` for any other key.
    */
-  parseKey(key: string): { namePrefix: string; name: string; key: NameKey } | undefined {
-    const level = key.lastIndexOf(LEVEL);
-    const start = level < 0 ? this.root.length : level + LEVEL.length;
+  parseKey(
+    key: string,
+  ): { parentPrefix: string; namePrefix: string; name: string; key: NameKey } | undefined {
+    let start: number;
+    if (key.startsWith(`${this.root}root!`)) {
+      start = this.root.length;
+    } else if (key.startsWith(this.entries)) {
+      // The name starts after the last `/` that does not join two pieces of it.
+      let slash = key.lastIndexOf('/');
+      while (key[slash - 1] === '+') slash = key.lastIndexOf('/', slash - 1);
+      start = slash + 1;
+    } else {
+      return undefined;
+    }
     const bang = key.indexOf('!', start);
     if (bang < 0) return undefined;
-    const parsed = parseLeaf(key.slice(start).replaceAll('/', ''));
+    const parsed = parseLeaf(key.slice(start).replaceAll(PIECE_END, ''));
     if (!parsed) return undefined;
-    return { namePrefix: key.slice(0, bang), name: parsed.name, key: { key, ...parsed.key } };
+    return {
+      parentPrefix: key.slice(0, start),
+      namePrefix: key.slice(0, bang),
+      name: parsed.name,
+      key: { key, ...parsed.key },
+    };
   }
 
   dataKey(path: string, gen: number, meta: EntryMeta): string {

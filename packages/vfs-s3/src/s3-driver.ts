@@ -32,7 +32,7 @@ import {
   type VfsDriver,
 } from '@eryx/vfs-core';
 import { ConflictError, isMissingKey, isNotImplemented, isPreconditionFailed, toVfsError } from './errors.js';
-import { decodeName, type EntryMeta, Layout, LEVEL, type NameKey } from './layout.js';
+import { decodeName, type EntryMeta, Layout, type NameKey, PIECE_END } from './layout.js';
 import { KeyedQueue, mapLimit, ReadWriteLock } from './util.js';
 
 /** How the backend connects when it creates its own `S3Client` (plain, serializable values). */
@@ -662,15 +662,17 @@ export class S3Driver implements VfsDriver {
         const old = (o: { LastModified?: Date }) => (o.LastModified?.getTime() ?? 0) <= cutoff;
         // Every entry key, grouped by directory prefix and name.
         const groups = new Map<string, NameKey[]>();
+        const parents = new Map<string, string>();
         const ages = new Map<string, boolean>();
         const rootPrefix = this.layout.namePrefix('/');
-        for (const prefix of [this.layout.childPrefix('/'), `${rootPrefix}!`]) {
+        for (const prefix of [this.layout.entries, `${rootPrefix}!`]) {
           for await (const page of this.#pages(prefix)) {
             for (const o of page.Contents ?? []) {
               const parsed = this.layout.parseKey(o.Key!);
               if (!parsed) continue;
               const keys = groups.get(parsed.namePrefix) ?? [];
               groups.set(parsed.namePrefix, keys);
+              parents.set(parsed.namePrefix, parsed.parentPrefix);
               keys.push(parsed.key);
               ages.set(o.Key!, old(o));
             }
@@ -694,8 +696,9 @@ export class S3Driver implements VfsDriver {
         const entriesRoot = this.layout.entries;
         const reachable = new Map<string, boolean>();
         const isReachable = (group: string): boolean => {
-          const parent = group.slice(0, group.lastIndexOf(LEVEL));
-          if (parent === entriesRoot) return true;
+          const parentPrefix = parents.get(group)!;
+          if (parentPrefix === entriesRoot) return true;
+          const parent = parentPrefix.slice(0, -1);
           let known = reachable.get(group);
           if (known === undefined) {
             known = slots.get(parent)?.entry?.meta.kind === 'd' && isReachable(parent);
@@ -773,13 +776,17 @@ export class S3Driver implements VfsDriver {
   async #scanDirectory(path: string): Promise<Slot[]> {
     const prefix = this.layout.childPrefix(path);
     const byName = new Map<string, NameKey[]>();
-    for await (const page of this.#pages(prefix, LEVEL)) {
-      for (const o of page.Contents ?? []) {
-        const parsed = this.layout.parseKey(o.Key!);
-        if (!parsed) continue;
-        const keys = byName.get(parsed.name) ?? [];
-        byName.set(parsed.name, keys);
-        keys.push({ ...parsed.key, written: o.LastModified?.getTime() });
+    // Long names continue below a common prefix ending in `+/`: one more LIST per such name.
+    for (const pending = [prefix]; pending.length > 0; ) {
+      for await (const page of this.#pages(pending.pop()!, '/')) {
+        for (const o of page.Contents ?? []) {
+          const parsed = this.layout.parseKey(o.Key!);
+          if (!parsed) continue;
+          const keys = byName.get(parsed.name) ?? [];
+          byName.set(parsed.name, keys);
+          keys.push({ ...parsed.key, written: o.LastModified?.getTime() });
+        }
+        for (const p of page.CommonPrefixes ?? []) if (p.Prefix!.endsWith(PIECE_END)) pending.push(p.Prefix!);
       }
     }
     const slots = [...byName].map(([encoded, keys]) => {
