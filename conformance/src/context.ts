@@ -1,4 +1,4 @@
-import type { Capabilities, VfsStorage } from '@eryx/vfs-core';
+import type { Capabilities, StorageLimits, VfsStorage } from '@eryx/vfs-core';
 
 /** Reads a backend directly, bypassing the storage object, to check what was really stored. */
 export interface ConformanceProbe {
@@ -40,9 +40,9 @@ export interface ConformanceOptions {
   /** Direct reads of the backend; enables the `probe` sub-suite. */
   probe?: ConformanceProbe;
   /**
-   * Which forms to test. Default `['async', 'sync']`: the sync form runs the same suite through the
-   * store's `sync` twin. A store without one (an async-only backend) must pass `['async']`; the
-   * suite fails rather than silently skipping the sync form.
+   * Which forms to test. Default: `async`, plus `sync` when the store has a `sync` twin (the kit
+   * creates one store before registering the tests to find out). The sync form runs the same suite
+   * through the synchronous methods.
    */
   forms?: readonly ('async' | 'sync')[];
   /** Sub-suites not to run. Use only for what the backend's capabilities do not promise. */
@@ -55,9 +55,19 @@ export interface ConformanceOptions {
   extraTests?(ctx: SuiteContext): void;
 }
 
+/** What a first store made by `create` declared, read once before the tests are registered. */
+export interface Declared {
+  /** The store's declared limits, if any (`storage.limits ?? storage.sync?.limits`). */
+  limits: StorageLimits | undefined;
+  /** Whether the store has a sync twin. */
+  sync: boolean;
+}
+
 /** What each test sees; its getters return the current test's values. */
 export interface SuiteContext {
   readonly options: ConformanceOptions;
+  /** What the backend declared, known when the tests are registered (not a per-test value). */
+  readonly declared: Declared;
   /** `async` or `sync`: the form under test. */
   readonly form: 'async' | 'sync';
   /** The store under test in the current test. */

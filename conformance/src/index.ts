@@ -1,6 +1,6 @@
 import { toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConformanceOptions, SuiteContext, SuiteName } from './context.js';
+import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
 import { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
 import { limitsSuite } from './suites/limits.js';
 import { propertySuite } from './suites/property.js';
@@ -9,7 +9,7 @@ import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/
 import { randomName } from './util.js';
 
 export { type ChaosOptions, chaos } from './chaos.js';
-export type { ConformanceOptions, ConformanceProbe, SuiteContext, SuiteName } from './context.js';
+export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
 export { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
 export { limitsSuite } from './suites/limits.js';
@@ -40,7 +40,11 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
  * Registers a per-test context with vitest: a fresh store from `options.create` before each test
  * (in the requested form) and a fresh random directory in it, destroyed after the test.
  */
-export function useConformanceContext(options: ConformanceOptions, form: 'async' | 'sync'): SuiteContext {
+export function useConformanceContext(
+  options: ConformanceOptions,
+  form: 'async' | 'sync',
+  declared: Declared = { limits: undefined, sync: form === 'sync' },
+): SuiteContext {
   let original: VfsStorage | undefined;
   let storage: VfsStorage | undefined;
   let dir = '';
@@ -69,6 +73,7 @@ export function useConformanceContext(options: ConformanceOptions, form: 'async'
   };
   return {
     options,
+    declared,
     form,
     get storage() {
       return current();
@@ -94,27 +99,37 @@ export function useConformanceContext(options: ConformanceOptions, form: 'async'
  * ```
  *
  * Runs every sub-suite in the async form and, when the store has a `sync` twin, again in the sync
- * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe.
+ * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe; the `limits` tests
+ * run for the limits the store declares.
  */
 export function runConformance(options: ConformanceOptions): void {
-  const forms = options.forms ?? ['async', 'sync'];
-  for (const form of forms) {
-    describe(`${options.name} conformance (${form})`, { timeout: options.timeout ?? 60_000 }, () => {
-      const ctx = useConformanceContext(options, form);
-      if (form === 'sync') {
-        it('the sync form answers synchronously', () => {
-          const sync = ctx.storage.sync!;
-          const result = sync.exists(ctx.dir) as unknown;
-          expect(result).toBe(true);
-          expect(result instanceof Promise).toBe(false);
-        });
-      }
-      for (const [name, suite] of Object.entries(SUITES) as [SuiteName, (c: SuiteContext) => void][]) {
-        if (options.skip?.includes(name)) continue;
-        if (name === 'probe' && !options.probe) continue;
-        suite(ctx);
-      }
-      options.extraTests?.(ctx);
-    });
-  }
+  // One store is made (and disposed of) before registration to learn what the backend declares, so
+  // the registered tests match it: nothing is skipped at run time.
+  describe(`${options.name} conformance`, async () => {
+    const first = await options.create();
+    const declared: Declared = { limits: first.limits ?? first.sync?.limits, sync: first.sync !== undefined };
+    await (options.destroy ? options.destroy(first) : first.close());
+    const forms = options.forms ?? (declared.sync ? ['async', 'sync'] : ['async']);
+    for (const form of forms) registerForm(options, form, declared);
+  });
+}
+
+function registerForm(options: ConformanceOptions, form: 'async' | 'sync', declared: Declared): void {
+  describe(form, { timeout: options.timeout ?? 60_000 }, () => {
+    const ctx = useConformanceContext(options, form, declared);
+    if (form === 'sync') {
+      it('the sync form answers synchronously', () => {
+        const sync = ctx.storage.sync!;
+        const result = sync.exists(ctx.dir) as unknown;
+        expect(result).toBe(true);
+        expect(result instanceof Promise).toBe(false);
+      });
+    }
+    for (const [name, suite] of Object.entries(SUITES) as [SuiteName, (c: SuiteContext) => void][]) {
+      if (options.skip?.includes(name)) continue;
+      if (name === 'probe' && !options.probe) continue;
+      suite(ctx);
+    }
+    options.extraTests?.(ctx);
+  });
 }
