@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createSyncBridge, type SyncBridge, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
+import { postgres } from '@eryx/vfs-postgres';
+import { s3 } from '@eryx/vfs-s3';
 import { sqlite } from '@eryx/vfs-sqlite';
 
 /** A store the guest tests can open several times: each `open` is a fresh storage object on it. */
@@ -67,8 +69,26 @@ function env(name: string): string {
   return value;
 }
 
+/** Deletes everything below `dir` (the stores of servers given by the environment outlive the tests). */
+async function removeTree(storage: VfsStorage, dir: string): Promise<void> {
+  for (const entry of await storage.list(dir)) {
+    const path = dir === '/' ? `/${entry.name}` : `${dir}/${entry.name}`;
+    if (entry.kind === 'directory') {
+      await removeTree(storage, path);
+      await storage.rmdir(path);
+    } else {
+      await storage.delete(path);
+    }
+  }
+}
+
 /** A store behind the sync bridge: each `open` is a new bridge (a new worker and backend client). */
-function bridged(module: string, exportName: string, options: (maxBytes?: number) => unknown) {
+function bridged(
+  module: string,
+  exportName: string,
+  options: (maxBytes?: number) => unknown,
+  cleanup: () => Promise<void>,
+) {
   return (maxBytes?: number): TestStore => {
     const bridges: SyncBridge[] = [];
     const spec = { module, export: exportName, options: options(maxBytes) };
@@ -80,6 +100,7 @@ function bridged(module: string, exportName: string, options: (maxBytes?: number
       },
       async destroy() {
         for (const bridge of bridges) bridge.close();
+        await cleanup();
       },
     };
   };
@@ -90,11 +111,16 @@ export const postgresBackend: TestBackend = {
   name: 'postgres (sync bridge)',
   store(options = {}) {
     const namespace = unique('guests');
-    return bridged(pathToFileURL(require.resolve('@eryx/vfs-postgres')).href, 'postgres', (maxBytes) => ({
-      connectionString: env('VFS_POSTGRES_URL'),
-      namespace,
-      limits: maxBytes === undefined ? undefined : { maxBytes },
-    }))(options.maxBytes);
+    return bridged(
+      pathToFileURL(require.resolve('@eryx/vfs-postgres')).href,
+      'postgres',
+      (maxBytes) => ({
+        connectionString: env('VFS_POSTGRES_URL'),
+        namespace,
+        limits: maxBytes === undefined ? undefined : { maxBytes },
+      }),
+      () => postgres({ connectionString: env('VFS_POSTGRES_URL'), namespace }).destroy(),
+    )(options.maxBytes);
   },
 };
 
@@ -103,7 +129,7 @@ export const s3Backend: TestBackend = {
   name: 's3 (sync bridge)',
   store(options = {}) {
     const prefix = `${unique('guests')}/`;
-    return bridged(new URL('./worker-backends.mjs', import.meta.url).href, 'limitedS3', (maxBytes) => ({
+    const connection = () => ({
       endpoint: env('VFS_S3_ENDPOINT'),
       region: env('VFS_S3_REGION'),
       credentials: {
@@ -113,8 +139,20 @@ export const s3Backend: TestBackend = {
       forcePathStyle: true,
       bucket: env('VFS_S3_BUCKET'),
       prefix,
-      limits: maxBytes === undefined ? undefined : { maxBytes },
-    }))(options.maxBytes);
+    });
+    return bridged(
+      new URL('./worker-backends.mjs', import.meta.url).href,
+      'limitedS3',
+      (maxBytes) => ({ ...connection(), limits: maxBytes === undefined ? undefined : { maxBytes } }),
+      async () => {
+        const storage = s3(connection());
+        try {
+          await removeTree(storage, '/');
+        } finally {
+          await storage.close();
+        }
+      },
+    )(options.maxBytes);
   },
 };
 
