@@ -182,8 +182,10 @@ class EntryCache {
       dir = { complete: false, slots: new Map() };
       this.#dirs.set(dirPath, dir);
     }
-    dir.slots.set(name(slot.path), slot);
-    if (++this.#size > this.limit) this.clear();
+    const key = name(slot.path);
+    if (!dir.slots.has(key)) this.#size++;
+    dir.slots.set(key, slot);
+    if (this.#size > this.limit) this.clear();
   }
 
   /** Marks a directory's entries as fully known (after a listing, or a mkdir). */
@@ -195,7 +197,7 @@ class EntryCache {
     if (self) dir.slots.set('', self);
     for (const slot of slots) dir.slots.set(name(slot.path), slot);
     this.#dirs.set(dirPath, dir);
-    this.#size += slots.length;
+    this.#size += dir.slots.size - (known?.slots.size ?? 0);
     if (this.#size > this.limit) this.clear();
   }
 
@@ -206,7 +208,8 @@ class EntryCache {
   }
 
   forget(path: string): void {
-    this.#dirs.get(parentPath(path))?.slots.delete(name(path));
+    if (this.#dirs.get(parentPath(path))?.slots.delete(name(path))) this.#size--;
+    this.#size -= this.#dirs.get(path)?.slots.size ?? 0;
     this.#dirs.delete(path);
   }
 
@@ -218,6 +221,17 @@ class EntryCache {
 
 function name(path: string): string {
   return path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1);
+}
+
+function metadata(entry: Entry): Metadata {
+  const { meta } = entry;
+  return {
+    kind: meta.kind === 'd' ? 'directory' : 'file',
+    size: meta.kind === 'd' ? 0 : meta.size,
+    created: meta.created,
+    modified: meta.modified,
+    accessed: meta.accessed,
+  };
 }
 
 function fileKind(entry: Entry | undefined): FileKind | undefined {
@@ -353,7 +367,10 @@ export class S3Driver implements VfsDriver {
       const now = Date.now();
       await this.#txn('/', (txn) =>
         this.#commit(root, { kind: 'd', size: 0, created: now, modified: now, accessed: now }, EMPTY, txn),
-      );
+      ).catch((error) => {
+        // Another process created the root at the same moment.
+        if (!(error instanceof ConflictError)) throw error;
+      });
     }
   }
 
@@ -491,19 +508,13 @@ export class S3Driver implements VfsDriver {
     });
   }
 
-  async stat(path: string): Promise<Metadata> {
+  stat(path: string): Promise<Metadata> {
+    const known = this.#known(path);
+    if (known?.entry) return Promise.resolve(metadata(known.entry));
     return this.#op(path, 'read', undefined, async () => {
       const slot = await this.#lookup(path);
-      const kind = fileKind(slot.entry);
-      checkExists(path, kind);
-      const { meta } = slot.entry!;
-      return {
-        kind,
-        size: kind === 'file' ? meta.size : 0,
-        created: meta.created,
-        modified: meta.modified,
-        accessed: meta.accessed,
-      };
+      checkExists(path, fileKind(slot.entry));
+      return metadata(slot.entry!);
     });
   }
 
@@ -520,8 +531,20 @@ export class S3Driver implements VfsDriver {
     });
   }
 
-  async exists(path: string): Promise<boolean> {
+  exists(path: string): Promise<boolean> {
+    const known = this.#known(path);
+    if (known?.entry) return Promise.resolve(true);
     return this.#op(path, 'read', undefined, async () => (await this.#lookup(path)).entry !== undefined);
+  }
+
+  /**
+   * A cached slot, when it can be read right now without a request or a lock: nothing exclusive
+   * (a rename, rmdir, gc or recovery) runs or waits, so the cache is consistent at this instant.
+   */
+  #known(path: string): Slot | undefined {
+    if (!this.#isReady || this.#needsRecovery || !this.#tree.idle()) return undefined;
+    const cached = this.#cache.get(path);
+    return cached === 'absent' ? undefined : cached;
   }
 
   async mkdir(path: string): Promise<void> {

@@ -20,6 +20,11 @@ export class ReadWriteLock {
   #writer = false;
   #waiting: { exclusive: boolean; wake: () => void }[] = [];
 
+  /** True when nothing exclusive runs or waits (a shared holder would get in at once). */
+  idle(): boolean {
+    return !this.#writer && this.#waiting.length === 0;
+  }
+
   /** Takes a shared hold at once if nothing exclusive runs or waits; release with {@link releaseShared}. */
   tryShared(): boolean {
     if (this.#writer || this.#waiting.length > 0) return false;
