@@ -425,8 +425,11 @@ export class S3Driver implements VfsDriver {
           return await (lock === 'exclusive' ? this.#tree.exclusive(locked) : this.#tree.shared(locked));
         } catch (error) {
           if (isVfsError(error)) throw error;
-          // A conflict (another writer) or an object replaced under a read: look again.
-          const retry = error instanceof ConflictError || (lock === 'read' && isMissingKey(error));
+          // A conflict, or an object another writer replaced under us (only other processes touch
+          // a file under its path lock, and only in conditional mode): look again.
+          const replaced =
+            isMissingKey(error) && (lock === 'read' || (lock === 'shared' && this.#conditional));
+          const retry = error instanceof ConflictError || replaced;
           this.#cache.forget(path);
           if (!retry || attempt >= MAX_CONFLICT_RETRIES) throw error;
           await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** Math.min(attempt, 7)));

@@ -17,10 +17,14 @@ describe('listing', () => {
         await Promise.all(names.slice(i, i + 100).map((n, j) => fs.write(`/many/${n}`, pattern(j % 7))));
       }
       await fs.mkdir('/many/sub');
-      // A second storage object has no cache: the listing comes from S3.
+      // A second storage object has no cache: the listing comes from S3, one LIST walk.
       const other = s3({ ...serverOptions(), prefix: fs.prefix });
+      await other.ready();
+      const requests = count(other);
       const entries = await other.list('/many');
       await other.close();
+      // The lookup of /many, then two pages: no request per entry.
+      expect(requests).toEqual({ ListObjectsV2Command: 3 });
       expect(entries).toHaveLength(1501);
       expect(entries.find((e) => e.name === 'sub')).toEqual({ name: 'sub', kind: 'directory', size: 0 });
       expect(entries.find((e) => e.name === 'f15')).toEqual({ name: 'f15', kind: 'file', size: 15 % 7 });
@@ -53,6 +57,49 @@ describe('listing', () => {
       for (const n of names) expect(text(await other.read(`/${n}`))).toBe(n);
       expect(text(await other.read('/d%r/in'))).toBe('in');
       await other.close();
+    } finally {
+      await fs.close();
+    }
+  });
+});
+
+/** Counts the requests a storage sends from now on, by command. */
+function count(fs: S3Storage): Record<string, number> {
+  const counts: Record<string, number> = {};
+  fs.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts[context.commandName!] = (counts[context.commandName!] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: `count-${Math.random()}` },
+  );
+  return counts;
+}
+
+describe('partial writes', () => {
+  it('a 4 KiB writeAt into a large file uploads one chunk and the entry', async () => {
+    const fs = freshStorage({ chunkSize: 64 * 1024 });
+    try {
+      await fs.write('/big', pattern(64 * 64 * 1024)); // 64 chunks
+      await fs.flush();
+      let uploaded = 0;
+      fs.client.middlewareStack.add(
+        (next) => async (args) => {
+          const body = (args.input as { Body?: Uint8Array }).Body;
+          if (body instanceof Uint8Array) uploaded += body.length;
+          return next(args);
+        },
+        { step: 'initialize', name: 'bytes' },
+      );
+      const requests = count(fs);
+      await fs.writeAt('/big', 30 * 64 * 1024 + 100, pattern(4096, 3));
+      expect(requests).toEqual({ GetObjectCommand: 1, PutObjectCommand: 2 });
+      expect(uploaded).toBeLessThan(64 * 1024 + 8 * 1024);
+      const expected = pattern(64 * 64 * 1024);
+      expected.set(pattern(4096, 3), 30 * 64 * 1024 + 100);
+      expect(await fs.readAt('/big', 30 * 64 * 1024, 8192)).toEqual(
+        expected.slice(30 * 64 * 1024, 30 * 64 * 1024 + 8192),
+      );
     } finally {
       await fs.close();
     }
