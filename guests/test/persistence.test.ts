@@ -35,6 +35,36 @@ describe.each(allBackends)('files persist across executions on $name', (backend)
     expect(new TextDecoder().decode(notes)).toBe('1: first\n2: second\n');
   });
 
+  it('SQLite compiled to WASI keeps its database across executions', async () => {
+    const store = backend.store();
+    stores.push(store);
+    const first = await runGuest('sqlite_guest', { mounts: { '/data': store.open() }, args: ['add', '500'] });
+    expect(first.stderr).toBe('');
+    expect(first.stdout).toBe('run 1: added 500 rows, 500 in total\n');
+
+    const second = await runGuest('sqlite_guest', {
+      mounts: { '/data': store.open() },
+      args: ['add', '700'],
+    });
+    expect(second.stderr).toBe('');
+    expect(second.stdout).toBe('run 2: added 700 rows, 1200 in total\n');
+
+    const third = await runGuest('sqlite_guest', {
+      mounts: { '/data': store.open() },
+      args: ['check', '2', '1200'],
+    });
+    expect(third.stderr).toBe('');
+    expect(third.stdout).toBe('ok: 1200 rows from 2 runs, integrity ok\n');
+    expect(third.exitCode).toBe(0);
+
+    // The rollback journal was removed at each commit; the database file is a real SQLite file.
+    const storage = store.open();
+    const names = (await Promise.resolve(storage.list('/'))).map((entry) => entry.name);
+    expect(names).toEqual(['guest.db']);
+    const header = await Promise.resolve(storage.readAt('/guest.db', 0, 16));
+    expect(new TextDecoder().decode(header)).toBe('SQLite format 3\0');
+  });
+
   it('a failing check is reported on stderr with a non-zero status', async () => {
     const store = backend.store();
     stores.push(store);
