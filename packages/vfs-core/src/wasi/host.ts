@@ -33,7 +33,11 @@ export interface WasiHostOptions {
   env?: Record<string, string>;
   /** Command-line arguments, `argv[0]` included. */
   args?: string[];
-  /** The guest's initial working directory. */
+  /**
+   * The guest's initial working directory, reported by `wasi:cli/environment.initial-cwd`. Guests
+   * decide whether to use it: C guests built with Debian's wasi-libc (2022) start at `/` whatever
+   * it says and must `chdir` themselves.
+   */
   cwd?: string;
   /** Called with each chunk the guest writes to stdout, as it writes it (it is captured as well). */
   onStdout?: (chunk: Uint8Array) => void;
