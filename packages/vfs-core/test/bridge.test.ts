@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { DirtyExtents } from '../src/bridge/extents.js';
 import type { SyncBridge, SyncBridgeOptions, VfsStorage, VfsSyncStorage } from '../src/index.js';
 import { ensureDist } from './build-dist.js';
 
@@ -193,6 +194,53 @@ describe('sync bridge: operations', { timeout: 60_000 }, () => {
     b.close();
     expectCode(() => b.stat('/'), 'io');
     expectCode(() => b.flush(), 'io');
+  });
+});
+
+describe('sync bridge: write buffer', () => {
+  it('merges writes into sorted, disjoint extents that read back like a flat file', () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      let x = seed;
+      const rand = (n: number) => {
+        x = (x * 1103515245 + 12345) >>> 0;
+        return (x >>> 8) % n;
+      };
+      const extents = new DirtyExtents();
+      const flat = new Uint8Array(600);
+      const written = new Uint8Array(600);
+      for (let step = 0; step < 80; step++) {
+        const offset = rand(500);
+        const data = pattern(rand(3) === 0 ? rand(100) + 1 : rand(8) + 1, seed * 100 + step);
+        extents.write(offset, data);
+        flat.set(data, offset);
+        written.fill(1, offset, offset + data.length);
+        const out = new Uint8Array(600);
+        extents.overlay(out, 0);
+        expectBytes(out, flat);
+        expect(extents.bytes).toBe(written.reduce((n, b) => n + b, 0));
+        const list = extents.list;
+        for (let i = 1; i < list.length; i++) {
+          expect(list[i]!.offset).toBeGreaterThan(list[i - 1]!.offset + list[i - 1]!.length);
+        }
+        const a = rand(550);
+        const b = a + rand(50);
+        expect(extents.covers(a, b)).toBe(written.subarray(a, b).every((v) => v === 1));
+      }
+    }
+  });
+});
+
+describe('sync bridge: wire', () => {
+  it('pairs every answer with its request over many quick round trips', () => {
+    const b = bridge();
+    b.mkdir('/yes');
+    const paths = ['/yes', '/no'];
+    let wrong = 0;
+    for (let i = 0; i < 20_000; i++) {
+      if (b.exists(paths[i % 2]!) !== (i % 2 === 0)) wrong++;
+    }
+    expect(wrong).toBe(0);
+    expectCode(() => b.rmdir('/no'), 'not-found');
   });
 });
 

@@ -85,6 +85,7 @@ export class DirtyExtents {
 
   /** True when every byte of `[start, end)` is buffered. */
   covers(start: number, end: number): boolean {
+    if (start >= end) return true;
     const e = this.list[this.#first(start)];
     return e !== undefined && e.offset <= start && e.offset + e.length >= end;
   }

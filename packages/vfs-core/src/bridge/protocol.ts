@@ -346,11 +346,15 @@ export class CallerEndpoint extends Endpoint {
    * answer within `timeout` milliseconds.
    */
   wait(timeout: number): WaitFailure | undefined {
-    const result = Atomics.wait(this.control, STATE, TO_WORKER, timeout);
-    const state = Atomics.load(this.control, STATE);
-    if (state === DEAD) return this.#dead();
-    if (state === TO_WORKER && result === 'timed-out') return { timedOut: true };
-    return undefined;
+    const deadline = performance.now() + timeout;
+    for (;;) {
+      const result = Atomics.wait(this.control, STATE, TO_WORKER, Math.max(0, deadline - performance.now()));
+      const state = Atomics.load(this.control, STATE);
+      if (state === DEAD) return this.#dead();
+      if (state !== TO_WORKER) return undefined;
+      // A wake-up with the state unchanged is the late notify of the worker's previous answer.
+      if (result === 'timed-out' || performance.now() >= deadline) return { timedOut: true };
+    }
   }
 
   #dead(): WaitFailure {
