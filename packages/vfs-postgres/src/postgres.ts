@@ -304,6 +304,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     values: unknown[],
     path?: string,
     readOnly = false,
+    rowMode?: 'array',
   ): Promise<R[]> {
     try {
       ready ??= init().catch((error) => {
@@ -313,7 +314,11 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
       await ready;
       for (let attempt = 0; ; attempt++) {
         try {
-          return (await pool.query<R>({ name: key(op), text, values })).rows;
+          const config = { name: key(op), text, values };
+          const result = rowMode
+            ? await pool.query({ ...config, rowMode: 'array' as const })
+            : await pool.query(config);
+          return result.rows as R[];
         } catch (error) {
           const retry = isRetryable(error) || (readOnly && isConnectionLoss(error));
           if (!retry || attempt >= maxRetries) throw error;
@@ -471,25 +476,21 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     },
 
     async list(path): Promise<DirEntry[]> {
-      const rows = await query<{
-        dkind: FileKind;
-        name: string | null;
-        kind: FileKind | null;
-        size: string | null;
-      }>(
+      // The directory's own row (name NULL) and its entries; arrays, not objects, for long listings.
+      const rows = await query<[string | null, FileKind, string]>(
         'list',
-        `SELECT d.kind AS dkind, e.name, e.kind, e.size FROM ${s}.vfs_entries d
-         LEFT JOIN ${s}.vfs_entries e ON e.ns = d.ns AND e.parent = d.path AND d.kind = 'directory'
-         WHERE d.ns = $1 AND d.path = $2`,
+        `SELECT NULL AS name, kind, size FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2
+         UNION ALL
+         SELECT name, kind, size FROM ${s}.vfs_entries WHERE ns = $1 AND parent = $2`,
         [namespace, path],
         path,
         true,
+        'array',
       );
-      checkExistingDirectory(path, rows[0]?.dkind);
+      checkExistingDirectory(path, rows.find((row) => row[0] === null)?.[1]);
       const entries: DirEntry[] = [];
-      for (const row of rows) {
-        if (row.name === null) continue;
-        entries.push({ name: row.name, kind: row.kind!, size: row.kind === 'file' ? Number(row.size) : 0 });
+      for (const [name, kind, size] of rows) {
+        if (name !== null) entries.push({ name, kind, size: kind === 'file' ? Number(size) : 0 });
       }
       return entries;
     },

@@ -7,6 +7,10 @@
  * decided in TypeScript by vfs-core's check functions from those kinds. The checks below follow the
  * same order as those functions.
  *
+ * Every function plans its statements once per session (force_generic_plan): they are all index
+ * lookups whose plans do not depend on the values, and re-planning them on each call cost more than
+ * running them.
+ *
  * Locks: a file being changed is locked by its UPDATE (or FOR NO KEY UPDATE), so appends serialize on
  * it. Everything that adds a path (creations, mkdir, renames) takes a shared per-namespace advisory
  * "tree" lock, which rmdir and directory renames take exclusively: nothing appears inside a directory
@@ -41,7 +45,10 @@ CREATE TABLE {s}.vfs_entries (
   PRIMARY KEY (ns, path)
 ) WITH (fillfactor = 80);
 
-CREATE INDEX vfs_entries_parent ON {s}.vfs_entries (ns, parent);
+-- (parent, ns), not (ns, parent): with (ns, parent) the planner ties that index with the primary key
+-- for "ns = ? AND path = ?" while the table is small or unanalyzed, and a generic plan cached then
+-- scans the whole namespace on every lookup. Leading with parent keeps the two unambiguous.
+CREATE INDEX vfs_entries_parent ON {s}.vfs_entries (parent, ns);
 
 CREATE SEQUENCE {s}.vfs_ino AS bigint;
 
@@ -60,7 +67,7 @@ CREATE FUNCTION {s}.vfs_lock_key(p_ns text) RETURNS integer
 LANGUAGE sql IMMUTABLE AS $$ SELECT hashtext('{name}/' || p_ns) $$;
 
 CREATE FUNCTION {s}.vfs_open(p_ns text, p_cs integer, p_now double precision) RETURNS integer
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
   INSERT INTO {s}.vfs_namespaces (ns, chunk_size, created) VALUES (p_ns, p_cs, p_now)
   ON CONFLICT (ns) DO NOTHING;
@@ -71,7 +78,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION {s}.vfs_drop(p_ns text) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
   DELETE FROM {s}.vfs_chunks WHERE ns = p_ns;
   DELETE FROM {s}.vfs_entries WHERE ns = p_ns;
@@ -81,7 +88,7 @@ END $$;
 -- Quota check for growth; returns the name of the limit that would be exceeded, or NULL.
 CREATE FUNCTION {s}.vfs_quota(p_ns text, p_creating boolean, p_old bigint, p_new bigint,
   p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint) RETURNS text
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
   IF p_max_file_size IS NOT NULL AND p_new > p_old AND p_new > p_max_file_size THEN
     RETURN 'maxFileSize';
@@ -102,7 +109,7 @@ CREATE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text
   p_off bigint, p_data bytea, p_now double precision, p_cs integer,
   p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint, p_max_path integer,
   OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v record;
   v_limited boolean := p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL OR p_max_file_size IS NOT NULL;
@@ -200,13 +207,15 @@ BEGIN
         LATERAL (SELECT greatest(v_off - i * p_cs, 0)::integer AS s,
                         least(v_off + v_len - i * p_cs, p_cs)::integer AS e) AS b
     ) AS g
-    LEFT JOIN {s}.vfs_chunks old
-      ON p_mode <> 0 AND NOT v_creating AND NOT (g.s = 0 AND g.e = p_cs)
-      AND old.ns = p_ns AND old.ino = v_ino AND old.idx = g.i
+    LEFT JOIN LATERAL (
+      SELECT o.data FROM {s}.vfs_chunks o
+      WHERE p_mode <> 0 AND NOT v_creating AND NOT (g.s = 0 AND g.e = p_cs)
+        AND o.ns = p_ns AND o.ino = v_ino AND o.idx = g.i
+    ) AS old ON true
     ON CONFLICT (ns, ino, idx) DO UPDATE SET data = excluded.data;
   END IF;
   IF p_mode = 0 AND NOT v_creating THEN
-    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino AND idx * p_cs >= v_len;
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino AND idx >= (v_len + p_cs - 1) / p_cs;
   END IF;
   st := 'ok'; n := v_off;
 END $$;
@@ -214,7 +223,7 @@ END $$;
 CREATE FUNCTION {s}.vfs_set_size(p_ns text, p_path text, p_size bigint, p_now double precision,
   p_cs integer, p_max_bytes bigint, p_max_file_size bigint,
   OUT st text, OUT k1 text, OUT n bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v record;
   v_limit text;
@@ -230,7 +239,7 @@ BEGIN
     IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := p_size; RETURN; END IF;
   END IF;
   IF p_size < v.size THEN
-    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v.ino AND idx * p_cs >= p_size;
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v.ino AND idx >= (p_size + p_cs - 1) / p_cs;
     -- Cut the tail of the last chunk so a later extension reads zeros, not old bytes.
     UPDATE {s}.vfs_chunks SET data = substring(data FOR (p_size - idx * p_cs)::integer)
     WHERE ns = p_ns AND ino = v.ino AND idx = p_size / p_cs AND length(data) > p_size - idx * p_cs;
@@ -242,7 +251,7 @@ END $$;
 
 CREATE FUNCTION {s}.vfs_mkdir(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
   p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
   PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
   SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
@@ -263,7 +272,7 @@ END $$;
 
 -- n = 1 when the directory has entries.
 CREATE FUNCTION {s}.vfs_rmdir(p_ns text, p_path text, OUT st text, OUT k1 text, OUT n bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
   n := 0;
   IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
@@ -279,7 +288,7 @@ BEGIN
 END $$;
 
 CREATE FUNCTION {s}.vfs_delete(p_ns text, p_path text, OUT st text, OUT k1 text)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_ino bigint;
 BEGIN
@@ -296,7 +305,7 @@ END $$;
 -- k1 = source kind, k2 = target kind, k3 = target parent kind; n = a path length over p_max_path.
 CREATE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
   p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT k3 text, OUT n bigint)
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
   v_kind text;
   v_target_ino bigint;
