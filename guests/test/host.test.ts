@@ -264,7 +264,7 @@ describe('createWasiHost', () => {
     ]);
   });
 
-  it('flushes storage on sync, on closing a written file and at close()', () => {
+  it('flushes storage on sync, on closing the last descriptor of a written file and at close()', () => {
     const flush = vi.fn();
     const storage = override(memory().sync, { flush });
     const host = createWasiHost({ mounts: { '/data': storage } });
@@ -274,7 +274,10 @@ describe('createWasiHost', () => {
     expect(flush).toHaveBeenLastCalledWith('/f');
     flush.mockClear();
     file.write(text('y'), 1n);
+    const reader = root(host).openAt({}, 'f', {}, R);
     drop(file);
+    expect(flush).not.toHaveBeenCalled();
+    drop(reader);
     expect(flush).toHaveBeenCalledWith('/f');
     flush.mockClear();
     host.close();

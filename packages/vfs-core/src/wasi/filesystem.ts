@@ -258,6 +258,7 @@ export class Descriptor {
       const { node } = state;
       if (!node.unlinked) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined);
       state.dirty = false;
+      node.dirty = false;
     });
   }
 
@@ -512,14 +513,21 @@ export class Descriptor {
     });
   }
 
-  /** Closing the last descriptor of a written file flushes it (caching storage persists it then). */
+  /**
+   * Closing the last descriptor of a file that any of them wrote flushes it (caching storage such
+   * as the sync bridge stores it then).
+   */
   [Symbol.dispose](): void {
     const state = states.get(this);
     if (!state || state.closed) return;
     state.closed = true;
     const { node } = state;
+    if (state.dirty) node.dirty = true;
     try {
-      if (state.dirty && !node.unlinked) node.mount.storage.flush?.(node.path);
+      if (node.refs <= 1 && node.dirty && !node.unlinked) {
+        node.dirty = false;
+        node.mount.storage.flush?.(node.path);
+      }
     } catch (error) {
       // Dropping a descriptor cannot fail for the guest; the host's close() reports it instead.
       state.context.deferred.push(error);

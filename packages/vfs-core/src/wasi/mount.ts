@@ -12,6 +12,8 @@ export class Node {
   refs = 0;
   /** The path no longer names this file or directory. */
   unlinked = false;
+  /** A descriptor that wrote was closed while others stayed open: the last one flushes. */
+  dirty = false;
   #orphan: Uint8Array | undefined;
   #orphanSize = 0;
   #orphanMeta: Metadata | undefined;
