@@ -25,6 +25,7 @@ interface FixtureOptions {
   mirror?: string;
   delay?: number;
   failStartup?: string;
+  hangStartup?: boolean;
 }
 const fixture = (await import(fixtureUrl.href)) as FixtureModule;
 const { COUNTER } = fixture;
@@ -186,6 +187,23 @@ describe('sync bridge: operations', { timeout: 60_000 }, () => {
     expect(isVfsError(failed, 'invalid-argument')).toBe(true);
     expect(failed.message).toBe('invalid-argument: no volume');
     expectCode(() => createSyncBridge({ module: fixturePath }, { cacheBytes: -1 }), 'invalid-argument');
+    const unclonable = caught(() =>
+      createSyncBridge({ module: fixturePath, options: { f: () => 1 } }),
+    ) as Error;
+    expect(isVfsError(unclonable, 'io')).toBe(true);
+  });
+
+  it('gives up on a backend that is never built', () => {
+    const started = Date.now();
+    const error = caught(() =>
+      createSyncBridge(
+        { module: fixturePath, export: 'mapBackend', options: { hangStartup: true } },
+        { startupTimeout: 300 },
+      ),
+    ) as Error;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(isVfsError(error, 'io')).toBe(true);
+    expect(error.message).toMatch(/did not answer while starting within 300 ms/);
   });
 
   it('fails every call after close', () => {
