@@ -123,6 +123,24 @@ BEGIN
   IF p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL THEN
     PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
   END IF;
+  IF p_mode = 0 AND NOT v_limited AND NOT octet_length(p_path) > p_max_path IS TRUE THEN
+    -- A write usually creates: try to insert the entry and its chunks in one statement, and take the
+    -- general way below when something is there already or the parent is not a directory.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    WITH ins AS (
+      INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+      SELECT p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_len, p_now, p_now, p_now
+      WHERE EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent AND e.kind = 'directory')
+      ON CONFLICT (ns, path) DO NOTHING
+      RETURNING ino
+    ), chunks AS (
+      INSERT INTO {s}.vfs_chunks (ns, ino, idx, data)
+      SELECT p_ns, ins.ino, i, substring(p_data FROM (i * p_cs + 1)::integer FOR p_cs)
+      FROM ins, generate_series(0, (v_len - 1) / p_cs) AS i
+    )
+    SELECT ino INTO v_ino FROM ins;
+    IF FOUND THEN st := 'ok'; n := 0; RETURN; END IF;
+  END IF;
   LOOP
     IF NOT v_limited THEN
       -- Fast path: the update locks the row and computes the new size from its latest version, so
