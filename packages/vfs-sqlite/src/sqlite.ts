@@ -114,12 +114,8 @@ interface EntryRow {
   size: number;
 }
 
-interface ChunkRow {
-  kind: FileKind;
-  size: number;
-  idx: number | null;
-  data: Buffer | null;
-}
+/** `[kind, ino, size]` of one entry. */
+type Entry = [FileKind, number, number];
 
 interface UsageRow {
   files: number;
@@ -260,16 +256,16 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
   } = settings;
 
   const q = {
-    entry: db.prepare<[string, string], EntryRow>(
-      'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path = ?',
-    ),
-    entries2: db.prepare<[string, string, string], EntryRow>(
-      'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path IN (?, ?)',
-    ),
+    // Rows as arrays, not objects, on the hot paths: better-sqlite3 builds row objects slowly.
+    entry: db
+      .prepare<[string, string], Entry>('SELECT kind, ino, size FROM vfs_entries WHERE ns = ? AND path = ?')
+      .raw(),
+    kind: db
+      .prepare<[string, string], FileKind>('SELECT kind FROM vfs_entries WHERE ns = ? AND path = ?')
+      .pluck(),
     entries3: db.prepare<[string, string, string, string], EntryRow>(
       'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path IN (?, ?, ?)',
     ),
-    // Arrays, not objects: better-sqlite3 builds row objects slowly; a listing or stat is hot.
     stat: db
       .prepare<[string, string], [FileKind, number, number, number, number]>(
         'SELECT kind, size, created, modified, accessed FROM vfs_entries WHERE ns = ? AND path = ?',
@@ -292,11 +288,13 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       )
       .raw(),
     // One statement (one snapshot) for the entry and the chunks of a range.
-    chunks: db.prepare<[number, number, string, string], ChunkRow>(
-      `SELECT e.kind AS kind, e.size AS size, c.idx AS idx, c.data AS data
-       FROM vfs_entries e LEFT JOIN vfs_chunks c ON c.ns = e.ns AND c.ino = e.ino AND c.idx BETWEEN ? AND ?
-       WHERE e.ns = ? AND e.path = ?`,
-    ),
+    chunks: db
+      .prepare<[number, number, string, string], [FileKind, number, number | null, Buffer | null]>(
+        `SELECT e.kind, e.size, c.idx, c.data
+         FROM vfs_entries e LEFT JOIN vfs_chunks c ON c.ns = e.ns AND c.ino = e.ino AND c.idx BETWEEN ? AND ?
+         WHERE e.ns = ? AND e.path = ?`,
+      )
+      .raw(),
     chunk: db
       .prepare<[string, number, number], Buffer>(
         'SELECT data FROM vfs_chunks WHERE ns = ? AND ino = ? AND idx = ?',
@@ -331,6 +329,11 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
        WHERE ns = ? AND path = ?`,
     ),
     deleteEntry: db.prepare<[string, string]>('DELETE FROM vfs_entries WHERE ns = ? AND path = ?'),
+    deleteFile: db
+      .prepare<[string, string], [number, number]>(
+        "DELETE FROM vfs_entries WHERE ns = ? AND path = ? AND kind = 'file' RETURNING ino, size",
+      )
+      .raw(),
     moveEntry: db.prepare<[string, string, string, string, string]>(
       'UPDATE vfs_entries SET path = ?, parent = ?, name = ? WHERE ns = ? AND path = ?',
     ),
@@ -365,9 +368,9 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     }
   }
 
-  function pair(a: string, b: string): [EntryRow | undefined, EntryRow | undefined] {
-    const rows = q.entries2.all(ns, a, b);
-    return [rows.find((r) => r.path === a), rows.find((r) => r.path === b)];
+  /** The kind of `path`'s parent: looked up only when `path` does not exist (creations). */
+  function parentKind(entry: Entry | undefined, parent: string): FileKind | undefined {
+    return entry === undefined ? q.kind.get(ns, parent) : undefined;
   }
 
   function quota(path: string, what: string): VfsError {
@@ -431,10 +434,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
   /** write, writeAt and append: `offset` undefined means "at the end". Returns the offset written at. */
   function writeFile(path: string, offset: number | undefined, data: Uint8Array, replace: boolean): number {
     const parent = parentPath(path);
-    const [entry, parentEntry] = pair(path, parent);
+    const entry = q.entry.get(ns, path);
     if (entry === undefined) checkPathLength(path);
-    const exists = checkFileTarget(path, entry?.kind, parentEntry?.kind);
-    const oldSize = exists ? entry!.size : 0;
+    const exists = checkFileTarget(path, entry?.[0], parentKind(entry, parent));
+    const oldSize = exists ? entry![2] : 0;
     const at = offset ?? oldSize;
     if (offset === undefined) checkData(data, path, at);
     const size = replace ? data.length : Math.max(oldSize, at + data.length);
@@ -443,7 +446,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     const time = now();
     let ino: number;
     if (exists) {
-      ino = entry!.ino;
+      ino = entry![1];
       if (size === oldSize) q.touch.run(time, time, ns, path);
       else q.setContent.run(size, time, time, ns, path);
       if (replace) q.deleteChunks.run(ns, ino);
@@ -459,8 +462,8 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     writeFile: db.transaction(writeFile),
     setSize: db.transaction((path: string, size: number) => {
       const entry = q.entry.get(ns, path);
-      checkExistingFile(path, entry?.kind);
-      const { ino, size: oldSize } = entry!;
+      checkExistingFile(path, entry?.[0]);
+      const [, ino, oldSize] = entry!;
       checkFileSize(path, size, oldSize);
       account(path, 0, size - oldSize, false);
       if (size < oldSize) {
@@ -474,25 +477,26 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     }),
     mkdir: db.transaction((path: string) => {
       const parent = parentPath(path);
-      const [entry, parentEntry] = pair(path, parent);
-      if (entry === undefined) checkPathLength(path);
-      checkMkdir(path, entry?.kind, parentEntry?.kind);
+      const kind = q.kind.get(ns, path);
+      if (kind === undefined) checkPathLength(path);
+      checkMkdir(path, kind, kind === undefined ? q.kind.get(ns, parent) : undefined);
       const ino = account(path, 0, 0, true);
       const time = now();
       q.insertEntry.run(ns, path, parent, baseName(path), 'directory', ino, 0, time, time, time);
     }),
     rmdir: db.transaction((path: string) => {
-      const kind = q.entry.get(ns, path)?.kind;
+      const kind = q.kind.get(ns, path);
       const hasEntries = kind === 'directory' && q.hasChildren.get(ns, path) !== undefined;
       checkRmdir(path, kind, hasEntries);
       q.deleteEntry.run(ns, path);
     }),
     delete: db.transaction((path: string) => {
-      const entry = q.entry.get(ns, path);
-      checkDelete(path, entry?.kind);
-      q.deleteChunks.run(ns, entry!.ino);
-      q.deleteEntry.run(ns, path);
-      account(path, -1, -entry!.size, false);
+      const deleted = q.deleteFile.get(ns, path);
+      // Nothing deleted: report why (rolls back nothing, as nothing changed).
+      if (deleted === undefined) return checkDelete(path, q.kind.get(ns, path));
+      const [ino, size] = deleted;
+      q.deleteChunks.run(ns, ino);
+      account(path, -1, -size, false);
     }),
     rename: db.transaction((from: string, to: string) => {
       const toParent = parentPath(to);
@@ -528,11 +532,12 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     const first = Math.floor(offset / cs);
     const last = whole ? Number.MAX_SAFE_INTEGER : length === 0 ? -1 : Math.floor((offset + length - 1) / cs);
     const rows = q.chunks.all(first, last, ns, path);
-    checkExistingFile(path, rows[0]?.kind);
-    const range = readRange(rows[0]!.size, offset, whole ? rows[0]!.size : length);
+    checkExistingFile(path, rows[0]?.[0]);
+    const size = rows[0]![1];
+    const range = readRange(size, offset, whole ? size : length);
     const out = new Uint8Array(range.length);
     const end = offset + range.length;
-    for (const { idx, data } of rows) {
+    for (const [, , idx, data] of rows) {
       if (idx === null || data === null) continue;
       const start = idx * cs;
       const from = Math.max(offset, start);

@@ -6,13 +6,16 @@ import { afterAll } from 'vitest';
 
 let dir: string | undefined;
 
+// Registered when a test file imports this module, so it belongs to the file's root suite and runs
+// once after all of the file's tests.
+afterAll(() => {
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
 /** A fresh database file path under the OS temp directory (removed after the test file). */
 export function tempDb(prefix = 'vfs-sqlite'): string {
-  if (dir === undefined) {
-    const created = mkdtempSync(join(tmpdir(), 'eryx-vfs-sqlite-'));
-    dir = created;
-    afterAll(() => rmSync(created, { recursive: true, force: true }));
-  }
+  dir ??= mkdtempSync(join(tmpdir(), 'eryx-vfs-sqlite-'));
   return join(dir, `${prefix}-${randomBytes(6).toString('hex')}.db`);
 }
 
