@@ -533,6 +533,23 @@ describe('sync bridge: durability', { timeout: 60_000 }, () => {
     expect(mirrored(mirror, '/log')).toBe(`x${'y'.repeat(1000)}`);
   });
 
+  it('buffers writes to a file it just created or truncated without asking the backend again', () => {
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const b = bridge({}, { counters });
+    // How the WASI host creates (O_CREAT) and truncates (O_TRUNC) files.
+    b.append('/a', new Uint8Array(0));
+    b.write('/b', enc('old'));
+    b.flush();
+    b.setSize('/b', 0);
+    const ops = c[COUNTER.ops]!;
+    b.writeAt('/a', 0, enc('new a'));
+    b.writeAt('/b', 0, enc('new b'));
+    expect(c[COUNTER.ops]).toBe(ops);
+    expect(dec(b.read('/a'))).toBe('new a');
+    expect(dec(b.read('/b'))).toBe('new b');
+  });
+
   it('stores everything at close, and at flush()', () => {
     const mirror = mirrorDir();
     const b = bridge({}, { mirror });

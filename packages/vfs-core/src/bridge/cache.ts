@@ -367,6 +367,9 @@ export class BlockCache implements VfsSyncDriver {
       now.stored = at;
       this.#patch(now, at, data);
       now.size = now.stored;
+    } else {
+      // The file exists now, with this size: later writes are buffered without asking again.
+      this.#track(path, at + data.length);
     }
     return at;
   }
@@ -380,6 +383,8 @@ export class BlockCache implements VfsSyncDriver {
       this.#evictFrom(now, Math.min(size, now.stored));
       now.stored = size;
       now.size = size;
+    } else {
+      this.#track(path, size);
     }
   }
 
