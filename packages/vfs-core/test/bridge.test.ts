@@ -538,9 +538,9 @@ describe('sync bridge: durability', { timeout: 60_000 }, () => {
     const c = new Int32Array(counters);
     const b = bridge({}, { counters });
     // How the WASI host creates (O_CREAT) and truncates (O_TRUNC) files.
-    b.append('/a', new Uint8Array(0));
     b.write('/b', enc('old'));
     b.flush();
+    b.append('/a', new Uint8Array(0));
     b.setSize('/b', 0);
     const ops = c[COUNTER.ops]!;
     b.writeAt('/a', 0, enc('new a'));
