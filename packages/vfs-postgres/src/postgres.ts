@@ -49,8 +49,9 @@ export interface PostgresOptions extends PostgresConnectionOptions {
   /** The independent filesystem within the database this storage works on. Default `default`. */
   namespace?: string;
   /**
-   * Bytes per chunk, used when the namespace is first created; an existing namespace keeps the size
-   * it was created with. Default {@link DEFAULT_CHUNK_SIZE}.
+   * Bytes per chunk, fixed when the namespace is created; an existing namespace keeps its own (a
+   * different explicit value fails every operation with `invalid-argument`). Default
+   * {@link DEFAULT_CHUNK_SIZE}.
    */
   chunkSize?: number;
   /**
@@ -291,7 +292,13 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
       requestedChunkSize,
       now(),
     ]);
-    chunkSize = rows[0]!.cs;
+    const stored = rows[0]!.cs;
+    if (options.chunkSize !== undefined && options.chunkSize !== stored) {
+      throw invalid(
+        `namespace ${JSON.stringify(namespace)} was created with chunkSize ${stored}, not ${options.chunkSize}`,
+      );
+    }
+    chunkSize = stored;
   }
 
   /**
