@@ -47,12 +47,15 @@ static int append_note(long run, const char *text) {
   return 0;
 }
 
+/* Replaces /data/runs atomically: write a temporary file of this run's own, then rename it over. */
 static int count_run(long runs) {
-  FILE *f = fopen("/data/runs.tmp", "w");
-  if (!f) return fail("open runs.tmp");
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "/data/runs.%08x.tmp", (unsigned)arc4random());
+  FILE *f = fopen(tmp, "w");
+  if (!f) return fail("open runs tmp");
   fprintf(f, "%ld\n", runs);
-  if (fclose(f) != 0) return fail("close runs.tmp");
-  if (rename("/data/runs.tmp", "/data/runs") != 0) return fail("rename runs");
+  if (fclose(f) != 0) return fail("close runs tmp");
+  if (rename(tmp, "/data/runs") != 0) return fail("rename runs");
   return 0;
 }
 

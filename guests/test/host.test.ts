@@ -153,9 +153,11 @@ describe('createWasiHost', () => {
   });
 
   it('a guest sees a failing backend as EIO and exits cleanly', async () => {
-    const storage = override(memory().sync, {
-      append: () => {
-        throw new Error('connection reset');
+    const inner = memory().sync;
+    const storage = override(inner, {
+      append: (path, data) => {
+        if (data.length > 0) throw new Error('connection reset');
+        return inner.append(path, data);
       },
     });
     const run = await runGuest('notes', { mounts: { '/data': storage }, args: ['add', 'x'] });
@@ -288,6 +290,25 @@ describe('createWasiHost', () => {
     const synced = root(host).openAt({}, 'g', { create: true }, { write: true, dataIntegritySync: true });
     synced.writeViaStream(0n).blockingWriteAndFlush(text('abc'));
     expect(flush).toHaveBeenCalledWith('/g');
+  });
+
+  it('O_CREAT never clobbers a file another process created after the lookup', () => {
+    const inner = memory().sync;
+    let hide = true;
+    const storage = override(inner, {
+      stat: (path) => {
+        // The lookup misses the file: another process creates and writes it right after.
+        if (path === '/race' && hide) {
+          hide = false;
+          inner.write('/race', text('theirs'));
+          return inner.stat('/nothing-here');
+        }
+        return inner.stat(path);
+      },
+    });
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    const file = dir.openAt({}, 'race', { create: true }, RW);
+    expect(decode(file.read(100n, 0n)[0])).toBe('theirs');
   });
 
   it('follows POSIX for open flags on directories and missing paths', () => {

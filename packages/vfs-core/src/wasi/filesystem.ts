@@ -125,6 +125,31 @@ function wantsDirectory(path: string): boolean {
   return path.endsWith('/') || path.endsWith('/.') || path === '.';
 }
 
+/**
+ * Creates an empty file unless one exists, in one storage call: appending nothing creates a missing
+ * file and leaves an existing one alone, so a file another process creates meanwhile (and perhaps
+ * already wrote) is never clobbered, as `O_CREAT` promises.
+ */
+function createFile(mount: Mount, path: string): void {
+  mount.storage.append(path, new Uint8Array(0));
+}
+
+/**
+ * `O_TRUNC`. With `O_CREAT`, a file that another process removed between the creation and the
+ * truncation is created again, so the open succeeds as it would on a POSIX file system.
+ */
+function truncate(mount: Mount, path: string, create: boolean): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mount.storage.setSize(path, 0);
+      return;
+    } catch (error) {
+      if (!create || attempt >= 3 || !isVfsError(error, 'not-found')) throw error;
+      createFile(mount, path);
+    }
+  }
+}
+
 /** Streams the entries of a directory listing (`.` and `..` are left to the preview1 adapter). */
 export class DirectoryEntryStream {
   readonly #entries: DirectoryEntry[];
@@ -382,14 +407,14 @@ export class Descriptor {
         if (!openFlags.create) return fail('no-entry');
         if (openFlags.directory || wantsDirectory(path)) return fail('invalid');
         mount.assertWritable(target);
-        mount.storage.write(target, new Uint8Array(0));
+        createFile(mount, target);
         kind = 'file';
       }
       if (kind === 'file' && (openFlags.directory || wantsDirectory(path))) return fail('not-directory');
       if (kind === 'directory' && openFlags.create && !openFlags.directory) return fail('is-directory');
       if (kind === 'directory' && wantsWrite) return fail('is-directory');
       if (wantsWrite) mount.assertWritable(target);
-      if (openFlags.truncate) mount.storage.setSize(target, 0);
+      if (openFlags.truncate) truncate(mount, target, !!openFlags.create);
 
       const granted: DescriptorFlags =
         kind === 'directory'
