@@ -82,6 +82,12 @@ export interface S3StorageOptions extends S3ConnectionOptions {
    * `0` disables the cache. Default `100000`. Conditional mode never caches.
    */
   cacheEntries?: number;
+  /**
+   * Bytes of chunk data kept in memory (least recently used first out): chunks this storage wrote
+   * by a partial write or read whole. Chunk objects never change (a write makes a new one), so the
+   * cache is valid in every mode. `0` disables it. Default 32 MiB.
+   */
+  chunkCacheBytes?: number;
 }
 
 /** `conditional`: entries are claimed with `If-None-Match`; `single-writer`: one writer per store. */
@@ -219,6 +225,43 @@ class EntryCache {
   }
 }
 
+/** Chunk contents by id, least recently used out first. Chunk objects are immutable. */
+class ChunkCache {
+  readonly #chunks = new Map<string, Uint8Array>();
+  #bytes = 0;
+
+  constructor(readonly limit: number) {}
+
+  get(id: string): Uint8Array | undefined {
+    const data = this.#chunks.get(id);
+    if (data) {
+      this.#chunks.delete(id);
+      this.#chunks.set(id, data);
+    }
+    return data;
+  }
+
+  /** Keeps `data`, which nobody may change afterwards. */
+  set(id: string, data: Uint8Array): void {
+    if (this.limit === 0 || data.length > this.limit / 4) return;
+    this.delete(id);
+    this.#chunks.set(id, data);
+    this.#bytes += data.length;
+    for (const [oldest, chunk] of this.#chunks) {
+      if (this.#bytes <= this.limit) break;
+      this.#chunks.delete(oldest);
+      this.#bytes -= chunk.length;
+    }
+  }
+
+  delete(id: string): void {
+    const data = this.#chunks.get(id);
+    if (!data) return;
+    this.#chunks.delete(id);
+    this.#bytes -= data.length;
+  }
+}
+
 function name(path: string): string {
   return path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1);
 }
@@ -286,6 +329,7 @@ export class S3Driver implements VfsDriver {
   readonly #conditionalOption: 'auto' | boolean;
   readonly #claimTimeout: number;
   readonly #cache: EntryCache;
+  readonly #chunkCache: ChunkCache;
   readonly #paths = new KeyedQueue();
   readonly #tree = new ReadWriteLock();
   readonly #trash = new Set<string>();
@@ -322,6 +366,7 @@ export class S3Driver implements VfsDriver {
           requestTimeout: options.requestTimeoutMs ?? 30_000,
         },
       });
+    this.#chunkCache = new ChunkCache(options.chunkCacheBytes ?? 32 * 1024 * 1024);
     this.#cache = new EntryCache(this.#conditionalOption === true ? 0 : (options.cacheEntries ?? 100_000));
     this.capabilities = this.#capabilitiesFor(
       this.#conditionalOption === true ? 'conditional' : 'single-writer',
@@ -974,7 +1019,13 @@ export class S3Driver implements VfsDriver {
       const end = Math.min(span.end, valid);
       if (end <= span.start) return;
       const whole = span.start === 0 && end === valid;
+      const cached = this.#chunkCache.get(id);
+      if (cached) {
+        out.set(cached.subarray(span.start, end), span.rangeOffset);
+        return;
+      }
       const data = await this.#get(this.layout.chunkKey(id), whole ? undefined : [span.start, end - 1]);
+      if (whole) this.#chunkCache.set(id, data.subarray(0, valid));
       out.set(data.subarray(0, end - span.start), span.rangeOffset);
     });
     return out;
@@ -1037,7 +1088,7 @@ export class S3Driver implements VfsDriver {
         const covered = span !== undefined && span.start === 0 && span.end >= previousLength;
         let before = seed;
         if (!before && previous && previousLength > 0 && !covered) {
-          before = await this.#get(this.layout.chunkKey(previous[0]));
+          before = this.#chunkCache.get(previous[0]) ?? (await this.#get(this.layout.chunkKey(previous[0])));
         }
         const buffer = new Uint8Array(Math.max(previousLength, span?.end ?? 0));
         if (before && !covered) buffer.set(before.subarray(0, previousLength));
@@ -1049,6 +1100,7 @@ export class S3Driver implements VfsDriver {
         const key = this.layout.chunkKey(id);
         txn.uploaded.push(key);
         await this.#put(key, buffer);
+        this.#chunkCache.set(id, buffer);
         if (previous) txn.garbage.push(this.layout.chunkKey(previous[0]));
         chunks[index] = [id, buffer.length];
       });
@@ -1194,7 +1246,11 @@ export class S3Driver implements VfsDriver {
 
   #queueTrash(keys: readonly string[]): void {
     if (keys.length === 0) return;
-    for (const key of keys) this.#trash.add(key);
+    const chunks = this.layout.chunks;
+    for (const key of keys) {
+      this.#trash.add(key);
+      if (key.startsWith(chunks)) this.#chunkCache.delete(key.slice(chunks.length));
+    }
     if (this.#trash.size >= 1000) {
       void this.flush().catch(() => undefined);
     } else if (!this.#trashTimer) {
