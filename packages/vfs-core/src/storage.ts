@@ -253,6 +253,7 @@ export function toAsync(sync: VfsSyncStorage): VfsStorage {
   return {
     capabilities: sync.capabilities,
     sync,
+    limits: sync.limits,
     read: run((p) => sync.read(p)),
     readAt: run((p, o, l) => sync.readAt(p, o, l)),
     write: run((p, d) => sync.write(p, d)),

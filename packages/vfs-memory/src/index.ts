@@ -89,7 +89,6 @@ export function memory(options: MemoryOptions = {}): MemoryStorage {
   return {
     ...toAsync(sync),
     sync,
-    limits,
     maxBytes,
     get usedBytes() {
       return tree.used;

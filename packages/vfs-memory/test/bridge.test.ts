@@ -1,0 +1,17 @@
+import { runConformance } from '@eryx/vfs-conformance';
+import { createSyncBridge, toAsync } from '@eryx/vfs-core';
+
+// The whole kit through the sync bridge (worker thread + Atomics.wait + block cache), with small
+// blocks and caches so eviction and write-back are exercised. The worker loads memory's built dist.
+const module = new URL('../dist/index.js', import.meta.url);
+
+runConformance({
+  name: 'memory through the sync bridge',
+  create: () =>
+    toAsync(
+      createSyncBridge(
+        { module, export: 'memory', options: { maxBytes: 256 * 1024 * 1024 } },
+        { blockSize: 4096, cacheBytes: 1 << 20, dirtyBytes: 256 * 1024 },
+      ),
+    ),
+});
