@@ -348,6 +348,21 @@ describe('createWasiHost', () => {
     expect(() => host.close()).not.toThrow();
   });
 
+  it('serves a storage mounted at / and several mounts at once', async () => {
+    const rootStorage = memory();
+    rootStorage.sync.mkdir('/data');
+    const run = await runGuest('notes', { mounts: { '/': rootStorage }, args: ['add', 'at the root'] });
+    expect(run.stderr).toBe('');
+    expect(decode(rootStorage.sync.read('/data/notes.txt'))).toBe('1: at the root\n');
+
+    const data = memory();
+    const other = memory();
+    const both = await runGuest('notes', { mounts: { '/other': other, '/data': data }, args: ['add', 'x'] });
+    expect(both.exitCode).toBe(0);
+    expect(data.sync.exists('/notes.txt')).toBe(true);
+    expect(other.sync.list('/')).toEqual([]);
+  });
+
   it('feeds stdin to the guest and captures stdout', async () => {
     const storage = memory();
     const run = await runGuest('notes', {
