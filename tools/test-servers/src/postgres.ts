@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
@@ -139,10 +140,32 @@ async function startEmbedded(): Promise<PostgresServer> {
     await rm(parent, { recursive: true, force: true });
     throw new Error(`embedded PostgreSQL failed to start: ${log.join('').slice(-2000)}`, { cause: error });
   }
+  watchdog(join(parent, 'data'), parent);
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= pg.stop().finally(() => rm(parent, { recursive: true, force: true }));
     return stopped;
   };
   return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, kind: 'embedded', stop };
+}
+
+/**
+ * A detached shell that outlives this process: once this process is gone (killed, crashed, exited
+ * without stopping the server) while the server still runs, it stops the server and deletes its
+ * files, so a test run never leaves an orphan PostgreSQL behind. It exits by itself once the server
+ * stops normally.
+ */
+function watchdog(dataDir: string, parent: string): void {
+  const script = `
+    pidfile="$1/postmaster.pid"
+    while kill -0 "$2" 2>/dev/null && [ -e "$pidfile" ]; do sleep 1; done
+    if [ -e "$pidfile" ]; then
+      kill -INT "$(head -n 1 "$pidfile")" 2>/dev/null
+      for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e "$pidfile" ] || break; sleep 1; done
+      rm -rf "$3"
+    fi`;
+  spawn('sh', ['-c', script, 'watchdog', dataDir, String(process.pid), parent], {
+    detached: true,
+    stdio: 'ignore',
+  }).unref();
 }
