@@ -449,7 +449,9 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       ino = entry![1];
       if (size === oldSize) q.touch.run(time, time, ns, path);
       else q.setContent.run(size, time, time, ns, path);
-      if (replace) q.deleteChunks.run(ns, ino);
+      // Replaced chunks are overwritten in place below (SQLite then rewrites only the pages whose
+      // bytes differ); only those past the new end go.
+      if (replace) q.deleteChunksFrom.run(ns, ino, chunkCount(size, cs));
     } else {
       ino = allocated;
       q.insertEntry.run(ns, path, parent, baseName(path), 'file', ino, size, time, time, time);
