@@ -98,6 +98,7 @@ export interface SqliteSyncStorage extends VfsSyncStorage, SqliteExtras {
 
 /** What {@link sqlite} returns: a {@link VfsStorage} whose `sync` twin is always there. */
 export interface SqliteStorage extends VfsStorage, SqliteExtras {
+  /** The synchronous twin: the same namespace through the same connection. */
   readonly sync: SqliteSyncStorage;
   /** Usage of the namespace, read in one query. */
   info(): Promise<NamespaceInfo>;

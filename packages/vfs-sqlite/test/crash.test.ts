@@ -49,7 +49,7 @@ describe('crash consistency', () => {
   it('a writer killed mid-stream leaves the last committed state intact', async () => {
     const path = tempDb('crash');
     const namespace = randomNamespace();
-    (await sqlite({ path, namespace })).close();
+    await sqlite({ path, namespace }).close();
 
     const committed: number[] = [];
     // Ops that were running when the writer was killed: each may or may not have committed.

@@ -10,7 +10,7 @@ describe('two processes appending to one file', () => {
     const path = tempDb('multiprocess');
     const namespace = randomNamespace();
     // The parent creates the schema and the namespace; the children only open them.
-    (await sqlite({ path, namespace })).close();
+    await sqlite({ path, namespace }).close();
 
     const children = (['A', 'B'] as const).map((id, n) => {
       const child = startChild('appender.mjs', [path, namespace, id, String(APPENDS), n ? 'sync' : 'async']);
