@@ -3,6 +3,7 @@ export * from './chunks.js';
 export * from './errors.js';
 export * from './limits/index.js';
 export * from './path.js';
+export * from './router/index.js';
 export * from './scrub/index.js';
 export * from './semantics.js';
 export { checkData, checkOffset, createStorage, createSyncStorage, toAsync } from './storage.js';

@@ -1,0 +1,20 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostDirectory, toAsync } from '@eryx/vfs-core';
+import { afterAll } from 'vitest';
+import { runConformance } from '../src/index.js';
+
+// The router's host-directory storage (@eryx/vfs-core) implements the whole contract over node:fs:
+// each test gets a fresh temporary directory.
+const temp = mkdtempSync(join(tmpdir(), 'eryx-host-dir-'));
+let n = 0;
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+runConformance({
+  name: 'host directory',
+  create: () => {
+    const dir = mkdtempSync(join(temp, `${n++}-`));
+    return toAsync(hostDirectory(dir));
+  },
+});

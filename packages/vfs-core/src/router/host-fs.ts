@@ -1,0 +1,155 @@
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  ftruncateSync,
+  openSync,
+  readSync,
+  type Stats,
+  writeSync,
+} from 'node:fs';
+import { toVfsError, VfsError, type VfsErrorCode } from '../errors.js';
+import type { FileKind, Metadata } from '../types.js';
+
+/*
+ * node:fs helpers shared by the host-backed storages. Every open adds O_NOFOLLOW (a symlink swapped
+ * in for the last component fails with ELOOP instead of being followed) and O_NONBLOCK (a FIFO
+ * swapped in never blocks the guest's thread), and checks what it opened with fstat.
+ */
+
+const ERRNO_CODES: Record<string, VfsErrorCode> = {
+  ENOENT: 'not-found',
+  EEXIST: 'already-exists',
+  ENOTDIR: 'not-a-directory',
+  EISDIR: 'is-a-directory',
+  ENOTEMPTY: 'directory-not-empty',
+  EACCES: 'permission-denied',
+  EPERM: 'permission-denied',
+  ELOOP: 'permission-denied',
+  EROFS: 'read-only',
+  ENOSPC: 'quota-exceeded',
+  EDQUOT: 'quota-exceeded',
+  EFBIG: 'quota-exceeded',
+  ENAMETOOLONG: 'name-too-long',
+  EBUSY: 'busy',
+  EXDEV: 'cross-device',
+};
+
+/** Translates a node:fs error into a {@link VfsError} (the one translation point of these storages). */
+export function fromNodeError(error: unknown, path: string): VfsError {
+  const errno = (error as { code?: unknown } | null)?.code;
+  const code = typeof errno === 'string' ? ERRNO_CODES[errno] : undefined;
+  if (code) return new VfsError(code, undefined, { path, cause: error });
+  return toVfsError(error, path);
+}
+
+/** Runs `fn`, reporting node:fs failures as {@link VfsError}s about `path`. */
+export function hostCall<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw fromNodeError(error, path);
+  }
+}
+
+/** `file` or `directory`; `undefined` for anything else (a symlink, FIFO, socket or device). */
+export function kindOfStats(stats: Stats): FileKind | undefined {
+  if (stats.isFile()) return 'file';
+  if (stats.isDirectory()) return 'directory';
+  return undefined;
+}
+
+/** The contract's {@link Metadata} of host stats. */
+export function toMetadata(stats: Stats, kind: FileKind): Metadata {
+  // Some file systems report no birth time (0): the earliest time known stands in.
+  const created = stats.birthtimeMs > 0 ? stats.birthtimeMs : Math.min(stats.ctimeMs, stats.mtimeMs);
+  return {
+    kind,
+    size: kind === 'file' ? stats.size : 0,
+    created,
+    modified: stats.mtimeMs,
+    accessed: stats.atimeMs,
+  };
+}
+
+const { O_RDONLY, O_WRONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+
+/** Open flags for reading anything (a file, or a directory for futimes/fstat). */
+export const READ = O_RDONLY | O_NOFOLLOW | O_NONBLOCK;
+/** Open flags for writing an existing file; add `constants.O_CREAT` etc. as needed. */
+export const WRITE = O_WRONLY | O_NOFOLLOW | O_NONBLOCK;
+
+/**
+ * Opens `hostPath` (never following a symlink in its last component), checks that it is a file or
+ * directory of the expected kind, and runs `fn` with the descriptor.
+ *
+ * @param guestPath reported in errors (never the host path, which the guest must not learn).
+ */
+export function withFd<T>(
+  hostPath: string,
+  guestPath: string,
+  flags: number,
+  expect: FileKind | 'any',
+  fn: (fd: number, stats: Stats) => T,
+): T {
+  const fd = hostCall(guestPath, () => openSync(hostPath, flags, 0o666));
+  try {
+    const stats = fstatSync(fd);
+    const kind = kindOfStats(stats);
+    if (kind === undefined) {
+      throw new VfsError('permission-denied', 'not a regular file or directory', { path: guestPath });
+    }
+    if (expect === 'file' && kind === 'directory')
+      throw new VfsError('is-a-directory', undefined, { path: guestPath });
+    if (expect === 'directory' && kind === 'file')
+      throw new VfsError('not-a-directory', undefined, { path: guestPath });
+    return hostCall(guestPath, () => fn(fd, stats));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads up to `length` bytes at `offset` (short at the end of the file). */
+export function readFd(fd: number, offset: number, length: number): Uint8Array {
+  const buffer = Buffer.alloc(length);
+  let done = 0;
+  while (done < length) {
+    const n = readSync(fd, buffer, done, length - done, offset + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return new Uint8Array(buffer.buffer, buffer.byteOffset, done);
+}
+
+/** Writes all of `data` at `offset`, or at the end for an `O_APPEND` descriptor (`offset` null). */
+export function writeFd(fd: number, data: Uint8Array, offset: number | null): void {
+  let done = 0;
+  while (done < data.length) {
+    const n = writeSync(fd, data, done, data.length - done, offset === null ? null : offset + done);
+    done += n;
+  }
+}
+
+/** `writeAt` on a descriptor: an empty write past the end still extends the file (with zeros). */
+export function writeAt(fd: number, stats: Stats, offset: number, data: Uint8Array): void {
+  if (data.length === 0) {
+    if (offset > stats.size) ftruncateSync(fd, offset);
+    return;
+  }
+  writeFd(fd, data, offset);
+}
+
+/**
+ * Wraps every operation of a driver so that node:fs errors become {@link VfsError}s about the
+ * storage path (its first argument), never the host path.
+ */
+export function translated<T extends object>(driver: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(driver)) {
+    out[key] =
+      typeof value === 'function'
+        ? (...args: unknown[]) => hostCall(String(args[0] ?? '/'), () => value.apply(driver, args))
+        : value;
+  }
+  return out as T;
+}
