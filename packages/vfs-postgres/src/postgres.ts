@@ -97,6 +97,18 @@ const CAPABILITIES: Partial<Capabilities> = {
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
+const OPTION_NAMES = new Set([
+  'pool',
+  'connectionString',
+  'poolConfig',
+  'schema',
+  'namespace',
+  'chunkSize',
+  'limits',
+  'migrate',
+  'maxRetries',
+]);
+
 const now = (): number => performance.timeOrigin + performance.now();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -255,6 +267,11 @@ export async function migrate(options: PostgresConnectionOptions): Promise<{ fro
  * ```
  */
 export function postgres(options: PostgresOptions = {}): PostgresStorage {
+  // Options often arrive as plain data (from a worker, a config file): a misspelt one must not
+  // silently select the default namespace.
+  for (const name of Object.keys(options)) {
+    if (!OPTION_NAMES.has(name)) throw invalid(`unknown option ${JSON.stringify(name)}`);
+  }
   const schema = checkSchema(options.schema ?? 'public');
   const namespace = options.namespace ?? 'default';
   if (typeof namespace !== 'string' || namespace === '')
