@@ -12,6 +12,13 @@ import type { BenchBackend, BenchTarget } from '../types.js';
 
 /** The VFS's default chunk size, used by both targets. */
 const CS = 1024 * 1024;
+/**
+ * The VFS's chunk cache (default 32 MiB, as in the package). `BENCH_S3_CHUNK_CACHE=0` turns it off,
+ * so every read and read-modify-write goes to S3 as in the raw ceiling.
+ */
+const chunkCacheBytes = process.env.BENCH_S3_CHUNK_CACHE
+  ? Number(process.env.BENCH_S3_CHUNK_CACHE)
+  : undefined;
 
 function isMissing(error: unknown): boolean {
   return (error as { name?: string }).name === 'NoSuchKey';
@@ -177,7 +184,13 @@ const backend: BenchBackend = {
       maxAttempts: 5,
     });
     const run = randomUUID().slice(0, 8);
-    const storage = s3({ client, bucket: info.bucket, prefix: `bench-${run}/vfs`, chunkSize: CS });
+    const storage = s3({
+      client,
+      bucket: info.bucket,
+      prefix: `bench-${run}/vfs`,
+      chunkSize: CS,
+      chunkCacheBytes,
+    });
     const rawPrefix = `bench-${run}/raw/`;
     return {
       storage,
