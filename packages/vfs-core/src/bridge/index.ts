@@ -28,7 +28,7 @@ import type { WorkerInit } from './worker.js';
  * const spec: SyncBridgeSpec = {
  *   module: import.meta.resolve('@eryx/vfs-postgres'),
  *   export: 'postgres',
- *   options: { connectionString: process.env.DATABASE_URL, volume: 'sandbox-1' },
+ *   options: { connectionString: process.env.DATABASE_URL, namespace: 'sandbox-1' },
  * };
  * ```
  */
