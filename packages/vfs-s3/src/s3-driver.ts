@@ -30,6 +30,7 @@ import {
   readRange,
   type SetTimes,
   type VfsDriver,
+  VfsError,
 } from '@eryx/vfs-core';
 import { ConflictError, isMissingKey, isNotImplemented, isPreconditionFailed, toVfsError } from './errors.js';
 import { decodeName, type EntryMeta, Layout, type NameKey, PIECE_END } from './layout.js';
@@ -225,6 +226,56 @@ class EntryCache {
   }
 }
 
+const OPTION_NAMES = new Set([
+  'endpoint',
+  'region',
+  'credentials',
+  'forcePathStyle',
+  'maxAttempts',
+  'requestTimeoutMs',
+  'bucket',
+  'prefix',
+  'client',
+  'chunkSize',
+  'inlineThreshold',
+  'conditionalWrites',
+  'claimTimeoutMs',
+  'concurrency',
+  'cacheEntries',
+  'chunkCacheBytes',
+]);
+
+/** Refuses what would otherwise be silently ignored or misbehave (options often come as JSON). */
+function checkOptions(options: S3StorageOptions): void {
+  const bad = (message: string) => new VfsError('invalid-argument', message);
+  if (typeof options !== 'object' || options === null) throw bad('options must be an object');
+  for (const key of Object.keys(options)) if (!OPTION_NAMES.has(key)) throw bad(`unknown option "${key}"`);
+  if (typeof options.bucket !== 'string' || options.bucket === '')
+    throw bad('bucket must be a non-empty string');
+  if (options.prefix !== undefined && typeof options.prefix !== 'string')
+    throw bad('prefix must be a string');
+  const counts: [keyof S3StorageOptions, number][] = [
+    ['chunkSize', 1],
+    ['concurrency', 1],
+    ['maxAttempts', 1],
+    ['inlineThreshold', 0],
+    ['cacheEntries', 0],
+    ['chunkCacheBytes', 0],
+    ['claimTimeoutMs', 0],
+    ['requestTimeoutMs', 1],
+  ];
+  for (const [key, min] of counts) {
+    const value = options[key];
+    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)) {
+      throw bad(`${key} must be an integer of at least ${min}`);
+    }
+  }
+  const mode = options.conditionalWrites;
+  if (mode !== undefined && mode !== 'auto' && typeof mode !== 'boolean') {
+    throw bad(`conditionalWrites must be 'auto', true or false`);
+  }
+}
+
 /** Chunk contents by id, least recently used out first. Chunk objects are immutable. */
 class ChunkCache {
   readonly #chunks = new Map<string, Uint8Array>();
@@ -342,7 +393,7 @@ export class S3Driver implements VfsDriver {
   capabilities: Partial<Capabilities>;
 
   constructor(options: S3StorageOptions) {
-    if (!options.bucket) throw toVfsError(new Error('the bucket option is required'), { bucket: '' });
+    checkOptions(options);
     this.bucket = options.bucket;
     this.layout = new Layout(options.prefix ?? '');
     this.#endpoint = options.endpoint;
