@@ -17,6 +17,7 @@ import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, guard, streamError } from './errors.js';
 import type { Mount, Node } from './mount.js';
 import { io } from './shim.js';
+import type { Located, MountTree } from './tree.js';
 
 /** The most bytes one read hands the guest; a longer request gets a short read, as POSIX allows. */
 const MAX_READ = 64 * 1024 * 1024;
@@ -26,6 +27,8 @@ export interface HostContext {
   onError: ErrorListener | undefined;
   /** Failures the guest could not be told of (flushing at close): `close()` of the host throws them. */
   deferred: unknown[];
+  /** Every mount of the host, and the synthetic directories leading to them. */
+  tree: MountTree;
 }
 
 interface State {
@@ -120,6 +123,16 @@ function resolve(dir: string, path: string): string {
   }
 }
 
+/**
+ * Where a path relative to a directory descriptor lives. It is resolved within the directory's
+ * mount (never above its root, see {@link resolve}), then routed through the tree: a path at or
+ * below a mount point nested in that mount (or a synthetic directory) belongs to that mount.
+ */
+function locate(context: HostContext, dir: Node, path: string): Located {
+  const inner = resolve(dir.path, path);
+  return context.tree.route(context.tree.guestPathOf(dir.mount, inner));
+}
+
 /** A trailing slash (or `/.`) asks for a directory: POSIX reports a file there as not a directory. */
 function wantsDirectory(path: string): boolean {
   return path.endsWith('/') || path.endsWith('/.') || path === '.';
@@ -199,8 +212,8 @@ export class Descriptor {
     return state.node;
   }
 
-  #mutation(state: State, path: string): void {
-    state.node.mount.assertWritable(path);
+  #locate(state: State, dir: Node, path: string): Located {
+    return locate(state.context, dir, path);
   }
 
   readViaStream(offset: bigint): ReturnType<typeof io.inputStreamCreate> {
@@ -305,7 +318,7 @@ export class Descriptor {
 
   setTimes(atime: NewTimestamp, mtime: NewTimestamp): void {
     this.#run((state) => {
-      this.#mutation(state, state.node.path);
+      state.node.mount.assertWritable(state.node.path);
       if (state.node.kind === 'directory' && state.node.unlinked) return fail('no-entry');
       const accessed = fromTimestamp(atime);
       const modified = fromTimestamp(mtime);
@@ -337,10 +350,15 @@ export class Descriptor {
     return this.#run((state) => {
       const node = this.#directory(state);
       if (!state.flags.read) return fail('bad-descriptor');
+      const { tree } = state.context;
+      const mounted = tree.mountedIn(tree.guestPathOf(node.mount, node.path));
       const entries = node.mount.storage
         .list(node.path)
-        .map((entry): DirectoryEntry => ({ name: entry.name, type: descriptorType(entry.kind) }))
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+        .filter((entry) => !mounted?.has(entry.name))
+        .map((entry): DirectoryEntry => ({ name: entry.name, type: descriptorType(entry.kind) }));
+      // Mount points (and the synthetic directories leading to them) hide same-named entries.
+      for (const name of mounted ?? []) entries.push({ name, type: 'directory' });
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       return new DirectoryEntryStream(entries);
     });
   }
@@ -348,9 +366,9 @@ export class Descriptor {
   createDirectoryAt(path: string): void {
     this.#run((state) => {
       const dir = this.#directory(state);
-      const target = resolve(dir.path, path);
-      this.#mutation(state, target);
-      dir.mount.storage.mkdir(target);
+      const { mount, path: target } = this.#locate(state, dir, path);
+      mount.assertWritable(target);
+      mount.storage.mkdir(target);
     });
   }
 
@@ -361,8 +379,8 @@ export class Descriptor {
   statAt(_pathFlags: PathFlags, path: string): DescriptorStat {
     return this.#run((state) => {
       const dir = this.#directory(state);
-      const target = resolve(dir.path, path);
-      const meta = dir.mount.storage.stat(target);
+      const { mount, path: target } = this.#locate(state, dir, path);
+      const meta = mount.storage.stat(target);
       if (meta.kind === 'file' && wantsDirectory(path)) return fail('not-directory');
       return toStat(meta, 1n);
     });
@@ -371,15 +389,15 @@ export class Descriptor {
   setTimesAt(_pathFlags: PathFlags, path: string, atime: NewTimestamp, mtime: NewTimestamp): void {
     this.#run((state) => {
       const dir = this.#directory(state);
-      const target = resolve(dir.path, path);
-      this.#mutation(state, target);
+      const { mount, path: target } = this.#locate(state, dir, path);
+      mount.assertWritable(target);
       const accessed = fromTimestamp(atime);
       const modified = fromTimestamp(mtime);
       if (accessed === undefined && modified === undefined) {
-        dir.mount.storage.stat(target);
+        mount.storage.stat(target);
         return;
       }
-      dir.mount.storage.setTimes(target, { accessed, modified });
+      mount.storage.setTimes(target, { accessed, modified });
     });
   }
 
@@ -387,9 +405,13 @@ export class Descriptor {
     this.#run((state) => {
       const dir = this.#directory(state);
       const other = stateOf(newDescriptor);
-      dir.mount.storage.stat(resolve(dir.path, oldPath));
-      resolve(other.node.path, newPath);
-      // Storage has no hard links; EPERM is what POSIX file systems without them report.
+      const from = this.#locate(state, dir, oldPath);
+      const to = this.#locate(other, this.#directory(other), newPath);
+      from.mount.storage.stat(from.path);
+      to.mount.assertWritable(to.path);
+      if (to.mount !== from.mount) return fail('cross-device');
+      // Storage has no hard links (a host directory refuses them too: a link could reach outside
+      // it); EPERM is what POSIX file systems without them report.
       return fail('not-permitted');
     });
   }
@@ -397,8 +419,7 @@ export class Descriptor {
   openAt(_pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
     return this.#run((state) => {
       const dir = this.#directory(state);
-      const { mount } = dir;
-      const target = resolve(dir.path, path);
+      const { mount, path: target } = this.#locate(state, dir, path);
       let kind = mount.kindOf(target);
       const wantsWrite = !!flags.write || !!openFlags.truncate;
 
@@ -418,7 +439,11 @@ export class Descriptor {
 
       const granted: DescriptorFlags =
         kind === 'directory'
-          ? { read: true, mutateDirectory: !mount.readOnly && !!state.flags.mutateDirectory }
+          ? {
+              read: true,
+              // Crossing into another mount takes that mount's rights, not the parent's.
+              mutateDirectory: !mount.readOnly && (mount !== dir.mount || !!state.flags.mutateDirectory),
+            }
           : {
               read: !!flags.read,
               write: !!flags.write,
@@ -433,7 +458,8 @@ export class Descriptor {
   readlinkAt(path: string): string {
     return this.#run((state) => {
       const dir = this.#directory(state);
-      dir.mount.storage.stat(resolve(dir.path, path));
+      const { mount, path: target } = this.#locate(state, dir, path);
+      mount.storage.stat(target);
       // Nothing in storage is a symlink: readlink of a file or directory is EINVAL.
       return fail('invalid');
     });
@@ -442,10 +468,10 @@ export class Descriptor {
   removeDirectoryAt(path: string): void {
     this.#run((state) => {
       const dir = this.#directory(state);
-      const target = resolve(dir.path, path);
-      this.#mutation(state, target);
-      dir.mount.storage.rmdir(target);
-      dir.mount.removedTree(target);
+      const { mount, path: target } = this.#locate(state, dir, path);
+      mount.assertWritable(target);
+      mount.storage.rmdir(target);
+      mount.removedTree(target);
     });
   }
 
@@ -454,11 +480,11 @@ export class Descriptor {
       const dir = this.#directory(state);
       const other = stateOf(newDescriptor);
       const newDir = this.#directory(other);
-      const { mount } = dir;
-      const from = resolve(dir.path, oldPath);
-      const to = resolve(newDir.path, newPath);
-      if (newDir.mount !== mount) return fail('cross-device');
-      this.#mutation(state, from);
+      const { mount, path: from } = this.#locate(state, dir, oldPath);
+      const destination = this.#locate(other, newDir, newPath);
+      const to = destination.path;
+      if (destination.mount !== mount) return fail('cross-device');
+      mount.assertWritable(from);
       if (from === to) {
         mount.storage.stat(from);
         return;
@@ -485,9 +511,10 @@ export class Descriptor {
     this.#run((state) => {
       const dir = this.#directory(state);
       if (typeof oldPath !== 'string') return fail('invalid');
-      const target = resolve(dir.path, newPath);
-      this.#mutation(state, target);
-      if (dir.mount.kindOf(target) !== undefined) return fail('exist');
+      const { mount, path: target } = this.#locate(state, dir, newPath);
+      mount.assertWritable(target);
+      if (mount.kindOf(target) !== undefined) return fail('exist');
+      // Symlinks are refused everywhere: in a host directory one could point outside it.
       return fail('unsupported');
     });
   }
@@ -495,21 +522,21 @@ export class Descriptor {
   unlinkFileAt(path: string): void {
     this.#run((state) => {
       const dir = this.#directory(state);
-      const target = resolve(dir.path, path);
-      this.#mutation(state, target);
-      const kind = dir.mount.kindOf(target);
+      const { mount, path: target } = this.#locate(state, dir, path);
+      mount.assertWritable(target);
+      const kind = mount.kindOf(target);
       if (kind === undefined) return fail('no-entry');
       if (kind === 'directory') return fail('is-directory');
       if (wantsDirectory(path)) return fail('not-directory');
-      const open = dir.mount.openNode(target);
+      const open = mount.openNode(target);
       if (open) open.detach();
       try {
-        dir.mount.storage.delete(target);
+        mount.storage.delete(target);
       } catch (error) {
         if (open) open.unlinked = false;
         throw error;
       }
-      if (open) dir.mount.detach(target);
+      if (open) mount.detach(target);
     });
   }
 
@@ -532,9 +559,9 @@ export class Descriptor {
   metadataHashAt(_pathFlags: PathFlags, path: string): MetadataHashValue {
     return this.#run((state) => {
       const dir = this.#directory(state);
-      const target = resolve(dir.path, path);
-      const open = dir.mount.openNode(target);
-      return metadataHashOf(dir.mount, target, open ? open.stat() : dir.mount.storage.stat(target));
+      const { mount, path: target } = this.#locate(state, dir, path);
+      const open = mount.openNode(target);
+      return metadataHashOf(mount, target, open ? open.stat() : mount.storage.stat(target));
     });
   }
 

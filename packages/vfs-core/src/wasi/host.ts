@@ -7,12 +7,17 @@ import { Descriptor, DirectoryEntryStream, type HostContext, rootDescriptor } fr
 import { Mount } from './mount.js';
 import { cli, clocks, io, random, sockets } from './shim.js';
 import { bytesStream, type CapturedOutput, captureStream } from './stdio.js';
+import { MountTree } from './tree.js';
 
 /** A mount with options. */
 export interface WasiMount {
   /** The storage the guest sees at the mount's path. */
   storage: VfsSyncStorage | VfsStorage;
-  /** When `true`, every write, creation, removal, rename and time change fails with `read-only` (EROFS). */
+  /**
+   * When `true`, every write, creation, removal, rename and time change fails with `read-only`
+   * (EROFS). Default: the storage's own `readOnly` flag when it has one (`hostDirectory` and
+   * `restrictedFiles` made with `readOnly: true`), else `false`.
+   */
   readOnly?: boolean;
 }
 
@@ -25,7 +30,11 @@ export type WasiMountSource = VfsSyncStorage | VfsStorage | WasiMount;
 
 /** Options of {@link createWasiHost}. */
 export interface WasiHostOptions {
-  /** Guest path (absolute, e.g. `/data`) -> storage. Each becomes one preopened directory. */
+  /**
+   * Guest path (absolute, e.g. `/data`) -> storage. Each becomes one preopened directory; mounts
+   * may nest (`/` and `/data`, or `/host` and `/host/etc`). Mount a real host directory with
+   * `hostDirectory(...)` and single host files with `restrictedFiles(...)`.
+   */
   mounts: Record<string, WasiMountSource>;
   /** What the guest reads on stdin; empty by default. */
   stdin?: Uint8Array | string;
@@ -113,12 +122,25 @@ function isMountOptions(source: WasiMountSource): source is WasiMount {
   return typeof source === 'object' && source !== null && 'storage' in source;
 }
 
+/** A storage that declares itself read-only (`hostDirectory`, `restrictedFiles`). */
+function declaresReadOnly(storage: VfsSyncStorage | VfsStorage): boolean {
+  return (storage as { readOnly?: unknown }).readOnly === true;
+}
+
 /**
  * Creates one isolated WASI environment for a component transpiled by jco: a `wasi:filesystem`
  * whose preopened directories are the given storage mounts, captured stdout/stderr, the given
  * stdin, environment and arguments, and the remaining interfaces (clocks, random, sockets, poll)
  * from preview2-shim's browser flavour, so that every stream the guest sees comes from one
  * `wasi:io/streams` implementation.
+ *
+ * **One tree.** The guest sees every mount at its path, and the directories leading to mount points
+ * as synthetic read-only directories: with mounts `/data` and `/host/etc`, listing `/` shows
+ * `data` and `host`, and `/host` shows `etc` (a preopen `/` is added when nothing is mounted
+ * there). A mount point hides a same-named entry of the storage it lies in. Paths resolve within
+ * the mount of the directory they are relative to: `..` above a mount's root is `not-permitted`
+ * (as in wasmtime), a rename or link between two mounts is `cross-device`, and symlinks and hard
+ * links cannot be created anywhere (`unsupported`, `not-permitted`).
  *
  * Every call is its own world: two hosts never see each other's mounts or output. Guest failures
  * are always reported as `wasi:filesystem` error codes, never as traps: a storage error becomes
@@ -146,15 +168,17 @@ function isMountOptions(source: WasiMountSource): source is WasiMount {
  *   an asynchronous-only storage (use the sync bridge).
  */
 export function createWasiHost(options: WasiHostOptions): WasiHost {
-  const context: HostContext = { onError: options.onError, deferred: [] };
   const mounts = Object.entries(options.mounts).map(([guestPath, source]) => {
     const path = normalizePath(guestPath);
-    const { storage, readOnly } = isMountOptions(source) ? source : { storage: source, readOnly: false };
-    return new Mount(path, toSyncStorage(path, storage), !!readOnly);
+    const { storage, readOnly } = isMountOptions(source) ? source : { storage: source, readOnly: undefined };
+    return new Mount(path, toSyncStorage(path, storage), readOnly ?? declaresReadOnly(storage));
   });
+  const tree = new MountTree(mounts);
+  const context: HostContext = { onError: options.onError, deferred: [], tree };
+  const preopened = tree.hasSyntheticRoot ? [...mounts, tree.synthetic] : mounts;
   // Each call hands the guest new owned handles (jco disposes them when the guest drops them).
   const preopens = (): Array<[Descriptor, string]> =>
-    mounts.map((mount) => [rootDescriptor(mount, context), mount.guestPath]);
+    preopened.map((mount) => [rootDescriptor(mount, context), mount.guestPath]);
 
   const [stdoutStream, stdout] = captureStream(options.onStdout);
   const [stderrStream, stderr] = captureStream(options.onStderr);
