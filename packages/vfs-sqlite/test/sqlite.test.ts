@@ -105,12 +105,17 @@ describe('sqlite storage', () => {
   });
 
   it('renames a directory subtree with awkward names in one statement', async () => {
-    const s = sqlite({ path: tempDb() });
+    const log: string[] = [];
+    const db = new Database(tempDb(), { verbose: (sql) => log.push(String(sql)) });
+    const s = sqlite({ database: db });
     for (const dir of ['/a', '/a/%', '/a/_', '/a_', '/a%', '/a/%/deep']) await s.mkdir(dir);
     await s.write('/a/%/deep/f', bytes('1'));
     await s.write('/a_/g', bytes('2'));
     await s.write('/a%/h', bytes('3'));
+    log.length = 0;
     await s.rename('/a', '/b');
+    // The directory's own row, then its whole subtree in one UPDATE.
+    expect(log.filter((sql) => sql.startsWith('UPDATE')).length).toBe(2);
     const paths = s.db
       .prepare('SELECT path, parent FROM vfs_entries WHERE ns = ? ORDER BY path')
       .all(s.namespace);
@@ -128,17 +133,30 @@ describe('sqlite storage', () => {
     ]);
     expect(await s.read('/b/%/deep/f')).toEqual(bytes('1'));
     await s.close();
+    db.close();
   });
 
   it('lists a directory in one query and handles unicode names', async () => {
-    const s = sqlite({ path: tempDb() });
+    const log: string[] = [];
+    const db = new Database(tempDb(), { verbose: (sql) => log.push(String(sql)) });
+    const s = sqlite({ database: db });
     await s.mkdir('/dír');
+    await s.mkdir('/dír/sub');
     for (const name of ['ä', '日本', '😀', 'a b', "'quote"]) await s.write(`/dír/${name}`, bytes(name));
-    const names = (await s.list('/dír')).map((e) => e.name).sort();
+    log.length = 0;
+    const listed = await s.list('/dír');
+    expect(log).toHaveLength(1);
+    expect(listed).toContainEqual({ name: 'sub', kind: 'directory', size: 0 });
+    expect(listed).toContainEqual({ name: '日本', kind: 'file', size: 6 });
+    const names = listed
+      .filter((e) => e.kind === 'file')
+      .map((e) => e.name)
+      .sort();
     expect(names).toEqual(["'quote", 'a b', 'ä', '日本', '😀'].sort());
     await s.rename('/dír', '/dïr2');
     expect(await s.read('/dïr2/😀')).toEqual(bytes('😀'));
     await s.close();
+    db.close();
   });
 
   it('keeps the usage row in step with the files', async () => {
