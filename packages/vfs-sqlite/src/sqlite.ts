@@ -428,10 +428,6 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     }
   }
 
-  function now(): number {
-    return Date.now();
-  }
-
   /** write, writeAt and append: `offset` undefined means "at the end". Returns the offset written at. */
   function writeFile(path: string, offset: number | undefined, data: Uint8Array, replace: boolean): number {
     const parent = parentPath(path);
@@ -444,7 +440,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     const size = replace ? data.length : Math.max(oldSize, at + data.length);
     checkFileSize(path, size, oldSize);
     const allocated = account(path, exists ? 0 : 1, size - oldSize, !exists);
-    const time = now();
+    const time = Date.now();
     let ino: number;
     if (exists) {
       ino = entry![1];
@@ -474,7 +470,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
         const tail = size % cs;
         if (tail > 0) q.trimChunk.run(tail, ns, ino, Math.floor(size / cs), tail);
       }
-      const time = now();
+      const time = Date.now();
       if (size === oldSize) q.touch.run(time, time, ns, path);
       else q.setContent.run(size, time, time, ns, path);
     }),
@@ -484,7 +480,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       if (kind === undefined) checkPathLength(path);
       checkMkdir(path, kind, kind === undefined ? q.kind.get(ns, parent) : undefined);
       const ino = account(path, 0, 0, true);
-      const time = now();
+      const time = Date.now();
       q.insertEntry.run(ns, path, parent, baseName(path), 'directory', ino, 0, time, time, time);
     }),
     rmdir: db.transaction((path: string) => {
