@@ -1,13 +1,16 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { formatGuest, guestArgs, guestRatios, runGuestBench, selectGuestTargets } from './guest.js';
 import type { BenchBackend } from './types.js';
 import { type Phase, sizes, WORKLOADS } from './workloads.js';
 
 /*
  * `pnpm bench`: every backend in src/backends (or BENCH_BACKENDS=a,b), every workload, against the
  * backend's raw ceiling in the same run. Prints a table per backend and writes bench/results/*.json.
- * BENCH_SCALE (default 1) shrinks the workloads for a quick look.
+ * BENCH_SCALE (default 1) shrinks the workloads for a quick look. Then the guest-level benchmark
+ * (src/guest.ts: the C guest on every backend and on preview2-shim's own filesystems), unless
+ * BENCH_GUEST=0; BENCH_BACKENDS selects its targets too.
  */
 const here = dirname(fileURLToPath(import.meta.url));
 const scale = Number(process.env.BENCH_SCALE ?? '1');
@@ -103,10 +106,13 @@ function print(backend: string, rows: Row[]): void {
   );
   for (const l of lines) console.log(row(l));
   const sizeRows = rows.filter((r) => r.workload === 'fileSizeIndependence');
-  if (sizeRows.length === 2) {
-    const [small, big] = sizeRows as [Row, Row];
+  if (sizeRows.length === 4) {
+    const [smallFirst, smallOver, bigFirst, bigOver] = sizeRows as [Row, Row, Row, Row];
+    const x = (big: Row, small: Row, side: 'vfs' | 'raw') => (big[side].ms / small[side].ms).toFixed(2);
     console.log(
-      `\nwriteAt 4K, 1 GiB file vs 1 MiB file: ${(big.vfs.ms / small.vfs.ms).toFixed(2)}x the time`,
+      `\nwriteAt 4K, 1 GiB file vs 1 MiB file (time ratio; 1.00 = independent of size): ` +
+        `first touch ${x(bigFirst, smallFirst, 'vfs')}x (raw ${x(bigFirst, smallFirst, 'raw')}x), ` +
+        `overwrite ${x(bigOver, smallOver, 'vfs')}x (raw ${x(bigOver, smallOver, 'raw')}x)`,
     );
   }
 }
@@ -120,11 +126,29 @@ for (const backend of await loadBackends()) {
     await backend.shutdown?.();
   }
 }
+
+// The guest-level benchmark, after every storage-level table.
+let guest: object | undefined;
+if (process.env.BENCH_GUEST !== '0') {
+  const targets = selectGuestTargets(only);
+  if (targets.length > 0) {
+    const guestResults = await runGuestBench({
+      scale,
+      repeat,
+      targets,
+      log: (line) => console.error(line),
+    });
+    console.log(formatGuest(guestResults, scale, repeat).join('\n'));
+    guest = { args: guestArgs(scale), repeat, results: guestResults, ratios: guestRatios(guestResults) };
+    if (guestResults.some((r) => r.error)) process.exitCode = 1;
+  }
+}
+
 const outDir = join(here, '..', 'results');
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const json = JSON.stringify(
-  { scale, node: process.version, date: new Date().toISOString(), results },
+  { scale, node: process.version, date: new Date().toISOString(), results, guest },
   null,
   2,
 );

@@ -145,6 +145,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
   const storage: VfsStorage = {
     capabilities,
     sync: options.sync,
+    limits: driver.limits,
     read: (p) => call(async () => driver.read(args.path(p))),
     readAt: (p, o, l) => call(async () => driver.readAt(...args.readAt(p, o, l))),
     write: (p, d) => call(async () => driver.write(...args.write(p, d))),
@@ -210,6 +211,7 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
 
   return {
     capabilities,
+    limits: driver.limits,
     read: (p) => call(() => driver.read(args.path(p))),
     readAt: (p, o, l) => call(() => driver.readAt(...args.readAt(p, o, l))),
     write: (p, d) => call(() => driver.write(...args.write(p, d))),
