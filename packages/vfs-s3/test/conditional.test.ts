@@ -1,6 +1,8 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { runConformance } from '@eryx/vfs-conformance';
 import { describe, expect, it } from 'vitest';
 import { openS3, type S3Storage, s3 } from '../src/index.js';
+import { Layout } from '../src/layout.js';
 import { emulateConditionalWrites } from './conditional.js';
 import { newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
 
@@ -87,6 +89,34 @@ describe('consistency modes', () => {
     } finally {
       await a.destroy();
       await b.destroy();
+    }
+  });
+
+  it('waits for a write in flight, and skips the claim of a writer that died', async () => {
+    const prefix = randomPrefix('dead');
+    const fs = conditional(prefix, { claimTimeoutMs: 1500 });
+    try {
+      await fs.write('/f', bytes('old'));
+      await fs.flush(); // only the data key of generation 1 is left
+      // A writer claims the next generation of /f and dies before committing.
+      const layout = new Layout(fs.prefix);
+      const client = newClient();
+      const claim = (await rawKeys(client, `${layout.namePrefix('/f')}!`))[0]!.replace(
+        /!([0-9a-z]+)!.*$/,
+        (_, gen: string) => `!${(parseInt(gen, 36) + 1).toString(36)}`,
+      );
+      await client.send(new PutObjectCommand({ Bucket: fs.bucket, Key: claim, Body: new Uint8Array(0) }));
+      const started = Date.now();
+      await fs.write('/f', bytes('new'));
+      // Treated as in flight until the claim timeout, then skipped.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+      expect(text(await fs.read('/f'))).toBe('new');
+      await fs.flush();
+      await fs.gc({ minAgeMs: 0 });
+      expect((await rawKeys(client, `${layout.namePrefix('/f')}!`)).length).toBe(1);
+      client.destroy();
+    } finally {
+      await fs.destroy();
     }
   });
 
