@@ -39,3 +39,12 @@ for src in "$here"/src/*.c; do
   "$jco" new "$work/$name.wasm" --wasi-command -o "$out/$name.component.wasm" >/dev/null
   echo "built $out/$name.component.wasm ($(wc -c <"$out/$name.component.wasm") bytes)"
 done
+
+# Checksums of every input and output, so tests on machines without clang still prove that the
+# committed fixtures are the build of the committed sources (test/fixtures.test.ts).
+{
+  (cd "$here" && sha256sum src/*.c)
+  (cd "$(sqlite_dir)" && sha256sum sqlite3.c | sed 's#  #  better-sqlite3/deps/sqlite3/#')
+  (cd "$out" && sha256sum ./*.component.wasm | sed 's#  \./#  fixtures/#')
+} >"$out/checksums.txt"
+echo "wrote $out/checksums.txt"
