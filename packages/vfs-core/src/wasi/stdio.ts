@@ -1,3 +1,4 @@
+import { concatBytes } from '../chunks.js';
 import { io } from './shim.js';
 
 /** What a guest wrote to stdout or stderr, collected in memory. */
@@ -26,15 +27,7 @@ export function captureStream(
     subscribe: () => io.pollableCreate(),
   });
   const output: CapturedOutput = {
-    bytes() {
-      const all = new Uint8Array(length);
-      let at = 0;
-      for (const chunk of chunks) {
-        all.set(chunk, at);
-        at += chunk.length;
-      }
-      return all;
-    },
+    bytes: () => concatBytes(chunks, length),
     text() {
       return new TextDecoder().decode(this.bytes());
     },
