@@ -1,0 +1,605 @@
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startPostgres, startS3 } from '@eryx/test-servers';
+import { createSyncBridge, createWasiHost, type VfsSyncStorage, type WasiImports } from '@eryx/vfs-core';
+import { memory } from '@eryx/vfs-memory';
+import { postgres } from '@eryx/vfs-postgres';
+import { sqlite } from '@eryx/vfs-sqlite';
+
+/*
+ * The guest-level benchmark: the C guest guests/src/bench.c (fixture transpiled by the guests'
+ * build into guests/dist/bench/) runs its phases under /data on every backend through
+ * createWasiHost, and on two baselines in the same process: preview2-shim's own in-memory
+ * filesystem (its browser flavour) and its Node flavour over a real directory. The guest times
+ * each phase itself (clock_gettime), so instantiation and the host's setup are not measured.
+ */
+
+/** One phase as the guest reported it. */
+export interface GuestPhase {
+  name: string;
+  ops: number;
+  bytes: number;
+  ms: number;
+}
+
+/** What one target (a backend or a baseline) got, or why it failed. */
+export interface GuestResult {
+  target: string;
+  phases: GuestPhase[];
+  error?: string;
+}
+
+/** The guest's arguments at a scale (1 = the issue's sizes). */
+export function guestArgs(scale: number): string[] {
+  const count = (n: number) => Math.max(1, Math.round(n * scale));
+  const bytes = (n: number, unit: number) => Math.max(1, Math.round((n * scale) / unit)) * unit;
+  return [
+    `seq=${bytes(16 * 1024 * 1024, 64 * 1024)}`,
+    `rand=${count(2000)}`,
+    `randfile=${bytes(16 * 1024 * 1024, 4096)}`,
+    `append=${count(10_000)}`,
+    `files=${count(1000)}`,
+    'readdir=5',
+  ];
+}
+
+/** A compiled core module (`WebAssembly.Module`; the repo's `lib` has no WebAssembly types). */
+type CoreModule = object;
+const { compile } = (
+  globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CoreModule> } }
+).WebAssembly;
+
+interface Transpiled {
+  instantiate(
+    getCoreModule: (path: string) => Promise<CoreModule>,
+    imports: WasiImports,
+  ): Promise<{ run: { run(): void } }>;
+}
+
+const dist = new URL('../../guests/dist/bench/', import.meta.url);
+let transpiled: Promise<Transpiled> | undefined;
+const compiled = new Map<string, Promise<CoreModule>>();
+
+function loadGuest(): Promise<Transpiled> {
+  transpiled ??= import(new URL('bench.js', dist).href).catch((error: unknown) => {
+    throw new Error(
+      `the bench guest is not transpiled (${String(error)}): run \`pnpm build\` (guests: node scripts/transpile.mjs)`,
+    );
+  }) as Promise<Transpiled>;
+  return transpiled;
+}
+
+function coreModule(file: string): Promise<CoreModule> {
+  let module = compiled.get(file);
+  if (!module) {
+    module = compile(readFileSync(new URL(file, dist)));
+    compiled.set(file, module);
+  }
+  return module;
+}
+
+/** Thrown by the baselines' `wasi:cli/exit` (the Node flavour's own would end the process). */
+class GuestExit extends Error {
+  constructor(readonly code: number) {
+    super(`guest exited with status ${code}`);
+  }
+}
+
+/**
+ * Instantiates the guest with `imports` and runs it; `exitCode` is what the guest passed to exit
+ * (0 when it returned), recognised by the `code` of what its entry point threw.
+ */
+async function execute(imports: WasiImports): Promise<number> {
+  const { instantiate } = await loadGuest();
+  const component = await instantiate(coreModule, imports);
+  try {
+    component.run.run();
+    return 0;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if ((error instanceof GuestExit || (error as Error).name === 'WasiExit') && typeof code === 'number') {
+      return code;
+    }
+    throw error;
+  }
+}
+
+/** `phase <name> <ops> <bytes> <ns>` lines of the guest's stdout. */
+function parsePhases(stdout: string): GuestPhase[] {
+  const phases: GuestPhase[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = /^phase (\S+) (\d+) (\d+) (\d+)$/.exec(line.trim());
+    if (m) phases.push({ name: m[1]!, ops: Number(m[2]), bytes: Number(m[3]), ms: Number(m[4]) / 1e6 });
+  }
+  return phases;
+}
+
+function outcome(target: string, code: number, stdout: string, stderr: string): GuestPhase[] {
+  if (code !== 0) throw new Error(`${target}: the guest exited with status ${code}: ${stderr.trim()}`);
+  const phases = parsePhases(stdout);
+  if (phases.length === 0) throw new Error(`${target}: the guest reported no phase: ${stderr.trim()}`);
+  return phases;
+}
+
+/** One store (or directory) a target's runs share; each run is a fresh component instance. */
+interface GuestSession {
+  run(args: string[]): Promise<GuestPhase[]>;
+  close(): Promise<void>;
+}
+
+interface GuestTarget {
+  name: string;
+  open(): Promise<GuestSession>;
+  shutdown?(): Promise<void>;
+}
+
+/** A backend served by createWasiHost, mounted at /data. */
+function hostSession(name: string, storage: VfsSyncStorage, close: () => Promise<void>): GuestSession {
+  return {
+    async run(args) {
+      const host = createWasiHost({ mounts: { '/data': storage }, args: ['bench', ...args] });
+      let code: number;
+      try {
+        code = await execute(host.imports);
+      } finally {
+        host.close();
+      }
+      return outcome(name, code, host.stdout.text(), host.stderr.text());
+    },
+    close,
+  };
+}
+
+const require = createRequire(import.meta.url);
+/** A module URL the bridge's worker can import whatever the package layout. */
+const moduleUrl = (specifier: string) => pathToFileURL(require.resolve(specifier)).href;
+
+/**
+ * preview2-shim, from the guests package that depends on it (the bench does not). Its `exports`
+ * map sends Node to the Node flavour; the browser flavour's files are next to it, loaded by path
+ * as @eryx/vfs-core does, so they are the same module instances as the host's streams.
+ */
+const shimNodeEntry = createRequire(new URL('../../guests/package.json', import.meta.url)).resolve(
+  '@bytecodealliance/preview2-shim',
+);
+const shimFile = (path: string) => new URL(path, pathToFileURL(shimNodeEntry)).href;
+
+interface ShimFilesystem {
+  types: Record<string, unknown>;
+  preopens: { getDirectories(): Array<[unknown, string]> };
+}
+
+interface BrowserFilesystemModule {
+  createFilesystem(config: { adapter: unknown; preopens: Record<string, unknown> }): ShimFilesystem;
+}
+
+interface InMemoryModule {
+  InMemoryFilesystemAdapter: new () => unknown;
+}
+
+interface NodeDescriptor {
+  openAt(
+    pathFlags: Record<string, boolean>,
+    path: string,
+    openFlags: Record<string, boolean>,
+    flags: Record<string, boolean>,
+  ): NodeDescriptor;
+  writeViaStream(offset: bigint): unknown;
+}
+
+interface NodeShim {
+  cli: Record<string, Record<string, unknown>>;
+  clocks: Record<string, Record<string, unknown>>;
+  filesystem: {
+    createFilesystem(config: { preopens: Record<string, string> }): ShimFilesystem;
+  };
+  io: Record<string, Record<string, unknown>>;
+  random: Record<string, Record<string, unknown>>;
+  sockets: Record<string, Record<string, unknown>>;
+}
+
+/** `full` (the backend's default) or `normal`, as for the storage-level bench: BENCH_SQLITE_SYNCHRONOUS. */
+const SQLITE_SYNCHRONOUS = process.env.BENCH_SQLITE_SYNCHRONOUS === 'normal' ? 'normal' : 'full';
+
+function sqliteTarget(name: string, synchronous: 'full' | 'normal'): GuestTarget {
+  return {
+    name,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'eryx-bench-guest-sqlite-'));
+      const storage = sqlite({ path: join(dir, 'vfs.db'), synchronous });
+      return hostSession(name, storage.sync!, async () => {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      });
+    },
+  };
+}
+
+const targets: GuestTarget[] = [
+  {
+    name: 'memory',
+    async open() {
+      const storage = memory({ maxBytes: Number.POSITIVE_INFINITY });
+      return hostSession('memory', storage.sync!, () => storage.close());
+    },
+  },
+  sqliteTarget('sqlite', SQLITE_SYNCHRONOUS),
+  // The same with synchronous=normal: WAL commits reach the disk at checkpoints, not at every
+  // write, which is the durability of the passthrough baseline (the page cache, no fsync).
+  ...(SQLITE_SYNCHRONOUS === 'normal' ? [] : [sqliteTarget('sqlite-normal', 'normal')]),
+  (() => {
+    let server: ReturnType<typeof startPostgres> | undefined;
+    return {
+      name: 'postgres',
+      async open() {
+        server ??= startPostgres();
+        const { url } = await server;
+        const namespace = `bench-guest-${process.pid}-${Date.now()}`;
+        const options = { connectionString: url, namespace };
+        const bridge = createSyncBridge({
+          module: moduleUrl('@eryx/vfs-postgres'),
+          export: 'postgres',
+          options,
+        });
+        return hostSession('postgres', bridge, async () => {
+          bridge.close();
+          await postgres(options).destroy();
+        });
+      },
+      async shutdown() {
+        if (server) await (await server).stop();
+        server = undefined;
+      },
+    };
+  })(),
+  (() => {
+    let server: ReturnType<typeof startS3> | undefined;
+    return {
+      name: 's3',
+      async open() {
+        server ??= startS3();
+        const info = await server;
+        const connection = {
+          endpoint: info.endpoint,
+          region: info.region,
+          credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
+          forcePathStyle: true,
+        };
+        const prefix = `bench-guest-${process.pid}-${Date.now()}/`;
+        const bridge = createSyncBridge({
+          module: moduleUrl('@eryx/vfs-s3'),
+          export: 's3',
+          options: { ...connection, bucket: info.bucket, prefix },
+        });
+        return hostSession('s3', bridge, async () => {
+          bridge.close();
+          const client = new S3Client(connection);
+          try {
+            await dropPrefix(client, info.bucket, prefix);
+          } finally {
+            client.destroy();
+          }
+        });
+      },
+      async shutdown() {
+        if (server) await (await server).stop();
+        server = undefined;
+      },
+    };
+  })(),
+  {
+    // preview2-shim's browser in-memory filesystem, with the same stdio, clocks and poll as the
+    // backends (createWasiHost without mounts): only wasi:filesystem differs.
+    name: 'p2shim-memory',
+    async open() {
+      const { createFilesystem } = (await import(
+        shimFile('../browser/filesystem.js')
+      )) as BrowserFilesystemModule;
+      const { InMemoryFilesystemAdapter } = (await import(
+        shimFile('../browser/in-memory-filesystem.js')
+      )) as InMemoryModule;
+      const root = { dir: {} };
+      return {
+        async run(args) {
+          const host = createWasiHost({ mounts: {}, args: ['bench', ...args] });
+          const fs = createFilesystem({
+            adapter: new InMemoryFilesystemAdapter(),
+            preopens: { '/data': root },
+          });
+          const code = await execute({
+            ...host.imports,
+            'wasi:filesystem/types': fs.types,
+            'wasi:filesystem/preopens': fs.preopens,
+          });
+          host.close();
+          return outcome('p2shim-memory', code, host.stdout.text(), host.stderr.text());
+        },
+        async close() {},
+      };
+    },
+  },
+  {
+    // preview2-shim's Node flavour (every filesystem call goes to real files, through its I/O
+    // worker) with /data preopened to a temporary directory. Its streams are its own, so stdio
+    // must be too: stdout goes to a file the guest's stream writes through the same shim.
+    name: 'p2shim-disk',
+    async open() {
+      const shim = (await import(pathToFileURL(shimNodeEntry).href)) as NodeShim;
+      const dir = mkdtempSync(join(tmpdir(), 'eryx-bench-guest-disk-'));
+      const data = join(dir, 'data');
+      const out = join(dir, 'out');
+      mkdirSync(data);
+      mkdirSync(out);
+      const fs = shim.filesystem.createFilesystem({ preopens: { '/data': data } });
+      const [[outDir]] = shim.filesystem
+        .createFilesystem({ preopens: { '/': out } })
+        .preopens.getDirectories() as [[NodeDescriptor, string]];
+      let runs = 0;
+      return {
+        async run(args) {
+          const name = `stdout-${runs++}.txt`;
+          const file = outDir.openAt({}, name, { create: true, truncate: true }, { write: true });
+          const stdout = file.writeViaStream(0n);
+          const exit = (code: number): never => {
+            throw new GuestExit(code);
+          };
+          const code = await execute({
+            'wasi:cli/environment': {
+              getEnvironment: () => [],
+              getArguments: () => ['bench', ...args],
+              initialCwd: () => undefined,
+            },
+            'wasi:cli/exit': {
+              exit: (status: { tag: string }) => exit(status.tag === 'err' ? 1 : 0),
+              exitWithCode: (status: number) => exit(status),
+            },
+            'wasi:cli/stdin': shim.cli.stdin!,
+            'wasi:cli/stdout': { getStdout: () => stdout },
+            'wasi:cli/stderr': shim.cli.stderr!,
+            'wasi:cli/terminal-input': shim.cli.terminalInput!,
+            'wasi:cli/terminal-output': shim.cli.terminalOutput!,
+            'wasi:cli/terminal-stdin': shim.cli.terminalStdin!,
+            'wasi:cli/terminal-stdout': shim.cli.terminalStdout!,
+            'wasi:cli/terminal-stderr': shim.cli.terminalStderr!,
+            'wasi:clocks/monotonic-clock': shim.clocks.monotonicClock!,
+            'wasi:clocks/wall-clock': shim.clocks.wallClock!,
+            'wasi:filesystem/types': fs.types,
+            'wasi:filesystem/preopens': fs.preopens,
+            'wasi:io/error': shim.io.error!,
+            'wasi:io/poll': shim.io.poll!,
+            'wasi:io/streams': shim.io.streams!,
+            'wasi:random/random': shim.random.random!,
+            'wasi:random/insecure': shim.random.insecure!,
+            'wasi:random/insecure-seed': shim.random.insecureSeed!,
+            'wasi:sockets/network': shim.sockets.network!,
+            'wasi:sockets/instance-network': shim.sockets.instanceNetwork!,
+            'wasi:sockets/ip-name-lookup': shim.sockets.ipNameLookup!,
+            'wasi:sockets/tcp': shim.sockets.tcp!,
+            'wasi:sockets/tcp-create-socket': shim.sockets.tcpCreateSocket!,
+            'wasi:sockets/udp': shim.sockets.udp!,
+            'wasi:sockets/udp-create-socket': shim.sockets.udpCreateSocket!,
+          });
+          // The guest's stderr went to the process's stderr; its stdout is in the file.
+          return outcome('p2shim-disk', code, readFileSync(join(out, name), 'utf8'), '');
+        },
+        async close() {
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
+
+/** Every key under `prefix`, deleted in batches of 1,000. */
+async function dropPrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+    );
+    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+    if (keys.length > 0) {
+      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
+    }
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+}
+
+/** The targets' names, backends first, then the baselines. */
+export const GUEST_TARGETS = targets.map((t) => t.name);
+
+/** Which baseline each target ratio compares with, and the largest time ratio that meets it. */
+export const GUEST_TARGET_RATIOS: readonly { target: string; baseline: string; max: number }[] = [
+  { target: 'memory', baseline: 'p2shim-memory', max: 1 },
+  { target: 'sqlite', baseline: 'p2shim-disk', max: 3 },
+  { target: 'sqlite-normal', baseline: 'p2shim-disk', max: 3 },
+];
+
+/**
+ * The targets `BENCH_BACKENDS` selects (every one when it is not set): the named ones, plus the
+ * baseline of each named backend that has a target ratio, so that the ratio can be computed.
+ */
+export function selectGuestTargets(only: string[] | undefined): string[] {
+  if (!only) return [...GUEST_TARGETS];
+  // sqlite-normal is a variant of sqlite.
+  const named = only.includes('sqlite') ? [...only, 'sqlite-normal'] : only;
+  const baselines = GUEST_TARGET_RATIOS.filter((r) => named.includes(r.target)).map((r) => r.baseline);
+  return GUEST_TARGETS.filter((name) => named.includes(name) || baselines.includes(name));
+}
+
+/**
+ * Runs the guest on the selected targets. Each target opens its store (starting its server) and
+ * gets an untimed warm-up at a small scale; then `repeat` rounds run every target once, in turn,
+ * so that load on the machine falls on all of them alike. Each run is a fresh component instance
+ * in its own directory of the target's store; the best time of each phase is kept. A target that
+ * fails is reported, and the others go on.
+ */
+export async function runGuestBench(options: {
+  scale: number;
+  repeat: number;
+  /** Target names (see {@link selectGuestTargets}); every target when omitted. */
+  targets?: string[];
+  /** Guest arguments that take precedence over the scale's (`seq=`, `rand=`, ...). */
+  args?: string[];
+  log?: (line: string) => void;
+}): Promise<GuestResult[]> {
+  const extra = options.args ?? [];
+  const log = options.log ?? (() => {});
+  const selected = targets.filter((t) => !options.targets || options.targets.includes(t.name));
+  const state = selected.map((target) => ({
+    target,
+    session: undefined as GuestSession | undefined,
+    best: [] as GuestPhase[],
+    error: undefined as string | undefined,
+  }));
+  const failed = (s: (typeof state)[number], error: unknown) => {
+    s.error = error instanceof Error ? error.message : String(error);
+    log(`guest: ${s.target.name} failed: ${s.error}`);
+  };
+  try {
+    for (const s of state) {
+      log(`guest: opening ${s.target.name}`);
+      try {
+        s.session = await s.target.open();
+        await s.session.run(['dir=/data/warm', ...extra, ...guestArgs(Math.min(options.scale, 0.05))]);
+      } catch (error) {
+        failed(s, error);
+      }
+    }
+    for (let round = 0; round < options.repeat; round++) {
+      for (const s of state) {
+        if (s.error || !s.session) continue;
+        log(`guest: round ${round + 1}/${options.repeat}, ${s.target.name}`);
+        try {
+          // Every run starts from a collected heap (the bench runs with --expose-gc).
+          (globalThis as { gc?: () => void }).gc?.();
+          const phases = await s.session.run([
+            `dir=/data/round${round}`,
+            ...extra,
+            ...guestArgs(options.scale),
+          ]);
+          s.best =
+            s.best.length === 0 ? phases : s.best.map((p, i) => (phases[i]!.ms < p.ms ? phases[i]! : p));
+        } catch (error) {
+          failed(s, error);
+        }
+      }
+    }
+  } finally {
+    for (const s of state) {
+      try {
+        await s.session?.close();
+        await s.target.shutdown?.();
+      } catch (error) {
+        if (!s.error) failed(s, error);
+      }
+    }
+  }
+  return state.map((s) => ({ target: s.target.name, phases: s.error ? [] : s.best, error: s.error }));
+}
+
+/** Throughput of a phase: MB/s for the sequential phases, ops/s for the others. */
+function throughput(phase: GuestPhase): { value: number; unit: 'MB/s' | 'ops/s' } {
+  const seconds = phase.ms / 1000;
+  return phase.name.startsWith('seq_')
+    ? { value: phase.bytes / (1024 * 1024) / seconds, unit: 'MB/s' }
+    : { value: phase.ops / seconds, unit: 'ops/s' };
+}
+
+/** One target ratio per phase: the target's time divided by the baseline's (lower is better). */
+export interface GuestRatio {
+  target: string;
+  baseline: string;
+  max: number;
+  phases: Record<string, number>;
+  met: boolean;
+}
+
+export function guestRatios(results: GuestResult[]): GuestRatio[] {
+  const byName = new Map(results.filter((r) => !r.error).map((r) => [r.target, r.phases]));
+  const ratios: GuestRatio[] = [];
+  for (const { target, baseline, max } of GUEST_TARGET_RATIOS) {
+    const a = byName.get(target);
+    const b = byName.get(baseline);
+    if (!a || !b) continue;
+    const phases: Record<string, number> = {};
+    for (const p of a) {
+      const q = b.find((x) => x.name === p.name);
+      if (q) phases[p.name] = p.ms / q.ms;
+    }
+    ratios.push({ target, baseline, max, phases, met: Object.values(phases).every((r) => r <= max) });
+  }
+  return ratios;
+}
+
+const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+
+function table(header: string[], lines: string[][]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const row = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join(' | ')} |`;
+  return [
+    row(header),
+    `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...lines.map(row),
+  ];
+}
+
+/** The phase × target table and the target ratios, as Markdown lines. */
+export function formatGuest(results: GuestResult[], scale: number, repeat: number): string[] {
+  const ok = results.filter((r) => !r.error && r.phases.length > 0);
+  const names = ok[0]?.phases.map((p) => p.name) ?? [];
+  const out = [
+    `\n## guest: bench.c through WASI (scale ${scale}, best of ${repeat}; MB/s for seq_*, ops/s otherwise)\n`,
+  ];
+  out.push(
+    ...table(
+      ['phase', 'ops', 'unit', ...ok.map((r) => r.target)],
+      names.map((name, i) => {
+        const first = ok[0]!.phases[i]!;
+        return [
+          name,
+          String(first.ops),
+          throughput(first).unit,
+          ...ok.map((r) => {
+            const p = r.phases.find((x) => x.name === name);
+            return p ? fmt(throughput(p).value) : '-';
+          }),
+        ];
+      }),
+    ),
+  );
+  if (ok.some((r) => r.target.startsWith('sqlite'))) {
+    out.push(
+      `\nsqlite: synchronous=${SQLITE_SYNCHRONOUS} (BENCH_SQLITE_SYNCHRONOUS; full is the backend's default: every write is a committed, fsynced transaction)` +
+        (SQLITE_SYNCHRONOUS === 'normal'
+          ? ''
+          : '; sqlite-normal: synchronous=normal, the durability of the passthrough baseline (no fsync)'),
+    );
+  }
+  for (const r of results.filter((x) => x.error)) out.push(`\n${r.target}: FAILED: ${r.error}`);
+  const ratios = guestRatios(results);
+  if (ratios.length > 0) {
+    out.push('\ntarget ratios (time ÷ baseline time, per phase; lower is better)\n');
+    out.push(
+      ...table(
+        ['phase', ...ratios.map((r) => `${r.target} ÷ ${r.baseline} (≤ ${r.max})`)],
+        names.map((name) => [
+          name,
+          ...ratios.map((r) => {
+            const v = r.phases[name];
+            return v === undefined ? '-' : `${v.toFixed(2)} ${v <= r.max ? 'ok' : 'MISSED'}`;
+          }),
+        ]),
+      ),
+    );
+    for (const r of ratios) {
+      out.push(`\n${r.target} vs ${r.baseline}: ${r.met ? 'target met on every phase' : 'target MISSED'}`);
+    }
+  }
+  return out;
+}
