@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Datetime } from '@bytecodealliance/preview2-shim/interfaces/wasi-clocks-wall-clock';
 import type {
   Advice,
@@ -99,11 +98,33 @@ function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
 
 /**
  * Stable for a file while it is written: derived from the mount, the path and the creation time,
- * never from size or times that every write moves.
+ * never from size or times that every write moves. The preview1 adapter asks for it for every
+ * `stat` and every directory entry (inode numbers), so it is a fast non-cryptographic 128-bit hash
+ * (cyrb128: four multiplicative 32-bit lanes), not a digest: only identity is at stake.
  */
 function metadataHashOf(mount: Mount, path: string, meta: Metadata): MetadataHashValue {
-  const digest = createHash('sha256').update(`${mount.guestPath}\0${path}\0${meta.created}`).digest();
-  return { upper: digest.readBigUInt64BE(0), lower: digest.readBigUInt64BE(8) };
+  const key = `${mount.guestPath}\0${path}\0${meta.created}`;
+  let h1 = 1779033703;
+  let h2 = 3144134277;
+  let h3 = 1013904242;
+  let h4 = 2773480762;
+  for (let i = 0; i < key.length; i++) {
+    const k = key.charCodeAt(i);
+    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
+    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
+    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
+    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
+  }
+  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
+  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
+  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
+  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
+  h1 ^= h2 ^ h3 ^ h4;
+  h2 ^= h1;
+  h3 ^= h1;
+  h4 ^= h1;
+  const u64 = (hi: number, lo: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+  return { upper: u64(h1, h2), lower: u64(h3, h4) };
 }
 
 /**
