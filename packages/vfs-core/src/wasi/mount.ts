@@ -120,13 +120,21 @@ export class Mount {
     if (this.readOnly) throw new VfsError('read-only', 'the mount is read-only', { path });
   }
 
-  /** The kind of what is at `path`, `undefined` when nothing is. */
+  /**
+   * The kind of what is at `path`, `undefined` when nothing is. A miss is expected (every
+   * `O_CREAT` of a new file has one), so the storage's error is made without a stack trace:
+   * capturing one under the guest's deep call stack is most of what the miss would cost.
+   */
   kindOf(path: string): FileKind | undefined {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       return this.storage.stat(path).kind;
     } catch (error) {
       if (isVfsError(error, 'not-found') || isVfsError(error, 'not-a-directory')) return undefined;
       throw error;
+    } finally {
+      Error.stackTraceLimit = limit;
     }
   }
 
