@@ -1,6 +1,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { createStorage, type VfsStorage } from '@eryx/vfs-core';
-import { type GcOptions, type GcResult, S3Driver, type S3StorageOptions } from './s3-driver.js';
+import type { GcOptions, GcResult, S3StorageOptions } from './options.js';
+import { S3Driver } from './s3-driver.js';
 
 export type {
   ConsistencyMode,
@@ -8,7 +9,7 @@ export type {
   GcResult,
   S3ConnectionOptions,
   S3StorageOptions,
-} from './s3-driver.js';
+} from './options.js';
 
 /** A {@link VfsStorage} on S3, with the maintenance operations of this backend. */
 export interface S3Storage extends VfsStorage {

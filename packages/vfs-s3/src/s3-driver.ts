@@ -23,119 +23,35 @@ import {
   chunkCount,
   chunkSpans,
   type DirEntry,
-  type FileKind,
   isVfsError,
   type Metadata,
   parentPath,
   readRange,
   type SetTimes,
   type VfsDriver,
-  VfsError,
 } from '@eryx/vfs-core';
+import {
+  ChunkCache,
+  type Entry,
+  EntryCache,
+  fileKind,
+  type Manifest,
+  manifestChunkKeys,
+  metadata,
+  name,
+  type Slot,
+  toSlot,
+} from './entries.js';
 import { ConflictError, isMissingKey, isNotImplemented, isPreconditionFailed, toVfsError } from './errors.js';
 import { decodeName, type EntryMeta, Layout, type NameKey, PIECE_END } from './layout.js';
+import {
+  type ConsistencyMode,
+  checkOptions,
+  type GcOptions,
+  type GcResult,
+  type S3StorageOptions,
+} from './options.js';
 import { KeyedQueue, mapLimit, ReadWriteLock } from './util.js';
-
-/** How the backend connects when it creates its own `S3Client` (plain, serializable values). */
-export interface S3ConnectionOptions {
-  /** Endpoint URL, e.g. `http://127.0.0.1:9000`; omit for AWS. */
-  endpoint?: string;
-  /** Region; default `us-east-1`. */
-  region?: string;
-  /** Static credentials; omit to use the SDK's default provider chain. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** Path-style URLs (`endpoint/bucket/key`), needed by most S3-compatible servers. Default `false`. */
-  forcePathStyle?: boolean;
-  /** Attempts per request, retries included (5xx, throttling, network); default `5`. */
-  maxAttempts?: number;
-  /** Milliseconds before a request (or a connection attempt) is abandoned; default `30000`. */
-  requestTimeoutMs?: number;
-}
-
-/** Options of {@link s3} and {@link openS3}. */
-export interface S3StorageOptions extends S3ConnectionOptions {
-  /** The bucket; it must exist. */
-  bucket: string;
-  /** Key prefix of this filesystem, so many filesystems share one bucket; default `''`. */
-  prefix?: string;
-  /** A client to use instead of creating one from the connection options (not destroyed on `close`). */
-  client?: S3Client;
-  /** Bytes per chunk object of a file; default 1 MiB. Fixed per file when the file is chunked. */
-  chunkSize?: number;
-  /** Files up to this size live inside their entry object (no chunk objects); default 64 KiB, at most `chunkSize`. */
-  inlineThreshold?: number;
-  /**
-   * Whether entry updates use conditional writes (`If-None-Match`). `'auto'` (default) probes the
-   * server once at start-up; `true` requires them (start-up fails if the server ignores them);
-   * `false` never uses them (single-writer mode).
-   */
-  conditionalWrites?: 'auto' | boolean;
-  /**
-   * Conditional mode: a claim older than this whose write never committed is taken for a dead
-   * writer's and skipped; a write that takes longer between claim and commit fails rather than
-   * risk being superseded unnoticed. Default 60000.
-   */
-  claimTimeoutMs?: number;
-  /** Requests in flight per operation (chunk uploads, renames); default `16`. */
-  concurrency?: number;
-  /**
-   * Entries kept in memory in single-writer mode, so a lookup of a known path costs no request;
-   * `0` disables the cache. Default `100000`. Conditional mode never caches.
-   */
-  cacheEntries?: number;
-  /**
-   * Bytes of chunk data kept in memory (least recently used first out): chunks this storage wrote
-   * by a partial write or read whole. Chunk objects never change (a write makes a new one), so the
-   * cache is valid in every mode. `0` disables it. Default 32 MiB.
-   */
-  chunkCacheBytes?: number;
-}
-
-/** `conditional`: entries are claimed with `If-None-Match`; `single-writer`: one writer per store. */
-export type ConsistencyMode = 'conditional' | 'single-writer';
-
-/** Options of {@link S3Driver.gc}. */
-export interface GcOptions {
-  /**
-   * Objects younger than this are left alone, so uploads and renames in flight in other processes
-   * are never collected; default 15 minutes. Pass `0` only when nothing else uses the store.
-   */
-  minAgeMs?: number;
-}
-
-/** What {@link S3Driver.gc} removed. */
-export interface GcResult {
-  /** Chunk objects no entry referenced. */
-  chunks: number;
-  /** Superseded entry versions, claims, tombstones and entries under a directory that no longer exists. */
-  entries: number;
-  /** Interrupted renames completed. */
-  journals: number;
-}
-
-interface Manifest {
-  /** Chunk size of this file. */
-  s: number;
-  /** Per chunk: `[id, valid bytes]`, or `null` for a hole (zeros). */
-  c: ([string, number] | null)[];
-}
-
-interface Entry {
-  key: string;
-  gen: number;
-  meta: EntryMeta;
-  manifest?: Manifest;
-}
-
-/** Everything stored under one name: the live entry (if any), and every key (for clean-up). */
-interface Slot {
-  path: string;
-  entry: Entry | undefined;
-  maxGen: number;
-  /** When the newest claim above the live generation was written (conditional mode), if any. */
-  pendingSince?: number;
-  keys: string[];
-}
 
 type Journal =
   | {
@@ -161,178 +77,6 @@ class Txn {
   committing = false;
 }
 
-class EntryCache {
-  readonly #dirs = new Map<string, { complete: boolean; slots: Map<string, Slot> }>();
-  #size = 0;
-
-  constructor(private limit: number) {}
-
-  disable(): void {
-    this.limit = 0;
-    this.clear();
-  }
-
-  get(path: string): Slot | 'absent' | undefined {
-    if (this.limit === 0) return undefined;
-    const dir = this.#dirs.get(parentPath(path));
-    if (!dir) return undefined;
-    const slot = dir.slots.get(name(path));
-    if (slot) return slot.entry ? slot : 'absent';
-    return dir.complete ? 'absent' : undefined;
-  }
-
-  set(slot: Slot): void {
-    if (this.limit === 0) return;
-    const dirPath = parentPath(slot.path);
-    let dir = this.#dirs.get(dirPath);
-    if (!dir) {
-      dir = { complete: false, slots: new Map() };
-      this.#dirs.set(dirPath, dir);
-    }
-    const key = name(slot.path);
-    if (!dir.slots.has(key)) this.#size++;
-    dir.slots.set(key, slot);
-    if (this.#size > this.limit) this.clear();
-  }
-
-  /** Marks a directory's entries as fully known (after a listing, or a mkdir). */
-  complete(dirPath: string, slots: Slot[]): void {
-    if (this.limit === 0) return;
-    const known = this.#dirs.get(dirPath);
-    const dir = { complete: true, slots: new Map<string, Slot>() };
-    const self = known?.slots.get('');
-    if (self) dir.slots.set('', self);
-    for (const slot of slots) dir.slots.set(name(slot.path), slot);
-    this.#dirs.set(dirPath, dir);
-    this.#size += dir.slots.size - (known?.slots.size ?? 0);
-    if (this.#size > this.limit) this.clear();
-  }
-
-  listing(dirPath: string): Slot[] | undefined {
-    const dir = this.#dirs.get(dirPath);
-    if (!dir?.complete) return undefined;
-    return [...dir.slots.entries()].filter(([n, s]) => n !== '' && s.entry).map(([, s]) => s);
-  }
-
-  forget(path: string): void {
-    if (this.#dirs.get(parentPath(path))?.slots.delete(name(path))) this.#size--;
-    this.#size -= this.#dirs.get(path)?.slots.size ?? 0;
-    this.#dirs.delete(path);
-  }
-
-  clear(): void {
-    this.#dirs.clear();
-    this.#size = 0;
-  }
-}
-
-const OPTION_NAMES = new Set([
-  'endpoint',
-  'region',
-  'credentials',
-  'forcePathStyle',
-  'maxAttempts',
-  'requestTimeoutMs',
-  'bucket',
-  'prefix',
-  'client',
-  'chunkSize',
-  'inlineThreshold',
-  'conditionalWrites',
-  'claimTimeoutMs',
-  'concurrency',
-  'cacheEntries',
-  'chunkCacheBytes',
-]);
-
-/** Refuses what would otherwise be silently ignored or misbehave (options often come as JSON). */
-function checkOptions(options: S3StorageOptions): void {
-  const bad = (message: string) => new VfsError('invalid-argument', message);
-  if (typeof options !== 'object' || options === null) throw bad('options must be an object');
-  for (const key of Object.keys(options)) if (!OPTION_NAMES.has(key)) throw bad(`unknown option "${key}"`);
-  if (typeof options.bucket !== 'string' || options.bucket === '')
-    throw bad('bucket must be a non-empty string');
-  if (options.prefix !== undefined && typeof options.prefix !== 'string')
-    throw bad('prefix must be a string');
-  const counts: [keyof S3StorageOptions, number][] = [
-    ['chunkSize', 1],
-    ['concurrency', 1],
-    ['maxAttempts', 1],
-    ['inlineThreshold', 0],
-    ['cacheEntries', 0],
-    ['chunkCacheBytes', 0],
-    ['claimTimeoutMs', 0],
-    ['requestTimeoutMs', 1],
-  ];
-  for (const [key, min] of counts) {
-    const value = options[key];
-    if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)) {
-      throw bad(`${key} must be an integer of at least ${min}`);
-    }
-  }
-  const mode = options.conditionalWrites;
-  if (mode !== undefined && mode !== 'auto' && typeof mode !== 'boolean') {
-    throw bad(`conditionalWrites must be 'auto', true or false`);
-  }
-}
-
-/** Chunk contents by id, least recently used out first. Chunk objects are immutable. */
-class ChunkCache {
-  readonly #chunks = new Map<string, Uint8Array>();
-  #bytes = 0;
-
-  constructor(readonly limit: number) {}
-
-  get(id: string): Uint8Array | undefined {
-    const data = this.#chunks.get(id);
-    if (data) {
-      this.#chunks.delete(id);
-      this.#chunks.set(id, data);
-    }
-    return data;
-  }
-
-  /** Keeps `data`, which nobody may change afterwards. */
-  set(id: string, data: Uint8Array): void {
-    if (this.limit === 0 || data.length > this.limit / 4) return;
-    this.delete(id);
-    this.#chunks.set(id, data);
-    this.#bytes += data.length;
-    for (const [oldest, chunk] of this.#chunks) {
-      if (this.#bytes <= this.limit) break;
-      this.#chunks.delete(oldest);
-      this.#bytes -= chunk.length;
-    }
-  }
-
-  delete(id: string): void {
-    const data = this.#chunks.get(id);
-    if (!data) return;
-    this.#chunks.delete(id);
-    this.#bytes -= data.length;
-  }
-}
-
-function name(path: string): string {
-  return path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1);
-}
-
-function metadata(entry: Entry): Metadata {
-  const { meta } = entry;
-  return {
-    kind: meta.kind === 'd' ? 'directory' : 'file',
-    size: meta.kind === 'd' ? 0 : meta.size,
-    created: meta.created,
-    modified: meta.modified,
-    accessed: meta.accessed,
-  };
-}
-
-function fileKind(entry: Entry | undefined): FileKind | undefined {
-  if (!entry) return undefined;
-  return entry.meta.kind === 'd' ? 'directory' : 'file';
-}
-
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -340,27 +84,6 @@ const MAX_CONFLICT_RETRIES = 30;
 
 function newId(): string {
   return randomBytes(12).toString('hex');
-}
-
-function manifestChunkKeys(layout: Layout, manifest: Manifest): string[] {
-  return manifest.c.flatMap((c) => (c ? [layout.chunkKey(c[0])] : []));
-}
-
-/** Builds the slot of one name from every key stored under it: the highest data generation wins. */
-function toSlot(path: string, keys: NameKey[]): Slot {
-  let best: NameKey | undefined;
-  let maxGen = 0;
-  for (const k of keys) {
-    maxGen = Math.max(maxGen, k.gen);
-    if (k.meta && (!best || k.gen > best.gen)) best = k;
-  }
-  let pendingSince: number | undefined;
-  for (const k of keys) {
-    if (!k.meta && k.gen > (best?.gen ?? 0)) pendingSince = Math.max(pendingSince ?? 0, k.written ?? 0);
-  }
-  const entry =
-    best?.meta && best.meta.kind !== 't' ? { key: best.key, gen: best.gen, meta: best.meta } : undefined;
-  return { path, entry, maxGen, pendingSince, keys: keys.map((k) => k.key) };
 }
 
 /**

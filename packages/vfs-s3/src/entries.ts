@@ -1,0 +1,174 @@
+import { type FileKind, type Metadata, parentPath } from '@eryx/vfs-core';
+import type { EntryMeta, Layout, NameKey } from './layout.js';
+
+/*
+ * What the driver knows about entries: a file's manifest, one name's slot (its live entry and
+ * every key stored under it), and the two in-memory caches.
+ */
+
+export interface Manifest {
+  /** Chunk size of this file. */
+  s: number;
+  /** Per chunk: `[id, valid bytes]`, or `null` for a hole (zeros). */
+  c: ([string, number] | null)[];
+}
+
+export interface Entry {
+  key: string;
+  gen: number;
+  meta: EntryMeta;
+  manifest?: Manifest;
+}
+
+/** Everything stored under one name: the live entry (if any), and every key (for clean-up). */
+export interface Slot {
+  path: string;
+  entry: Entry | undefined;
+  maxGen: number;
+  /** When the newest claim above the live generation was written (conditional mode), if any. */
+  pendingSince?: number;
+  keys: string[];
+}
+
+export class EntryCache {
+  readonly #dirs = new Map<string, { complete: boolean; slots: Map<string, Slot> }>();
+  #size = 0;
+
+  constructor(private limit: number) {}
+
+  disable(): void {
+    this.limit = 0;
+    this.clear();
+  }
+
+  get(path: string): Slot | 'absent' | undefined {
+    if (this.limit === 0) return undefined;
+    const dir = this.#dirs.get(parentPath(path));
+    if (!dir) return undefined;
+    const slot = dir.slots.get(name(path));
+    if (slot) return slot.entry ? slot : 'absent';
+    return dir.complete ? 'absent' : undefined;
+  }
+
+  set(slot: Slot): void {
+    if (this.limit === 0) return;
+    const dirPath = parentPath(slot.path);
+    let dir = this.#dirs.get(dirPath);
+    if (!dir) {
+      dir = { complete: false, slots: new Map() };
+      this.#dirs.set(dirPath, dir);
+    }
+    const key = name(slot.path);
+    if (!dir.slots.has(key)) this.#size++;
+    dir.slots.set(key, slot);
+    if (this.#size > this.limit) this.clear();
+  }
+
+  /** Marks a directory's entries as fully known (after a listing, or a mkdir). */
+  complete(dirPath: string, slots: Slot[]): void {
+    if (this.limit === 0) return;
+    const known = this.#dirs.get(dirPath);
+    const dir = { complete: true, slots: new Map<string, Slot>() };
+    const self = known?.slots.get('');
+    if (self) dir.slots.set('', self);
+    for (const slot of slots) dir.slots.set(name(slot.path), slot);
+    this.#dirs.set(dirPath, dir);
+    this.#size += dir.slots.size - (known?.slots.size ?? 0);
+    if (this.#size > this.limit) this.clear();
+  }
+
+  listing(dirPath: string): Slot[] | undefined {
+    const dir = this.#dirs.get(dirPath);
+    if (!dir?.complete) return undefined;
+    return [...dir.slots.entries()].filter(([n, s]) => n !== '' && s.entry).map(([, s]) => s);
+  }
+
+  forget(path: string): void {
+    if (this.#dirs.get(parentPath(path))?.slots.delete(name(path))) this.#size--;
+    this.#size -= this.#dirs.get(path)?.slots.size ?? 0;
+    this.#dirs.delete(path);
+  }
+
+  clear(): void {
+    this.#dirs.clear();
+    this.#size = 0;
+  }
+}
+
+/** Chunk contents by id, least recently used out first. Chunk objects are immutable. */
+export class ChunkCache {
+  readonly #chunks = new Map<string, Uint8Array>();
+  #bytes = 0;
+
+  constructor(readonly limit: number) {}
+
+  get(id: string): Uint8Array | undefined {
+    const data = this.#chunks.get(id);
+    if (data) {
+      this.#chunks.delete(id);
+      this.#chunks.set(id, data);
+    }
+    return data;
+  }
+
+  /** Keeps `data`, which nobody may change afterwards. */
+  set(id: string, data: Uint8Array): void {
+    if (this.limit === 0 || data.length > this.limit / 4) return;
+    this.delete(id);
+    this.#chunks.set(id, data);
+    this.#bytes += data.length;
+    for (const [oldest, chunk] of this.#chunks) {
+      if (this.#bytes <= this.limit) break;
+      this.#chunks.delete(oldest);
+      this.#bytes -= chunk.length;
+    }
+  }
+
+  delete(id: string): void {
+    const data = this.#chunks.get(id);
+    if (!data) return;
+    this.#chunks.delete(id);
+    this.#bytes -= data.length;
+  }
+}
+
+export function name(path: string): string {
+  return path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function metadata(entry: Entry): Metadata {
+  const { meta } = entry;
+  return {
+    kind: meta.kind === 'd' ? 'directory' : 'file',
+    size: meta.kind === 'd' ? 0 : meta.size,
+    created: meta.created,
+    modified: meta.modified,
+    accessed: meta.accessed,
+  };
+}
+
+export function fileKind(entry: Entry | undefined): FileKind | undefined {
+  if (!entry) return undefined;
+  return entry.meta.kind === 'd' ? 'directory' : 'file';
+}
+
+export function manifestChunkKeys(layout: Layout, manifest: Manifest): string[] {
+  return manifest.c.flatMap((c) => (c ? [layout.chunkKey(c[0])] : []));
+}
+
+/** Builds the slot of one name from every key stored under it: the highest data generation wins. */
+export function toSlot(path: string, keys: NameKey[]): Slot {
+  let best: NameKey | undefined;
+  let maxGen = 0;
+  for (const k of keys) {
+    maxGen = Math.max(maxGen, k.gen);
+    if (k.meta && (!best || k.gen > best.gen)) best = k;
+  }
+  let pendingSince: number | undefined;
+  for (const k of keys) {
+    if (!k.meta && k.gen > (best?.gen ?? 0)) pendingSince = Math.max(pendingSince ?? 0, k.written ?? 0);
+  }
+  const entry =
+    best?.meta && best.meta.kind !== 't' ? { key: best.key, gen: best.gen, meta: best.meta } : undefined;
+  return { path, entry, maxGen, pendingSince, keys: keys.map((k) => k.key) };
+}
