@@ -74,9 +74,33 @@ async function startMinio(): Promise<S3TestServer> {
   return server;
 }
 
-// Runs in the child: serves until its stdin closes (so it never outlives the parent).
+// Runs in the child: serves until its stdin closes (so it never outlives the parent). s3rver 3.7
+// answers a PutObject before the object file is fully written (it resolves when the data was
+// handed to the write stream), so a GET right after the PUT may read a short or empty object:
+// the child replaces its putObject with one that writes a temporary file and renames it into
+// place before answering, giving the read-after-write consistency that S3 and MinIO provide.
 const CHILD_SCRIPT = `
 const S3rver = require(process.env.S3RVER_MODULE);
+const fs = require('node:fs');
+const path = require('node:path');
+const crypto = require('node:crypto');
+const FilesystemStore = require(path.join(path.dirname(process.env.S3RVER_MODULE), 'stores', 'filesystem.js'));
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  let content = object.content;
+  if (!Buffer.isBuffer(content)) {
+    const parts = [];
+    for await (const part of content) parts.push(part);
+    content = Buffer.concat(parts);
+  }
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
+  const temporary = objectPath + '.' + crypto.randomBytes(6).toString('hex') + '.tmp';
+  await fs.promises.writeFile(temporary, content);
+  await fs.promises.rename(temporary, objectPath);
+  const md5 = crypto.createHash('md5').update(content).digest('hex');
+  await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+  return { size: content.length, md5 };
+};
 const server = new S3rver({
   directory: process.env.S3RVER_DIRECTORY,
   address: '127.0.0.1',
