@@ -2,6 +2,7 @@ export * from './bridge/index.js';
 export * from './chunks.js';
 export * from './errors.js';
 export * from './limits/index.js';
+export * from './locks.js';
 export * from './path.js';
 export * from './router/index.js';
 export * from './scrub/index.js';

@@ -1,4 +1,5 @@
 import { isVfsError, toVfsError, VfsError } from './errors.js';
+import { KeyedQueue } from './locks.js';
 import { normalizePath } from './path.js';
 import {
   type Capabilities,
@@ -89,22 +90,6 @@ function closedError(): VfsError {
   return new VfsError('io', 'storage is closed');
 }
 
-/** Runs `fn` after every earlier call with the same key has settled (an in-process lock). */
-class KeyedQueue {
-  readonly #tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    const result = previous.then(fn, fn);
-    const tail = result.catch(() => undefined);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
-    return result;
-  }
-}
-
 /**
  * Makes a {@link VfsStorage} of a backend's {@link VfsDriver}: normalizes and validates every
  * argument once, translates stray errors into `io` {@link VfsError}s (with the original as
@@ -118,7 +103,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
   const appends = new KeyedQueue();
   let closed = false;
 
-  async function call<T>(fn: () => Promise<T>): Promise<T> {
+  async function call<T>(fn: () => T | Promise<T>): Promise<T> {
     if (closed) throw closedError();
     try {
       return await fn();
@@ -146,24 +131,24 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     capabilities,
     sync: options.sync,
     limits: driver.limits,
-    read: (p) => call(async () => driver.read(args.path(p))),
-    readAt: (p, o, l) => call(async () => driver.readAt(...args.readAt(p, o, l))),
-    write: (p, d) => call(async () => driver.write(...args.write(p, d))),
-    writeAt: (p, o, d) => call(async () => driver.writeAt(...args.writeAt(p, o, d))),
+    read: (p) => call(() => driver.read(args.path(p))),
+    readAt: (p, o, l) => call(() => driver.readAt(...args.readAt(p, o, l))),
+    write: (p, d) => call(() => driver.write(...args.write(p, d))),
+    writeAt: (p, o, d) => call(() => driver.writeAt(...args.writeAt(p, o, d))),
     append: (p, d) =>
       call(async () => {
         const [path, data] = args.write(p, d);
         return driver.append ? driver.append(path, data) : emulatedAppend(path, data);
       }),
-    setSize: (p, s) => call(async () => driver.setSize(...args.setSize(p, s))),
-    stat: (p): Promise<Metadata> => call(async () => driver.stat(args.path(p))),
-    list: (p): Promise<DirEntry[]> => call(async () => driver.list(args.path(p))),
-    exists: (p) => call(async () => driver.exists(args.path(p))),
-    mkdir: (p) => call(async () => driver.mkdir(args.path(p))),
-    rmdir: (p) => call(async () => driver.rmdir(args.path(p))),
-    delete: (p) => call(async () => driver.delete(args.path(p))),
-    rename: (from, to) => call(async () => driver.rename(args.path(from), args.path(to))),
-    setTimes: (p, t) => call(async () => driver.setTimes(...args.setTimes(p, t))),
+    setSize: (p, s) => call(() => driver.setSize(...args.setSize(p, s))),
+    stat: (p): Promise<Metadata> => call(() => driver.stat(args.path(p))),
+    list: (p): Promise<DirEntry[]> => call(() => driver.list(args.path(p))),
+    exists: (p) => call(() => driver.exists(args.path(p))),
+    mkdir: (p) => call(() => driver.mkdir(args.path(p))),
+    rmdir: (p) => call(() => driver.rmdir(args.path(p))),
+    delete: (p) => call(() => driver.delete(args.path(p))),
+    rename: (from, to) => call(() => driver.rename(args.path(from), args.path(to))),
+    setTimes: (p, t) => call(() => driver.setTimes(...args.setTimes(p, t))),
     async close() {
       if (closed) return;
       closed = true;

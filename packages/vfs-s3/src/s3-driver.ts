@@ -24,6 +24,7 @@ import {
   chunkSpans,
   type DirEntry,
   isVfsError,
+  KeyedQueue,
   type Metadata,
   parentPath,
   readRange,
@@ -51,7 +52,7 @@ import {
   type GcResult,
   type S3StorageOptions,
 } from './options.js';
-import { KeyedQueue, mapLimit, ReadWriteLock } from './util.js';
+import { mapLimit, ReadWriteLock } from './util.js';
 
 type Journal =
   | {

@@ -1,19 +1,3 @@
-/** Runs `fn` after every earlier call with the same key has settled (an in-process lock). */
-export class KeyedQueue {
-  readonly #tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.#tails.get(key) ?? Promise.resolve();
-    const result = previous.then(fn, fn);
-    const tail = result.catch(() => undefined);
-    this.#tails.set(key, tail);
-    void tail.then(() => {
-      if (this.#tails.get(key) === tail) this.#tails.delete(key);
-    });
-    return result;
-  }
-}
-
 /** Many shared holders or one exclusive holder; waiting exclusive holders go first. */
 export class ReadWriteLock {
   #readers = 0;

@@ -1,5 +1,5 @@
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { KeyedQueue } from '../src/util.js';
+import { KeyedQueue } from '@eryx/vfs-core';
 
 // One queue for every client of the test process, so emulated writes are atomic across them.
 const queue = new KeyedQueue();
