@@ -79,11 +79,38 @@ async function startMinio(): Promise<S3TestServer> {
 // handed to the write stream), so a GET right after the PUT may read a short or empty object:
 // the child replaces its putObject with one that writes a temporary file and renames it into
 // place before answering, giving the read-after-write consistency that S3 and MinIO provide.
+//
+// Its LIST walks the bucket directory with readdirSync + statSync and answers 500 when a file
+// vanishes in between (a concurrent DELETE, or the rename above): the child patches the walk, before
+// s3rver loads it, to pass over such entries, as a real S3 listing does with concurrent deletes.
 const CHILD_SCRIPT = `
-const S3rver = require(process.env.S3RVER_MODULE);
 const fs = require('node:fs');
 const path = require('node:path');
 const crypto = require('node:crypto');
+const utils = require(path.join(path.dirname(process.env.S3RVER_MODULE), 'utils.js'));
+const gone = (error) => error && error.code === 'ENOENT';
+utils.walk = function* walk(dir, recurseFilter) {
+  let names;
+  try {
+    names = fs.readdirSync(dir);
+  } catch (error) {
+    if (gone(error)) return;
+    throw error;
+  }
+  for (const filename of names) {
+    const filePath = path.posix.join(dir, filename);
+    let stats;
+    try {
+      stats = fs.statSync(filePath);
+    } catch (error) {
+      if (gone(error)) continue;
+      throw error;
+    }
+    if (!stats.isDirectory()) yield filePath;
+    else if (!recurseFilter || recurseFilter(filePath)) yield* walk(filePath, recurseFilter);
+  }
+};
+const S3rver = require(process.env.S3RVER_MODULE);
 const FilesystemStore = require(path.join(path.dirname(process.env.S3RVER_MODULE), 'stores', 'filesystem.js'));
 FilesystemStore.prototype.putObject = async function putObject(object) {
   let content = object.content;
