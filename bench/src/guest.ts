@@ -3,12 +3,13 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { S3Client } from '@aws-sdk/client-s3';
 import { startPostgres, startS3 } from '@eryx/test-servers';
 import { createSyncBridge, createWasiHost, type VfsSyncStorage, type WasiImports } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { postgres } from '@eryx/vfs-postgres';
 import { sqlite } from '@eryx/vfs-sqlite';
+import { dropPrefix } from './s3-prefix.js';
 
 /*
  * The guest-level benchmark: the C guest guests/src/bench.c (fixture transpiled by the guests'
@@ -393,21 +394,6 @@ const targets: GuestTarget[] = [
     },
   },
 ];
-
-/** Every key under `prefix`, deleted in batches of 1,000. */
-async function dropPrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length > 0) {
-      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
-}
 
 /** The targets' names, backends first, then the baselines. */
 export const GUEST_TARGETS = targets.map((t) => t.name);

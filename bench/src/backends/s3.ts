@@ -8,6 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { type S3TestServer, startS3 } from '@eryx/test-servers';
 import { s3 } from '@eryx/vfs-s3';
+import { dropPrefix } from '../s3-prefix.js';
 import type { BenchBackend, BenchTarget } from '../types.js';
 
 /** The VFS's default chunk size, used by both targets. */
@@ -22,21 +23,6 @@ const chunkCacheBytes = process.env.BENCH_S3_CHUNK_CACHE
 
 function isMissing(error: unknown): boolean {
   return (error as { name?: string }).name === 'NoSuchKey';
-}
-
-/** Every key under `prefix`, deleted in batches of 1,000. */
-async function dropPrefix(client: S3Client, bucket: string, prefix: string): Promise<void> {
-  let token: string | undefined;
-  do {
-    const page = await client.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-    );
-    const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-    if (keys.length > 0) {
-      await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys, Quiet: true } }));
-    }
-    token = page.IsTruncated ? page.NextContinuationToken : undefined;
-  } while (token);
 }
 
 /**
