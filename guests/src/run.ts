@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createWasiHost, WasiExit, type WasiHostOptions, type WasiImports } from '@eryx/vfs-core';
 
 /** The guests built from src/*.c (fixtures/<name>.component.wasm, transpiled into dist/<name>/). */
-export type GuestName = 'escape' | 'fs_test' | 'notes' | 'sqlite_guest';
+export type GuestName = 'bench' | 'escape' | 'fs_test' | 'notes' | 'sqlite_guest';
 
 /** The outcome of one execution of a guest. */
 export interface GuestRun {
