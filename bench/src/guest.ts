@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
+import { instantiateGuest } from '@eryx/test-guests/run';
 import { startPostgres, startS3 } from '@eryx/test-servers';
 import { createSyncBridge, createWasiHost, type VfsSyncStorage, type WasiImports } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
@@ -48,41 +49,6 @@ export function guestArgs(scale: number): string[] {
   ];
 }
 
-/** A compiled core module (`WebAssembly.Module`; the repo's `lib` has no WebAssembly types). */
-type CoreModule = object;
-const { compile } = (
-  globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CoreModule> } }
-).WebAssembly;
-
-interface Transpiled {
-  instantiate(
-    getCoreModule: (path: string) => Promise<CoreModule>,
-    imports: WasiImports,
-  ): Promise<{ run: { run(): void } }>;
-}
-
-const dist = new URL('../../guests/dist/bench/', import.meta.url);
-let transpiled: Promise<Transpiled> | undefined;
-const compiled = new Map<string, Promise<CoreModule>>();
-
-function loadGuest(): Promise<Transpiled> {
-  transpiled ??= import(new URL('bench.js', dist).href).catch((error: unknown) => {
-    throw new Error(
-      `the bench guest is not transpiled (${String(error)}): run \`pnpm build\` (guests: node scripts/transpile.mjs)`,
-    );
-  }) as Promise<Transpiled>;
-  return transpiled;
-}
-
-function coreModule(file: string): Promise<CoreModule> {
-  let module = compiled.get(file);
-  if (!module) {
-    module = compile(readFileSync(new URL(file, dist)));
-    compiled.set(file, module);
-  }
-  return module;
-}
-
 /** Thrown by the baselines' `wasi:cli/exit` (the Node flavour's own would end the process). */
 class GuestExit extends Error {
   constructor(readonly code: number) {
@@ -95,8 +61,7 @@ class GuestExit extends Error {
  * (0 when it returned), recognised by the `code` of what its entry point threw.
  */
 async function execute(imports: WasiImports): Promise<number> {
-  const { instantiate } = await loadGuest();
-  const component = await instantiate(coreModule, imports);
+  const component = await instantiateGuest('bench', imports);
   try {
     component.run.run();
     return 0;

@@ -41,16 +41,32 @@ function coreModule(name: GuestName, file: string): Promise<CoreModule> {
 }
 
 /**
+ * A fresh instance of a transpiled guest (`pnpm build` must have transpiled it into dist/) over the
+ * given imports; core modules are compiled once per process.
+ */
+export async function instantiateGuest(
+  name: GuestName,
+  imports: WasiImports,
+): Promise<{ run: { run(): void } }> {
+  let transpiled: Transpiled;
+  try {
+    transpiled = (await import(new URL(`${name}/${name}.js`, dist).href)) as Transpiled;
+  } catch (error) {
+    throw new Error(`guest ${name} is not transpiled (${String(error)}): run \`pnpm build\``);
+  }
+  return transpiled.instantiate((file) => coreModule(name, file), imports);
+}
+
+/**
  * Runs a guest once, as a fresh component instance over a fresh WASI host (`pnpm build` must have
  * transpiled it into dist/). The storage in `options.mounts` is what persists between runs.
  */
 export async function runGuest(name: GuestName, options: WasiHostOptions): Promise<GuestRun> {
-  const { instantiate } = (await import(new URL(`${name}/${name}.js`, dist).href)) as Transpiled;
   const started = performance.now();
   const host = createWasiHost({ ...options, args: [name, ...(options.args ?? [])] });
   let exitCode = 0;
   try {
-    const component = await instantiate((file) => coreModule(name, file), host.imports);
+    const component = await instantiateGuest(name, host.imports);
     component.run.run();
   } catch (error) {
     if (!(error instanceof WasiExit)) throw error;
