@@ -908,21 +908,7 @@ export class S3Driver implements VfsDriver {
       remove: [[...removeTarget, ...sourceOthers], [entry.key]],
       chunks,
     };
-    if (this.#conditional) {
-      // The source keeps a tombstone, so a writer with an older view cannot bring it back.
-      const now = Date.now();
-      const tomb = this.#nextGen(source);
-      journal.remove[1]!.push(await this.#claim(source.path, tomb));
-      journal.puts.push(
-        this.layout.dataKey(source.path, tomb, {
-          kind: 't',
-          size: 0,
-          created: now,
-          modified: now,
-          accessed: now,
-        }),
-      );
-    }
+    if (this.#conditional) await this.#tombstone(journal, source);
     await this.#runJournal(journal);
   }
 
@@ -940,21 +926,24 @@ export class S3Driver implements VfsDriver {
       puts: [],
       remove: [[...removeTarget, ...source.keys.filter((k) => k !== entry.key)], [entry.key]],
     };
-    if (this.#conditional) {
-      const now = Date.now();
-      const tomb = this.#nextGen(source);
-      journal.remove[1]!.push(await this.#claim(source.path, tomb));
-      journal.puts.push(
-        this.layout.dataKey(source.path, tomb, {
-          kind: 't',
-          size: 0,
-          created: now,
-          modified: now,
-          accessed: now,
-        }),
-      );
-    }
+    if (this.#conditional) await this.#tombstone(journal, source);
     await this.#runJournal(journal);
+  }
+
+  /** The renamed source keeps a tombstone, so a writer with an older view cannot bring it back. */
+  async #tombstone(journal: Journal, source: Slot): Promise<void> {
+    const now = Date.now();
+    const tomb = this.#nextGen(source);
+    journal.remove[1]!.push(await this.#claim(source.path, tomb));
+    journal.puts.push(
+      this.layout.dataKey(source.path, tomb, {
+        kind: 't',
+        size: 0,
+        created: now,
+        modified: now,
+        accessed: now,
+      }),
+    );
   }
 
   /** Writes the journal, carries it out, removes it. A crash in between is completed by recovery. */
