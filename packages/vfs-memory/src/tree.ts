@@ -67,6 +67,13 @@ export function cloneNode(node: Node): Node {
 
 /** Reads `length` bytes at `offset` of a file (the range must lie within the file). */
 export function readFileRange(file: FileNode, offset: number, length: number): Uint8Array {
+  const index = Math.floor(offset / CHUNK_SIZE);
+  const start = offset - index * CHUNK_SIZE;
+  if (start + length <= CHUNK_SIZE) {
+    // Within one chunk that holds every byte asked for (as most reads are): one copy, no zero-fill.
+    const chunk = file.chunks.get(index);
+    if (chunk && chunk.length >= start + length) return chunk.slice(start, start + length);
+  }
   const out = new Uint8Array(length);
   for (const span of chunkSpans(offset, length, CHUNK_SIZE)) {
     const chunk = file.chunks.get(span.index);
@@ -82,21 +89,48 @@ export class MemoryTree implements VfsSyncDriver {
     atomicRename: true,
     atomicDirectoryRename: true,
   };
-  root: DirNode = newDir();
+  #root: DirNode = newDir();
+  /**
+   * Path → node for nodes found before: a guest touches the same few paths many times in a row, and
+   * one Map lookup is cheaper than walking every segment. Only hits are kept; an entry is dropped
+   * when its node leaves the tree (delete, rmdir, rename, a new root), so it never goes stale.
+   */
+  readonly #found = new Map<string, Node>();
   /** Sum of all file sizes; compared with `maxBytes` before anything is allocated. */
   used = 0;
 
   constructor(readonly maxBytes: number) {}
 
+  get root(): DirNode {
+    return this.#root;
+  }
+
+  /** Replaces the whole tree (restoring a snapshot). */
+  set root(root: DirNode) {
+    this.#root = root;
+    this.#found.clear();
+  }
+
   lookup(path: string): Node | undefined {
-    let node: Node = this.root;
+    const found = this.#found.get(path);
+    if (found) return found;
+    let node: Node = this.#root;
     for (const segment of pathSegments(path)) {
       if (node.kind !== 'directory') return undefined;
       const next = node.children.get(segment);
       if (!next) return undefined;
       node = next;
     }
+    this.#found.set(path, node);
     return node;
+  }
+
+  /** Unlinks the entry at `path` (which exists) from its parent. */
+  #remove(path: string, node: Node): void {
+    this.#dir(parentPath(path)).children.delete(baseName(path));
+    // A directory's descendants may be cached under its old path too.
+    if (node.kind === 'directory') this.#found.clear();
+    else this.#found.delete(path);
   }
 
   #kind(path: string): Kind {
@@ -138,22 +172,36 @@ export class MemoryTree implements VfsSyncDriver {
 
   #writeInto(file: FileNode, offset: number, data: Uint8Array): void {
     const end = offset + data.length;
-    for (const span of chunkSpans(offset, data.length, CHUNK_SIZE)) {
-      let chunk = file.chunks.get(span.index);
-      if (!chunk || chunk.length < span.end) {
-        // Grow by doubling so appends stay amortized O(1) per byte; fresh bytes are zero.
-        const capacity = Math.min(CHUNK_SIZE, Math.max(span.end, (chunk?.length ?? 0) * 2, 64));
-        const grown = new Uint8Array(capacity);
-        if (chunk) grown.set(chunk);
-        chunk = grown;
-        file.chunks.set(span.index, chunk);
+    const first = Math.floor(offset / CHUNK_SIZE);
+    if (data.length > 0 && Math.floor((end - 1) / CHUNK_SIZE) === first) {
+      // Within one chunk, as most writes are: no span list.
+      this.#chunkFor(file, first, end - first * CHUNK_SIZE).set(data, offset - first * CHUNK_SIZE);
+    } else {
+      for (const span of chunkSpans(offset, data.length, CHUNK_SIZE)) {
+        const chunk = this.#chunkFor(file, span.index, span.end);
+        chunk.set(data.subarray(span.rangeOffset, span.rangeOffset + span.end - span.start), span.start);
       }
-      chunk.set(data.subarray(span.rangeOffset, span.rangeOffset + span.end - span.start), span.start);
     }
     if (end > file.size) {
       this.used += end - file.size;
       file.size = end;
     }
+  }
+
+  /** Chunk `index` of `file`, grown to hold at least `length` bytes. */
+  #chunkFor(file: FileNode, index: number, length: number): Uint8Array {
+    let chunk = file.chunks.get(index);
+    if (!chunk || chunk.length < length) {
+      // Grow by doubling so appends stay amortized O(1) per byte; fresh bytes are zero. A file that
+      // already spans several chunks is a large one: its new chunks are made whole at once.
+      const capacity =
+        index > 0 ? CHUNK_SIZE : Math.min(CHUNK_SIZE, Math.max(length, (chunk?.length ?? 0) * 2, 64));
+      const grown = new Uint8Array(capacity);
+      if (chunk) grown.set(chunk);
+      chunk = grown;
+      file.chunks.set(index, chunk);
+    }
+    return chunk;
   }
 
   #truncate(file: FileNode, size: number): void {
@@ -254,13 +302,13 @@ export class MemoryTree implements VfsSyncDriver {
   rmdir(path: string): void {
     const node = this.lookup(path);
     checkRmdir(path, node?.kind, node?.kind === 'directory' && node.children.size > 0);
-    this.#dir(parentPath(path)).children.delete(baseName(path));
+    this.#remove(path, node as Node);
   }
 
   delete(path: string): void {
     const node = this.lookup(path);
     checkDelete(path, node?.kind);
-    this.#dir(parentPath(path)).children.delete(baseName(path));
+    this.#remove(path, node as Node);
     this.used -= (node as FileNode).size;
   }
 
@@ -269,8 +317,11 @@ export class MemoryTree implements VfsSyncDriver {
     const target = this.lookup(to);
     const plan = checkRename(from, to, source?.kind, target?.kind, this.#kind(parentPath(to)));
     if (plan === 'noop') return;
-    if (plan === 'replace-file') this.used -= (target as FileNode).size;
-    this.#dir(parentPath(from)).children.delete(baseName(from));
+    if (plan === 'replace-file') {
+      this.used -= (target as FileNode).size;
+      this.#found.delete(to);
+    }
+    this.#remove(from, source as Node);
     this.#dir(parentPath(to)).children.set(baseName(to), source as Node);
   }
 
