@@ -11,6 +11,7 @@ export interface ConformanceProbe {
 
 /** The names of the sub-suites, for {@link ConformanceOptions.skip}. */
 export type SuiteName =
+  | 'flush'
   | 'read'
   | 'writeAt'
   | 'append'
@@ -61,6 +62,8 @@ export interface Declared {
   limits: StorageLimits | undefined;
   /** Whether the store has a sync twin. */
   sync: boolean;
+  /** Whether its sync twin has `flush` (the `flush` sub-suite runs only then, in the sync form). */
+  flush?: boolean;
 }
 
 /** What each test sees; its getters return the current test's values. */

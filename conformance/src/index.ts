@@ -2,6 +2,7 @@ import { toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
 import { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+import { flushSuite } from './suites/flush.js';
 import { limitsSuite } from './suites/limits.js';
 import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
@@ -12,6 +13,7 @@ export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
 export { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+export { flushSuite } from './suites/flush.js';
 export { limitsSuite } from './suites/limits.js';
 export { type ModelOp, modelOp, propertySuite } from './suites/property.js';
 export { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
@@ -34,6 +36,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   probe: probeSuite,
   model: propertySuite,
   limits: limitsSuite,
+  flush: flushSuite,
 };
 
 /**
@@ -107,7 +110,11 @@ export function runConformance(options: ConformanceOptions): void {
   // the registered tests match it: nothing is skipped at run time.
   describe(`${options.name} conformance`, async () => {
     const first = await options.create();
-    const declared: Declared = { limits: first.limits ?? first.sync?.limits, sync: first.sync !== undefined };
+    const declared: Declared = {
+      limits: first.limits ?? first.sync?.limits,
+      sync: first.sync !== undefined,
+      flush: typeof first.sync?.flush === 'function',
+    };
     await (options.destroy ? options.destroy(first) : first.close());
     const forms = options.forms ?? (declared.sync ? ['async', 'sync'] : ['async']);
     for (const form of forms) registerForm(options, form, declared);

@@ -266,49 +266,64 @@ describe('createWasiHost', () => {
     ]);
   });
 
-  it('flushes storage on sync, on closing the last descriptor of a written file and at close()', () => {
+  it('flushes durably on sync, O_SYNC writes and close(), and plainly when a written file is closed', () => {
     const flush = vi.fn();
     const storage = override(memory().sync, { flush });
     const host = createWasiHost({ mounts: { '/data': storage } });
+    const durable = { durable: true };
     const file = root(host).openAt({}, 'f', { create: true }, RW);
     file.write(text('x'), 0n);
     file.syncData();
-    expect(flush).toHaveBeenLastCalledWith('/f');
+    expect(flush).toHaveBeenLastCalledWith('/f', durable);
+    flush.mockClear();
+    file.sync();
+    expect(flush).toHaveBeenLastCalledWith('/f', durable);
+    flush.mockClear();
+    root(host).sync(); // a directory's fsync covers the whole mount
+    expect(flush).toHaveBeenLastCalledWith(undefined, durable);
     flush.mockClear();
     file.write(text('y'), 1n);
     const reader = root(host).openAt({}, 'f', {}, R);
     drop(file);
     expect(flush).not.toHaveBeenCalled();
     drop(reader);
+    // Closing stores what a cache holds back, but does not fsync (as on POSIX).
+    expect(flush).toHaveBeenCalledTimes(1);
     expect(flush).toHaveBeenCalledWith('/f');
     flush.mockClear();
     host.close();
-    expect(flush).toHaveBeenCalledWith();
+    expect(flush).toHaveBeenCalledWith(undefined, durable);
 
-    // O_SYNC / O_DSYNC: every write is flushed before it returns.
+    // O_SYNC / O_DSYNC: every write is durable before it returns.
     flush.mockClear();
     const synced = root(host).openAt({}, 'g', { create: true }, { write: true, dataIntegritySync: true });
     synced.writeViaStream(0n).blockingWriteAndFlush(text('abc'));
-    expect(flush).toHaveBeenCalledWith('/g');
+    expect(flush).toHaveBeenCalledWith('/g', durable);
   });
 
   it('O_CREAT never clobbers a file another process created after the lookup', () => {
     const inner = memory().sync;
     let hide = true;
+    // The lookup (exists or stat, whichever the host asks) misses the file: another process
+    // creates and writes it right after.
+    const race = (path: string) => {
+      if (path !== '/race' || !hide) return false;
+      hide = false;
+      inner.write('/race', text('theirs'));
+      return true;
+    };
     const storage = override(inner, {
-      stat: (path) => {
-        // The lookup misses the file: another process creates and writes it right after.
-        if (path === '/race' && hide) {
-          hide = false;
-          inner.write('/race', text('theirs'));
-          return inner.stat('/nothing-here');
-        }
-        return inner.stat(path);
-      },
+      exists: (path) => (race(path) ? false : inner.exists(path)),
+      stat: (path) => (race(path) ? inner.stat('/nothing-here') : inner.stat(path)),
     });
     const dir = root(createWasiHost({ mounts: { '/data': storage } }));
     const file = dir.openAt({}, 'race', { create: true }, RW);
     expect(decode(file.read(100n, 0n)[0])).toBe('theirs');
+    // With O_TRUNC as well, the open truncates what the other process wrote, as if it came first.
+    hide = true;
+    const truncated = dir.openAt({}, 'race', { create: true, truncate: true }, RW);
+    expect(file.stat().size).toBe(0n);
+    drop(truncated);
   });
 
   it('follows POSIX for open flags on directories and missing paths', () => {

@@ -4,6 +4,7 @@ import { normalizePath } from './path.js';
 import {
   type Capabilities,
   type DirEntry,
+  type FlushOptions,
   type Metadata,
   resolveCapabilities,
   type SetTimes,
@@ -215,6 +216,16 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     delete: (p) => call(() => driver.delete(args.path(p))),
     rename: (from, to) => call(() => driver.rename(args.path(from), args.path(to))),
     setTimes: (p, t) => call(() => driver.setTimes(...args.setTimes(p, t))),
+    ...(driver.flush
+      ? {
+          flush: (p?: string, options?: FlushOptions) =>
+            call(() =>
+              driver.flush!(p === undefined ? undefined : args.path(p), {
+                durable: options?.durable === true,
+              }),
+            ),
+        }
+      : {}),
     close() {
       if (closed) return;
       try {

@@ -258,12 +258,18 @@ export interface VfsSyncStorage {
   rename(from: string, to: string): void;
   setTimes(path: string, times: SetTimes): void;
   /**
-   * Makes everything written so far durable (to `path` only, when given). Storage that persists
-   * each operation before it returns (memory, SQLite) leaves it out; caching layers such as the
-   * sync bridge implement it. The WASI host calls it on `sync`, `sync-data`, file close and at the
-   * end of an execution.
+   * Stores what a caching layer holds back (for `path` only, when given), so that a crash of this
+   * process cannot lose it; with `{ durable: true }`, also makes everything written so far survive
+   * an OS crash or power loss (`fsync`). Storage that stores each operation before it returns and
+   * whose every commit is already durable (memory, which has nothing to make durable) leaves it
+   * out; the sync bridge stores its buffered writes; SQLite, whose commits are not fsynced by
+   * default, implements the durable form as one fsynced commit.
+   *
+   * The WASI host calls `flush(path)` when the guest closes the last descriptor of a written file,
+   * and `flush(path, { durable: true })` on `sync` and `sync-data`, after every write of an
+   * `O_SYNC`/`O_DSYNC` descriptor, and (without a path) at the end of an execution.
    */
-  flush?(path?: string): void;
+  flush?(path?: string, options?: FlushOptions): void;
   close(): void;
 }
 
@@ -285,6 +291,12 @@ export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'cl
   append?(path: string, data: Uint8Array): number;
   close?(): void;
 };
+
+/** Options of {@link VfsSyncStorage.flush}. */
+export interface FlushOptions {
+  /** Also make everything written so far survive an OS crash or power loss (the guest's `fsync`). */
+  durable?: boolean;
+}
 
 /** The names of the storage operations, for wrappers and test tools. */
 export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush' | 'limits'>;

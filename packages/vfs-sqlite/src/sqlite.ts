@@ -16,6 +16,7 @@ import {
   createSyncStorage,
   type DirEntry,
   type FileKind,
+  type FlushOptions,
   parentPath,
   readRange,
   type SetTimes,
@@ -55,9 +56,10 @@ export interface SqliteOptions {
   /** How long an operation waits for another connection's lock before failing with `busy`, in ms. Default `5000`. */
   busyTimeout?: number;
   /**
-   * SQLite's `synchronous` pragma. `'full'` (default): an operation that returned survives power
-   * loss. `'normal'`: it survives a crash of the process, and the last operations before a power
-   * loss may be lost (never torn).
+   * SQLite's `synchronous` pragma (see the README's Durability). `'normal'` (default): an operation
+   * that returned survives a crash of the process, and survives power loss once a durable
+   * `flush` (the guest's `fsync`) returned; operations not yet flushed may be lost then (never
+   * torn). `'full'`: every operation is fsynced before it returns, so survives power loss at once.
    */
   synchronous?: 'full' | 'normal';
   /** Create or upgrade the schema on open ({@link migrate}). When `false`, the schema must be current. Default `true`. */
@@ -94,6 +96,16 @@ interface SqliteExtras {
 export interface SqliteSyncStorage extends VfsSyncStorage, SqliteExtras {
   /** Usage of the namespace, read in one query. */
   info(): NamespaceInfo;
+  /**
+   * With `{ durable: true }`, makes every operation that returned so far survive an OS crash or
+   * power loss: one small commit at `synchronous = FULL`, whose fsync of the WAL covers all earlier
+   * commits (nothing when this connection committed nothing since, or at `synchronous = 'full'`,
+   * where every commit is durable already). Without it there is nothing to do: each operation is
+   * committed before it returns. The path does not matter. The WASI host calls it at the guest's
+   * `fsync` and at the end of each execution.
+   * @throws {VfsError} `busy` inside a transaction the caller opened on the connection
+   */
+  flush(path?: string, options?: FlushOptions): void;
 }
 
 /** What {@link sqlite} returns: a {@link VfsStorage} whose `sync` twin is always there. */
@@ -102,6 +114,8 @@ export interface SqliteStorage extends VfsStorage, SqliteExtras {
   readonly sync: SqliteSyncStorage;
   /** Usage of the namespace, read in one query. */
   info(): Promise<NamespaceInfo>;
+  /** {@link SqliteSyncStorage.flush}: `flush(undefined, { durable: true })` is the durability barrier. */
+  flush(path?: string, options?: FlushOptions): Promise<void>;
 }
 
 /** The default {@link SqliteOptions.chunkSize}. */
@@ -177,7 +191,7 @@ export function sqlite(options: SqliteOptions): SqliteStorage {
   const maxFileSize = checkLimit(options.maxFileSize, 'maxFileSize');
   const maxPathLength = checkLimit(options.maxPathLength, 'maxPathLength');
   const busyTimeout = checkLimit(options.busyTimeout, 'busyTimeout') ?? 5000;
-  const synchronous = options.synchronous ?? 'full';
+  const synchronous = options.synchronous ?? 'normal';
   if (synchronous !== 'full' && synchronous !== 'normal')
     throw invalid("synchronous must be 'full' or 'normal'");
 
@@ -356,9 +370,13 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
        WHERE ns = ? RETURNING files, bytes, next_ino`,
     ),
     info: db.prepare<[string], NamespaceRow>(SELECT_NAMESPACE),
+    // A real change (an unused inode number), so that the commit writes to the WAL and syncs it.
+    barrier: db.prepare<[string]>('UPDATE vfs_namespaces SET next_ino = next_ino + 1 WHERE ns = ?'),
   };
 
   let closed = false;
+  /** This connection committed something since its last durable flush. */
+  let unsynced = false;
 
   /** Every call to the database goes through here: busy retry, then the one error translation. */
   function run<T>(path: string | undefined, fn: () => T): T {
@@ -367,6 +385,36 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     } catch (error) {
       throw translateError(error, path);
     }
+  }
+
+  /** {@link run} for an operation that may commit a change. */
+  function mutate<T>(path: string | undefined, fn: () => T): T {
+    unsynced = true;
+    return run(path, fn);
+  }
+
+  /**
+   * The durable flush: below `synchronous = FULL` no commit syncs the WAL, so one small commit
+   * made at FULL does, and one fsync of the WAL covers every frame written before it, whichever
+   * commit wrote them. Skipped when this connection committed nothing since the last one.
+   */
+  function makeDurable(): void {
+    if (!unsynced || db.memory || db.readonly) return;
+    if (db.inTransaction) {
+      throw new VfsError('busy', 'cannot make writes durable inside an open transaction of the connection');
+    }
+    const level = db.pragma('synchronous', { simple: true }) as number;
+    if (level < 2) {
+      run(undefined, () => {
+        db.pragma('synchronous = FULL');
+        try {
+          db.transaction(() => q.barrier.run(ns)).immediate();
+        } finally {
+          db.pragma(`synchronous = ${level}`);
+        }
+      });
+    }
+    unsynced = false;
   }
 
   /** The kind of `path`'s parent: looked up only when `path` does not exist (creations). */
@@ -557,13 +605,13 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     read: (path) => run(path, () => readRangeOf(path, 0, 0, true)),
     readAt: (path, offset, length) => run(path, () => readRangeOf(path, offset, length, false)),
     write: (path, data) => {
-      run(path, () => tx.writeFile.immediate(path, 0, data, true));
+      mutate(path, () => tx.writeFile.immediate(path, 0, data, true));
     },
     writeAt: (path, offset, data) => {
-      run(path, () => tx.writeFile.immediate(path, offset, data, false));
+      mutate(path, () => tx.writeFile.immediate(path, offset, data, false));
     },
-    append: (path, data) => run(path, () => tx.writeFile.immediate(path, undefined, data, false)),
-    setSize: (path, size) => run(path, () => tx.setSize.immediate(path, size)),
+    append: (path, data) => mutate(path, () => tx.writeFile.immediate(path, undefined, data, false)),
+    setSize: (path, size) => mutate(path, () => tx.setSize.immediate(path, size)),
     stat: (path) =>
       run(path, () => {
         const row = q.stat.get(ns, path);
@@ -586,11 +634,15 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
         return entries;
       }),
     exists: (path) => run(path, () => q.exists.get(ns, path) !== undefined),
-    mkdir: (path) => run(path, () => tx.mkdir.immediate(path)),
-    rmdir: (path) => run(path, () => tx.rmdir.immediate(path)),
-    delete: (path) => run(path, () => tx.delete.immediate(path)),
-    rename: (from, to) => run(from, () => tx.rename.immediate(from, to)),
-    setTimes: (path, times) => run(path, () => tx.setTimes.immediate(path, times)),
+    mkdir: (path) => mutate(path, () => tx.mkdir.immediate(path)),
+    rmdir: (path) => mutate(path, () => tx.rmdir.immediate(path)),
+    delete: (path) => mutate(path, () => tx.delete.immediate(path)),
+    rename: (from, to) => mutate(from, () => tx.rename.immediate(from, to)),
+    setTimes: (path, times) => mutate(path, () => tx.setTimes.immediate(path, times)),
+    // The path does not matter: one fsync of the WAL covers every file.
+    flush: (_path, options) => {
+      if (options?.durable) makeDurable();
+    },
     close() {
       if (closed) return;
       closed = true;
@@ -611,6 +663,12 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     ? (Object.fromEntries(Object.entries(declared).filter(([, v]) => v !== undefined)) as StorageLimits)
     : undefined;
   const extras: SqliteExtras = { db, namespace: ns, chunkSize: cs, limits };
-  const sync: SqliteSyncStorage = { ...createSyncStorage(driver), ...extras, info };
-  return { ...toAsync(sync), ...extras, sync, info: async () => info() };
+  const sync = { ...createSyncStorage(driver), ...extras, info } as SqliteSyncStorage;
+  return {
+    ...toAsync(sync),
+    ...extras,
+    sync,
+    info: async () => info(),
+    flush: async (path?: string, options?: FlushOptions) => sync.flush(path, options),
+  };
 }

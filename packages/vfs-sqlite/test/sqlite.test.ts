@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { sqlite } from '../src/index.js';
@@ -172,5 +173,65 @@ describe('sqlite storage', () => {
     await s.delete('/d/a');
     expect(s.sync.info()).toMatchObject({ files: 1, bytes: 3 });
     await s.close();
+  });
+
+  describe('durability', () => {
+    const walSize = (path: string) => (existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0);
+
+    it('commits without fsync by default and makes everything durable with one commit at FULL', async () => {
+      const path = tempDb();
+      const s = sqlite({ path });
+      expect(s.db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+      s.sync.write('/a', pattern(10_000));
+      s.sync.writeAt('/a', 5, pattern(3, 9));
+      const before = walSize(path);
+      const nextIno = () =>
+        s.db.prepare('SELECT next_ino FROM vfs_namespaces WHERE ns = ?').pluck().get(s.namespace) as number;
+      const ino = nextIno();
+      s.sync.flush(undefined, { durable: true });
+      // One more commit reached the WAL (it is what fsyncs it), through the barrier row.
+      expect(walSize(path)).toBeGreaterThan(before);
+      expect(nextIno()).toBe(ino + 1);
+      expect(s.db.pragma('synchronous', { simple: true })).toBe(1);
+      // Nothing committed since: nothing to make durable, no commit.
+      const after = walSize(path);
+      s.sync.flush('/a', { durable: true });
+      await s.flush(undefined, { durable: true });
+      expect(nextIno()).toBe(ino + 1);
+      expect(walSize(path)).toBe(after);
+      // A plain flush has nothing to do: each operation is committed when it returns.
+      s.sync.write('/b', pattern(10));
+      s.sync.flush('/b');
+      expect(nextIno()).toBe(ino + 2); // the write's own inode only
+      expect(s.sync.read('/a')).toEqual(
+        Uint8Array.from(pattern(10_000), (v, i) => (i >= 5 && i < 8 ? pattern(3, 9)[i - 5]! : v)),
+      );
+      await s.close();
+    });
+
+    it("needs no barrier at synchronous: 'full', where every commit is durable", async () => {
+      const s = sqlite({ path: tempDb(), synchronous: 'full' });
+      expect(s.db.pragma('synchronous', { simple: true })).toBe(2);
+      s.sync.write('/a', pattern(100));
+      const nextIno = () =>
+        s.db.prepare('SELECT next_ino FROM vfs_namespaces WHERE ns = ?').pluck().get(s.namespace) as number;
+      const ino = nextIno();
+      s.sync.flush(undefined, { durable: true });
+      expect(nextIno()).toBe(ino);
+      await s.close();
+    });
+
+    it('refuses a durable flush inside a transaction the caller opened, changing nothing', async () => {
+      const db = new Database(tempDb());
+      const s = sqlite({ database: db });
+      s.sync.write('/a', pattern(10));
+      db.exec('BEGIN');
+      expect(await codeOf(() => s.sync.flush(undefined, { durable: true }))).toBe('busy');
+      db.exec('COMMIT');
+      s.sync.flush(undefined, { durable: true });
+      expect(s.sync.read('/a')).toEqual(pattern(10));
+      await s.close();
+      db.close();
+    });
   });
 });

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
 import { createSyncStorage } from '../storage.js';
-import { type Capabilities, resolveCapabilities, type VfsSyncStorage } from '../types.js';
+import { type Capabilities, type FlushOptions, resolveCapabilities, type VfsSyncStorage } from '../types.js';
 import { BlockCache } from './cache.js';
 import {
   allocateShared,
@@ -81,9 +81,11 @@ export interface SyncBridge extends VfsSyncStorage {
    * Stores the buffered writes of `path` (every file when omitted), then forgets what the cache
    * holds about it so that the next access reads what the backend has (close-to-open
    * consistency). Reports, once, a failure of an earlier background store of that file.
+   * `durable` asks nothing more: what the backend stored is durable once the call returns
+   * (PostgreSQL commits, S3 PUTs), so storing is making durable.
    * @throws the backend's error (for example `quota-exceeded`, `io`)
    */
-  flush(path?: string): void;
+  flush(path?: string, options?: FlushOptions): void;
   /** Flushes everything, closes the backend and ends the worker. Later calls fail with `io`. */
   close(): void;
 }
@@ -115,7 +117,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * - What the caller sees is always current: reads, `stat`, `list` and `exists` include buffered
  *   writes.
  * - Buffered writes are stored by `flush(path)` (the WASI host calls it on sync, sync-data and file
- *   close), by `flush()` and by `close()` (the end of an execution). A crash of the host process
+ *   close), by `flush()` (the host calls it at the end of an execution) and by `close()`. A crash of the host process
  *   loses at most the writes made since the file's last flush. Errors only the backend can see
  *   while storing (`quota-exceeded`, `io`) are reported by the flush, as an OS reports them at
  *   fsync; the failed file's unstored writes are then dropped.
@@ -220,7 +222,7 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
   });
   return {
     ...storage,
-    flush(path?: string) {
+    flush(path?: string, _options?: FlushOptions) {
       if (closed) throw new VfsError('io', 'storage is closed');
       if (path === undefined) cache.flush();
       else cache.flush(normalizePath(path));

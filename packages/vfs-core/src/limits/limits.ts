@@ -4,6 +4,7 @@ import { call, type Plan, runAsync, runSync, SerialQueue } from '../scrub/drive.
 import { checkFileTarget } from '../semantics.js';
 import { createStorage, createSyncStorage, toAsync } from '../storage.js';
 import type {
+  FlushOptions,
   Metadata,
   StorageLimits,
   VfsDriver,
@@ -287,7 +288,9 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
     const sync: VfsSyncStorage = {
       ...createSyncStorage(driver),
       limits: declared,
-      ...(inner.flush ? { flush: (path?: string) => inner.flush!(path) } : {}),
+      ...(inner.flush
+        ? { flush: (path?: string, options?: FlushOptions) => inner.flush!(path, options) }
+        : {}),
     };
     return { ...toAsync(sync), limits: declared };
   }

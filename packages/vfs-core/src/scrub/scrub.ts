@@ -2,7 +2,14 @@ import { isVfsError, VfsError } from '../errors.js';
 import { joinPath, parentPath, rebasePath } from '../path.js';
 import { checkRename, type Kind } from '../semantics.js';
 import { createStorage, createSyncStorage, toAsync } from '../storage.js';
-import type { Metadata, VfsDriver, VfsStorage, VfsSyncDriver, VfsSyncStorage } from '../types.js';
+import type {
+  FlushOptions,
+  Metadata,
+  VfsDriver,
+  VfsStorage,
+  VfsSyncDriver,
+  VfsSyncStorage,
+} from '../types.js';
 import { call, type Plan, runAsync, runSync, SerialQueue } from './drive.js';
 import { globMatcher } from './glob.js';
 import { applyMasks, compileSecrets, findRuns, type SecretSet, scrubBytes } from './secrets.js';
@@ -244,7 +251,7 @@ export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
     const sync = Object.assign(
       createSyncStorage(driver),
       limits ? { limits } : {},
-      inner.flush ? { flush: (path?: string) => inner.flush!(path) } : {},
+      inner.flush ? { flush: (path?: string, options?: FlushOptions) => inner.flush!(path, options) } : {},
     );
     return Object.assign(toAsync(sync), limits ? { limits } : {});
   }

@@ -39,19 +39,19 @@ interface State {
   closed: boolean;
 }
 
-const states = new WeakMap<Descriptor, State>();
+const DURABLE = { durable: true } as const;
 
 /** After a write: O_SYNC / O_DSYNC descriptors make it durable before returning. */
 function wrote(state: State): void {
   state.dirty = true;
   if ((state.flags.fileIntegritySync || state.flags.dataIntegritySync) && !state.node.unlinked) {
-    state.node.mount.storage.flush?.(state.node.path);
+    state.node.mount.storage.flush?.(state.node.path, DURABLE);
     state.dirty = false;
   }
 }
 
 function stateOf(descriptor: unknown): State {
-  const state = descriptor instanceof Descriptor ? states.get(descriptor) : undefined;
+  const state = descriptor instanceof Descriptor ? Descriptor.stateOf(descriptor) : undefined;
   return state ?? fail('bad-descriptor');
 }
 
@@ -103,7 +103,17 @@ function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
  * (cyrb128: four multiplicative 32-bit lanes), not a digest: only identity is at stake.
  */
 function metadataHashOf(mount: Mount, path: string, meta: Metadata): MetadataHashValue {
-  const key = `${mount.guestPath}\0${path}\0${meta.created}`;
+  // The preview1 adapter asks again for every stat of the same file: keep the last few answers.
+  const known = mount.hashes.get(path);
+  if (known && known.created === meta.created) return known.hash;
+  const hash = hashOf(`${mount.guestPath}\0${path}\0${meta.created}`);
+  if (mount.hashes.size >= 8192) mount.hashes.clear();
+  mount.hashes.set(path, { created: meta.created, hash });
+  return hash;
+}
+
+/** cyrb128 of `key`. */
+function hashOf(key: string): MetadataHashValue {
   let h1 = 1779033703;
   let h2 = 3144134277;
   let h3 = 1013904242;
@@ -150,8 +160,7 @@ function resolve(dir: string, path: string): string {
  * below a mount point nested in that mount (or a synthetic directory) belongs to that mount.
  */
 function locate(context: HostContext, dir: Node, path: string): Located {
-  const inner = resolve(dir.path, path);
-  return context.tree.route(context.tree.guestPathOf(dir.mount, inner));
+  return context.tree.locateIn(dir.mount, resolve(dir.path, path));
 }
 
 /** A trailing slash (or `/.`) asks for a directory: POSIX reports a file there as not a directory. */
@@ -162,10 +171,10 @@ function wantsDirectory(path: string): boolean {
 /**
  * Creates an empty file unless one exists, in one storage call: appending nothing creates a missing
  * file and leaves an existing one alone, so a file another process creates meanwhile (and perhaps
- * already wrote) is never clobbered, as `O_CREAT` promises.
+ * already wrote) is never clobbered, as `O_CREAT` promises. True when the file is empty.
  */
-function createFile(mount: Mount, path: string): void {
-  mount.storage.append(path, new Uint8Array(0));
+function createFile(mount: Mount, path: string): boolean {
+  return mount.storage.append(path, new Uint8Array(0)) === 0;
 }
 
 /**
@@ -209,12 +218,19 @@ export class Descriptor {
   /** @internal Made by the host only. */
   static open(node: Node, flags: DescriptorFlags, context: HostContext): Descriptor {
     const descriptor = new Descriptor();
-    states.set(descriptor, { node, flags, context, dirty: false, closed: false });
+    descriptor.#state = { node, flags, context, dirty: false, closed: false };
     return descriptor;
   }
 
+  /** @internal */
+  static stateOf(descriptor: Descriptor): State | undefined {
+    return descriptor.#state;
+  }
+
+  #state: State | undefined;
+
   #run<T>(fn: (state: State) => T): T {
-    const state = states.get(this);
+    const state = this.#state;
     return guard(state?.context.onError, () => {
       if (!state || state.closed) return fail('bad-descriptor');
       return fn(state);
@@ -315,7 +331,8 @@ export class Descriptor {
   sync(): void {
     this.#run((state) => {
       const { node } = state;
-      if (!node.unlinked) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined);
+      // fsync: durable, not merely stored (a directory's sync covers the whole mount).
+      if (!node.unlinked) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined, DURABLE);
       state.dirty = false;
       node.dirty = false;
     });
@@ -441,7 +458,10 @@ export class Descriptor {
     return this.#run((state) => {
       const dir = this.#directory(state);
       const { mount, path: target } = this.#locate(state, dir, path);
-      let kind = mount.kindOf(target);
+      // With O_CREAT the file is usually new: ask in the way that is cheap for a miss. Not in a
+      // read-only mount, where the lookup's own error (a name too long) must win over EROFS.
+      let kind = mount.kindOf(target, !!openFlags.create && !mount.readOnly);
+      let empty = false;
       const wantsWrite = !!flags.write || !!openFlags.truncate;
 
       if (kind !== undefined && openFlags.create && openFlags.exclusive) return fail('exist');
@@ -449,14 +469,15 @@ export class Descriptor {
         if (!openFlags.create) return fail('no-entry');
         if (openFlags.directory || wantsDirectory(path)) return fail('invalid');
         mount.assertWritable(target);
-        createFile(mount, target);
+        empty = createFile(mount, target);
         kind = 'file';
       }
       if (kind === 'file' && (openFlags.directory || wantsDirectory(path))) return fail('not-directory');
       if (kind === 'directory' && openFlags.create && !openFlags.directory) return fail('is-directory');
       if (kind === 'directory' && wantsWrite) return fail('is-directory');
       if (wantsWrite) mount.assertWritable(target);
-      if (openFlags.truncate) truncate(mount, target, !!openFlags.create);
+      // A file this open created is empty already (unless another process wrote it meanwhile).
+      if (openFlags.truncate && !empty) truncate(mount, target, !!openFlags.create);
 
       const granted: DescriptorFlags =
         kind === 'directory'
@@ -563,8 +584,8 @@ export class Descriptor {
 
   isSameObject(other: Descriptor): boolean {
     try {
-      const a = states.get(this);
-      const b = other instanceof Descriptor ? states.get(other) : undefined;
+      const a = this.#state;
+      const b = other instanceof Descriptor ? other.#state : undefined;
       if (!a || !b || a.node.mount !== b.node.mount) return false;
       if (a.node === b.node) return true;
       return !a.node.unlinked && !b.node.unlinked && a.node.path === b.node.path;
@@ -588,10 +609,11 @@ export class Descriptor {
 
   /**
    * Closing the last descriptor of a file that any of them wrote flushes it (caching storage such
-   * as the sync bridge stores it then).
+   * as the sync bridge stores it then). Not durably: closing a file does not fsync it on POSIX
+   * either, and an fsync per closed file would cost more than the file.
    */
   [Symbol.dispose](): void {
-    const state = states.get(this);
+    const state = this.#state;
     if (!state || state.closed) return;
     state.closed = true;
     const { node } = state;

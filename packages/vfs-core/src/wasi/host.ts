@@ -76,9 +76,9 @@ export interface WasiHost {
   /** The status the guest passed to `exit`, `undefined` while it has not called it. */
   readonly exitCode: number | undefined;
   /**
-   * Ends the execution: flushes every mount's storage (`flush()`, for caching storage such as the
-   * sync bridge). It does not close the storage, which belongs to the caller and may serve later
-   * executions.
+   * Ends the execution: flushes every mount's storage durably (`flush(undefined, { durable: true })`:
+   * the sync bridge stores its buffered writes, SQLite fsyncs its log once). It does not close the
+   * storage, which belongs to the caller and may serve later executions.
    *
    * @throws the failures of those flushes, and of the flushes that ran when the guest closed a
    *   written file (which the guest cannot be told of): data the guest wrote may not be stored.
@@ -244,7 +244,7 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
       const failures: unknown[] = context.deferred.splice(0);
       for (const mount of mounts) {
         try {
-          mount.storage.flush?.();
+          mount.storage.flush?.(undefined, { durable: true });
         } catch (error) {
           failures.push(error);
         }

@@ -107,6 +107,8 @@ export class Node {
 /** One storage mounted at a guest path, with the nodes its open descriptors share. */
 export class Mount {
   readonly #nodes = new Map<string, Node>();
+  /** Metadata hashes computed lately, by path, with the creation time they were computed for. */
+  readonly hashes = new Map<string, { created: number; hash: { upper: bigint; lower: bigint } }>();
 
   constructor(
     /** Where the guest sees this mount (its preopen name). */
@@ -123,12 +125,14 @@ export class Mount {
   /**
    * The kind of what is at `path`, `undefined` when nothing is. A miss is expected (every
    * `O_CREAT` of a new file has one), so the storage's error is made without a stack trace:
-   * capturing one under the guest's deep call stack is most of what the miss would cost.
+   * capturing one under the guest's deep call stack is most of what the miss would cost. When a
+   * miss is likely (`missLikely`), `exists` asks first, which costs no error at all (and one more call on a hit).
    */
-  kindOf(path: string): FileKind | undefined {
+  kindOf(path: string, missLikely = false): FileKind | undefined {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
+      if (missLikely && !this.storage.exists(path)) return undefined;
       return this.storage.stat(path).kind;
     } catch (error) {
       if (isVfsError(error, 'not-found') || isVfsError(error, 'not-a-directory')) return undefined;

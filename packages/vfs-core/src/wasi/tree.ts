@@ -23,6 +23,8 @@ export class MountTree {
   readonly #syntheticDirs = new Set<string>();
   /** The mount of the synthetic directories (its storage paths are guest paths). */
   readonly synthetic: Mount;
+  /** Mounts with no other mount point below them: every path within one of them is its own. */
+  readonly #leaves: ReadonlySet<Mount>;
 
   constructor(readonly mounts: readonly Mount[]) {
     this.#mounts = [...mounts].sort((a, b) => b.guestPath.length - a.guestPath.length);
@@ -40,6 +42,20 @@ export class MountTree {
     }
     if (!points.has('/')) this.#syntheticDirs.add('/');
     this.synthetic = new Mount('/', syntheticStorage(this.#syntheticDirs), true);
+    this.#leaves = new Set(
+      mounts.filter(
+        (mount) => ![...points].some((p) => p !== mount.guestPath && isSameOrDescendant(mount.guestPath, p)),
+      ),
+    );
+  }
+
+  /**
+   * Where `path` (normalized, within `mount`) lives: in `mount` itself unless a mount point nested
+   * in it covers the path. The common case (no nested mount) needs no guest path at all.
+   */
+  locateIn(mount: Mount, path: string): Located {
+    if (this.#leaves.has(mount)) return { mount, path };
+    return this.route(this.guestPathOf(mount, path));
   }
 
   /** Whether the guest needs a synthetic root preopen (nothing is mounted at `/`). */
