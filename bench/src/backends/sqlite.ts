@@ -6,8 +6,8 @@ import Database from 'better-sqlite3';
 import type { BenchBackend, BenchTarget } from '../types.js';
 
 const CHUNK = DEFAULT_CHUNK_SIZE;
-/** `full` (the backend's default) or `normal`, for both targets: BENCH_SQLITE_SYNCHRONOUS. */
-const SYNCHRONOUS = process.env.BENCH_SQLITE_SYNCHRONOUS === 'normal' ? 'normal' : 'full';
+/** `normal` (the backend's default) or `full`, for both targets: BENCH_SQLITE_SYNCHRONOUS. */
+const SYNCHRONOUS = process.env.BENCH_SQLITE_SYNCHRONOUS === 'full' ? 'full' : 'normal';
 
 /**
  * The ceiling: a plain chunk table and a size table on better-sqlite3 with the backend's pragmas
