@@ -12,6 +12,7 @@ export interface ConformanceProbe {
 /** The names of the sub-suites, for {@link ConformanceOptions.skip}. */
 export type SuiteName =
   | 'flush'
+  | 'readAtView'
   | 'read'
   | 'writeAt'
   | 'append'
@@ -64,6 +65,8 @@ export interface Declared {
   sync: boolean;
   /** Whether its sync twin has `flush` (the `flush` sub-suite runs only then, in the sync form). */
   flush?: boolean;
+  /** Whether its sync twin has `readAtView` (the `readAtView` sub-suite runs only then, sync form). */
+  readAtView?: boolean;
 }
 
 /** What each test sees; its getters return the current test's values. */

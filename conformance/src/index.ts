@@ -1,7 +1,7 @@
 import { toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
-import { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+import { appendSuite, readAtViewSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
 import { flushSuite } from './suites/flush.js';
 import { limitsSuite } from './suites/limits.js';
 import { propertySuite } from './suites/property.js';
@@ -12,7 +12,7 @@ import { randomName } from './util.js';
 export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
-export { appendSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+export { appendSuite, readAtViewSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
 export { flushSuite } from './suites/flush.js';
 export { limitsSuite } from './suites/limits.js';
 export { type ModelOp, modelOp, propertySuite } from './suites/property.js';
@@ -23,6 +23,7 @@ export { expectBytes, expectError, pattern, randomName } from './util.js';
 /** Every sub-suite by name, in the order `runConformance` registers them. */
 export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   read: readSuite,
+  readAtView: readAtViewSuite,
   writeAt: writeAtSuite,
   append: appendSuite,
   setSize: setSizeSuite,
@@ -114,6 +115,7 @@ export function runConformance(options: ConformanceOptions): void {
       limits: first.limits ?? first.sync?.limits,
       sync: first.sync !== undefined,
       flush: typeof first.sync?.flush === 'function',
+      readAtView: typeof first.sync?.readAtView === 'function',
     };
     await (options.destroy ? options.destroy(first) : first.close());
     const forms = options.forms ?? (declared.sync ? ['async', 'sync'] : ['async']);

@@ -298,3 +298,54 @@ export function setSizeSuite(ctx: SuiteContext): void {
     });
   });
 }
+
+/**
+ * `readAtView` of a sync twin that has one: the same bytes as `readAt` for every range (within a
+ * chunk, across chunks, past the end, sparse), and the same errors. Sync form only.
+ */
+export function readAtViewSuite(ctx: SuiteContext): void {
+  if (ctx.form !== 'sync' || !ctx.declared.readAtView) return;
+  describe('readAtView', () => {
+    const sync = () => {
+      const storage = ctx.storage.sync;
+      if (!storage?.readAtView) throw new Error('the sync twin lost its readAtView');
+      return storage as typeof storage & { readAtView: NonNullable<typeof storage.readAtView> };
+    };
+
+    it('returns what readAt returns, for every kind of range', () => {
+      const s = sync();
+      const p = ctx.path('f');
+      const data = pattern(300_000, 7);
+      s.write(p, data);
+      s.writeAt(ctx.path('sparse'), 200_000, pattern(10, 3));
+      const ranges: [string, number, number][] = [
+        [p, 0, 10],
+        [p, 100, 4096],
+        [p, 65_000, 1_000],
+        [p, 0, 300_000],
+        [p, 299_990, 100],
+        [p, 300_000, 10],
+        [p, 400_000, 10],
+        [p, 5, 0],
+        [ctx.path('sparse'), 0, 4096],
+        [ctx.path('sparse'), 199_995, 20],
+      ];
+      for (const [path, offset, length] of ranges) {
+        expectBytes(
+          s.readAtView(path, offset, length),
+          s.readAt(path, offset, length),
+          `${path} @${offset}+${length}`,
+        );
+      }
+    });
+
+    it('fails as readAt does', async () => {
+      const s = sync();
+      s.mkdir(ctx.path('d'));
+      await expectError(() => s.readAtView(ctx.path('missing'), 0, 1), 'not-found');
+      await expectError(() => s.readAtView(ctx.path('d'), 0, 1), 'is-a-directory');
+      await expectError(() => s.readAtView('relative', 0, 1), 'invalid-path');
+      await expectError(() => s.readAtView(ctx.path('d'), -1, 1), 'invalid-offset');
+    });
+  });
+}

@@ -216,6 +216,9 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     delete: (p) => call(() => driver.delete(args.path(p))),
     rename: (from, to) => call(() => driver.rename(args.path(from), args.path(to))),
     setTimes: (p, t) => call(() => driver.setTimes(...args.setTimes(p, t))),
+    ...(driver.readAtView
+      ? { readAtView: (p, o, l) => call(() => driver.readAtView!(...args.readAt(p, o, l))) }
+      : {}),
     ...(driver.flush
       ? {
           flush: (p?: string, options?: FlushOptions) =>

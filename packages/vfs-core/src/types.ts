@@ -245,6 +245,14 @@ export interface VfsSyncStorage {
   readonly limits?: StorageLimits;
   read(path: string): Uint8Array;
   readAt(path: string, offset: number, length: number): Uint8Array;
+  /**
+   * `readAt` that may return a view of the storage's own memory instead of a copy, for a caller
+   * that only copies the bytes somewhere at once (the WASI host, into the guest's memory). The view
+   * must not be modified and is valid only until the next call on the storage. Storage that keeps
+   * its bytes in JS memory (memory) implements it to spare an allocation and a copy per read;
+   * others leave it out and callers use `readAt`.
+   */
+  readAtView?(path: string, offset: number, length: number): Uint8Array;
   write(path: string, data: Uint8Array): void;
   writeAt(path: string, offset: number, data: Uint8Array): void;
   append(path: string, data: Uint8Array): number;
@@ -299,7 +307,7 @@ export interface FlushOptions {
 }
 
 /** The names of the storage operations, for wrappers and test tools. */
-export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush' | 'limits'>;
+export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush' | 'limits' | 'readAtView'>;
 
 /** Every {@link VfsOperation}. */
 export const VFS_OPERATIONS: readonly VfsOperation[] = [

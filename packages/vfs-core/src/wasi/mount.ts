@@ -46,8 +46,14 @@ export class Node {
     return { ...this.#orphanMeta, size: this.#orphanSize };
   }
 
+  /** Bytes for the guest: jco copies them into the guest's memory at once, so a view will do. */
   readAt(offset: number, length: number): Uint8Array {
-    if (!this.unlinked) return this.mount.storage.readAt(this.path, offset, length);
+    if (!this.unlinked) {
+      const { storage } = this.mount;
+      return storage.readAtView
+        ? storage.readAtView(this.path, offset, length)
+        : storage.readAt(this.path, offset, length);
+    }
     const buffer = this.#orphan ?? this.#gone();
     const end = Math.min(this.#orphanSize, offset + length);
     return offset >= end ? new Uint8Array(0) : buffer.slice(offset, end);
