@@ -1,10 +1,10 @@
 import { isVfsError, VfsError } from '../errors.js';
+import { forward, forwardSyncExtras } from '../forward.js';
 import { joinPath, parentPath } from '../path.js';
 import { call, type Plan, runAsync, runSync, SerialQueue } from '../scrub/drive.js';
 import { checkFileTarget } from '../semantics.js';
 import { createStorage, createSyncStorage, toAsync } from '../storage.js';
 import type {
-  FlushOptions,
   Metadata,
   StorageLimits,
   VfsDriver,
@@ -260,7 +260,7 @@ function plans(max: StorageLimits) {
  *
  * Mutating calls are serialized within the wrapper, so two concurrent writes cannot both pass a
  * check that only one of them fits. When `storage` has a sync twin, both forms of the result run
- * through it and share one tally; the result's twin passes `flush` through.
+ * through it and share one tally; the result's twin passes `flush` and `readAtView` through.
  *
  * @throws {VfsError} `invalid-argument` for a limit that is not a non-negative safe integer
  */
@@ -275,7 +275,8 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
     const run = <T>(plan: Plan<T>) => runSync(plan, inner);
     const driver: VfsSyncDriver = {
       capabilities,
-      ...readers(inner),
+      ...forward(inner, READERS),
+      ...forwardSyncExtras(inner, { readAtView: true }),
       write: (path, data) => run(p.write(path, data)),
       writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
       append: (path, data) => run(p.append(path, data)),
@@ -285,13 +286,7 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
       rename: (from, to) => run(p.rename(from, to)),
       close: () => inner.close(),
     };
-    const sync: VfsSyncStorage = {
-      ...createSyncStorage(driver),
-      limits: declared,
-      ...(inner.flush
-        ? { flush: (path?: string, options?: FlushOptions) => inner.flush!(path, options) }
-        : {}),
-    };
+    const sync: VfsSyncStorage = { ...createSyncStorage(driver), limits: declared };
     return { ...toAsync(sync), limits: declared };
   }
 
@@ -299,7 +294,7 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
   const run = <T>(plan: () => Plan<T>) => queue.run(() => runAsync(plan(), storage));
   const driver: VfsDriver = {
     capabilities,
-    ...readers(storage),
+    ...forward(storage, READERS),
     write: (path, data) => run(() => p.write(path, data)),
     writeAt: (path, offset, data) => run(() => p.writeAt(path, offset, data)),
     append: (path, data) => run(() => p.append(path, data)),
@@ -312,17 +307,5 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
   return { ...createStorage(driver), limits: declared };
 }
 
-/** The operations that change nothing counted, bound to the inner storage. */
-function readers<S extends VfsStorage | VfsSyncStorage>(inner: S) {
-  return {
-    read: (p: string) => inner.read(p),
-    readAt: (p: string, o: number, l: number) => inner.readAt(p, o, l),
-    stat: (p: string) => inner.stat(p),
-    list: (p: string) => inner.list(p),
-    exists: (p: string) => inner.exists(p),
-    rmdir: (p: string) => inner.rmdir(p),
-    setTimes: (p: string, t: { accessed?: number; modified?: number }) => inner.setTimes(p, t),
-  } as {
-    [K in 'read' | 'readAt' | 'stat' | 'list' | 'exists' | 'rmdir' | 'setTimes']: S[K];
-  };
-}
+/** The operations that change nothing counted. */
+const READERS = ['read', 'readAt', 'stat', 'list', 'exists', 'rmdir', 'setTimes'] as const;

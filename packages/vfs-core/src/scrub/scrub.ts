@@ -1,15 +1,9 @@
 import { isVfsError, VfsError } from '../errors.js';
+import { forward, forwardSyncExtras } from '../forward.js';
 import { joinPath, parentPath, rebasePath } from '../path.js';
 import { checkRename, type Kind } from '../semantics.js';
 import { createStorage, createSyncStorage, toAsync } from '../storage.js';
-import type {
-  FlushOptions,
-  Metadata,
-  VfsDriver,
-  VfsStorage,
-  VfsSyncDriver,
-  VfsSyncStorage,
-} from '../types.js';
+import type { Metadata, VfsDriver, VfsStorage, VfsSyncDriver } from '../types.js';
 import { call, type Plan, runAsync, runSync, SerialQueue } from './drive.js';
 import { globMatcher } from './glob.js';
 import { applyMasks, compileSecrets, findRuns, type SecretSet, scrubBytes } from './secrets.js';
@@ -174,33 +168,19 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
   };
 }
 
-/** The pass-through operations of a driver, bound to the inner storage. */
-function passThrough<S extends VfsStorage | VfsSyncStorage>(inner: S) {
-  return {
-    read: (p: string) => inner.read(p),
-    readAt: (p: string, o: number, l: number) => inner.readAt(p, o, l),
-    setSize: (p: string, s: number) => inner.setSize(p, s),
-    stat: (p: string) => inner.stat(p),
-    list: (p: string) => inner.list(p),
-    exists: (p: string) => inner.exists(p),
-    mkdir: (p: string) => inner.mkdir(p),
-    rmdir: (p: string) => inner.rmdir(p),
-    delete: (p: string) => inner.delete(p),
-    setTimes: (p: string, t: { accessed?: number; modified?: number }) => inner.setTimes(p, t),
-  } as {
-    [K in
-      | 'read'
-      | 'readAt'
-      | 'setSize'
-      | 'stat'
-      | 'list'
-      | 'exists'
-      | 'mkdir'
-      | 'rmdir'
-      | 'delete'
-      | 'setTimes']: S[K];
-  };
-}
+/** The operations the scrubber passes through unchanged. */
+const PASS_THROUGH = [
+  'read',
+  'readAt',
+  'setSize',
+  'stat',
+  'list',
+  'exists',
+  'mkdir',
+  'rmdir',
+  'delete',
+  'setTimes',
+] as const;
 
 /**
  * A storage that masks configured secrets before bytes reach `storage`, whatever the write pattern.
@@ -226,7 +206,7 @@ function passThrough<S extends VfsStorage | VfsSyncStorage>(inner: S) {
  * same store, are not examined. Mutating calls are serialized within the wrapper (read-modify-write
  * of the neighbours), so the wrapper declares `nativeAppend` and `multiProcess` as `false`. When
  * `storage` has a sync twin, both forms of the result run through it, so they share one order of
- * operations; the result's twin passes `flush` through.
+ * operations; the result's twin passes `flush` and `readAtView` through.
  *
  * @throws {VfsError} `invalid-argument` for bad options (see {@link compileSecrets})
  */
@@ -241,24 +221,22 @@ export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
     const run = <T>(plan: Plan<T>) => runSync(plan, inner);
     const driver: VfsSyncDriver = {
       capabilities,
-      ...passThrough(inner),
+      ...forward(inner, PASS_THROUGH),
+      // Reads return what is stored, so a view of it will do.
+      ...forwardSyncExtras(inner, { readAtView: true }),
       write: (path, data) => run(p.write(path, data)),
       writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
       append: (path, data) => run(p.append(path, data)),
       rename: (from, to) => run(p.rename(from, to)),
       close: () => inner.close(),
     };
-    const sync = Object.assign(
-      createSyncStorage(driver),
-      limits ? { limits } : {},
-      inner.flush ? { flush: (path?: string, options?: FlushOptions) => inner.flush!(path, options) } : {},
-    );
+    const sync = Object.assign(createSyncStorage(driver), limits ? { limits } : {});
     return Object.assign(toAsync(sync), limits ? { limits } : {});
   }
 
   const queue = new SerialQueue();
   const run = <T>(plan: () => Plan<T>) => queue.run(() => runAsync(plan(), storage));
-  const base = passThrough(storage);
+  const base = forward(storage, PASS_THROUGH);
   const driver: VfsDriver = {
     capabilities,
     ...base,
