@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { isVfsError, type VfsErrorCode } from '@eryx/vfs-core';
+import { isVfsError, type VfsErrorCode, type VfsSyncStorage } from '@eryx/vfs-core';
 import { expect } from 'vitest';
+import type { SuiteContext } from './context.js';
 
 /** A short random name, so tests and suites never collide. */
 export function randomName(prefix = 't'): string {
@@ -60,3 +61,13 @@ export async function inParallel<T>(items: readonly T[], limit: number, fn: (ite
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The sync twin of the store under test, which must have the optional member `name`. */
+export function syncTwinWith<K extends 'flush' | 'readAtView'>(
+  ctx: SuiteContext,
+  name: K,
+): VfsSyncStorage & Required<Pick<VfsSyncStorage, K>> {
+  const storage = ctx.storage.sync;
+  if (typeof storage?.[name] !== 'function') throw new Error(`the sync twin has no ${name}`);
+  return storage as VfsSyncStorage & Required<Pick<VfsSyncStorage, K>>;
+}

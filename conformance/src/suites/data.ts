@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectBytes, expectError, inParallel, pattern, str, text } from '../util.js';
+import { expectBytes, expectError, inParallel, pattern, str, syncTwinWith, text } from '../util.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -306,11 +306,7 @@ export function setSizeSuite(ctx: SuiteContext): void {
 export function readAtViewSuite(ctx: SuiteContext): void {
   if (ctx.form !== 'sync' || !ctx.declared.readAtView) return;
   describe('readAtView', () => {
-    const sync = () => {
-      const storage = ctx.storage.sync;
-      if (!storage?.readAtView) throw new Error('the sync twin lost its readAtView');
-      return storage as typeof storage & { readAtView: NonNullable<typeof storage.readAtView> };
-    };
+    const sync = () => syncTwinWith(ctx, 'readAtView');
 
     it('returns what readAt returns, for every kind of range', () => {
       const s = sync();

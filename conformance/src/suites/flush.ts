@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectError, str, text } from '../util.js';
+import { expectError, str, syncTwinWith, text } from '../util.js';
 
 /**
  * `flush` of a sync twin that has one (caching layers, SQLite): registered in the sync form only,
@@ -9,11 +9,7 @@ import { expectError, str, text } from '../util.js';
 export function flushSuite(ctx: SuiteContext): void {
   if (ctx.form !== 'sync' || !ctx.declared.flush) return;
   describe('flush', () => {
-    const sync = () => {
-      const storage = ctx.storage.sync;
-      if (!storage?.flush) throw new Error('the sync twin lost its flush');
-      return storage as typeof storage & { flush: NonNullable<typeof storage.flush> };
-    };
+    const sync = () => syncTwinWith(ctx, 'flush');
 
     it('keeps every byte and entry, in each form of the call', () => {
       const s = sync();
