@@ -14,7 +14,6 @@ import {
   type Kind,
   type Metadata,
   parentPath,
-  pathSegments,
   readRange,
   type SetTimes,
   VfsError,
@@ -116,14 +115,13 @@ export class MemoryTree implements VfsSyncDriver {
   lookup(path: string): Node | undefined {
     const found = this.#found.get(path);
     if (found) return found;
-    let node: Node = this.#root;
-    for (const segment of pathSegments(path)) {
-      if (node.kind !== 'directory') return undefined;
-      const next = node.children.get(segment);
-      if (!next) return undefined;
-      node = next;
-    }
-    this.#found.set(path, node);
+    if (path === '/') return this.#root;
+    // Through the parent, which is usually known already (a new file in a known directory).
+    const slash = path.lastIndexOf('/');
+    const parent = this.lookup(slash === 0 ? '/' : path.slice(0, slash));
+    if (parent?.kind !== 'directory') return undefined;
+    const node = parent.children.get(path.slice(slash + 1));
+    if (node) this.#found.set(path, node);
     return node;
   }
 
