@@ -17,6 +17,8 @@ const scale = Number(process.env.BENCH_SCALE ?? '1');
 const only = process.env.BENCH_BACKENDS?.split(',').map((s) => s.trim());
 const onlyWorkloads = process.env.BENCH_WORKLOADS?.split(',').map((s) => s.trim());
 const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? '2'));
+/** Measured guest runs per measuring process (see runGuestBench). */
+const guestRuns = Math.max(1, Number(process.env.BENCH_GUEST_RUNS ?? '3'));
 
 interface Row {
   workload: string;
@@ -135,11 +137,18 @@ if (process.env.BENCH_GUEST !== '0') {
     const guestResults = await runGuestBench({
       scale,
       repeat,
+      runs: guestRuns,
       targets,
       log: (line) => console.error(line),
     });
-    console.log(formatGuest(guestResults, scale, repeat).join('\n'));
-    guest = { args: guestArgs(scale), repeat, results: guestResults, ratios: guestRatios(guestResults) };
+    console.log(formatGuest(guestResults, scale, repeat, guestRuns).join('\n'));
+    guest = {
+      args: guestArgs(scale),
+      repeat,
+      runs: guestRuns,
+      results: guestResults,
+      ratios: guestRatios(guestResults),
+    };
     if (guestResults.some((r) => r.error)) process.exitCode = 1;
   }
 }
