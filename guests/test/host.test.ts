@@ -1,54 +1,14 @@
-import type {
-  Descriptor,
-  DescriptorFlags,
-  ErrorCode,
-} from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import {
-  createWasiHost,
-  isVfsError,
-  toAsync,
-  type VfsStorage,
-  type VfsSyncStorage,
-  type WasiHost,
-} from '@eryx/vfs-core';
+import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import { createWasiHost, isVfsError, toAsync, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { describe, expect, it, vi } from 'vitest';
 import { runGuest } from '../src/run.js';
+import { wasiCodeOf as codeOf, decode, drop, R, RW, root, text } from './descriptors.js';
 
 /*
  * The host's `wasi:filesystem` methods called directly, as jco's generated code calls them: every
  * failure must be thrown as an error-code string (jco lowers it into the method's `err` case).
  */
-
-const text = (s: string) => new TextEncoder().encode(s);
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-const RW: DescriptorFlags = { read: true, write: true };
-const R: DescriptorFlags = { read: true };
-
-function root(host: WasiHost, index = 0): Descriptor {
-  const preopens = host.imports['wasi:filesystem/preopens'] as {
-    getDirectories(): Array<[Descriptor, string]>;
-  };
-  const entry = preopens.getDirectories()[index];
-  if (!entry) throw new Error('no such preopen');
-  return entry[0];
-}
-
-/** What jco does when the guest drops a descriptor handle. */
-function drop(descriptor: Descriptor): void {
-  (descriptor as Descriptor & Disposable)[Symbol.dispose]();
-}
-
-/** The error code `fn` fails with, or `ok`. */
-function codeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (error) {
-    if (typeof error !== 'string') throw error;
-    return error as ErrorCode;
-  }
-}
 
 /** A storage that behaves like `storage` except for the given operations. */
 function override(storage: VfsSyncStorage, overrides: Partial<VfsSyncStorage>): VfsSyncStorage {

@@ -13,11 +13,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type {
-  Descriptor,
-  DescriptorFlags,
-  ErrorCode,
-} from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import type { Descriptor } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import {
   createWasiHost,
   hostDirectory,
@@ -28,6 +24,7 @@ import {
 } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decode, R, RW, text, wasiCodeOf } from './descriptors.js';
 
 /*
  * The router at the TypeScript level: the host-directory and restricted-files storages called
@@ -37,10 +34,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const temp = mkdtempSync(join(tmpdir(), 'eryx-router-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
-const text = (s: string) => new TextEncoder().encode(s);
-const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-const R: DescriptorFlags = { read: true };
-const RW: DescriptorFlags = { read: true, write: true };
 
 /** A fresh host directory with `rw/sub/ok.txt`, `outside/secret.txt` and `rw` returned. */
 function fixture(): { root: string; rw: string; outside: string } {
@@ -61,16 +54,6 @@ function codeOf(fn: () => unknown): VfsErrorCode | 'ok' {
   } catch (error) {
     if (isVfsError(error)) return error.code;
     throw error;
-  }
-}
-
-function wasiCodeOf(fn: () => unknown): ErrorCode | 'ok' {
-  try {
-    fn();
-    return 'ok';
-  } catch (error) {
-    if (typeof error !== 'string') throw error;
-    return error as ErrorCode;
   }
 }
 
