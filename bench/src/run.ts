@@ -17,8 +17,9 @@ const scale = Number(process.env.BENCH_SCALE ?? '1');
 const only = process.env.BENCH_BACKENDS?.split(',').map((s) => s.trim());
 const onlyWorkloads = process.env.BENCH_WORKLOADS?.split(',').map((s) => s.trim());
 const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? '2'));
-/** Measured guest runs per measuring process (see runGuestBench). */
-const guestRuns = Math.max(1, Number(process.env.BENCH_GUEST_RUNS ?? '3'));
+/** Measured guest runs per measuring process, and iterations of the phases per run (see runGuestBench). */
+const guestRuns = Math.max(1, Number(process.env.BENCH_GUEST_RUNS ?? '2'));
+const guestIterations = Math.max(1, Number(process.env.BENCH_GUEST_ITERATIONS ?? '3'));
 
 interface Row {
   workload: string;
@@ -138,14 +139,16 @@ if (process.env.BENCH_GUEST !== '0') {
       scale,
       repeat,
       runs: guestRuns,
+      iterations: guestIterations,
       targets,
       log: (line) => console.error(line),
     });
-    console.log(formatGuest(guestResults, scale, repeat, guestRuns).join('\n'));
+    console.log(formatGuest(guestResults, scale, repeat, guestRuns, guestIterations).join('\n'));
     guest = {
       args: guestArgs(scale),
       repeat,
       runs: guestRuns,
+      iterations: guestIterations,
       results: guestResults,
       ratios: guestRatios(guestResults),
     };

@@ -18,8 +18,12 @@
  *   readdir       readdir= passes over that directory (ops: entries read)
  *   small_unlink  unlink of each of them
  *
- * Arguments are key=value: seq, rand, randfile, append, files, readdir, dir. Every failure is
- * reported on stderr with exit status 1 (jco's preview1 adapter turns every status into 1).
+ * iterations= (default 1) runs every phase that many times in the same execution, each iteration
+ * reporting its own lines: the first iteration in a fresh instance also measures the JIT warming up
+ * the host's glue code, the later ones the steady state.
+ *
+ * Arguments are key=value: seq, rand, randfile, append, files, readdir, iterations, dir. Every failure
+ * is reported on stderr with exit status 1 (jco's preview1 adapter turns every status into 1).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -282,12 +286,16 @@ int main(int argc, char **argv) {
   long count = (long)arg(argc, argv, "append", 10000);
   long files = (long)arg(argc, argv, "files", 1000);
   long passes = (long)arg(argc, argv, "readdir", 5);
+  long iterations = (long)arg(argc, argv, "iterations", 1);
 
   if (mkdir(dir, 0755) != 0) die("mkdir", dir);
-  sequential(dir, seq);
-  random_io(dir, rand, randfile);
-  appends(dir, count);
-  small_files(dir, files, passes);
+  /* Every phase removes what it made, so each iteration starts from the same empty directory. */
+  for (long iteration = 0; iteration < iterations; iteration++) {
+    sequential(dir, seq);
+    random_io(dir, rand, randfile);
+    appends(dir, count);
+    small_files(dir, files, passes);
+  }
   if (rmdir(dir) != 0) die("rmdir", dir);
   check_memory(initial);
   return 0;

@@ -1,0 +1,51 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runGuest } from '../src/run.js';
+import { allBackends, type TestStore } from './backends.js';
+
+// The guest of `pnpm bench`, at a tiny scale: it checks what it reads back itself (block stamps,
+// file sizes, entry counts) and exits 1 on any mismatch.
+const PHASES = [
+  'seq_write',
+  'seq_read',
+  'rand_write',
+  'rand_read',
+  'append',
+  'small_create',
+  'small_stat',
+  'readdir',
+  'small_unlink',
+];
+
+describe.each(allBackends)('the bench guest on $name', (backend) => {
+  const stores: TestStore[] = [];
+  afterEach(async () => {
+    for (const s of stores.splice(0)) await s.destroy();
+  });
+
+  it('runs every phase once per iteration and leaves nothing behind', async () => {
+    const store = backend.store();
+    stores.push(store);
+    const run = await runGuest('bench', {
+      mounts: { '/data': store.open() },
+      args: [
+        'seq=196608',
+        'rand=20',
+        'randfile=65536',
+        'append=50',
+        'files=12',
+        'readdir=2',
+        'iterations=2',
+      ],
+    });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines.map((line) => line.split(' ')[1])).toEqual([...PHASES, ...PHASES]);
+    for (const line of lines) expect(line).toMatch(/^phase \S+ \d+ \d+ \d+$/);
+    // seq: 3 blocks of 64 KiB; readdir: 2 passes over 12 entries.
+    expect(lines[0]).toMatch(/^phase seq_write 3 196608 /);
+    expect(lines[7]).toMatch(/^phase readdir 24 0 /);
+    const storage = store.open();
+    expect(await Promise.resolve(storage.list('/'))).toEqual([]);
+  });
+});
