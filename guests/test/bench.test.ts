@@ -27,15 +27,7 @@ describe.each(allBackends)('the bench guest on $name', (backend) => {
     stores.push(store);
     const run = await runGuest('bench', {
       mounts: { '/data': store.open() },
-      args: [
-        'seq=196608',
-        'rand=20',
-        'randfile=65536',
-        'append=50',
-        'files=12',
-        'readdir=2',
-        'iterations=2',
-      ],
+      args: ['seq=196608', 'rand=20', 'randfile=65536', 'append=50', 'files=12', 'readdir=2', 'iterations=2'],
     });
     expect(run.stderr).toBe('');
     expect(run.exitCode).toBe(0);
