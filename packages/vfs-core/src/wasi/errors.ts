@@ -27,18 +27,6 @@ export function toErrorCode(error: unknown, onError?: ErrorListener): ErrorCode 
   return 'io';
 }
 
-/**
- * Runs a host method for the guest: any failure leaves as a `wasi:filesystem` error code (jco
- * lowers a thrown non-`Error` value into the `err` case of the method's result).
- */
-export function guard<T>(onError: ErrorListener | undefined, fn: () => T): T {
-  try {
-    return fn();
-  } catch (error) {
-    throw toErrorCode(error, onError);
-  }
-}
-
 type IoError = ReturnType<typeof io.ioErrorCreate>;
 const streamErrorCodes = new WeakMap<IoError, ErrorCode>();
 

@@ -13,7 +13,7 @@ import type {
 import { isVfsError, VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
 import type { FileKind, Metadata } from '../types.js';
-import { type ErrorListener, fail, guard, streamError } from './errors.js';
+import { type ErrorListener, fail, streamError, toErrorCode } from './errors.js';
 import type { Mount, Node } from './mount.js';
 import { io } from './shim.js';
 import type { Located, MountTree } from './tree.js';
@@ -62,10 +62,19 @@ function toNumber(value: bigint, what: string): number {
   return Number(value);
 }
 
+/**
+ * The last time converted: a stat has three timestamps, and they are often the same instant (a write
+ * moves both access and modification time). jco only reads the object it is given.
+ */
+let lastTime = { ms: Number.NaN, datetime: { seconds: 0n, nanoseconds: 0 } as Datetime };
+
 function toDatetime(ms: number): Datetime {
+  if (ms === lastTime.ms) return lastTime.datetime;
   const seconds = Math.floor(ms / 1000);
   const nanoseconds = Math.min(999_999_999, Math.max(0, Math.round((ms - seconds * 1000) * 1e6)));
-  return { seconds: BigInt(seconds), nanoseconds };
+  const datetime = { seconds: BigInt(seconds), nanoseconds };
+  lastTime = { ms, datetime };
+  return datetime;
 }
 
 function fromTimestamp(timestamp: NewTimestamp): number | undefined {
@@ -229,12 +238,19 @@ export class Descriptor {
 
   #state: State | undefined;
 
+  /**
+   * Runs a method for the guest: any failure leaves as a `wasi:filesystem` error code (jco lowers a
+   * thrown non-`Error` value into the `err` case of the method's result). Inline rather than through
+   * a helper taking a closure: this wraps every call the guest makes.
+   */
   #run<T>(fn: (state: State) => T): T {
     const state = this.#state;
-    return guard(state?.context.onError, () => {
+    try {
       if (!state || state.closed) return fail('bad-descriptor');
       return fn(state);
-    });
+    } catch (error) {
+      throw toErrorCode(error, state?.context.onError);
+    }
   }
 
   #file(state: State, access?: 'read' | 'write'): Node {
