@@ -155,12 +155,20 @@ export class MemoryTree implements VfsSyncDriver {
   /** The file at `path`, created if missing, once its size after the write (`sizeAfter`) fits. */
   #fileFor(path: string, sizeAfter: (current: number) => number): FileNode {
     const node = this.lookup(path);
-    const exists = checkFileTarget(path, node?.kind, node ? undefined : this.#kind(parentPath(path)));
-    const current = exists ? (node as FileNode).size : 0;
-    this.#reserve(path, current, sizeAfter(current));
-    if (exists) return node as FileNode;
+    if (node) {
+      checkFileTarget(path, node.kind, undefined);
+      const file = node as FileNode;
+      this.#reserve(path, file.size, sizeAfter(file.size));
+      return file;
+    }
+    // A new file (every O_CREAT of one comes here): its parent is looked up once, and the file is
+    // known to #found at once, for the write that usually follows.
+    const parent = this.lookup(parentPath(path));
+    checkFileTarget(path, undefined, parent?.kind);
+    this.#reserve(path, 0, sizeAfter(0));
     const file = newFile();
-    this.#dir(parentPath(path)).children.set(baseName(path), file);
+    (parent as DirNode).children.set(baseName(path), file);
+    this.#found.set(path, file);
     return file;
   }
 
