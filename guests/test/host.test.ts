@@ -348,4 +348,44 @@ describe('createWasiHost', () => {
     expect(run.stdout).toBe('run 1: imported 2 notes\n');
     expect(decode(storage.sync.read('/notes.txt'))).toBe('1: first line\n1: second line\n');
   });
+
+  it('reads stdin from a source called at each read, until it returns null', async () => {
+    const storage = memory();
+    // One line per call, the last one longer than any read asks for: the rest comes next time.
+    const long = `${'x'.repeat(5000)}\n`;
+    const chunks = ['first line\n', 'second ', 'line\n', long];
+    const asked: number[] = [];
+    const run = await runGuest('notes', {
+      mounts: { '/data': storage },
+      args: ['import'],
+      stdin: (maxBytes) => {
+        asked.push(maxBytes);
+        const chunk = chunks.shift();
+        return chunk === undefined ? null : new TextEncoder().encode(chunk);
+      },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('run 1: imported 13 notes\n');
+    const notes = decode(storage.sync.read('/notes.txt')).split('\n');
+    expect(notes.slice(0, 2)).toEqual(['1: first line', '1: second line']);
+    // notes.c reads lines of at most 479 bytes: the 5000 x's arrive as 11 notes.
+    expect(notes.slice(2, -1).join('').replace(/1: /g, '')).toBe('x'.repeat(5000));
+    expect(asked.length).toBe(5);
+    for (const max of asked) expect(max).toBeGreaterThan(0);
+    expect(Math.max(...asked)).toBeLessThan(5000);
+  });
+
+  it('reports a stdin source that throws as a failed read, not a trap', async () => {
+    const storage = memory();
+    const run = await runGuest('notes', {
+      mounts: { '/data': storage },
+      args: ['import'],
+      stdin: () => {
+        throw new Error('the pipe broke');
+      },
+    });
+    // fgets sees an error, as at the end of input: nothing imported, and no trap.
+    expect(run.stdout).toBe('run 1: imported 0 notes\n');
+    expect(run.exitCode).toBe(0);
+  });
 });

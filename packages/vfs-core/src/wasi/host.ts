@@ -6,7 +6,13 @@ import { type ErrorListener, filesystemErrorCode } from './errors.js';
 import { Descriptor, DirectoryEntryStream, type HostContext, rootDescriptor } from './filesystem.js';
 import { Mount } from './mount.js';
 import { cli, clocks, io, random, sockets } from './shim.js';
-import { bytesStream, type CapturedOutput, captureStream } from './stdio.js';
+import {
+  bytesStream,
+  type CapturedOutput,
+  captureStream,
+  sourceStream,
+  type WasiStdinSource,
+} from './stdio.js';
 import { MountTree } from './tree.js';
 
 /** A mount with options. */
@@ -36,8 +42,12 @@ export interface WasiHostOptions {
    * `hostDirectory(...)` and single host files with `restrictedFiles(...)`.
    */
   mounts: Record<string, WasiMountSource>;
-  /** What the guest reads on stdin; empty by default. */
-  stdin?: Uint8Array | string;
+  /**
+   * What the guest reads on stdin: fixed bytes (a string is UTF-8 encoded), or a
+   * {@link WasiStdinSource} called at each read, which may block until input arrives. Empty by
+   * default.
+   */
+  stdin?: Uint8Array | string | WasiStdinSource;
   /** Environment variables of the guest. */
   env?: Record<string, string>;
   /** Command-line arguments, `argv[0]` included. */
@@ -182,11 +192,14 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
 
   const [stdoutStream, stdout] = captureStream(options.onStdout);
   const [stderrStream, stderr] = captureStream(options.onStderr);
-  const stdinData =
-    typeof options.stdin === 'string'
-      ? new TextEncoder().encode(options.stdin)
-      : (options.stdin ?? new Uint8Array());
-  const stdinStream = bytesStream(stdinData);
+  const stdinStream =
+    typeof options.stdin === 'function'
+      ? sourceStream(options.stdin)
+      : bytesStream(
+          typeof options.stdin === 'string'
+            ? new TextEncoder().encode(options.stdin)
+            : (options.stdin ?? new Uint8Array()),
+        );
   const env = Object.entries(options.env ?? {});
   const args = [...(options.args ?? [])];
   let exitCode: number | undefined;

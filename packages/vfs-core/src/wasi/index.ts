@@ -7,4 +7,4 @@ export {
   type WasiMount,
   type WasiMountSource,
 } from './host.js';
-export type { CapturedOutput } from './stdio.js';
+export type { CapturedOutput, WasiStdinSource } from './stdio.js';

@@ -35,17 +35,57 @@ export function captureStream(
   return [stream, output];
 }
 
+/**
+ * Where a guest's stdin comes from when it is not fixed bytes: called each time the guest reads, with
+ * the most bytes it asks for. Returns the next bytes (at least one, at most `maxBytes`; more are
+ * kept for the next read), or `null` at the end of the input. It runs inside the guest's synchronous
+ * call, so it may block (a `readSync` of a pipe, an `Atomics.wait`) until input arrives. A throw is
+ * reported to the guest as a failed read (EIO).
+ */
+export type WasiStdinSource = (maxBytes: number) => Uint8Array | null;
+
+/** The most bytes one read of stdin asks its source for. */
+const MAX_STDIN_READ = 1_000_000;
+
+/** An input stream over a {@link WasiStdinSource}. */
+export function sourceStream(source: WasiStdinSource): ReturnType<typeof io.inputStreamCreate> {
+  let pending: Uint8Array | undefined;
+  return io.inputStreamCreate({
+    blockingRead(len: bigint): Uint8Array {
+      const max = Number(len > BigInt(MAX_STDIN_READ) ? MAX_STDIN_READ : len);
+      if (max === 0) return new Uint8Array(0);
+      let chunk: Uint8Array | null;
+      if (pending) {
+        chunk = pending;
+        pending = undefined;
+      } else {
+        try {
+          chunk = source(max);
+        } catch (error) {
+          throw {
+            tag: 'last-operation-failed',
+            val: io.ioErrorCreate(error instanceof Error ? error.message : String(error)),
+          };
+        }
+      }
+      if (chunk === null || chunk.length === 0) throw { tag: 'closed' };
+      if (chunk.length > max) {
+        pending = chunk.subarray(max);
+        return chunk.slice(0, max);
+      }
+      return chunk.slice();
+    },
+    subscribe: () => io.pollableCreate(),
+  });
+}
+
 /** An input stream over fixed bytes; end of stream after the last one. */
 export function bytesStream(data: Uint8Array): ReturnType<typeof io.inputStreamCreate> {
   let position = 0;
-  return io.inputStreamCreate({
-    blockingRead(len: bigint): Uint8Array {
-      if (position >= data.length) throw { tag: 'closed' };
-      const end = Math.min(data.length, position + Number(len > 1_000_000n ? 1_000_000n : len));
-      const chunk = data.slice(position, end);
-      position = end;
-      return chunk;
-    },
-    subscribe: () => io.pollableCreate(),
+  return sourceStream((max) => {
+    if (position >= data.length) return null;
+    const chunk = data.subarray(position, position + max);
+    position += chunk.length;
+    return chunk;
   });
 }
