@@ -22,7 +22,11 @@
  * reporting its own lines: the first iteration in a fresh instance also measures the JIT warming up
  * the host's glue code, the later ones the steady state.
  *
- * Arguments are key=value: seq, rand, randfile, append, files, readdir, iterations, dir. Every failure
+ * gate=1 makes the guest read one byte from stdin before each phase (outside the timed part) and
+ * stop if there is none: a harness that feeds two guests in turn measures them phase by phase in
+ * the same moments of the machine.
+ *
+ * Arguments are key=value: seq, rand, randfile, append, files, readdir, iterations, gate, dir. Every failure
  * is reported on stderr with exit status 1 (jco's preview1 adapter turns every status into 1).
  */
 #include <dirent.h>
@@ -50,6 +54,17 @@ static void die(const char *what, const char *at) {
 static void fail(const char *message, long a, long b) {
   fprintf(stderr, "bench: %s (%ld, %ld)\n", message, a, b);
   exit(1);
+}
+
+static int gated;
+
+/* Waits for the harness's go (see gate=) before a phase starts. */
+static void gate(void) {
+  unsigned char go;
+  if (gated && read(0, &go, 1) != 1) {
+    fprintf(stderr, "bench: no go on stdin before a phase\n");
+    exit(1);
+  }
 }
 
 static uint64_t now_ns(void) {
@@ -104,6 +119,7 @@ static const char *join(const char *dir, const char *name) {
 static void sequential(const char *dir, long long size) {
   const char *file = join(dir, "seq.bin");
   long blocks = (long)((size + BLOCK - 1) / BLOCK);
+  gate();
   uint64_t started = now_ns();
   int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0644);
   if (fd < 0) die("open", file);
@@ -114,6 +130,7 @@ static void sequential(const char *dir, long long size) {
   if (close(fd) != 0) die("close", file);
   report("seq_write", blocks, (long long)blocks * BLOCK, started);
 
+  gate();
   started = now_ns();
   fd = open(file, O_RDONLY);
   if (fd < 0) die("open", file);
@@ -147,6 +164,7 @@ static void random_io(const char *dir, long ops, long long size) {
   }
   if (close(fd) != 0) die("close", file);
 
+  gate();
   uint64_t started = now_ns();
   fd = open(file, O_RDWR);
   if (fd < 0) die("open", file);
@@ -159,6 +177,7 @@ static void random_io(const char *dir, long ops, long long size) {
   if (close(fd) != 0) die("close", file);
   report("rand_write", ops, (long long)ops * PAGE, started);
 
+  gate();
   started = now_ns();
   fd = open(file, O_RDONLY);
   if (fd < 0) die("open", file);
@@ -179,6 +198,7 @@ static void appends(const char *dir, long count) {
   const char *file = join(dir, "log.txt");
   char line[128];
   long long total = 0;
+  gate();
   uint64_t started = now_ns();
   int fd = open(file, O_WRONLY | O_CREAT | O_APPEND, 0644);
   if (fd < 0) die("open", file);
@@ -204,6 +224,7 @@ static void small_files(const char *dir, long count, long passes) {
   snprintf(many, sizeof many, "%s/many", dir);
   if (mkdir(many, 0755) != 0) die("mkdir", many);
 
+  gate();
   uint64_t started = now_ns();
   for (long i = 0; i < count; i++) {
     snprintf(name, sizeof name, "%s/f%06ld.txt", many, i);
@@ -214,6 +235,7 @@ static void small_files(const char *dir, long count, long passes) {
   }
   report("small_create", count, (long long)count * (long long)(sizeof content - 1), started);
 
+  gate();
   started = now_ns();
   for (long i = 0; i < count; i++) {
     struct stat st;
@@ -223,6 +245,7 @@ static void small_files(const char *dir, long count, long passes) {
   }
   report("small_stat", count, 0, started);
 
+  gate();
   started = now_ns();
   long entries = 0;
   for (long pass = 0; pass < passes; pass++) {
@@ -241,6 +264,7 @@ static void small_files(const char *dir, long count, long passes) {
   }
   report("readdir", entries, 0, started);
 
+  gate();
   started = now_ns();
   for (long i = 0; i < count; i++) {
     snprintf(name, sizeof name, "%s/f%06ld.txt", many, i);
@@ -287,6 +311,7 @@ int main(int argc, char **argv) {
   long files = (long)arg(argc, argv, "files", 1000);
   long passes = (long)arg(argc, argv, "readdir", 5);
   long iterations = (long)arg(argc, argv, "iterations", 1);
+  gated = arg(argc, argv, "gate", 0) != 0;
 
   if (mkdir(dir, 0755) != 0) die("mkdir", dir);
   /* Every phase removes what it made, so each iteration starts from the same empty directory. */

@@ -1,3 +1,4 @@
+import { memory } from '@eryx/vfs-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGuest } from '../src/run.js';
 import { allBackends, type TestStore } from './backends.js';
@@ -39,5 +40,40 @@ describe.each(allBackends)('the bench guest on $name', (backend) => {
     expect(lines[7]).toMatch(/^phase readdir 24 0 /);
     const storage = store.open();
     expect(await Promise.resolve(storage.list('/'))).toEqual([]);
+  });
+});
+
+describe('the bench guest with gate=1', () => {
+  const args = ['seq=65536', 'rand=4', 'randfile=8192', 'append=5', 'files=3', 'readdir=1', 'gate=1'];
+
+  it('reads one byte from stdin before each phase', async () => {
+    const phasesSeen: number[] = [];
+    let stdout = '';
+    const run = await runGuest('bench', {
+      mounts: { '/data': memory() },
+      args: [...args, 'iterations=2'],
+      onStdout: (chunk) => {
+        stdout += new TextDecoder().decode(chunk);
+      },
+      // Each go is given only once the previous phase has reported.
+      stdin: () => {
+        phasesSeen.push(stdout.split('\n').length - 1);
+        return new Uint8Array([1]);
+      },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.exitCode).toBe(0);
+    expect(phasesSeen).toEqual(Array.from({ length: 18 }, (_, i) => i));
+  });
+
+  it('stops when stdin ends before a phase', async () => {
+    const run = await runGuest('bench', {
+      mounts: { '/data': memory() },
+      args,
+      stdin: new Uint8Array(4),
+    });
+    expect(run.exitCode).toBe(1);
+    expect(run.stderr).toContain('no go on stdin');
+    expect(run.stdout.trim().split('\n')).toHaveLength(4);
   });
 });
