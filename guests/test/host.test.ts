@@ -85,6 +85,30 @@ describe('createWasiHost', () => {
     expect(codeOf(() => dir.openAt({}, '/absolute', {}, R))).toBe('not-permitted');
   });
 
+  it('resolves every form of relative path to the same storage path', () => {
+    const storage = memory();
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    dir.createDirectoryAt('sub');
+    dir.openAt({}, 'sub/.hidden', { create: true }, RW).write(text('dot'), 0n);
+    dir.openAt({}, 'sub/f', { create: true }, RW).write(text('f'), 0n);
+    for (const path of ['sub/f', './sub/f', 'sub//f', 'sub/./f', 'sub/../sub/f', 'sub/x/../f']) {
+      expect(dir.statAt({}, path).size, path).toBe(1n);
+    }
+    for (const path of ['sub/.hidden', 'sub/./.hidden', './/sub/.hidden']) {
+      expect(dir.statAt({}, path).size, path).toBe(3n);
+    }
+    expect(dir.statAt({}, 'sub/').type).toBe('directory');
+    expect(codeOf(() => dir.statAt({}, 'sub/f/'))).toBe('not-directory');
+    expect(codeOf(() => dir.statAt({}, 'sub/../..'))).toBe('not-permitted');
+    expect(codeOf(() => dir.statAt({}, 'sub/f\0'))).toBe('invalid');
+    expect(storage.sync.list('/sub').map((e) => e.name)).toEqual(['.hidden', 'f']);
+    // A relative path from a directory below the root joins that directory's path.
+    const sub = dir.openAt({}, 'sub', { directory: true }, R);
+    expect(sub.statAt({}, '.hidden').size).toBe(3n);
+    expect(sub.statAt({}, '../sub/f').size).toBe(1n);
+    expect(codeOf(() => sub.statAt({}, '../../x'))).toBe('not-permitted');
+  });
+
   it('maps every other failure to io (never a trap) and tells onError', () => {
     const broken = new TypeError('driver exploded');
     const storage = override(memory().sync, {

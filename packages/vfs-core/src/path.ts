@@ -1,4 +1,5 @@
 import { VfsError } from './errors.js';
+import { isKnownNormal, knownNormal } from './path-memo.js';
 
 /**
  * Normalizes a storage path. The result is absolute, `/`-separated, without `.` or `..` segments,
@@ -11,6 +12,7 @@ import { VfsError } from './errors.js';
  * @throws {VfsError} `invalid-path`
  */
 export function normalizePath(path: unknown): string {
+  if (isKnownNormal(path)) return path as string;
   if (typeof path !== 'string') {
     throw new VfsError('invalid-path', `path must be a string, got ${describe(path)}`);
   }
@@ -21,7 +23,9 @@ export function normalizePath(path: unknown): string {
     throw new VfsError('invalid-path', 'path must not contain NUL', { path: path.replace(/\0/g, '\\0') });
   }
   // Fast path: most paths are already normal (no empty, "." or ".." segments, no trailing slash).
-  if (path === '/' || (!path.endsWith('/') && !path.includes('//') && !path.includes('/.'))) return path;
+  if (path === '/' || (!path.endsWith('/') && !path.includes('//') && !path.includes('/.'))) {
+    return knownNormal(path);
+  }
   const out: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -32,7 +36,7 @@ export function normalizePath(path: unknown): string {
     }
     out.push(segment);
   }
-  return `/${out.join('/')}`;
+  return knownNormal(`/${out.join('/')}`);
 }
 
 /** True when `path` is already in the normal form {@link normalizePath} returns. */

@@ -12,6 +12,7 @@ import type {
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { isVfsError, VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
+import { knownNormal } from '../path-memo.js';
 import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, streamError, toErrorCode } from './errors.js';
 import type { Mount, Node } from './mount.js';
@@ -155,8 +156,19 @@ function resolve(dir: string, path: string): string {
   if (typeof path !== 'string' || path.includes('\0')) return fail('invalid');
   if (path === '') return fail('no-entry');
   if (path.startsWith('/')) return fail('not-permitted');
+  const joined = dir === '/' ? `/${path}` : `${dir}/${path}`;
+  // Most paths have no "." or ".." segment and no empty one: joined to a normal directory, they
+  // are normal already, and the storage's own check of the same string is then a comparison.
+  if (
+    path.charCodeAt(0) !== 46 /* . */ &&
+    !path.includes('/.') &&
+    !path.includes('//') &&
+    !path.endsWith('/')
+  ) {
+    return knownNormal(joined);
+  }
   try {
-    return normalizePath(dir === '/' ? `/${path}` : `${dir}/${path}`);
+    return normalizePath(joined);
   } catch (error) {
     if (isVfsError(error, 'invalid-path')) return fail('not-permitted');
     throw error;
