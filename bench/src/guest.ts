@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { instantiateGuest } from '@eryx/test-guests/run';
 import { startPostgres, startS3 } from '@eryx/test-servers';
-import { createSyncBridge, createWasiHost, type VfsSyncStorage, type WasiImports } from '@eryx/vfs-core';
+import {
+  createSyncBridge,
+  createWasiHost,
+  type VfsSyncStorage,
+  type WasiImports,
+  type WasiStdinSource,
+} from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { postgres } from '@eryx/vfs-postgres';
 import { sqlite } from '@eryx/vfs-sqlite';
@@ -101,12 +107,15 @@ function outcome(target: string, code: number, stdout: string, stderr: string): 
 
 /** One store (or directory) a target's runs share; each run is a fresh component instance. */
 interface GuestSession {
-  run(args: string[]): Promise<GuestPhase[]>;
+  /** `stdin`: what the guest reads (its `gate=` goes), for a target that is {@link GuestTarget.gated}. */
+  run(args: string[], stdin?: WasiStdinSource): Promise<GuestPhase[]>;
   close(): Promise<void>;
 }
 
 interface GuestTarget {
   name: string;
+  /** Its guest's stdin can be fed as it runs (createWasiHost's stdio), so it can be paired. */
+  gated?: boolean;
   /**
    * Starts the target's server once, in the parent process, and returns the environment through
    * which the measuring processes find it (`VFS_POSTGRES_URL`, `VFS_S3_*`).
@@ -119,8 +128,8 @@ interface GuestTarget {
 /** A backend served by createWasiHost, mounted at /data. */
 function hostSession(name: string, storage: VfsSyncStorage, close: () => Promise<void>): GuestSession {
   return {
-    async run(args) {
-      const host = createWasiHost({ mounts: { '/data': storage }, args: ['bench', ...args] });
+    async run(args, stdin) {
+      const host = createWasiHost({ mounts: { '/data': storage }, args: ['bench', ...args], stdin });
       let code: number;
       try {
         code = await execute(host.imports);
@@ -201,6 +210,7 @@ function sqliteTarget(name: string, synchronous: 'full' | 'normal'): GuestTarget
 const targets: GuestTarget[] = [
   {
     name: 'memory',
+    gated: true,
     async open() {
       const storage = memory({ maxBytes: Number.POSITIVE_INFINITY });
       return hostSession('memory', storage.sync!, () => storage.close());
@@ -289,6 +299,7 @@ const targets: GuestTarget[] = [
     // preview2-shim's browser in-memory filesystem, with the same stdio, clocks and poll as the
     // backends (createWasiHost without mounts): only wasi:filesystem differs.
     name: 'p2shim-memory',
+    gated: true,
     async open() {
       const { createFilesystem } = (await import(
         shimFile('../browser/filesystem.js')
@@ -298,8 +309,8 @@ const targets: GuestTarget[] = [
       )) as InMemoryModule;
       const root = { dir: {} };
       return {
-        async run(args) {
-          const host = createWasiHost({ mounts: {}, args: ['bench', ...args] });
+        async run(args, stdin) {
+          const host = createWasiHost({ mounts: {}, args: ['bench', ...args], stdin });
           const fs = createFilesystem({
             adapter: new InMemoryFilesystemAdapter(),
             preopens: { '/data': root },
@@ -468,26 +479,52 @@ export async function runGuestBench(options: {
     }
     const warm = ['dir=/data/warm', ...extra, ...guestArgs(Math.min(options.scale, 0.25))];
     const args = [...extra, ...guestArgs(options.scale)];
+    const request = (s: (typeof state)[number]): GuestChildRequest => {
+      // Only a compared target needs several runs; the network backends' runs are long.
+      const compared = GUEST_TARGET_RATIOS.some(
+        (r) => r.target === s.target.name || r.baseline === s.target.name,
+      );
+      return {
+        target: s.target.name,
+        args,
+        warm,
+        runs: compared ? runs : 1,
+        iterations: compared ? iterations : 1,
+      };
+    };
+    // A compared pair whose targets can both be gated runs phase by phase in turn.
+    const partnerOf = (s: (typeof state)[number]) => {
+      const pair = GUEST_TARGET_RATIOS.find(
+        (r) => r.target === s.target.name || r.baseline === s.target.name,
+      );
+      const other = state.find(
+        (o) => o !== s && (o.target.name === pair?.target || o.target.name === pair?.baseline),
+      );
+      return s.target.gated && other?.target.gated && !other.error ? other : undefined;
+    };
     for (let round = 0; round < options.repeat; round++) {
+      const measured = new Set<(typeof state)[number]>();
       for (const s of state) {
-        if (s.error) continue;
-        log(`guest: round ${round + 1}/${options.repeat}, ${s.target.name}`);
+        if (s.error || measured.has(s)) continue;
+        const partner = partnerOf(s);
+        const group = partner ? [s, partner] : [s];
+        for (const g of group) measured.add(g);
+        log(
+          `guest: round ${round + 1}/${options.repeat}, ${group.map((g) => g.target.name).join(' and ')}` +
+            (partner ? ', phase by phase in turn' : ''),
+        );
+        if (partner) {
+          // Who goes first alternates from round to round.
+          if (round % 2 === 1) group.reverse();
+          const outcomes = await runGatedInChildren(group.map(request), env);
+          outcomes.forEach((o, i) => {
+            if (o.status === 'fulfilled') group[i]!.best = bestOf(group[i]!.best, o.value);
+            else failed(group[i]!, o.reason);
+          });
+          continue;
+        }
         try {
-          // Only a compared target needs several runs; the network backends' runs are long.
-          const compared = GUEST_TARGET_RATIOS.some(
-            (r) => r.target === s.target.name || r.baseline === s.target.name,
-          );
-          const phases = await runInChild(
-            {
-              target: s.target.name,
-              args,
-              warm,
-              runs: compared ? runs : 1,
-              iterations: compared ? iterations : 1,
-            },
-            env,
-          );
-          s.best = bestOf(s.best, phases);
+          s.best = bestOf(s.best, await runInChild(request(s), env));
         } catch (error) {
           failed(s, error);
         }
@@ -516,22 +553,39 @@ export interface GuestChildRequest {
   iterations: number;
   /** The untimed warm-up run's guest arguments. */
   warm: string[];
+  /**
+   * The guest waits for a go on this process's stdin before each measured phase (`gate=1`), and the
+   * process prints `guest-waiting` when it does (see runGatedInChildren).
+   */
+  gated?: boolean;
 }
 
 const RESULT_PREFIX = 'guest-result ';
 
-/** Runs one measurement in a fresh Node process with the same flags as this one (tsx, --expose-gc). */
-function runInChild(request: GuestChildRequest, env: Record<string, string>): Promise<GuestPhase[]> {
+/** Printed by a gated measuring process each time its guest waits for the go of its next phase. */
+const WAITING = 'guest-waiting';
+
+/** A measuring process: a fresh Node process with the same flags as this one (tsx, --expose-gc). */
+function spawnChild(
+  request: GuestChildRequest,
+  env: Record<string, string>,
+  onWaiting: () => void,
+): { result: Promise<GuestPhase[]>; go(): void } {
   const script = fileURLToPath(new URL('./guest-child.ts', import.meta.url));
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(request)], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+  const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(request)], {
+    env: { ...process.env, ...env },
+    stdio: [request.gated ? 'pipe' : 'ignore', 'pipe', 'inherit'],
+  });
+  const result = new Promise<GuestPhase[]>((resolve, reject) => {
     let out = '';
-    child.stdout.setEncoding('utf8');
-    child.stdout.on('data', (text: string) => {
+    let scanned = 0;
+    child.stdout!.setEncoding('utf8');
+    child.stdout!.on('data', (text: string) => {
       out += text;
+      for (let end = out.indexOf('\n', scanned); end >= 0; end = out.indexOf('\n', scanned)) {
+        if (out.slice(scanned, end) === WAITING) onWaiting();
+        scanned = end + 1;
+      }
     });
     child.on('error', reject);
     child.on('close', (code, signal) => {
@@ -543,6 +597,54 @@ function runInChild(request: GuestChildRequest, env: Record<string, string>): Pr
         );
     });
   });
+  return { result, go: () => child.stdin?.write(new Uint8Array([1])) };
+}
+
+/** Runs one measurement in a measuring process. */
+function runInChild(request: GuestChildRequest, env: Record<string, string>): Promise<GuestPhase[]> {
+  return spawnChild(request, env, () => {}).result;
+}
+
+/**
+ * Measures gated targets phase by phase in turn: each in its own measuring process (so that neither
+ * shapes the JIT state of the other), with its guest waiting for a go before every phase. A go is
+ * given only while every other process waits or has ended, in turn, so each phase of one target is
+ * timed right after or before the same phase of the other, in the same moments of the machine
+ * (whose speed drifts by tens of percent over seconds here), and never beside another process's
+ * work. The warm-ups run before the first go.
+ */
+function runGatedInChildren(
+  requests: GuestChildRequest[],
+  env: Record<string, string>,
+): Promise<PromiseSettledResult<GuestPhase[]>[]> {
+  type Child = { state: 'busy' | 'waiting' | 'ended'; go(): void };
+  const children: Child[] = [];
+  let turn = 0;
+  const schedule = () => {
+    if (children.some((c) => c.state === 'busy')) return;
+    for (let k = 0; k < children.length; k++) {
+      const child = children[(turn + k) % children.length]!;
+      if (child.state !== 'waiting') continue;
+      turn = (turn + k + 1) % children.length;
+      child.state = 'busy';
+      child.go();
+      return;
+    }
+  };
+  const results = requests.map((request) => {
+    const child: Child = { state: 'busy', go: () => {} };
+    const spawned = spawnChild({ ...request, gated: true }, env, () => {
+      child.state = 'waiting';
+      schedule();
+    });
+    child.go = spawned.go;
+    children.push(child);
+    return spawned.result.finally(() => {
+      child.state = 'ended';
+      schedule();
+    });
+  });
+  return Promise.allSettled(results);
 }
 
 /**
@@ -557,15 +659,32 @@ export async function runGuestTarget(request: GuestChildRequest): Promise<void> 
   try {
     await session.run(request.warm);
     let best: GuestPhase[] = [];
+    const gate = request.gated ? ['gate=1'] : [];
+    const stdin = request.gated ? waitForGo : undefined;
     for (let run = 0; run < request.runs; run++) {
       (globalThis as { gc?: () => void }).gc?.();
-      const args = [`dir=/data/run${run}`, `iterations=${request.iterations}`, ...request.args];
-      best = bestOf(best, await session.run(args));
+      const args = [`dir=/data/run${run}`, `iterations=${request.iterations}`, ...gate, ...request.args];
+      best = bestOf(best, await session.run(args, stdin));
     }
     process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(best)}\n`);
   } finally {
     await session.close();
     await target.shutdown?.();
+  }
+}
+
+/** A gated guest's stdin: says it waits, then blocks until the parent's go arrives on fd 0. */
+function waitForGo(): Uint8Array | null {
+  writeSync(1, `${WAITING}\n`);
+  const go = new Uint8Array(1);
+  for (;;) {
+    try {
+      return readSync(0, go, 0, 1, null) === 1 ? go : null;
+    } catch (error) {
+      // A pipe left non-blocking: wait a millisecond and ask again.
+      if ((error as { code?: string }).code !== 'EAGAIN') throw error;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
   }
 }
 
