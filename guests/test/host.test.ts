@@ -411,5 +411,13 @@ describe('createWasiHost', () => {
     // fgets sees an error, as at the end of input: nothing imported, and no trap.
     expect(run.stdout).toBe('run 1: imported 0 notes\n');
     expect(run.exitCode).toBe(0);
+    // So does a source that returns something other than bytes.
+    const wrong = await runGuest('notes', {
+      mounts: { '/data': storage },
+      args: ['import'],
+      stdin: (() => 42) as unknown as () => Uint8Array,
+    });
+    expect(wrong.stdout).toBe('run 2: imported 0 notes\n');
+    expect(wrong.exitCode).toBe(0);
   });
 });

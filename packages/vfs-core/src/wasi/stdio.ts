@@ -37,10 +37,10 @@ export function captureStream(
 
 /**
  * Where a guest's stdin comes from when it is not fixed bytes: called each time the guest reads, with
- * the most bytes it asks for. Returns the next bytes (at least one, at most `maxBytes`; more are
- * kept for the next read), or `null` at the end of the input. It runs inside the guest's synchronous
- * call, so it may block (a `readSync` of a pipe, an `Atomics.wait`) until input arrives. A throw is
- * reported to the guest as a failed read (EIO).
+ * the most bytes it asks for. Returns the next bytes (bytes beyond `maxBytes` are kept for the next
+ * read), or `null` (or no bytes) at the end of the input. It runs inside the guest's synchronous
+ * call, so it may block (a `readSync` of a pipe, an `Atomics.wait`) until input arrives. A throw, or
+ * anything but a `Uint8Array` or `null`, is reported to the guest as a failed read (EIO).
  */
 export type WasiStdinSource = (maxBytes: number) => Uint8Array | null;
 
@@ -61,6 +61,9 @@ export function sourceStream(source: WasiStdinSource): ReturnType<typeof io.inpu
       } else {
         try {
           chunk = source(max);
+          if (chunk !== null && !(chunk instanceof Uint8Array)) {
+            throw new TypeError(`a stdin source must return a Uint8Array or null, got ${typeof chunk}`);
+          }
         } catch (error) {
           throw {
             tag: 'last-operation-failed',
