@@ -597,6 +597,8 @@ function spawnChild(
         );
     });
   });
+  // A process that ends while a go is on its way is reported by its exit, not by the broken pipe.
+  child.stdin?.on('error', () => {});
   return { result, go: () => child.stdin?.write(new Uint8Array([1])) };
 }
 
