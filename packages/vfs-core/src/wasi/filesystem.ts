@@ -67,15 +67,16 @@ function toNumber(value: bigint, what: string): number {
  * The last time converted: a stat has three timestamps, and they are often the same instant (a write
  * moves both access and modification time). jco only reads the object it is given.
  */
-let lastTime = { ms: Number.NaN, datetime: { seconds: 0n, nanoseconds: 0 } as Datetime };
+let lastMs = Number.NaN;
+let lastDatetime: Datetime = { seconds: 0n, nanoseconds: 0 };
 
 function toDatetime(ms: number): Datetime {
-  if (ms === lastTime.ms) return lastTime.datetime;
+  if (ms === lastMs) return lastDatetime;
   const seconds = Math.floor(ms / 1000);
   const nanoseconds = Math.min(999_999_999, Math.max(0, Math.round((ms - seconds * 1000) * 1e6)));
-  const datetime = { seconds: BigInt(seconds), nanoseconds };
-  lastTime = { ms, datetime };
-  return datetime;
+  lastMs = ms;
+  lastDatetime = { seconds: BigInt(seconds), nanoseconds };
+  return lastDatetime;
 }
 
 function fromTimestamp(timestamp: NewTimestamp): number | undefined {
