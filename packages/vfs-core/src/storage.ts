@@ -171,14 +171,15 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
   });
   let closed = false;
 
-  function call<T>(fn: () => T): T {
+  // Every method checks, calls and translates inline rather than through a helper taking a
+  // closure: the WASI host makes several of these calls per guest call, and a closure (with its
+  // context) per call was most of what a stat allocated.
+  const open = (): void => {
     if (closed) throw closedError();
-    try {
-      return fn();
-    } catch (error) {
-      throw toVfsError(error);
-    }
-  }
+  };
+  const failed = (error: unknown): never => {
+    throw toVfsError(error);
+  };
 
   // Synchronous calls cannot interleave, so stat + writeAt is already atomic within this process.
   const emulatedAppend = (path: string, data: Uint8Array): number => {
@@ -195,38 +196,152 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     return size;
   };
 
+  const readAtView = driver.readAtView;
+  const flush = driver.flush;
   return {
     capabilities,
     limits: driver.limits,
-    read: (p) => call(() => driver.read(args.path(p))),
-    readAt: (p, o, l) => call(() => driver.readAt(...args.readAt(p, o, l))),
-    write: (p, d) => call(() => driver.write(...args.write(p, d))),
-    writeAt: (p, o, d) => call(() => driver.writeAt(...args.writeAt(p, o, d))),
-    append: (p, d) =>
-      call(() => {
-        const [path, data] = args.write(p, d);
+    read(p) {
+      open();
+      try {
+        return driver.read(normalizePath(p));
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    readAt(p, o, l) {
+      open();
+      try {
+        return driver.readAt(...args.readAt(p, o, l));
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    write(p, d) {
+      open();
+      try {
+        const path = normalizePath(p);
+        driver.write(path, checkData(d, path));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    writeAt(p, o, d) {
+      open();
+      try {
+        const path = normalizePath(p);
+        const at = checkOffset(o, 'offset', path);
+        driver.writeAt(path, at, checkData(d, path, at));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    append(p, d) {
+      open();
+      try {
+        const path = normalizePath(p);
+        const data = checkData(d, path);
         return driver.append ? driver.append(path, data) : emulatedAppend(path, data);
-      }),
-    setSize: (p, s) => call(() => driver.setSize(...args.setSize(p, s))),
-    stat: (p) => call(() => driver.stat(args.path(p))),
-    list: (p) => call(() => driver.list(args.path(p))),
-    exists: (p) => call(() => driver.exists(args.path(p))),
-    mkdir: (p) => call(() => driver.mkdir(args.path(p))),
-    rmdir: (p) => call(() => driver.rmdir(args.path(p))),
-    delete: (p) => call(() => driver.delete(args.path(p))),
-    rename: (from, to) => call(() => driver.rename(args.path(from), args.path(to))),
-    setTimes: (p, t) => call(() => driver.setTimes(...args.setTimes(p, t))),
-    ...(driver.readAtView
-      ? { readAtView: (p, o, l) => call(() => driver.readAtView!(...args.readAt(p, o, l))) }
-      : {}),
-    ...(driver.flush
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    setSize(p, s) {
+      open();
+      try {
+        driver.setSize(...args.setSize(p, s));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    stat(p) {
+      open();
+      try {
+        return driver.stat(normalizePath(p));
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    list(p) {
+      open();
+      try {
+        return driver.list(normalizePath(p));
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    exists(p) {
+      open();
+      try {
+        return driver.exists(normalizePath(p));
+      } catch (error) {
+        return failed(error);
+      }
+    },
+    mkdir(p) {
+      open();
+      try {
+        driver.mkdir(normalizePath(p));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    rmdir(p) {
+      open();
+      try {
+        driver.rmdir(normalizePath(p));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    delete(p) {
+      open();
+      try {
+        driver.delete(normalizePath(p));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    rename(from, to) {
+      open();
+      try {
+        driver.rename(normalizePath(from), normalizePath(to));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    setTimes(p, t) {
+      open();
+      try {
+        driver.setTimes(...args.setTimes(p, t));
+      } catch (error) {
+        failed(error);
+      }
+    },
+    ...(readAtView
       ? {
-          flush: (p?: string, options?: FlushOptions) =>
-            call(() =>
-              driver.flush!(p === undefined ? undefined : args.path(p), {
+          readAtView(p: string, o: number, l: number) {
+            open();
+            try {
+              return readAtView.call(driver, ...args.readAt(p, o, l));
+            } catch (error) {
+              return failed(error);
+            }
+          },
+        }
+      : {}),
+    ...(flush
+      ? {
+          flush(p?: string, options?: FlushOptions) {
+            open();
+            try {
+              flush.call(driver, p === undefined ? undefined : normalizePath(p), {
                 durable: options?.durable === true,
-              }),
-            ),
+              });
+            } catch (error) {
+              failed(error);
+            }
+          },
         }
       : {}),
     close() {
