@@ -17,6 +17,7 @@ import {
 import { memory } from '@eryx/vfs-memory';
 import { postgres } from '@eryx/vfs-postgres';
 import { sqlite } from '@eryx/vfs-sqlite';
+import { FilesystemClock, instrumentFilesystem, useClock } from './fs-clock.js';
 import { dropPrefix } from './s3-prefix.js';
 
 /*
@@ -33,6 +34,11 @@ export interface GuestPhase {
   ops: number;
   bytes: number;
   ms: number;
+  /**
+   * Of `ms`, the time spent inside the filesystem's own code (see {@link FilesystemClock}), for
+   * the targets measured phase by phase in turn. Kept apart from `ms`: the best of each is kept.
+   */
+  fsMs?: number;
 }
 
 /** What one target (a backend or a baseline) got, or why it failed. */
@@ -83,33 +89,80 @@ async function execute(imports: WasiImports): Promise<number> {
 
 /**
  * `phase <name> <ops> <bytes> <ns>` lines of the guest's stdout; with `iterations=` a phase has one
- * line per iteration, and the fastest is kept.
+ * line per iteration, and the fastest is kept. `fsMs`: the filesystem time of each line, in order.
  */
-function parsePhases(stdout: string): GuestPhase[] {
+function parsePhases(stdout: string, fsMs?: readonly number[]): GuestPhase[] {
   const phases: GuestPhase[] = [];
-  for (const line of stdout.split('\n')) {
-    const m = /^phase (\S+) (\d+) (\d+) (\d+)$/.exec(line.trim());
+  let line = 0;
+  for (const text of stdout.split('\n')) {
+    const m = /^phase (\S+) (\d+) (\d+) (\d+)$/.exec(text.trim());
     if (!m) continue;
-    const phase = { name: m[1]!, ops: Number(m[2]), bytes: Number(m[3]), ms: Number(m[4]) / 1e6 };
+    const phase: GuestPhase = { name: m[1]!, ops: Number(m[2]), bytes: Number(m[3]), ms: Number(m[4]) / 1e6 };
+    if (fsMs) {
+      // One report per gated phase: a missing or extra one would pair times with the wrong phase.
+      if (line >= fsMs.length) throw new Error(`no filesystem time for phase report ${line + 1}`);
+      phase.fsMs = fsMs[line];
+    }
+    line++;
     const seen = phases.findIndex((p) => p.name === phase.name);
     if (seen < 0) phases.push(phase);
-    else if (phase.ms < phases[seen]!.ms) phases[seen] = phase;
+    else phases[seen] = bestOf([phases[seen]!], [phase])[0]!;
   }
+  if (fsMs && line !== fsMs.length) throw new Error(`${fsMs.length} timed phases, ${line} reported`);
   return phases;
 }
 
-function outcome(target: string, code: number, stdout: string, stderr: string): GuestPhase[] {
+function outcome(
+  target: string,
+  code: number,
+  stdout: string,
+  stderr: string,
+  clock?: FilesystemClock,
+): GuestPhase[] {
   if (code !== 0) throw new Error(`${target}: the guest exited with status ${code}: ${stderr.trim()}`);
-  const phases = parsePhases(stdout);
+  const phases = parsePhases(stdout, clock?.phases);
   if (phases.length === 0) throw new Error(`${target}: the guest reported no phase: ${stderr.trim()}`);
   return phases;
 }
 
+/**
+ * How a gated run is fed and timed: the guest reads its go from `stdin` before each phase, and its
+ * filesystem's time is measured by `clock` from that read to the phase's report.
+ */
+interface GuestGate {
+  stdin: WasiStdinSource;
+  clock: FilesystemClock;
+}
+
 /** One store (or directory) a target's runs share; each run is a fresh component instance. */
 interface GuestSession {
-  /** `stdin`: what the guest reads (its `gate=` goes), for a target that is {@link GuestTarget.gated}. */
-  run(args: string[], stdin?: WasiStdinSource): Promise<GuestPhase[]>;
+  /** `gate`: for a target that is {@link GuestTarget.gated}, run with `gate=1`. */
+  run(args: string[], gate?: GuestGate): Promise<GuestPhase[]>;
   close(): Promise<void>;
+}
+
+/** The createWasiHost options that feed a gated run and mark where its phases end. */
+function gateOptions(gate: GuestGate | undefined) {
+  if (!gate) return {};
+  return {
+    stdin: (max: number) => {
+      const go = gate.stdin(max);
+      gate.clock.phaseStarted();
+      return go;
+    },
+    // The guest writes nothing to stdout but its reports: the first write after a go ends the phase.
+    onStdout: () => gate.clock.phaseEnded(),
+  };
+}
+
+/** Times the filesystem of `imports` with the gate's clock (see instrumentFilesystem). */
+function timeFilesystem(imports: WasiImports, gate: GuestGate | undefined): void {
+  useClock(gate?.clock);
+  if (!gate) return;
+  instrumentFilesystem(
+    imports['wasi:filesystem/types'] as Record<string, unknown>,
+    imports['wasi:io/streams'] as Parameters<typeof instrumentFilesystem>[1],
+  );
 }
 
 interface GuestTarget {
@@ -128,15 +181,21 @@ interface GuestTarget {
 /** A backend served by createWasiHost, mounted at /data. */
 function hostSession(name: string, storage: VfsSyncStorage, close: () => Promise<void>): GuestSession {
   return {
-    async run(args, stdin) {
-      const host = createWasiHost({ mounts: { '/data': storage }, args: ['bench', ...args], stdin });
+    async run(args, gate) {
+      const host = createWasiHost({
+        mounts: { '/data': storage },
+        args: ['bench', ...args],
+        ...gateOptions(gate),
+      });
+      timeFilesystem(host.imports, gate);
       let code: number;
       try {
         code = await execute(host.imports);
       } finally {
+        useClock(undefined);
         host.close();
       }
-      return outcome(name, code, host.stdout.text(), host.stderr.text());
+      return outcome(name, code, host.stdout.text(), host.stderr.text(), gate?.clock);
     },
     close,
   };
@@ -309,19 +368,26 @@ const targets: GuestTarget[] = [
       )) as InMemoryModule;
       const root = { dir: {} };
       return {
-        async run(args, stdin) {
-          const host = createWasiHost({ mounts: {}, args: ['bench', ...args], stdin });
+        async run(args, gate) {
+          const host = createWasiHost({ mounts: {}, args: ['bench', ...args], ...gateOptions(gate) });
           const fs = createFilesystem({
             adapter: new InMemoryFilesystemAdapter(),
             preopens: { '/data': root },
           });
-          const code = await execute({
+          const imports = {
             ...host.imports,
             'wasi:filesystem/types': fs.types,
             'wasi:filesystem/preopens': fs.preopens,
-          });
-          host.close();
-          return outcome('p2shim-memory', code, host.stdout.text(), host.stderr.text());
+          };
+          timeFilesystem(imports, gate);
+          let code: number;
+          try {
+            code = await execute(imports);
+          } finally {
+            useClock(undefined);
+            host.close();
+          }
+          return outcome('p2shim-memory', code, host.stdout.text(), host.stderr.text(), gate?.clock);
         },
         async close() {},
       };
@@ -661,12 +727,16 @@ export async function runGuestTarget(request: GuestChildRequest): Promise<void> 
   try {
     await session.run(request.warm);
     let best: GuestPhase[] = [];
-    const gate = request.gated ? ['gate=1'] : [];
-    const stdin = request.gated ? waitForGo : undefined;
     for (let run = 0; run < request.runs; run++) {
       (globalThis as { gc?: () => void }).gc?.();
-      const args = [`dir=/data/run${run}`, `iterations=${request.iterations}`, ...gate, ...request.args];
-      best = bestOf(best, await session.run(args, stdin));
+      const gate = request.gated ? { stdin: waitForGo, clock: new FilesystemClock() } : undefined;
+      const args = [
+        `dir=/data/run${run}`,
+        `iterations=${request.iterations}`,
+        ...(gate ? ['gate=1'] : []),
+        ...request.args,
+      ];
+      best = bestOf(best, await session.run(args, gate));
     }
     process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(best)}\n`);
   } finally {
@@ -690,9 +760,18 @@ function waitForGo(): Uint8Array | null {
   }
 }
 
-/** The faster of each phase of two results (the first may be empty). */
+/**
+ * The faster of each phase of two results (the first may be empty); the least filesystem time of
+ * the two is kept apart, whichever run it came from.
+ */
 function bestOf(a: GuestPhase[], b: GuestPhase[]): GuestPhase[] {
-  return a.length === 0 ? b : a.map((p, i) => (b[i]!.ms < p.ms ? b[i]! : p));
+  if (a.length === 0) return b;
+  return a.map((p, i) => {
+    const q = b[i]!;
+    const best = q.ms < p.ms ? q : p;
+    const fsMs = p.fsMs === undefined || q.fsMs === undefined ? undefined : Math.min(p.fsMs, q.fsMs);
+    return fsMs === undefined ? best : { ...best, fsMs };
+  });
 }
 
 /** Throughput of a phase: MB/s for the sequential phases, ops/s for the others. */
@@ -710,6 +789,11 @@ export interface GuestRatio {
   /** The largest ratio that meets the target; `undefined` when the ratio is for information. */
   max: number | undefined;
   phases: Record<string, number>;
+  /**
+   * The same ratio for the time inside the filesystems alone (see {@link FilesystemClock}), when
+   * both were measured phase by phase in turn. For information: the target is on `phases`.
+   */
+  fsPhases: Record<string, number>;
   met: boolean;
 }
 
@@ -721,17 +805,21 @@ export function guestRatios(results: GuestResult[]): GuestRatio[] {
     const b = byName.get(baseline);
     if (!a || !b) continue;
     const phases: Record<string, number> = {};
+    const fsPhases: Record<string, number> = {};
     for (const p of a) {
       const q = b.find((x) => x.name === p.name);
-      if (q) phases[p.name] = p.ms / q.ms;
+      if (!q) continue;
+      phases[p.name] = p.ms / q.ms;
+      if (p.fsMs !== undefined && q.fsMs !== undefined) fsPhases[p.name] = p.fsMs / q.fsMs;
     }
     const met = max === undefined || Object.values(phases).every((r) => r <= max);
-    ratios.push({ target, baseline, max, phases, met });
+    ratios.push({ target, baseline, max, phases, fsPhases, met });
   }
   return ratios;
 }
 
 const fmt = (n: number) => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+const fmtMs = (n: number | undefined) => (n === undefined ? '-' : fmt(n));
 
 function table(header: string[], lines: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
@@ -808,6 +896,27 @@ export function formatGuest(
     for (const r of ratios.filter((x) => x.max !== undefined)) {
       out.push(`\n${r.target} vs ${r.baseline}: ${r.met ? 'target met on every phase' : 'target MISSED'}`);
     }
+  }
+  for (const r of ratios.filter((x) => Object.keys(x.fsPhases).length > 0)) {
+    const fsMs = (target: string, phase: string) =>
+      results.find((x) => x.target === target)?.phases.find((p) => p.name === phase)?.fsMs;
+    out.push(
+      `\ntime inside the filesystem alone, ${r.target} and ${r.baseline} (ms, best; the rest of a phase is jco's glue and the guest, the same code for both; for information)\n`,
+    );
+    out.push(
+      ...table(
+        ['phase', r.target, r.baseline, 'ratio'],
+        names.map((name) => {
+          const ratio = r.fsPhases[name];
+          return [
+            name,
+            fmtMs(fsMs(r.target, name)),
+            fmtMs(fsMs(r.baseline, name)),
+            ratio === undefined ? '-' : ratio.toFixed(2),
+          ];
+        }),
+      ),
+    );
   }
   return out;
 }
