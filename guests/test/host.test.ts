@@ -164,6 +164,29 @@ describe('createWasiHost', () => {
     expect(dir.isSameObject(root(createWasiHost({ mounts: { '/data': memory() } })))).toBe(false);
   });
 
+  it('gives every file its own metadata hash: across names, mounts and re-creations', () => {
+    const host = createWasiHost({ mounts: { '/data': memory(), '/other': memory() } });
+    const data = root(host, 0);
+    const other = root(host, 1);
+    const seen = new Set<string>();
+    const add = (hash: { upper: bigint; lower: bigint }) => {
+      expect(typeof hash.upper).toBe('bigint');
+      expect(hash.upper >= 0n && hash.upper < 2n ** 64n && hash.lower >= 0n).toBe(true);
+      seen.add(`${hash.upper}:${hash.lower}`);
+    };
+    for (const dir of [data, other]) {
+      for (let i = 0; i < 1000; i++) {
+        dir.openAt({}, `f${i}`, { create: true }, RW);
+        add(dir.metadataHashAt({}, `f${i}`));
+      }
+    }
+    // The same path again, once removed and created anew (at another creation time).
+    data.unlinkFileAt('f0');
+    data.openAt({}, 'f0', { create: true }, RW);
+    add(data.metadataHashAt({}, 'f0'));
+    expect(seen.size).toBe(2001);
+  });
+
   it('reports real timestamps and sets them', () => {
     const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
     const file = dir.openAt({}, 'f', { create: true }, RW);

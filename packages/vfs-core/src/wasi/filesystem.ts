@@ -15,6 +15,7 @@ import { normalizePath } from '../path.js';
 import { knownNormal } from '../path-memo.js';
 import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, streamError, toErrorCode } from './errors.js';
+import { metadataHash } from './hash.js';
 import type { Mount, Node } from './mount.js';
 import { io } from './shim.js';
 import type { Located, MountTree } from './tree.js';
@@ -105,47 +106,6 @@ function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
     dataModificationTimestamp: toDatetime(meta.modified),
     statusChangeTimestamp: toDatetime(Math.max(meta.modified, meta.created)),
   };
-}
-
-/**
- * Stable for a file while it is written: derived from the mount, the path and the creation time,
- * never from size or times that every write moves. The preview1 adapter asks for it for every
- * `stat` and every directory entry (inode numbers), so it is a fast non-cryptographic 128-bit hash
- * (cyrb128: four multiplicative 32-bit lanes), not a digest: only identity is at stake.
- */
-function metadataHashOf(mount: Mount, path: string, meta: Metadata): MetadataHashValue {
-  // The preview1 adapter asks again for every stat of the same file: keep the last few answers.
-  const known = mount.hashes.get(path);
-  if (known && known.created === meta.created) return known.hash;
-  const hash = hashOf(`${mount.guestPath}\0${path}\0${meta.created}`);
-  if (mount.hashes.size >= 8192) mount.hashes.clear();
-  mount.hashes.set(path, { created: meta.created, hash });
-  return hash;
-}
-
-/** cyrb128 of `key`. */
-function hashOf(key: string): MetadataHashValue {
-  let h1 = 1779033703;
-  let h2 = 3144134277;
-  let h3 = 1013904242;
-  let h4 = 2773480762;
-  for (let i = 0; i < key.length; i++) {
-    const k = key.charCodeAt(i);
-    h1 = h2 ^ Math.imul(h1 ^ k, 597399067);
-    h2 = h3 ^ Math.imul(h2 ^ k, 2869860233);
-    h3 = h4 ^ Math.imul(h3 ^ k, 951274213);
-    h4 = h1 ^ Math.imul(h4 ^ k, 2716044179);
-  }
-  h1 = Math.imul(h3 ^ (h1 >>> 18), 597399067);
-  h2 = Math.imul(h4 ^ (h2 >>> 22), 2869860233);
-  h3 = Math.imul(h1 ^ (h3 >>> 17), 951274213);
-  h4 = Math.imul(h2 ^ (h4 >>> 19), 2716044179);
-  h1 ^= h2 ^ h3 ^ h4;
-  h2 ^= h1;
-  h3 ^= h1;
-  h4 ^= h1;
-  const u64 = (hi: number, lo: number) => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-  return { upper: u64(h1, h2), lower: u64(h3, h4) };
 }
 
 /**
@@ -630,7 +590,9 @@ export class Descriptor {
   }
 
   metadataHash(): MetadataHashValue {
-    return this.#run((state) => metadataHashOf(state.node.mount, state.node.path, state.node.stat()));
+    return this.#run((state) =>
+      metadataHash(state.node.mount.hashSeed, state.node.path, state.node.stat().created),
+    );
   }
 
   metadataHashAt(_pathFlags: PathFlags, path: string): MetadataHashValue {
@@ -639,7 +601,7 @@ export class Descriptor {
       const { mount, path: target } = this.#locate(state, dir, path);
       // A file open at this path is the one stored there (an unlinked one has left the mount's
       // open nodes), so storage answers for both.
-      return metadataHashOf(mount, target, mount.storage.stat(target));
+      return metadataHash(mount.hashSeed, target, mount.storage.stat(target).created);
     });
   }
 

@@ -1,6 +1,7 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { isSameOrDescendant, rebasePath } from '../path.js';
 import type { FileKind, Metadata, VfsSyncStorage } from '../types.js';
+import { hashSeed } from './hash.js';
 
 /**
  * What the guest has open at one path of a mount: every descriptor of that path shares one node,
@@ -113,15 +114,20 @@ export class Node {
 /** One storage mounted at a guest path, with the nodes its open descriptors share. */
 export class Mount {
   readonly #nodes = new Map<string, Node>();
-  /** Metadata hashes computed lately, by path, with the creation time they were computed for. */
-  readonly hashes = new Map<string, { created: number; hash: { upper: bigint; lower: bigint } }>();
+  /**
+   * Where this mount's metadata hashes start (see hash.ts): the same path in two mounts hashes
+   * differently.
+   */
+  readonly hashSeed: Int32Array;
 
   constructor(
     /** Where the guest sees this mount (its preopen name). */
     readonly guestPath: string,
     readonly storage: VfsSyncStorage,
     readonly readOnly: boolean,
-  ) {}
+  ) {
+    this.hashSeed = hashSeed(guestPath);
+  }
 
   /** @throws `read-only` when the mount is read-only. */
   assertWritable(path: string): void {
