@@ -73,6 +73,18 @@ describe('createWasiHost', () => {
     expect(decode(storage.sync.read('/file.txt'))).toBe('keep');
   });
 
+  it('answers bad-descriptor for a descriptor the guest dropped', () => {
+    const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
+    const file = dir.openAt({}, 'f', { create: true }, RW);
+    expect(file.getType()).toBe('regular-file');
+    expect(file.getFlags()).toMatchObject({ read: true, write: true });
+    drop(file);
+    expect(codeOf(() => file.getType())).toBe('bad-descriptor');
+    expect(codeOf(() => file.getFlags())).toBe('bad-descriptor');
+    expect(codeOf(() => file.stat())).toBe('bad-descriptor');
+    expect(dir.getType()).toBe('directory');
+  });
+
   it('reports symlinks and hard links as clean error codes', () => {
     const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
     dir.openAt({}, 'a.txt', { create: true }, RW);

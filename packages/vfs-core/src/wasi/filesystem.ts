@@ -14,7 +14,7 @@ import { isVfsError, VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
 import { knownNormal } from '../path-memo.js';
 import type { FileKind, Metadata } from '../types.js';
-import { type ErrorListener, fail, streamError, toErrorCode } from './errors.js';
+import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
 import { metadataHash } from './hash.js';
 import type { Mount, Node } from './mount.js';
 import { io } from './shim.js';
@@ -328,17 +328,17 @@ export class Descriptor {
   }
 
   // The preview1 adapter asks for the flags once and the type twice per open: without #run's
-  // closure when the descriptor is open, which is all these can fail on.
+  // closure, since a closed descriptor is all these can fail on.
   getFlags(): DescriptorFlags {
     const state = this.#state;
     if (state && !state.closed) return { ...state.flags };
-    return this.#run((open) => ({ ...open.flags }));
+    throw toErrorCode(new WasiFailure('bad-descriptor'));
   }
 
   getType(): DescriptorType {
     const state = this.#state;
     if (state && !state.closed) return descriptorType(state.node.kind);
-    return this.#run((open) => descriptorType(open.node.kind));
+    throw toErrorCode(new WasiFailure('bad-descriptor'));
   }
 
   setSize(size: bigint): void {
