@@ -71,11 +71,19 @@ class GuestExit extends Error {
 
 /**
  * Instantiates the guest with `imports` and runs it; `exitCode` is what the guest passed to exit
- * (0 when it returned), recognised by the `code` of what its entry point threw.
+ * (0 when it returned), recognised by the `code` of what its entry point threw. With a `gate`, its
+ * clock times the filesystem of `imports` meanwhile (see instrumentFilesystem).
  */
-async function execute(imports: WasiImports): Promise<number> {
-  const component = await instantiateGuest('bench', imports);
+async function execute(imports: WasiImports, gate?: GuestGate): Promise<number> {
+  if (gate) {
+    instrumentFilesystem(
+      imports['wasi:filesystem/types'] as Record<string, unknown>,
+      imports['wasi:io/streams'] as Parameters<typeof instrumentFilesystem>[1],
+    );
+  }
+  useClock(gate?.clock);
   try {
+    const component = await instantiateGuest('bench', imports);
     component.run.run();
     return 0;
   } catch (error) {
@@ -84,6 +92,8 @@ async function execute(imports: WasiImports): Promise<number> {
       return code;
     }
     throw error;
+  } finally {
+    useClock(undefined);
   }
 }
 
@@ -155,16 +165,6 @@ function gateOptions(gate: GuestGate | undefined) {
   };
 }
 
-/** Times the filesystem of `imports` with the gate's clock (see instrumentFilesystem). */
-function timeFilesystem(imports: WasiImports, gate: GuestGate | undefined): void {
-  useClock(gate?.clock);
-  if (!gate) return;
-  instrumentFilesystem(
-    imports['wasi:filesystem/types'] as Record<string, unknown>,
-    imports['wasi:io/streams'] as Parameters<typeof instrumentFilesystem>[1],
-  );
-}
-
 interface GuestTarget {
   name: string;
   /** Its guest's stdin can be fed as it runs (createWasiHost's stdio), so it can be paired. */
@@ -187,12 +187,10 @@ function hostSession(name: string, storage: VfsSyncStorage, close: () => Promise
         args: ['bench', ...args],
         ...gateOptions(gate),
       });
-      timeFilesystem(host.imports, gate);
       let code: number;
       try {
-        code = await execute(host.imports);
+        code = await execute(host.imports, gate);
       } finally {
-        useClock(undefined);
         host.close();
       }
       return outcome(name, code, host.stdout.text(), host.stderr.text(), gate?.clock);
@@ -379,12 +377,10 @@ const targets: GuestTarget[] = [
             'wasi:filesystem/types': fs.types,
             'wasi:filesystem/preopens': fs.preopens,
           };
-          timeFilesystem(imports, gate);
           let code: number;
           try {
-            code = await execute(imports);
+            code = await execute(imports, gate);
           } finally {
-            useClock(undefined);
             host.close();
           }
           return outcome('p2shim-memory', code, host.stdout.text(), host.stderr.text(), gate?.clock);
