@@ -1,5 +1,12 @@
 import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import { createWasiHost, isVfsError, toAsync, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
+import {
+  createWasiHost,
+  isVfsError,
+  limits,
+  toAsync,
+  type VfsStorage,
+  type VfsSyncStorage,
+} from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { describe, expect, it, vi } from 'vitest';
 import { runGuest } from '../src/run.js';
@@ -61,6 +68,8 @@ describe('createWasiHost', () => {
     expect(codeOf(() => dir.openAt({}, 'file.txt', {}, { write: true }))).toBe('read-only');
     expect(codeOf(() => dir.openAt({}, 'file.txt', { truncate: true }, R))).toBe('read-only');
     expect(codeOf(() => dir.openAt({}, 'new.txt', { create: true }, R))).toBe('read-only');
+    expect(codeOf(() => dir.openAt({}, 'file.txt', { create: true, truncate: true }, RW))).toBe('read-only');
+    expect(codeOf(() => dir.openAt({}, 'new.txt', { create: true, truncate: true }, RW))).toBe('read-only');
     expect(codeOf(() => dir.createDirectoryAt('sub'))).toBe('read-only');
     expect(codeOf(() => dir.unlinkFileAt('file.txt'))).toBe('read-only');
     expect(codeOf(() => dir.removeDirectoryAt('dir'))).toBe('read-only');
@@ -323,8 +332,8 @@ describe('createWasiHost', () => {
   it('O_CREAT never clobbers a file another process created after the lookup', () => {
     const inner = memory().sync;
     let hide = true;
-    // The lookup (exists or stat, whichever the host asks) misses the file: another process
-    // creates and writes it right after.
+    // Another process creates and writes the file at the host's first storage call for it: a
+    // lookup (exists or stat, whichever the host asks) then misses it, and a creation finds it.
     const race = (path: string) => {
       if (path !== '/race' || !hide) return false;
       hide = false;
@@ -334,15 +343,32 @@ describe('createWasiHost', () => {
     const storage = override(inner, {
       exists: (path) => (race(path) ? false : inner.exists(path)),
       stat: (path) => (race(path) ? inner.stat('/nothing-here') : inner.stat(path)),
+      append: (path, data) => {
+        race(path);
+        return inner.append(path, data);
+      },
     });
     const dir = root(createWasiHost({ mounts: { '/data': storage } }));
     const file = dir.openAt({}, 'race', { create: true }, RW);
+    expect(hide).toBe(false);
     expect(decode(file.read(100n, 0n)[0])).toBe('theirs');
     // With O_TRUNC as well, the open truncates what the other process wrote, as if it came first.
     hide = true;
     const truncated = dir.openAt({}, 'race', { create: true, truncate: true }, RW);
+    expect(hide).toBe(false);
     expect(file.stat().size).toBe(0n);
     drop(truncated);
+  });
+
+  it('O_CREAT|O_TRUNC of an existing file works in a full store, and of a new one reports ENOSPC', async () => {
+    const storage = limits(memory(), { maxFiles: 1 });
+    await storage.write('/file', text('12345'));
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    const createTruncate = { create: true, truncate: true };
+    expect(dir.openAt({}, 'file', createTruncate, RW).stat().size).toBe(0n);
+    expect(codeOf(() => dir.openAt({}, 'new', createTruncate, RW))).toBe('insufficient-space');
+    expect(await storage.exists('/new')).toBe(false);
+    expect((await storage.list('/')).map((entry) => entry.name)).toEqual(['file']);
   });
 
   it('follows POSIX for open flags on directories and missing paths', () => {
@@ -359,6 +385,18 @@ describe('createWasiHost', () => {
     expect(codeOf(() => dir.openAt({}, 'missing/x', { create: true }, RW))).toBe('no-entry');
     expect(codeOf(() => dir.openAt({}, 'file', { create: true, exclusive: true }, RW))).toBe('exist');
     expect(dir.openAt({}, 'file', { truncate: true }, RW).stat().size).toBe(0n);
+    // O_CREAT|O_TRUNC asks storage nothing first (see openAt): the same answers all the same.
+    const createTruncate = { create: true, truncate: true };
+    expect(codeOf(() => dir.openAt({}, 'dir', createTruncate, RW))).toBe('is-directory');
+    expect(codeOf(() => dir.openAt({}, 'dir', createTruncate, R))).toBe('is-directory');
+    expect(codeOf(() => dir.openAt({}, 'missing/x', createTruncate, RW))).toBe('no-entry');
+    expect(codeOf(() => dir.openAt({}, 'file/x', createTruncate, RW))).toBe('not-directory');
+    expect(codeOf(() => dir.openAt({}, 'file/', createTruncate, RW))).toBe('not-directory');
+    expect(codeOf(() => dir.openAt({}, 'new/', createTruncate, RW))).toBe('invalid');
+    expect(storage.sync.exists('/new')).toBe(false);
+    expect(storage.sync.stat('/dir').kind).toBe('directory');
+    storage.sync.write('/file', text('12345'));
+    expect(dir.openAt({}, 'file', createTruncate, RW).stat().size).toBe(0n);
     const file = dir.openAt({}, 'file', {}, RW);
     expect(codeOf(() => file.openAt({}, 'x', {}, R))).toBe('not-directory');
     expect(codeOf(() => file.readDirectory())).toBe('not-directory');

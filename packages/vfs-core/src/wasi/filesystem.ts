@@ -453,11 +453,27 @@ export class Descriptor {
     return this.#run((state) => {
       const dir = this.#directory(state);
       const { mount, path: target } = this.#locate(state, dir, path);
-      // With O_CREAT the file is usually new: ask in the way that is cheap for a miss. Not in a
-      // read-only mount, where the lookup's own error (a name too long) must win over EROFS.
-      let kind = mount.kindOf(target, !!openFlags.create && !mount.readOnly);
-      let empty = false;
       const wantsWrite = !!flags.write || !!openFlags.truncate;
+      let kind: FileKind | undefined;
+      let empty = false;
+      if (
+        openFlags.create &&
+        openFlags.truncate &&
+        !openFlags.exclusive &&
+        !openFlags.directory &&
+        !mount.readOnly &&
+        !wantsDirectory(path)
+      ) {
+        // O_CREAT|O_TRUNC (C's fopen "w", Python's open "w"): whatever is there ends up an empty
+        // file, so there is nothing to ask first. One append of nothing creates a missing file;
+        // a directory there fails it with EISDIR, as POSIX has it.
+        empty = createFile(mount, target);
+        kind = 'file';
+      } else {
+        // With O_CREAT the file is usually new: ask in the way that is cheap for a miss. Not in a
+        // read-only mount, where the lookup's own error (a name too long) must win over EROFS.
+        kind = mount.kindOf(target, !!openFlags.create && !mount.readOnly);
+      }
 
       if (kind !== undefined && openFlags.create && openFlags.exclusive) return fail('exist');
       if (kind === undefined) {
