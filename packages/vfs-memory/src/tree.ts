@@ -156,20 +156,32 @@ export class MemoryTree implements VfsSyncDriver {
 
   /** The file at `path`, created if missing, once its size after the write (`sizeAfter`) fits. */
   #fileFor(path: string, sizeAfter: (current: number) => number): FileNode {
-    const node = this.lookup(path);
+    let node = this.#found.get(path);
+    let parent: Node | undefined;
+    let name = '';
+    if (!node) {
+      // Looked up here rather than through lookup(): a new file (every O_CREAT of one comes here)
+      // then needs its parent and its name once, not once to miss and once more to create.
+      if (path === '/') node = this.#root;
+      else {
+        const slash = path.lastIndexOf('/');
+        parent = this.lookup(slash === 0 ? '/' : path.slice(0, slash));
+        name = path.slice(slash + 1);
+        node = parent?.kind === 'directory' ? parent.children.get(name) : undefined;
+        if (node) this.#found.set(path, node);
+      }
+    }
     if (node) {
       checkFileTarget(path, node.kind, undefined);
       const file = node as FileNode;
       this.#reserve(path, file.size, sizeAfter(file.size));
       return file;
     }
-    // A new file (every O_CREAT of one comes here): its parent is looked up once, and the file is
-    // known to #found at once, for the write that usually follows.
-    const parent = this.lookup(parentPath(path));
     checkFileTarget(path, undefined, parent?.kind);
     this.#reserve(path, 0, sizeAfter(0));
     const file = newFile();
-    (parent as DirNode).children.set(baseName(path), file);
+    (parent as DirNode).children.set(name, file);
+    // Known to #found at once, for the write that usually follows.
     this.#found.set(path, file);
     return file;
   }
