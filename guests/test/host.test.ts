@@ -279,6 +279,18 @@ describe('createWasiHost', () => {
     expect(decode(storage.sync.read('/log'))).toBe('YYYYz(other host)!');
   });
 
+  it('gives file streams pollables that are ready at once (storage calls never wait)', () => {
+    const dir = root(createWasiHost({ mounts: { '/data': memory() } }));
+    const file = dir.openAt({}, 'f', { create: true }, RW);
+    for (const stream of [file.readViaStream(0n), file.writeViaStream(0n), file.appendViaStream()]) {
+      const pollable = stream.subscribe();
+      expect(pollable.ready()).toBe(true);
+      pollable.block();
+      (pollable as unknown as Disposable)[Symbol.dispose]();
+      (stream as unknown as Disposable)[Symbol.dispose]();
+    }
+  });
+
   it('lists a directory without . and .., sorted', () => {
     const storage = memory();
     storage.sync.write('/b', text(''));

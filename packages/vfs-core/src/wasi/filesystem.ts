@@ -261,7 +261,8 @@ export class Descriptor {
           position += bytes.length;
           return bytes;
         },
-        subscribe: () => io.pollableCreate(),
+        // No subscribe: without one, the stream's own answers a ready pollable, one closure less
+        // per stream (a guest opens one per read or write call).
       });
     });
   }
@@ -282,7 +283,6 @@ export class Descriptor {
             throw streamError(error, onError);
           }
         },
-        subscribe: () => io.pollableCreate(),
       });
     });
   }
@@ -302,7 +302,6 @@ export class Descriptor {
             throw streamError(error, onError);
           }
         },
-        subscribe: () => io.pollableCreate(),
       });
     });
   }
