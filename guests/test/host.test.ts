@@ -225,6 +225,21 @@ describe('createWasiHost', () => {
     expect(after.dataAccessTimestamp).toEqual(stat.dataAccessTimestamp);
   });
 
+  it('O_TRUNC marks an existing file modified, even an empty one; O_CREAT alone does not', () => {
+    const storage = memory();
+    storage.sync.write('/empty', text(''));
+    storage.sync.write('/full', text('12345'));
+    const past = { seconds: 1_000_000_000n, nanoseconds: 0 };
+    const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+    for (const name of ['empty', 'full']) {
+      dir.setTimesAt({}, name, { tag: 'timestamp', val: past }, { tag: 'timestamp', val: past });
+      drop(dir.openAt({}, name, { create: true }, RW));
+      expect(dir.statAt({}, name).dataModificationTimestamp).toEqual(past);
+      drop(dir.openAt({}, name, { create: true, truncate: true }, RW));
+      expect(dir.statAt({}, name).dataModificationTimestamp?.seconds).toBeGreaterThan(past.seconds);
+    }
+  });
+
   it('keeps a file unlinked while open alive through its descriptors, without it reappearing', () => {
     const storage = memory();
     const dir = root(createWasiHost({ mounts: { '/data': storage } }));
