@@ -453,16 +453,10 @@ export class Descriptor {
       const dir = this.#directory(state);
       const { mount, path: target } = this.#locate(state, dir, path);
       const wantsWrite = !!flags.write || !!openFlags.truncate;
+      const wantsDir = !!openFlags.directory || wantsDirectory(path);
       let kind: FileKind | undefined;
       let empty = false;
-      if (
-        openFlags.create &&
-        openFlags.truncate &&
-        !openFlags.exclusive &&
-        !openFlags.directory &&
-        !mount.readOnly &&
-        !wantsDirectory(path)
-      ) {
+      if (openFlags.create && openFlags.truncate && !openFlags.exclusive && !wantsDir && !mount.readOnly) {
         // O_CREAT|O_TRUNC (C's fopen "w", Python's open "w"): whatever is there ends up an empty
         // file, so there is nothing to ask first. One append of nothing creates a missing file;
         // a directory there fails it with EISDIR, as POSIX has it.
@@ -477,12 +471,12 @@ export class Descriptor {
       if (kind !== undefined && openFlags.create && openFlags.exclusive) return fail('exist');
       if (kind === undefined) {
         if (!openFlags.create) return fail('no-entry');
-        if (openFlags.directory || wantsDirectory(path)) return fail('invalid');
+        if (wantsDir) return fail('invalid');
         mount.assertWritable(target);
         empty = createFile(mount, target);
         kind = 'file';
       }
-      if (kind === 'file' && (openFlags.directory || wantsDirectory(path))) return fail('not-directory');
+      if (kind === 'file' && wantsDir) return fail('not-directory');
       if (kind === 'directory' && openFlags.create && !openFlags.directory) return fail('is-directory');
       if (kind === 'directory' && wantsWrite) return fail('is-directory');
       if (wantsWrite) mount.assertWritable(target);
