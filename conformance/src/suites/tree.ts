@@ -34,6 +34,8 @@ export function metadataSuite(ctx: SuiteContext): void {
         () => ctx.storage.write(p, text('b')),
         () => ctx.storage.writeAt(p, 1, text('c')),
         () => ctx.storage.append(p, text('d')),
+        // Appending nothing marks the file modified too: the WASI host opens with O_TRUNC through it.
+        () => ctx.storage.append(p, new Uint8Array(0)),
         () => ctx.storage.setSize(p, 1),
       ];
       let previous = first.modified;

@@ -171,7 +171,9 @@ export interface VfsStorage {
 
   /**
    * Appends `data` at the current end of the file, atomically, and returns the offset it was
-   * written at. Creates the file if missing (parent must exist). Concurrent appends through one
+   * written at. Creates the file if missing (parent must exist). Appending nothing creates a
+   * missing file too, and marks an existing one modified (the WASI host's `O_CREAT|O_TRUNC` open
+   * relies on both). Concurrent appends through one
    * storage object never interleave or get lost; across processes see
    * {@link Capabilities.nativeAppend}.
    * @throws as {@link VfsStorage.write}

@@ -1,6 +1,5 @@
 import {
   constants,
-  fstatSync,
   ftruncateSync,
   futimesSync,
   lstatSync,
@@ -30,6 +29,7 @@ import {
 import { createSyncStorage } from '../storage.js';
 import type { DirEntry, FileKind, Metadata, SetTimes, VfsSyncDriver, VfsSyncStorage } from '../types.js';
 import {
+  appendFd,
   fromNodeError,
   hostCall,
   kindOfStats,
@@ -215,10 +215,9 @@ export function hostDirectory(root: string, options: HostDirectoryOptions = {}):
     append(path, data) {
       writable(path);
       const { host } = fileTarget(path);
-      return withFd(host, path, WRITE | O_CREAT | O_APPEND, 'file', (fd, before) => {
-        writeFd(fd, data, null);
-        return data.length === 0 ? before.size : fstatSync(fd).size - data.length;
-      });
+      return withFd(host, path, WRITE | O_CREAT | O_APPEND, 'file', (fd, before) =>
+        appendFd(fd, before, data),
+      );
     },
 
     setSize(path, size) {

@@ -3,6 +3,7 @@ import {
   constants,
   fstatSync,
   ftruncateSync,
+  futimesSync,
   openSync,
   readSync,
   type Stats,
@@ -137,6 +138,20 @@ export function writeAt(fd: number, stats: Stats, offset: number, data: Uint8Arr
     return;
   }
   writeFd(fd, data, offset);
+}
+
+/**
+ * `append` on a descriptor opened with `O_APPEND`: the offset written at. Appending nothing marks the
+ * file modified, as the storage contract asks (a write of nothing would change nothing on a POSIX
+ * file system).
+ */
+export function appendFd(fd: number, before: Stats, data: Uint8Array): number {
+  if (data.length === 0) {
+    futimesSync(fd, before.atimeMs / 1000, Date.now() / 1000);
+    return before.size;
+  }
+  writeFd(fd, data, null);
+  return fstatSync(fd).size - data.length;
 }
 
 /**

@@ -1,18 +1,11 @@
-import {
-  constants,
-  fstatSync,
-  ftruncateSync,
-  futimesSync,
-  lstatSync,
-  readFileSync,
-  realpathSync,
-} from 'node:fs';
+import { constants, ftruncateSync, futimesSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { VfsError } from '../errors.js';
 import { pathSegments } from '../path.js';
 import { createSyncStorage } from '../storage.js';
 import type { DirEntry, Metadata, VfsSyncStorage } from '../types.js';
 import {
+  appendFd,
   fromNodeError,
   READ,
   readFd,
@@ -123,10 +116,9 @@ export function restrictedFiles(
           writeAt(fd, stats, offset, data),
         ),
       append: (path: string, data: Uint8Array) =>
-        withFd(writeTarget(path), path, WRITE | O_CREAT | O_APPEND, 'file', (fd, before) => {
-          writeFd(fd, data, null);
-          return data.length === 0 ? before.size : fstatSync(fd).size - data.length;
-        }),
+        withFd(writeTarget(path), path, WRITE | O_CREAT | O_APPEND, 'file', (fd, before) =>
+          appendFd(fd, before, data),
+        ),
       setSize(path: string, size: number) {
         writable(path);
         withFd(readTarget(path), path, WRITE, 'file', (fd) => ftruncateSync(fd, size));
