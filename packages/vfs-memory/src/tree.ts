@@ -32,8 +32,12 @@ interface Times {
 export interface FileNode extends Times {
   kind: 'file';
   size: number;
-  /** Chunk index → buffer; a missing chunk reads as zeros. Buffers may be longer than used. */
-  chunks: Map<number, Uint8Array>;
+  /**
+   * Chunk index → buffer; a missing chunk (a hole) reads as zeros. Buffers may be longer than used.
+   * An array rather than a Map: most files have one chunk, and a Map per file cost a new file more
+   * than the rest of it.
+   */
+  chunks: (Uint8Array | undefined)[];
 }
 
 export interface DirNode extends Times {
@@ -52,14 +56,13 @@ export function newDir(time = now()): DirNode {
 }
 
 export function newFile(time = now()): FileNode {
-  return { kind: 'file', size: 0, chunks: new Map(), created: time, modified: time, accessed: time };
+  return { kind: 'file', size: 0, chunks: [], created: time, modified: time, accessed: time };
 }
 
 export function cloneNode(node: Node): Node {
   if (node.kind === 'file') {
-    const chunks = new Map<number, Uint8Array>();
-    for (const [i, chunk] of node.chunks) chunks.set(i, chunk.slice());
-    return { ...node, chunks };
+    // map() skips holes and keeps them.
+    return { ...node, chunks: node.chunks.map((chunk) => chunk?.slice()) };
   }
   const children = new Map<string, Node>();
   for (const [name, child] of node.children) children.set(name, cloneNode(child));
@@ -72,17 +75,28 @@ export function readFileRange(file: FileNode, offset: number, length: number, vi
   const start = offset - index * CHUNK_SIZE;
   if (start + length <= CHUNK_SIZE) {
     // Within one chunk that holds every byte asked for (as most reads are): one copy, or none.
-    const chunk = file.chunks.get(index);
+    const chunk = file.chunks[index];
     if (chunk && chunk.length >= start + length) {
       return view ? chunk.subarray(start, start + length) : chunk.slice(start, start + length);
     }
   }
   const out = new Uint8Array(length);
   for (const span of chunkSpans(offset, length, CHUNK_SIZE)) {
-    const chunk = file.chunks.get(span.index);
+    const chunk = file.chunks[span.index];
     if (chunk) out.set(chunk.subarray(span.start, span.end), span.rangeOffset);
   }
   return out;
+}
+
+/** Where {@link MemoryTree}'s writes go besides an offset: at the end, or replacing everything. */
+const APPEND = -1;
+const REPLACE = -2;
+
+/** A file's size after writing `length` bytes at `at` (an offset, {@link APPEND} or {@link REPLACE}). */
+function sizeAfter(size: number, at: number, length: number): number {
+  if (at === APPEND) return size + length;
+  if (at === REPLACE) return length;
+  return Math.max(size, at + length);
 }
 
 /** The memory backend's synchronous driver: a tree of nodes with a total-bytes limit. */
@@ -94,11 +108,18 @@ export class MemoryTree implements VfsSyncDriver {
   };
   #root: DirNode = newDir();
   /**
-   * Path → node for nodes found before: a guest touches the same few paths many times in a row, and
-   * one Map lookup is cheaper than walking every segment. Only hits are kept; an entry is dropped
-   * when its node leaves the tree (delete, rmdir, rename, a new root), so it never goes stale.
+   * Path → directory for directories found before, so a path's parent is one Map lookup rather
+   * than a walk of every segment. Files are not kept: a file is one lookup in its parent, and a
+   * guest making many files would otherwise fill this map with them. An entry is dropped when any
+   * directory leaves the tree (rmdir, rename, a new root), so it never goes stale.
    */
-  readonly #found = new Map<string, Node>();
+  readonly #dirs = new Map<string, DirNode>();
+  /**
+   * The directory the last path went through: a guest works in one directory at a time, and a
+   * prefix comparison is cheaper than hashing the parent's path (reset with `#dirs`).
+   */
+  #lastDirPath = '/';
+  #lastDir: DirNode = this.#root;
   /** Sum of all file sizes; compared with `maxBytes` before anything is allocated. */
   used = 0;
 
@@ -111,28 +132,45 @@ export class MemoryTree implements VfsSyncDriver {
   /** Replaces the whole tree (restoring a snapshot). */
   set root(root: DirNode) {
     this.#root = root;
-    this.#found.clear();
+    this.#forgetDirectories();
+  }
+
+  #forgetDirectories(): void {
+    this.#dirs.clear();
+    this.#lastDirPath = '/';
+    this.#lastDir = this.#root;
   }
 
   lookup(path: string): Node | undefined {
-    const found = this.#found.get(path);
-    if (found) return found;
     if (path === '/') return this.#root;
-    // Through the parent, which is usually known already (a new file in a known directory).
     const slash = path.lastIndexOf('/');
-    const parent = this.lookup(slash === 0 ? '/' : path.slice(0, slash));
-    if (parent?.kind !== 'directory') return undefined;
-    const node = parent.children.get(path.slice(slash + 1));
-    if (node) this.#found.set(path, node);
-    return node;
+    const parent = this.#parent(path, slash);
+    return parent?.children.get(path.slice(slash + 1));
+  }
+
+  /** The directory holding `path` (not the root), whose last slash is at `slash`, if it exists. */
+  #parent(path: string, slash: number): DirNode | undefined {
+    if (slash === 0) return this.#root;
+    const last = this.#lastDirPath;
+    if (slash === last.length && path.startsWith(last)) return this.#lastDir;
+    const dirPath = path.slice(0, slash);
+    let dir = this.#dirs.get(dirPath);
+    if (!dir) {
+      const node = this.lookup(dirPath);
+      if (node?.kind !== 'directory') return undefined;
+      dir = node;
+      this.#dirs.set(dirPath, dir);
+    }
+    this.#lastDirPath = dirPath;
+    this.#lastDir = dir;
+    return dir;
   }
 
   /** Unlinks the entry at `path` (which exists) from its parent. */
   #remove(path: string, node: Node): void {
     this.#dir(parentPath(path)).children.delete(baseName(path));
-    // A directory's descendants may be cached under its old path too.
-    if (node.kind === 'directory') this.#found.clear();
-    else this.#found.delete(path);
+    // The directory and its descendants may be cached under their old paths.
+    if (node.kind === 'directory') this.#forgetDirectories();
   }
 
   #kind(path: string): Kind {
@@ -154,35 +192,28 @@ export class MemoryTree implements VfsSyncDriver {
     }
   }
 
-  /** The file at `path`, created if missing, once its size after the write (`sizeAfter`) fits. */
-  #fileFor(path: string, sizeAfter: (current: number) => number): FileNode {
-    let node = this.#found.get(path);
-    let parent: Node | undefined;
-    let name = '';
-    if (!node) {
-      // Looked up here rather than through lookup(): a new file (every O_CREAT of one comes here)
-      // then needs its parent and its name once, not once to miss and once more to create.
-      if (path === '/') node = this.#root;
-      else {
-        const slash = path.lastIndexOf('/');
-        parent = this.lookup(slash === 0 ? '/' : path.slice(0, slash));
-        name = path.slice(slash + 1);
-        node = parent?.kind === 'directory' ? parent.children.get(name) : undefined;
-        if (node) this.#found.set(path, node);
-      }
-    }
+  /**
+   * The file at `path`, created if missing, once writing `length` bytes at `at` fits: at its end
+   * for {@link APPEND}, as its whole content for {@link REPLACE}. (Numbers, not a callback: a
+   * closure per write showed in a guest's small writes.)
+   */
+  #fileFor(path: string, at: number, length: number): FileNode {
+    // The parent is looked up here rather than through lookup(): a new file (every O_CREAT of one
+    // comes here) then needs its parent and its name once, not once to miss and once more to create.
+    const slash = path.lastIndexOf('/');
+    const parent = path === '/' ? undefined : this.#parent(path, slash);
+    const name = path.slice(slash + 1);
+    const node = path === '/' ? this.#root : parent?.children.get(name);
     if (node) {
       checkFileTarget(path, node.kind, undefined);
       const file = node as FileNode;
-      this.#reserve(path, file.size, sizeAfter(file.size));
+      this.#reserve(path, file.size, sizeAfter(file.size, at, length));
       return file;
     }
-    checkFileTarget(path, undefined, parent?.kind);
-    this.#reserve(path, 0, sizeAfter(0));
+    checkFileTarget(path, undefined, parent ? 'directory' : this.#kind(parentPath(path)));
+    this.#reserve(path, 0, sizeAfter(0, at, length));
     const file = newFile();
     (parent as DirNode).children.set(name, file);
-    // Known to #found at once, for the write that usually follows.
-    this.#found.set(path, file);
     return file;
   }
 
@@ -212,7 +243,7 @@ export class MemoryTree implements VfsSyncDriver {
 
   /** Chunk `index` of `file`, grown to hold at least `length` bytes. */
   #chunkFor(file: FileNode, index: number, length: number): Uint8Array {
-    let chunk = file.chunks.get(index);
+    let chunk = file.chunks[index];
     if (!chunk || chunk.length < length) {
       // Grow by doubling so appends stay amortized O(1) per byte; fresh bytes are zero. A file that
       // already spans several chunks is a large one: its new chunks are made whole at once.
@@ -221,7 +252,7 @@ export class MemoryTree implements VfsSyncDriver {
       const grown = new Uint8Array(capacity);
       if (chunk) grown.set(chunk);
       chunk = grown;
-      file.chunks.set(index, chunk);
+      file.chunks[index] = chunk;
     }
     return chunk;
   }
@@ -232,12 +263,11 @@ export class MemoryTree implements VfsSyncDriver {
       file.size = size;
       return;
     }
-    const lastIndex = Math.floor(size / CHUNK_SIZE);
-    for (const index of file.chunks.keys()) {
-      if (index > lastIndex || (index === lastIndex && size % CHUNK_SIZE === 0)) file.chunks.delete(index);
-    }
+    // Drop every chunk from the first one wholly past the new end.
+    const kept = Math.ceil(size / CHUNK_SIZE);
+    if (file.chunks.length > kept) file.chunks.length = kept;
     // Zero the cut-off tail so a later extension reads zeros, not old bytes.
-    file.chunks.get(lastIndex)?.fill(0, size % CHUNK_SIZE);
+    if (size % CHUNK_SIZE !== 0) file.chunks[kept - 1]?.fill(0, size % CHUNK_SIZE);
     this.used -= file.size - size;
     file.size = size;
   }
@@ -266,22 +296,22 @@ export class MemoryTree implements VfsSyncDriver {
   }
 
   write(path: string, data: Uint8Array): void {
-    const file = this.#fileFor(path, () => data.length);
+    const file = this.#fileFor(path, REPLACE, data.length);
     this.used -= file.size;
     file.size = 0;
-    file.chunks = new Map();
+    file.chunks = [];
     this.#writeInto(file, 0, data);
     this.#touch(file);
   }
 
   writeAt(path: string, offset: number, data: Uint8Array): void {
-    const file = this.#fileFor(path, (size) => Math.max(size, offset + data.length));
+    const file = this.#fileFor(path, offset, data.length);
     this.#writeInto(file, offset, data);
     this.#touch(file);
   }
 
   append(path: string, data: Uint8Array): number {
-    const file = this.#fileFor(path, (size) => size + data.length);
+    const file = this.#fileFor(path, APPEND, data.length);
     const at = file.size;
     this.#writeInto(file, at, data);
     this.#touch(file);
@@ -347,10 +377,7 @@ export class MemoryTree implements VfsSyncDriver {
     const target = this.lookup(to);
     const plan = checkRename(from, to, source?.kind, target?.kind, this.#kind(parentPath(to)));
     if (plan === 'noop') return;
-    if (plan === 'replace-file') {
-      this.used -= (target as FileNode).size;
-      this.#found.delete(to);
-    }
+    if (plan === 'replace-file') this.used -= (target as FileNode).size;
     this.#remove(from, source as Node);
     this.#dir(parentPath(to)).children.set(baseName(to), source as Node);
   }
