@@ -120,6 +120,13 @@ export class MemoryTree implements VfsSyncDriver {
    */
   #lastDirPath = '/';
   #lastDir: DirNode = this.#root;
+  /**
+   * The last path found, and what it named: a guest works on one file for many calls in a row
+   * (appends, reads, stats), and the same string compares in one step where finding it again in
+   * its parent would slice and hash its name each time. '' (no path) when reset by any removal.
+   */
+  #lastPath = '';
+  #lastNode: Node | undefined;
   /** Sum of all file sizes; compared with `maxBytes` before anything is allocated. */
   used = 0;
 
@@ -139,13 +146,21 @@ export class MemoryTree implements VfsSyncDriver {
     this.#dirs.clear();
     this.#lastDirPath = '/';
     this.#lastDir = this.#root;
+    this.#remember('', undefined);
+  }
+
+  #remember(path: string, node: Node | undefined): void {
+    this.#lastPath = path;
+    this.#lastNode = node;
   }
 
   lookup(path: string): Node | undefined {
+    if (path === this.#lastPath) return this.#lastNode;
     if (path === '/') return this.#root;
     const slash = path.lastIndexOf('/');
-    const parent = this.#parent(path, slash);
-    return parent?.children.get(path.slice(slash + 1));
+    const node = this.#parent(path, slash)?.children.get(path.slice(slash + 1));
+    if (node) this.#remember(path, node);
+    return node;
   }
 
   /** The directory holding `path` (not the root), whose last slash is at `slash`, if it exists. */
@@ -169,8 +184,9 @@ export class MemoryTree implements VfsSyncDriver {
   /** Unlinks the entry at `path` (which exists) from its parent. */
   #remove(path: string, node: Node): void {
     this.#dir(parentPath(path)).children.delete(baseName(path));
-    // The directory and its descendants may be cached under their old paths.
+    // The node (a directory: and its descendants) may be cached under its old path.
     if (node.kind === 'directory') this.#forgetDirectories();
+    else this.#remember('', undefined);
   }
 
   #kind(path: string): Kind {
@@ -200,11 +216,17 @@ export class MemoryTree implements VfsSyncDriver {
   #fileFor(path: string, at: number, length: number): FileNode {
     // The parent is looked up here rather than through lookup(): a new file (every O_CREAT of one
     // comes here) then needs its parent and its name once, not once to miss and once more to create.
+    if (path === this.#lastPath && this.#lastNode?.kind === 'file') {
+      const file = this.#lastNode;
+      this.#reserve(path, file.size, sizeAfter(file.size, at, length));
+      return file;
+    }
     const slash = path.lastIndexOf('/');
     const parent = path === '/' ? undefined : this.#parent(path, slash);
     const name = path.slice(slash + 1);
     const node = path === '/' ? this.#root : parent?.children.get(name);
     if (node) {
+      this.#remember(path, node);
       checkFileTarget(path, node.kind, undefined);
       const file = node as FileNode;
       this.#reserve(path, file.size, sizeAfter(file.size, at, length));
@@ -214,6 +236,8 @@ export class MemoryTree implements VfsSyncDriver {
     this.#reserve(path, 0, sizeAfter(0, at, length));
     const file = newFile();
     (parent as DirNode).children.set(name, file);
+    // Known at once, for the write that usually follows.
+    this.#remember(path, file);
     return file;
   }
 
