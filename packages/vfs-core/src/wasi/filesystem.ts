@@ -32,30 +32,7 @@ export interface HostContext {
   tree: MountTree;
 }
 
-interface State {
-  node: Node;
-  flags: DescriptorFlags;
-  context: HostContext;
-  /** Something was written through this descriptor since it was last flushed. */
-  dirty: boolean;
-  closed: boolean;
-}
-
 const DURABLE = { durable: true } as const;
-
-/** After a write: O_SYNC / O_DSYNC descriptors make it durable before returning. */
-function wrote(state: State): void {
-  state.dirty = true;
-  if ((state.flags.fileIntegritySync || state.flags.dataIntegritySync) && !state.node.unlinked) {
-    state.node.mount.storage.flush?.(state.node.path, DURABLE);
-    state.dirty = false;
-  }
-}
-
-function stateOf(descriptor: unknown): State {
-  const state = descriptor instanceof Descriptor ? Descriptor.stateOf(descriptor) : undefined;
-  return state ?? fail('bad-descriptor');
-}
 
 function toNumber(value: bigint, what: string): number {
   if (typeof value !== 'bigint' || value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
@@ -200,53 +177,75 @@ export class Descriptor {
   /** @internal Made by the host only. */
   static open(node: Node, flags: DescriptorFlags, context: HostContext): Descriptor {
     const descriptor = new Descriptor();
-    descriptor.#state = { node, flags, context, dirty: false, closed: false };
+    descriptor.#node = node;
+    descriptor.#flags = flags;
+    descriptor.#context = context;
+    descriptor.#closed = false;
     return descriptor;
   }
 
-  /** @internal */
-  static stateOf(descriptor: Descriptor): State | undefined {
-    return descriptor.#state;
+  // Fields of the descriptor itself rather than of a state object it points to: one object less
+  // per open, and one hop less per call. Only `open` makes a descriptor that is not closed.
+  #node!: Node;
+  #flags!: DescriptorFlags;
+  #context!: HostContext;
+  /** Something was written through this descriptor since it was last flushed. */
+  #dirty = false;
+  #closed = true;
+
+  /** `descriptor`, when it is an open descriptor (the other one of a rename or link). */
+  static #opened(descriptor: unknown): Descriptor {
+    return descriptor instanceof Descriptor && !descriptor.#closed ? descriptor : fail('bad-descriptor');
   }
 
-  #state: State | undefined;
+  /** After a write: O_SYNC / O_DSYNC descriptors make it durable before returning. */
+  #wrote(): void {
+    this.#dirty = true;
+    const node = this.#node;
+    if ((this.#flags.fileIntegritySync || this.#flags.dataIntegritySync) && !node.unlinked) {
+      node.mount.storage.flush?.(node.path, DURABLE);
+      this.#dirty = false;
+    }
+  }
 
   /**
    * Runs a method for the guest: any failure leaves as a `wasi:filesystem` error code (jco lowers a
    * thrown non-`Error` value into the `err` case of the method's result). Inline rather than through
    * a helper taking a closure: this wraps every call the guest makes.
    */
-  #run<T>(fn: (state: State) => T): T {
-    const state = this.#state;
+  #run<T>(fn: () => T): T {
     try {
-      if (!state || state.closed) return fail('bad-descriptor');
-      return fn(state);
+      if (this.#closed) return fail('bad-descriptor');
+      return fn();
     } catch (error) {
-      throw toErrorCode(error, state?.context.onError);
+      throw toErrorCode(error, this.#context?.onError);
     }
   }
 
-  #file(state: State, access?: 'read' | 'write'): Node {
-    if (state.node.kind !== 'file') return fail('is-directory');
-    if (access && !state.flags[access]) return fail('bad-descriptor');
-    return state.node;
+  #file(access?: 'read' | 'write'): Node {
+    const node = this.#node;
+    if (node.kind !== 'file') return fail('is-directory');
+    if (access && !this.#flags[access]) return fail('bad-descriptor');
+    return node;
   }
 
-  #directory(state: State): Node {
-    if (state.node.kind !== 'directory') return fail('not-directory');
-    if (state.node.unlinked) return fail('no-entry');
-    return state.node;
+  #directory(): Node {
+    const node = this.#node;
+    if (node.kind !== 'directory') return fail('not-directory');
+    if (node.unlinked) return fail('no-entry');
+    return node;
   }
 
-  #locate(state: State, dir: Node, path: string): Located {
-    return locate(state.context, dir, path);
+  /** Where `path` relative to the directory `dir` (this descriptor's node) lives. */
+  #locate(dir: Node, path: string): Located {
+    return locate(this.#context, dir, path);
   }
 
   readViaStream(offset: bigint): ReturnType<typeof io.inputStreamCreate> {
-    return this.#run((state) => {
-      const node = this.#file(state, 'read');
+    return this.#run(() => {
+      const node = this.#file('read');
       let position = toNumber(offset, 'offset');
-      const { onError } = state.context;
+      const { onError } = this.#context;
       return io.inputStreamCreate({
         blockingRead(len: bigint): Uint8Array {
           let bytes: Uint8Array;
@@ -268,17 +267,18 @@ export class Descriptor {
   }
 
   writeViaStream(offset: bigint): ReturnType<typeof io.outputStreamCreate> {
-    return this.#run((state) => {
-      const node = this.#file(state, 'write');
+    return this.#run(() => {
+      const node = this.#file('write');
       let position = toNumber(offset, 'offset');
-      const { onError } = state.context;
+      const { onError } = this.#context;
+      const descriptor = this;
       return io.outputStreamCreate({
         write(buffer: Uint8Array): void {
           try {
             if (buffer.length === 0) return;
             node.writeAt(position, buffer);
             position += buffer.length;
-            wrote(state);
+            descriptor.#wrote();
           } catch (error) {
             throw streamError(error, onError);
           }
@@ -288,16 +288,17 @@ export class Descriptor {
   }
 
   appendViaStream(): ReturnType<typeof io.outputStreamCreate> {
-    return this.#run((state) => {
-      const node = this.#file(state, 'write');
-      const { onError } = state.context;
+    return this.#run(() => {
+      const node = this.#file('write');
+      const { onError } = this.#context;
+      const descriptor = this;
       return io.outputStreamCreate({
         write(buffer: Uint8Array): void {
           try {
             if (buffer.length === 0) return;
             // storage.append writes at the end as it is now, whoever else wrote meanwhile.
             node.append(buffer);
-            wrote(state);
+            descriptor.#wrote();
           } catch (error) {
             throw streamError(error, onError);
           }
@@ -307,8 +308,8 @@ export class Descriptor {
   }
 
   advise(_offset: bigint, _length: bigint, _advice: Advice): void {
-    this.#run((state) => {
-      this.#file(state);
+    this.#run(() => {
+      this.#file();
     });
   }
 
@@ -317,11 +318,11 @@ export class Descriptor {
   }
 
   sync(): void {
-    this.#run((state) => {
-      const { node } = state;
+    this.#run(() => {
+      const node = this.#node;
       // fsync: durable, not merely stored (a directory's sync covers the whole mount).
       if (!node.unlinked) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined, DURABLE);
-      state.dirty = false;
+      this.#dirty = false;
       node.dirty = false;
     });
   }
@@ -329,38 +330,36 @@ export class Descriptor {
   // The preview1 adapter asks for the flags once and the type twice per open: without #run's
   // closure, since a closed descriptor is all these can fail on.
   getFlags(): DescriptorFlags {
-    const state = this.#state;
-    if (state && !state.closed) return { ...state.flags };
+    if (!this.#closed) return { ...this.#flags };
     throw toErrorCode(new WasiFailure('bad-descriptor'));
   }
 
   getType(): DescriptorType {
-    const state = this.#state;
-    if (state && !state.closed) return descriptorType(state.node.kind);
+    if (!this.#closed) return descriptorType(this.#node.kind);
     throw toErrorCode(new WasiFailure('bad-descriptor'));
   }
 
   setSize(size: bigint): void {
-    this.#run((state) => {
-      const node = this.#file(state, 'write');
+    this.#run(() => {
+      const node = this.#file('write');
       node.setSize(toNumber(size, 'size'));
-      wrote(state);
+      this.#wrote();
     });
   }
 
   setTimes(atime: NewTimestamp, mtime: NewTimestamp): void {
-    this.#run((state) => {
-      state.node.mount.assertWritable(state.node.path);
-      if (state.node.kind === 'directory' && state.node.unlinked) return fail('no-entry');
+    this.#run(() => {
+      this.#node.mount.assertWritable(this.#node.path);
+      if (this.#node.kind === 'directory' && this.#node.unlinked) return fail('no-entry');
       const accessed = fromTimestamp(atime);
       const modified = fromTimestamp(mtime);
-      if (accessed !== undefined || modified !== undefined) state.node.setTimes(accessed, modified);
+      if (accessed !== undefined || modified !== undefined) this.#node.setTimes(accessed, modified);
     });
   }
 
   read(length: bigint, offset: bigint): [Uint8Array, boolean] {
-    return this.#run((state) => {
-      const node = this.#file(state, 'read');
+    return this.#run(() => {
+      const node = this.#file('read');
       const want = toNumber(length, 'length');
       const bytes = node.readAt(toNumber(offset, 'offset'), Math.min(want, MAX_READ));
       return [bytes, bytes.length < Math.min(want, MAX_READ) || want === 0];
@@ -368,21 +367,21 @@ export class Descriptor {
   }
 
   write(buffer: Uint8Array, offset: bigint): bigint {
-    return this.#run((state) => {
-      const node = this.#file(state, 'write');
+    return this.#run(() => {
+      const node = this.#file('write');
       if (buffer.length > 0) {
         node.writeAt(toNumber(offset, 'offset'), buffer);
-        wrote(state);
+        this.#wrote();
       }
       return BigInt(buffer.length);
     });
   }
 
   readDirectory(): DirectoryEntryStream {
-    return this.#run((state) => {
-      const node = this.#directory(state);
-      if (!state.flags.read) return fail('bad-descriptor');
-      const { tree } = state.context;
+    return this.#run(() => {
+      const node = this.#directory();
+      if (!this.#flags.read) return fail('bad-descriptor');
+      const { tree } = this.#context;
       const mounted = tree.mountedIn(tree.guestPathOf(node.mount, node.path));
       const entries = node.mount.storage
         .list(node.path)
@@ -396,22 +395,22 @@ export class Descriptor {
   }
 
   createDirectoryAt(path: string): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       mount.assertWritable(target);
       mount.storage.mkdir(target);
     });
   }
 
   stat(): DescriptorStat {
-    return this.#run((state) => toStat(state.node.stat(), state.node.unlinked ? 0n : 1n));
+    return this.#run(() => toStat(this.#node.stat(), this.#node.unlinked ? 0n : 1n));
   }
 
   statAt(_pathFlags: PathFlags, path: string): DescriptorStat {
-    return this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    return this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       const meta = mount.storage.stat(target);
       if (meta.kind === 'file' && wantsDirectory(path)) return fail('not-directory');
       return toStat(meta, 1n);
@@ -419,9 +418,9 @@ export class Descriptor {
   }
 
   setTimesAt(_pathFlags: PathFlags, path: string, atime: NewTimestamp, mtime: NewTimestamp): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       mount.assertWritable(target);
       const accessed = fromTimestamp(atime);
       const modified = fromTimestamp(mtime);
@@ -434,11 +433,11 @@ export class Descriptor {
   }
 
   linkAt(_oldPathFlags: PathFlags, oldPath: string, newDescriptor: Descriptor, newPath: string): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
-      const other = stateOf(newDescriptor);
-      const from = this.#locate(state, dir, oldPath);
-      const to = this.#locate(other, this.#directory(other), newPath);
+    this.#run(() => {
+      const dir = this.#directory();
+      const other = Descriptor.#opened(newDescriptor);
+      const from = this.#locate(dir, oldPath);
+      const to = other.#locate(other.#directory(), newPath);
       from.mount.storage.stat(from.path);
       to.mount.assertWritable(to.path);
       if (to.mount !== from.mount) return fail('cross-device');
@@ -449,9 +448,9 @@ export class Descriptor {
   }
 
   openAt(_pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
-    return this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    return this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       const wantsWrite = !!flags.write || !!openFlags.truncate;
       const wantsDir = !!openFlags.directory || wantsDirectory(path);
       let kind: FileKind | undefined;
@@ -488,7 +487,7 @@ export class Descriptor {
           ? {
               read: true,
               // Crossing into another mount takes that mount's rights, not the parent's.
-              mutateDirectory: !mount.readOnly && (mount !== dir.mount || !!state.flags.mutateDirectory),
+              mutateDirectory: !mount.readOnly && (mount !== dir.mount || !!this.#flags.mutateDirectory),
             }
           : {
               read: !!flags.read,
@@ -497,14 +496,14 @@ export class Descriptor {
               dataIntegritySync: !!flags.dataIntegritySync,
               requestedWriteSync: !!flags.requestedWriteSync,
             };
-      return Descriptor.open(mount.acquire(target, kind), granted, state.context);
+      return Descriptor.open(mount.acquire(target, kind), granted, this.#context);
     });
   }
 
   readlinkAt(path: string): string {
-    return this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    return this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       mount.storage.stat(target);
       // Nothing in storage is a symlink: readlink of a file or directory is EINVAL.
       return fail('invalid');
@@ -512,9 +511,9 @@ export class Descriptor {
   }
 
   removeDirectoryAt(path: string): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       mount.assertWritable(target);
       mount.storage.rmdir(target);
       mount.removedTree(target);
@@ -522,12 +521,12 @@ export class Descriptor {
   }
 
   renameAt(oldPath: string, newDescriptor: Descriptor, newPath: string): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
-      const other = stateOf(newDescriptor);
-      const newDir = this.#directory(other);
-      const { mount, path: from } = this.#locate(state, dir, oldPath);
-      const destination = this.#locate(other, newDir, newPath);
+    this.#run(() => {
+      const dir = this.#directory();
+      const other = Descriptor.#opened(newDescriptor);
+      const newDir = other.#directory();
+      const { mount, path: from } = this.#locate(dir, oldPath);
+      const destination = other.#locate(newDir, newPath);
       const to = destination.path;
       if (destination.mount !== mount) return fail('cross-device');
       mount.assertWritable(from);
@@ -554,10 +553,10 @@ export class Descriptor {
   }
 
   symlinkAt(oldPath: string, newPath: string): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
+    this.#run(() => {
+      const dir = this.#directory();
       if (typeof oldPath !== 'string') return fail('invalid');
-      const { mount, path: target } = this.#locate(state, dir, newPath);
+      const { mount, path: target } = this.#locate(dir, newPath);
       mount.assertWritable(target);
       if (mount.kindOf(target) !== undefined) return fail('exist');
       // Symlinks are refused everywhere: in a host directory one could point outside it.
@@ -566,9 +565,9 @@ export class Descriptor {
   }
 
   unlinkFileAt(path: string): void {
-    this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       mount.assertWritable(target);
       const kind = mount.kindOf(target);
       if (kind === undefined) return fail('no-entry');
@@ -588,26 +587,26 @@ export class Descriptor {
 
   isSameObject(other: Descriptor): boolean {
     try {
-      const a = this.#state;
-      const b = other instanceof Descriptor ? other.#state : undefined;
-      if (!a || !b || a.node.mount !== b.node.mount) return false;
-      if (a.node === b.node) return true;
-      return !a.node.unlinked && !b.node.unlinked && a.node.path === b.node.path;
+      const a: Node | undefined = this.#node;
+      const b: Node | undefined = other instanceof Descriptor ? other.#node : undefined;
+      if (!a || !b || a.mount !== b.mount) return false;
+      if (a === b) return true;
+      return !a.unlinked && !b.unlinked && a.path === b.path;
     } catch {
       return false;
     }
   }
 
   metadataHash(): MetadataHashValue {
-    return this.#run((state) =>
-      metadataHash(state.node.mount.hashSeed, state.node.path, state.node.stat().created),
+    return this.#run(() =>
+      metadataHash(this.#node.mount.hashSeed, this.#node.path, this.#node.stat().created),
     );
   }
 
   metadataHashAt(_pathFlags: PathFlags, path: string): MetadataHashValue {
-    return this.#run((state) => {
-      const dir = this.#directory(state);
-      const { mount, path: target } = this.#locate(state, dir, path);
+    return this.#run(() => {
+      const dir = this.#directory();
+      const { mount, path: target } = this.#locate(dir, path);
       // A file open at this path is the one stored there (an unlinked one has left the mount's
       // open nodes), so storage answers for both.
       return metadataHash(mount.hashSeed, target, mount.storage.stat(target).created);
@@ -620,11 +619,10 @@ export class Descriptor {
    * either, and an fsync per closed file would cost more than the file.
    */
   [Symbol.dispose](): void {
-    const state = this.#state;
-    if (!state || state.closed) return;
-    state.closed = true;
-    const { node } = state;
-    if (state.dirty) node.dirty = true;
+    if (this.#closed) return;
+    this.#closed = true;
+    const node = this.#node;
+    if (this.#dirty) node.dirty = true;
     try {
       if (node.refs <= 1 && node.dirty && !node.unlinked) {
         node.dirty = false;
@@ -632,7 +630,7 @@ export class Descriptor {
       }
     } catch (error) {
       // Dropping a descriptor cannot fail for the guest; the host's close() reports it instead.
-      state.context.deferred.push(error);
+      this.#context.deferred.push(error);
     } finally {
       node.mount.release(node);
     }
