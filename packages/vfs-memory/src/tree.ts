@@ -337,7 +337,8 @@ export class MemoryTree implements VfsSyncDriver {
   append(path: string, data: Uint8Array): number {
     const file = this.#fileFor(path, APPEND, data.length);
     const at = file.size;
-    this.#writeInto(file, at, data);
+    // Appending nothing (how a file is created) only creates the file or moves its times.
+    if (data.length > 0) this.#writeInto(file, at, data);
     this.#touch(file);
     return at;
   }

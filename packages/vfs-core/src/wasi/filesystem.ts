@@ -33,6 +33,8 @@ export interface HostContext {
 }
 
 const DURABLE = { durable: true } as const;
+/** What creating a file appends: shared, since nothing can be written into zero bytes. */
+const NOTHING = new Uint8Array(0);
 
 function toNumber(value: bigint, what: string): number {
   if (typeof value !== 'bigint' || value < 0n || value > BigInt(Number.MAX_SAFE_INTEGER)) {
@@ -133,7 +135,7 @@ function wantsDirectory(path: string): boolean {
  * already wrote) is never clobbered, as `O_CREAT` promises. True when the file is empty.
  */
 function createFile(mount: Mount, path: string): boolean {
-  return mount.storage.append(path, new Uint8Array(0)) === 0;
+  return mount.storage.append(path, NOTHING) === 0;
 }
 
 /**
