@@ -39,6 +39,12 @@ export interface GuestPhase {
    * the targets measured phase by phase in turn. Kept apart from `ms`: the best of each is kept.
    */
   fsMs?: number;
+  /**
+   * Every time measured for the phase (ms), in the order measured, of which `ms` is the least.
+   * For two targets measured phase by phase in turn, the k-th of one and the k-th of the other
+   * were measured one right after the other (in the JSON results, for analysis).
+   */
+  samples?: number[];
 }
 
 /** What one target (a backend or a baseline) got, or why it failed. */
@@ -107,7 +113,8 @@ function parsePhases(stdout: string, fsMs?: readonly number[]): GuestPhase[] {
   for (const text of stdout.split('\n')) {
     const m = /^phase (\S+) (\d+) (\d+) (\d+)$/.exec(text.trim());
     if (!m) continue;
-    const phase: GuestPhase = { name: m[1]!, ops: Number(m[2]), bytes: Number(m[3]), ms: Number(m[4]) / 1e6 };
+    const ms = Number(m[4]) / 1e6;
+    const phase: GuestPhase = { name: m[1]!, ops: Number(m[2]), bytes: Number(m[3]), ms, samples: [ms] };
     if (fsMs) {
       // One report per gated phase: a missing or extra one would pair times with the wrong phase.
       if (line >= fsMs.length) throw new Error(`no filesystem time for phase report ${line + 1}`);
@@ -758,7 +765,7 @@ function waitForGo(): Uint8Array | null {
 
 /**
  * The faster of each phase of two results (the first may be empty); the least filesystem time of
- * the two is kept apart, whichever run it came from.
+ * the two is kept apart, whichever run it came from, and the samples of both, in order.
  */
 function bestOf(a: GuestPhase[], b: GuestPhase[]): GuestPhase[] {
   if (a.length === 0) return b;
@@ -766,7 +773,8 @@ function bestOf(a: GuestPhase[], b: GuestPhase[]): GuestPhase[] {
     const q = b[i]!;
     const best = q.ms < p.ms ? q : p;
     const fsMs = p.fsMs === undefined || q.fsMs === undefined ? undefined : Math.min(p.fsMs, q.fsMs);
-    return fsMs === undefined ? best : { ...best, fsMs };
+    const samples = [...(p.samples ?? [p.ms]), ...(q.samples ?? [q.ms])];
+    return fsMs === undefined ? { ...best, samples } : { ...best, fsMs, samples };
   });
 }
 
