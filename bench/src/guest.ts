@@ -176,6 +176,8 @@ interface GuestTarget {
   name: string;
   /** Its guest's stdin can be fed as it runs (createWasiHost's stdio), so it can be paired. */
   gated?: boolean;
+  /** Run only when `BENCH_BACKENDS` names it. */
+  optIn?: boolean;
   /**
    * Starts the target's server once, in the parent process, and returns the environment through
    * which the measuring processes find it (`VFS_POSTGRES_URL`, `VFS_S3_*`).
@@ -271,6 +273,48 @@ function sqliteTarget(name: string, synchronous: 'full' | 'normal'): GuestTarget
   };
 }
 
+/**
+ * preview2-shim's browser in-memory filesystem, with the same stdio, clocks and poll as the
+ * backends (createWasiHost without mounts): only wasi:filesystem differs.
+ */
+function p2shimMemoryTarget(name: string): GuestTarget {
+  return {
+    name,
+    gated: true,
+    async open() {
+      const { createFilesystem } = (await import(
+        shimFile('../browser/filesystem.js')
+      )) as BrowserFilesystemModule;
+      const { InMemoryFilesystemAdapter } = (await import(
+        shimFile('../browser/in-memory-filesystem.js')
+      )) as InMemoryModule;
+      const root = { dir: {} };
+      return {
+        async run(args, gate) {
+          const host = createWasiHost({ mounts: {}, args: ['bench', ...args], ...gateOptions(gate) });
+          const fs = createFilesystem({
+            adapter: new InMemoryFilesystemAdapter(),
+            preopens: { '/data': root },
+          });
+          const imports = {
+            ...host.imports,
+            'wasi:filesystem/types': fs.types,
+            'wasi:filesystem/preopens': fs.preopens,
+          };
+          let code: number;
+          try {
+            code = await execute(imports, gate);
+          } finally {
+            host.close();
+          }
+          return outcome(name, code, host.stdout.text(), host.stderr.text(), gate?.clock);
+        },
+        async close() {},
+      };
+    },
+  };
+}
+
 const targets: GuestTarget[] = [
   {
     name: 'memory',
@@ -359,43 +403,10 @@ const targets: GuestTarget[] = [
       },
     };
   })(),
-  {
-    // preview2-shim's browser in-memory filesystem, with the same stdio, clocks and poll as the
-    // backends (createWasiHost without mounts): only wasi:filesystem differs.
-    name: 'p2shim-memory',
-    gated: true,
-    async open() {
-      const { createFilesystem } = (await import(
-        shimFile('../browser/filesystem.js')
-      )) as BrowserFilesystemModule;
-      const { InMemoryFilesystemAdapter } = (await import(
-        shimFile('../browser/in-memory-filesystem.js')
-      )) as InMemoryModule;
-      const root = { dir: {} };
-      return {
-        async run(args, gate) {
-          const host = createWasiHost({ mounts: {}, args: ['bench', ...args], ...gateOptions(gate) });
-          const fs = createFilesystem({
-            adapter: new InMemoryFilesystemAdapter(),
-            preopens: { '/data': root },
-          });
-          const imports = {
-            ...host.imports,
-            'wasi:filesystem/types': fs.types,
-            'wasi:filesystem/preopens': fs.preopens,
-          };
-          let code: number;
-          try {
-            code = await execute(imports, gate);
-          } finally {
-            host.close();
-          }
-          return outcome('p2shim-memory', code, host.stdout.text(), host.stderr.text(), gate?.clock);
-        },
-        async close() {},
-      };
-    },
-  },
+  p2shimMemoryTarget('p2shim-memory'),
+  // The same baseline again, compared with itself: what the memory comparison's ratios look like
+  // when the two sides are the same code (run when BENCH_BACKENDS names it).
+  { ...p2shimMemoryTarget('p2shim-memory-again'), optIn: true },
   {
     // preview2-shim's Node flavour (every filesystem call goes to real files, through its I/O
     // worker) with /data preopened to a temporary directory. Its streams are its own, so stdio
@@ -479,14 +490,16 @@ export const GUEST_TARGET_RATIOS: readonly { target: string; baseline: string; m
   { target: 'memory', baseline: 'p2shim-memory', max: 1 },
   { target: 'sqlite', baseline: 'p2shim-disk', max: 3 },
   { target: 'sqlite-full', baseline: 'p2shim-disk' },
+  { target: 'p2shim-memory-again', baseline: 'p2shim-memory' },
 ];
 
 /**
- * The targets `BENCH_BACKENDS` selects (every one when it is not set): the named ones, plus the
- * baseline of each named backend that has a target ratio, so that the ratio can be computed.
+ * The targets `BENCH_BACKENDS` selects (every one but the opt-in ones when it is not set): the named
+ * ones, plus the baseline of each named backend that has a target ratio, so that the ratio can be
+ * computed.
  */
 export function selectGuestTargets(only: string[] | undefined): string[] {
-  if (!only) return [...GUEST_TARGETS];
+  if (!only) return targets.filter((t) => !t.optIn).map((t) => t.name);
   // sqlite-full is a variant of sqlite.
   const named = only.includes('sqlite') ? [...only, 'sqlite-full'] : only;
   const baselines = GUEST_TARGET_RATIOS.filter((r) => named.includes(r.target)).map((r) => r.baseline);
@@ -561,21 +574,23 @@ export async function runGuestBench(options: {
         iterations: compared ? iterations : 1,
       };
     };
-    // A compared pair whose targets can both be gated runs phase by phase in turn.
-    const partnerOf = (s: (typeof state)[number]) => {
-      const pair = GUEST_TARGET_RATIOS.find(
-        (r) => r.target === s.target.name || r.baseline === s.target.name,
-      );
+    // A compared pair whose targets can both be gated runs phase by phase in turn (a baseline
+    // compared with two targets, with the first of them not measured yet in the round).
+    const partnerOf = (s: (typeof state)[number], measured: ReadonlySet<(typeof state)[number]>) => {
+      const paired = (a: string, b: string) =>
+        GUEST_TARGET_RATIOS.some(
+          (r) => (r.target === a && r.baseline === b) || (r.target === b && r.baseline === a),
+        );
       const other = state.find(
-        (o) => o !== s && (o.target.name === pair?.target || o.target.name === pair?.baseline),
+        (o) => o !== s && !measured.has(o) && !o.error && paired(s.target.name, o.target.name),
       );
-      return s.target.gated && other?.target.gated && !other.error ? other : undefined;
+      return s.target.gated && other?.target.gated ? other : undefined;
     };
     for (let round = 0; round < options.repeat; round++) {
       const measured = new Set<(typeof state)[number]>();
       for (const s of state) {
         if (s.error || measured.has(s)) continue;
-        const partner = partnerOf(s);
+        const partner = partnerOf(s, measured);
         const group = partner ? [s, partner] : [s];
         for (const g of group) measured.add(g);
         log(
