@@ -132,10 +132,10 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     const size = f64();
     if (!Number.isSafeInteger(size) || size < 0) throw corrupt('bad file size');
     need(size);
-    const file: FileNode = { kind: 'file', size, chunks: [], created, modified, accessed };
+    const file: FileNode = { kind: 'file', size, chunks: new Map(), created, modified, accessed };
     for (let i = 0; i * CHUNK_SIZE < size; i++) {
       const start = at + i * CHUNK_SIZE;
-      file.chunks[i] = bytes.slice(start, Math.min(start + CHUNK_SIZE, at + size));
+      file.chunks.set(i, bytes.slice(start, Math.min(start + CHUNK_SIZE, at + size)));
     }
     at += size;
     usedBytes += size;

@@ -33,11 +33,11 @@ export interface FileNode extends Times {
   kind: 'file';
   size: number;
   /**
-   * Chunk index → buffer; a missing chunk (a hole) reads as zeros. Buffers may be longer than used.
-   * An array rather than a Map: most files have one chunk, and a Map per file cost a new file more
-   * than the rest of it.
+   * Chunk index → buffer; a missing chunk reads as zeros. Buffers may be longer than used. A Map,
+   * not an array: a sparse file's indices reach 2^37, past an array's, and only the chunks there
+   * are should be visited.
    */
-  chunks: (Uint8Array | undefined)[];
+  chunks: Map<number, Uint8Array>;
 }
 
 export interface DirNode extends Times {
@@ -56,13 +56,14 @@ export function newDir(time = now()): DirNode {
 }
 
 export function newFile(time = now()): FileNode {
-  return { kind: 'file', size: 0, chunks: [], created: time, modified: time, accessed: time };
+  return { kind: 'file', size: 0, chunks: new Map(), created: time, modified: time, accessed: time };
 }
 
 export function cloneNode(node: Node): Node {
   if (node.kind === 'file') {
-    // map() skips holes and keeps them.
-    return { ...node, chunks: node.chunks.map((chunk) => chunk?.slice()) };
+    const chunks = new Map<number, Uint8Array>();
+    for (const [i, chunk] of node.chunks) chunks.set(i, chunk.slice());
+    return { ...node, chunks };
   }
   const children = new Map<string, Node>();
   for (const [name, child] of node.children) children.set(name, cloneNode(child));
@@ -75,14 +76,14 @@ export function readFileRange(file: FileNode, offset: number, length: number, vi
   const start = offset - index * CHUNK_SIZE;
   if (start + length <= CHUNK_SIZE) {
     // Within one chunk that holds every byte asked for (as most reads are): one copy, or none.
-    const chunk = file.chunks[index];
+    const chunk = file.chunks.get(index);
     if (chunk && chunk.length >= start + length) {
       return view ? chunk.subarray(start, start + length) : chunk.slice(start, start + length);
     }
   }
   const out = new Uint8Array(length);
   for (const span of chunkSpans(offset, length, CHUNK_SIZE)) {
-    const chunk = file.chunks[span.index];
+    const chunk = file.chunks.get(span.index);
     if (chunk) out.set(chunk.subarray(span.start, span.end), span.rangeOffset);
   }
   return out;
@@ -214,13 +215,13 @@ export class MemoryTree implements VfsSyncDriver {
    * closure per write showed in a guest's small writes.)
    */
   #fileFor(path: string, at: number, length: number): FileNode {
-    // The parent is looked up here rather than through lookup(): a new file (every O_CREAT of one
-    // comes here) then needs its parent and its name once, not once to miss and once more to create.
     if (path === this.#lastPath && this.#lastNode?.kind === 'file') {
       const file = this.#lastNode;
       this.#reserve(path, file.size, sizeAfter(file.size, at, length));
       return file;
     }
+    // The parent is looked up here rather than through lookup(): a new file (every O_CREAT of one
+    // comes here) then needs its parent and its name once, not once to miss and once more to create.
     const slash = path.lastIndexOf('/');
     const parent = path === '/' ? undefined : this.#parent(path, slash);
     const name = path.slice(slash + 1);
@@ -267,7 +268,7 @@ export class MemoryTree implements VfsSyncDriver {
 
   /** Chunk `index` of `file`, grown to hold at least `length` bytes. */
   #chunkFor(file: FileNode, index: number, length: number): Uint8Array {
-    let chunk = file.chunks[index];
+    let chunk = file.chunks.get(index);
     if (!chunk || chunk.length < length) {
       // Grow by doubling so appends stay amortized O(1) per byte; fresh bytes are zero. A file that
       // already spans several chunks is a large one: its new chunks are made whole at once.
@@ -276,7 +277,7 @@ export class MemoryTree implements VfsSyncDriver {
       const grown = new Uint8Array(capacity);
       if (chunk) grown.set(chunk);
       chunk = grown;
-      file.chunks[index] = chunk;
+      file.chunks.set(index, chunk);
     }
     return chunk;
   }
@@ -287,11 +288,12 @@ export class MemoryTree implements VfsSyncDriver {
       file.size = size;
       return;
     }
-    // Drop every chunk from the first one wholly past the new end.
-    const kept = Math.ceil(size / CHUNK_SIZE);
-    if (file.chunks.length > kept) file.chunks.length = kept;
+    const lastIndex = Math.floor(size / CHUNK_SIZE);
+    for (const index of file.chunks.keys()) {
+      if (index > lastIndex || (index === lastIndex && size % CHUNK_SIZE === 0)) file.chunks.delete(index);
+    }
     // Zero the cut-off tail so a later extension reads zeros, not old bytes.
-    if (size % CHUNK_SIZE !== 0) file.chunks[kept - 1]?.fill(0, size % CHUNK_SIZE);
+    file.chunks.get(lastIndex)?.fill(0, size % CHUNK_SIZE);
     this.used -= file.size - size;
     file.size = size;
   }
@@ -323,7 +325,7 @@ export class MemoryTree implements VfsSyncDriver {
     const file = this.#fileFor(path, REPLACE, data.length);
     this.used -= file.size;
     file.size = 0;
-    file.chunks = [];
+    file.chunks = new Map();
     this.#writeInto(file, 0, data);
     this.#touch(file);
   }
