@@ -215,23 +215,18 @@ export class MemoryTree implements VfsSyncDriver {
    * closure per write showed in a guest's small writes.)
    */
   #fileFor(path: string, at: number, length: number): FileNode {
-    if (path === this.#lastPath && this.#lastNode?.kind === 'file') {
-      const file = this.#lastNode;
-      this.#reserve(path, file.size, sizeAfter(file.size, at, length));
-      return file;
-    }
+    if (path === this.#lastPath && this.#lastNode)
+      return this.#existingFile(path, this.#lastNode, at, length);
+    if (path === '/') return this.#existingFile(path, this.#root, at, length);
     // The parent is looked up here rather than through lookup(): a new file (every O_CREAT of one
     // comes here) then needs its parent and its name once, not once to miss and once more to create.
     const slash = path.lastIndexOf('/');
-    const parent = path === '/' ? undefined : this.#parent(path, slash);
+    const parent = this.#parent(path, slash);
     const name = path.slice(slash + 1);
-    const node = path === '/' ? this.#root : parent?.children.get(name);
+    const node = parent?.children.get(name);
     if (node) {
       this.#remember(path, node);
-      checkFileTarget(path, node.kind, undefined);
-      const file = node as FileNode;
-      this.#reserve(path, file.size, sizeAfter(file.size, at, length));
-      return file;
+      return this.#existingFile(path, node, at, length);
     }
     checkFileTarget(path, undefined, parent ? 'directory' : this.#kind(parentPath(path)));
     this.#reserve(path, 0, sizeAfter(0, at, length));
@@ -239,6 +234,14 @@ export class MemoryTree implements VfsSyncDriver {
     (parent as DirNode).children.set(name, file);
     // Known at once, for the write that usually follows.
     this.#remember(path, file);
+    return file;
+  }
+
+  /** `node` (at `path`) when it is a file and writing `length` bytes at `at` fits (see #fileFor). */
+  #existingFile(path: string, node: Node, at: number, length: number): FileNode {
+    checkFileTarget(path, node.kind, undefined);
+    const file = node as FileNode;
+    this.#reserve(path, file.size, sizeAfter(file.size, at, length));
     return file;
   }
 
