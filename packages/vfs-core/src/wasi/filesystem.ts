@@ -212,8 +212,9 @@ export class Descriptor {
 
   /**
    * Runs a method for the guest: any failure leaves as a `wasi:filesystem` error code (jco lowers a
-   * thrown non-`Error` value into the `err` case of the method's result). Inline rather than through
-   * a helper taking a closure: this wraps every call the guest makes.
+   * thrown non-`Error` value into the `err` case of the method's result). The methods called on
+   * every open (`get-flags`, `get-type`) check for a closed descriptor themselves, without the
+   * closure this takes.
    */
   #run<T>(fn: () => T): T {
     try {
