@@ -18,6 +18,7 @@ import { memory } from '@eryx/vfs-memory';
 import { postgres } from '@eryx/vfs-postgres';
 import { sqlite } from '@eryx/vfs-sqlite';
 import { FilesystemClock, instrumentFilesystem, useClock } from './fs-clock.js';
+import { MIN_ROUNDS, type PairedRatio, pairedRatio, type Verdict, verdict } from './paired.js';
 import { dropPrefix } from './s3-prefix.js';
 
 /*
@@ -807,16 +808,26 @@ export interface GuestRatio {
   baseline: string;
   /** The largest ratio that meets the target; `undefined` when the ratio is for information. */
   max: number | undefined;
+  /** The best-of ratio: the target's least time ÷ the baseline's least time. */
   phases: Record<string, number>;
   /**
    * The same ratio for the time inside the filesystems alone (see {@link FilesystemClock}), when
    * both were measured phase by phase in turn. For information: the target is on `phases`.
    */
   fsPhases: Record<string, number>;
+  /** Whether every best-of ratio is within `max`. */
   met: boolean;
+  /** The paired ratio of each phase (see paired.ts), when both kept every time of every round. */
+  paired: Record<string, PairedRatio>;
+  /**
+   * What the paired ratios say about `max` (absent without one): `met` when every phase's interval
+   * lies within it, `missed` when some phase's lies beyond, `unresolved` when some straddles it.
+   */
+  pairedVerdict?: Verdict;
 }
 
-export function guestRatios(results: GuestResult[]): GuestRatio[] {
+/** The target ratios of the results of `rounds` rounds. */
+export function guestRatios(results: GuestResult[], rounds: number): GuestRatio[] {
   const byName = new Map(results.filter((r) => !r.error).map((r) => [r.target, r.phases]));
   const ratios: GuestRatio[] = [];
   for (const { target, baseline, max } of GUEST_TARGET_RATIOS) {
@@ -825,14 +836,22 @@ export function guestRatios(results: GuestResult[]): GuestRatio[] {
     if (!a || !b) continue;
     const phases: Record<string, number> = {};
     const fsPhases: Record<string, number> = {};
+    const paired: Record<string, PairedRatio> = {};
     for (const p of a) {
       const q = b.find((x) => x.name === p.name);
       if (!q) continue;
       phases[p.name] = p.ms / q.ms;
       if (p.fsMs !== undefined && q.fsMs !== undefined) fsPhases[p.name] = p.fsMs / q.fsMs;
+      const ratio = p.samples && q.samples && pairedRatio(p.samples, q.samples, rounds);
+      if (ratio) paired[p.name] = ratio;
     }
     const met = max === undefined || Object.values(phases).every((r) => r <= max);
-    ratios.push({ target, baseline, max, phases, fsPhases, met });
+    const verdicts = Object.values(paired).map((r) => (max === undefined ? undefined : verdict(r, max)));
+    const pairedVerdict =
+      max === undefined || verdicts.length === 0 || verdicts.length < a.length
+        ? undefined
+        : (['missed', 'too few rounds', 'unresolved', 'met'] as const).find((v) => verdicts.includes(v));
+    ratios.push({ target, baseline, max, phases, fsPhases, met, paired, pairedVerdict });
   }
   return ratios;
 }
@@ -850,6 +869,13 @@ function table(header: string[], lines: string[][]): string[] {
     ...lines.map(row),
   ];
 }
+
+const VERDICT_MARK: Record<Verdict, string> = {
+  met: 'ok',
+  missed: 'MISSED',
+  unresolved: 'unresolved',
+  'too few rounds': '',
+};
 
 /** The phase × target table and the target ratios, as Markdown lines. */
 export function formatGuest(
@@ -890,7 +916,7 @@ export function formatGuest(
     );
   }
   for (const r of results.filter((x) => x.error)) out.push(`\n${r.target}: FAILED: ${r.error}`);
-  const ratios = guestRatios(results);
+  const ratios = guestRatios(results, repeat);
   if (ratios.length > 0) {
     out.push('\ntarget ratios (time ÷ baseline time, per phase; lower is better)\n');
     out.push(
@@ -913,7 +939,46 @@ export function formatGuest(
       ),
     );
     for (const r of ratios.filter((x) => x.max !== undefined)) {
-      out.push(`\n${r.target} vs ${r.baseline}: ${r.met ? 'target met on every phase' : 'target MISSED'}`);
+      out.push(
+        `\n${r.target} vs ${r.baseline}, best-of ratios: ${r.met ? 'target met on every phase' : 'target MISSED'}`,
+      );
+    }
+  }
+  const paired = ratios.filter((r) => Object.keys(r.paired).length > 0);
+  if (paired.length > 0) {
+    out.push(
+      `\npaired ratios (median of the k-th time ÷ the baseline's k-th time of the same round, measured right next to it where the two run phase by phase in turn; over ${repeat} rounds, with the 95% interval from resampling rounds; lower is better)\n`,
+    );
+    out.push(
+      ...table(
+        [
+          'phase',
+          ...paired.map(
+            (r) => `${r.target} ÷ ${r.baseline} (${r.max === undefined ? 'no target' : `≤ ${r.max}`})`,
+          ),
+        ],
+        names.map((name) => [
+          name,
+          ...paired.map((r) => {
+            const v = r.paired[name];
+            if (!v) return '-';
+            const interval = v.low === undefined ? '' : ` (${v.low.toFixed(2)}–${v.high!.toFixed(2)})`;
+            const mark = r.max === undefined ? '' : VERDICT_MARK[verdict(v, r.max)];
+            return `${v.median.toFixed(2)}${interval}${mark ? ` ${mark}` : ''}`;
+          }),
+        ]),
+      ),
+    );
+    for (const r of paired.filter((x) => x.max !== undefined && x.pairedVerdict)) {
+      const phasesWith = (v: Verdict) =>
+        names.filter((n) => r.paired[n] && verdict(r.paired[n]!, r.max!) === v).join(', ');
+      const says: Record<Verdict, string> = {
+        met: `target met on every phase (every interval within ≤ ${r.max})`,
+        missed: `target MISSED on ${phasesWith('missed')} (interval above ${r.max})`,
+        unresolved: `not resolved on ${phasesWith('unresolved')} (interval straddles ${r.max}; more rounds narrow it: BENCH_REPEAT)`,
+        'too few rounds': `an interval needs ≥ ${MIN_ROUNDS} rounds (BENCH_REPEAT)`,
+      };
+      out.push(`\n${r.target} vs ${r.baseline}, paired ratios: ${says[r.pairedVerdict!]}`);
     }
   }
   for (const r of ratios.filter((x) => Object.keys(x.fsPhases).length > 0)) {

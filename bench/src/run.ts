@@ -150,7 +150,7 @@ if (process.env.BENCH_GUEST !== '0') {
       runs: guestRuns,
       iterations: guestIterations,
       results: guestResults,
-      ratios: guestRatios(guestResults),
+      ratios: guestRatios(guestResults, repeat),
     };
     if (guestResults.some((r) => r.error)) process.exitCode = 1;
   }
