@@ -870,6 +870,23 @@ function table(header: string[], lines: string[][]): string[] {
   ];
 }
 
+/** A phase × target ratio table, one column per ratio, its cells from `cell`. */
+function ratioTable(
+  ratios: GuestRatio[],
+  names: string[],
+  cell: (r: GuestRatio, phase: string) => string,
+): string[] {
+  return table(
+    [
+      'phase',
+      ...ratios.map(
+        (r) => `${r.target} ÷ ${r.baseline} (${r.max === undefined ? 'no target' : `≤ ${r.max}`})`,
+      ),
+    ],
+    names.map((name) => [name, ...ratios.map((r) => cell(r, name))]),
+  );
+}
+
 const VERDICT_MARK: Record<Verdict, string> = {
   met: 'ok',
   missed: 'MISSED',
@@ -920,23 +937,12 @@ export function formatGuest(
   if (ratios.length > 0) {
     out.push('\ntarget ratios (time ÷ baseline time, per phase; lower is better)\n');
     out.push(
-      ...table(
-        [
-          'phase',
-          ...ratios.map(
-            (r) => `${r.target} ÷ ${r.baseline} (${r.max === undefined ? 'no target' : `≤ ${r.max}`})`,
-          ),
-        ],
-        names.map((name) => [
-          name,
-          ...ratios.map((r) => {
-            const v = r.phases[name];
-            if (v === undefined) return '-';
-            if (r.max === undefined) return v.toFixed(2);
-            return `${v.toFixed(2)} ${v <= r.max ? 'ok' : 'MISSED'}`;
-          }),
-        ]),
-      ),
+      ...ratioTable(ratios, names, (r, name) => {
+        const v = r.phases[name];
+        if (v === undefined) return '-';
+        if (r.max === undefined) return v.toFixed(2);
+        return `${v.toFixed(2)} ${v <= r.max ? 'ok' : 'MISSED'}`;
+      }),
     );
     for (const r of ratios.filter((x) => x.max !== undefined)) {
       out.push(
@@ -950,24 +956,13 @@ export function formatGuest(
       `\npaired ratios (median of the k-th time ÷ the baseline's k-th time of the same round, measured right next to it where the two run phase by phase in turn; over ${repeat} rounds, with the 95% interval from resampling rounds; lower is better)\n`,
     );
     out.push(
-      ...table(
-        [
-          'phase',
-          ...paired.map(
-            (r) => `${r.target} ÷ ${r.baseline} (${r.max === undefined ? 'no target' : `≤ ${r.max}`})`,
-          ),
-        ],
-        names.map((name) => [
-          name,
-          ...paired.map((r) => {
-            const v = r.paired[name];
-            if (!v) return '-';
-            const interval = v.low === undefined ? '' : ` (${v.low.toFixed(2)}–${v.high!.toFixed(2)})`;
-            const mark = r.max === undefined ? '' : VERDICT_MARK[verdict(v, r.max)];
-            return `${v.median.toFixed(2)}${interval}${mark ? ` ${mark}` : ''}`;
-          }),
-        ]),
-      ),
+      ...ratioTable(paired, names, (r, name) => {
+        const v = r.paired[name];
+        if (!v) return '-';
+        const interval = v.low === undefined ? '' : ` (${v.low.toFixed(2)}–${v.high!.toFixed(2)})`;
+        const mark = r.max === undefined ? '' : VERDICT_MARK[verdict(v, r.max)];
+        return `${v.median.toFixed(2)}${interval}${mark ? ` ${mark}` : ''}`;
+      }),
     );
     for (const r of paired.filter((x) => x.max !== undefined && x.pairedVerdict)) {
       const phasesWith = (v: Verdict) =>
