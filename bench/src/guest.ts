@@ -846,9 +846,10 @@ export function guestRatios(results: GuestResult[], rounds: number): GuestRatio[
       if (ratio) paired[p.name] = ratio;
     }
     const met = max === undefined || Object.values(phases).every((r) => r <= max);
-    const verdicts = Object.values(paired).map((r) => (max === undefined ? undefined : verdict(r, max)));
+    // The worst phase decides; a phase without a paired ratio leaves the target without a verdict.
+    const verdicts = max === undefined ? [] : Object.values(paired).map((r) => verdict(r, max));
     const pairedVerdict =
-      max === undefined || verdicts.length === 0 || verdicts.length < a.length
+      verdicts.length === 0 || verdicts.length < a.length
         ? undefined
         : (['missed', 'too few rounds', 'unresolved', 'met'] as const).find((v) => verdicts.includes(v));
     ratios.push({ target, baseline, max, phases, fsPhases, met, paired, pairedVerdict });
@@ -964,16 +965,18 @@ export function formatGuest(
         return `${v.median.toFixed(2)}${interval}${mark ? ` ${mark}` : ''}`;
       }),
     );
-    for (const r of paired.filter((x) => x.max !== undefined && x.pairedVerdict)) {
-      const phasesWith = (v: Verdict) =>
-        names.filter((n) => r.paired[n] && verdict(r.paired[n]!, r.max!) === v).join(', ');
+    for (const r of paired) {
+      const { max, pairedVerdict: v } = r;
+      if (max === undefined || v === undefined) continue;
+      // The phases that gave the verdict (for missed and not resolved).
+      const which = names.filter((n) => r.paired[n] && verdict(r.paired[n]!, max) === v).join(', ');
       const says: Record<Verdict, string> = {
-        met: `target met on every phase (every interval within ≤ ${r.max})`,
-        missed: `target MISSED on ${phasesWith('missed')} (interval above ${r.max})`,
-        unresolved: `not resolved on ${phasesWith('unresolved')} (interval straddles ${r.max}; more rounds narrow it: BENCH_REPEAT)`,
+        met: `target met on every phase (every interval within ≤ ${max})`,
+        missed: `target MISSED on ${which} (interval above ${max})`,
+        unresolved: `not resolved on ${which} (interval straddles ${max}; more rounds narrow it: BENCH_REPEAT)`,
         'too few rounds': `an interval needs ≥ ${MIN_ROUNDS} rounds (BENCH_REPEAT)`,
       };
-      out.push(`\n${r.target} vs ${r.baseline}, paired ratios: ${says[r.pairedVerdict!]}`);
+      out.push(`\n${r.target} vs ${r.baseline}, paired ratios: ${says[v]}`);
     }
   }
   for (const r of ratios.filter((x) => Object.keys(x.fsPhases).length > 0)) {
