@@ -16,6 +16,7 @@ export type SuiteName =
   | 'read'
   | 'writeAt'
   | 'append'
+  | 'create'
   | 'setSize'
   | 'metadata'
   | 'list'
@@ -23,6 +24,7 @@ export type SuiteName =
   | 'rename'
   | 'badInput'
   | 'concurrency'
+  | 'shared'
   | 'chaos'
   | 'probe'
   | 'model'
@@ -37,6 +39,15 @@ export interface ConformanceOptions {
    * tests also work in a random directory of their own, so stores may share a backend.
    */
   create(): VfsStorage | Promise<VfsStorage>;
+  /**
+   * Opens a second storage object on the same store as `storage` (the store under test, in the
+   * form under test: in the sync form its `sync` is the original's twin), as another process would:
+   * its own connection, client or handle, sharing nothing in memory with the first. Enables the
+   * `shared` sub-suite, which checks across the two what the capabilities promise across processes
+   * (`exclusiveCreate`, `nativeAppend`). The kit closes it with `close()`. Leave it out for a store
+   * that lives in one object's memory.
+   */
+  reopen?(storage: VfsStorage): VfsStorage | Promise<VfsStorage>;
   /** Disposes of a store made by `create` (close it, drop its data). Default: `storage.close()`. */
   destroy?(storage: VfsStorage): void | Promise<void>;
   /** Direct reads of the backend; enables the `probe` sub-suite. */

@@ -1,22 +1,36 @@
 import { toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
-import { appendSuite, readAtViewSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+import {
+  appendSuite,
+  createSuite,
+  readAtViewSuite,
+  readSuite,
+  setSizeSuite,
+  writeAtSuite,
+} from './suites/data.js';
 import { flushSuite } from './suites/flush.js';
 import { limitsSuite } from './suites/limits.js';
 import { propertySuite } from './suites/property.js';
-import { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
+import { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
 import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
 import { randomName } from './util.js';
 
 export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
-export { appendSuite, readAtViewSuite, readSuite, setSizeSuite, writeAtSuite } from './suites/data.js';
+export {
+  appendSuite,
+  createSuite,
+  readAtViewSuite,
+  readSuite,
+  setSizeSuite,
+  writeAtSuite,
+} from './suites/data.js';
 export { flushSuite } from './suites/flush.js';
 export { limitsSuite } from './suites/limits.js';
 export { type ModelOp, modelOp, propertySuite } from './suites/property.js';
-export { badInputSuite, chaosSuite, concurrencySuite, probeSuite } from './suites/robustness.js';
+export { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
 export { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
 export { expectBytes, expectError, pattern, randomName } from './util.js';
 
@@ -26,6 +40,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   readAtView: readAtViewSuite,
   writeAt: writeAtSuite,
   append: appendSuite,
+  create: createSuite,
   setSize: setSizeSuite,
   metadata: metadataSuite,
   list: listSuite,
@@ -33,6 +48,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   rename: renameSuite,
   badInput: badInputSuite,
   concurrency: concurrencySuite,
+  shared: sharedSuite,
   chaos: chaosSuite,
   probe: probeSuite,
   model: propertySuite,
@@ -103,8 +119,8 @@ export function useConformanceContext(
  * ```
  *
  * Runs every sub-suite in the async form and, when the store has a `sync` twin, again in the sync
- * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe; the `limits` tests
- * run for the limits the store declares.
+ * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe, `shared` only with
+ * `reopen`; the `limits` tests run for the limits the store declares.
  */
 export function runConformance(options: ConformanceOptions): void {
   // One store is made (and disposed of) before registration to learn what the backend declares, so
@@ -137,6 +153,7 @@ function registerForm(options: ConformanceOptions, form: 'async' | 'sync', decla
     for (const [name, suite] of Object.entries(SUITES) as [SuiteName, (c: SuiteContext) => void][]) {
       if (options.skip?.includes(name)) continue;
       if (name === 'probe' && !options.probe) continue;
+      if (name === 'shared' && !options.reopen) continue;
       suite(ctx);
     }
     options.extraTests?.(ctx);

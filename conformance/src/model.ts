@@ -116,6 +116,11 @@ export class ReferenceModel implements VfsSyncDriver {
     return at;
   }
 
+  create(path: string): void {
+    if (this.entries.has(path)) this.fail('already-exists', path);
+    this.fileForWrite(path);
+  }
+
   setSize(path: string, size: number): void {
     const e = this.file(path);
     this.resize(e, size);

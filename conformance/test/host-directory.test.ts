@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hostDirectory, toAsync } from '@eryx/vfs-core';
+import { type HostDirectoryStorage, hostDirectory, toAsync } from '@eryx/vfs-core';
 import { afterAll } from 'vitest';
 import { runConformance } from '../src/index.js';
 
@@ -17,4 +17,6 @@ runConformance({
     const dir = mkdtempSync(join(temp, `${n++}-`));
     return toAsync(hostDirectory(dir));
   },
+  // A second storage on the same host directory, as another process would mount it.
+  reopen: (storage) => toAsync(hostDirectory((storage.sync as HostDirectoryStorage).root)),
 });

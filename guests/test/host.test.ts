@@ -398,6 +398,33 @@ describe('createWasiHost', () => {
     expect((await storage.list('/')).map((entry) => entry.name)).toEqual(['file']);
   });
 
+  it('O_CREAT|O_EXCL is the storage create: a file another process made after the lookup wins', () => {
+    const inner = memory().sync;
+    const calls: string[] = [];
+    // Another writer of the store creates the file between this host's lookup and its creation.
+    const racing = override(inner, {
+      exists(path: string) {
+        const there = inner.exists(path);
+        if (path === '/lock' && !there) inner.write(path, text('theirs'));
+        return there;
+      },
+      create(path: string) {
+        calls.push(path);
+        inner.create(path);
+      },
+    });
+    const dir = root(createWasiHost({ mounts: { '/data': racing } }));
+    expect(codeOf(() => dir.openAt({}, 'lock', { create: true, exclusive: true }, RW))).toBe('exist');
+    expect(decode(inner.read('/lock'))).toBe('theirs');
+    // Without the race it creates an empty file, through create.
+    const mine = dir.openAt({}, 'mine', { create: true, exclusive: true }, RW);
+    expect(mine.stat().size).toBe(0n);
+    expect(calls).toEqual(['/lock', '/mine']);
+    // Plain O_CREAT does not need exclusivity, and keeps its single-call path.
+    drop(dir.openAt({}, 'plain', { create: true }, RW));
+    expect(calls).toEqual(['/lock', '/mine']);
+  });
+
   it('follows POSIX for open flags on directories and missing paths', () => {
     const storage = memory();
     storage.sync.mkdir('/dir');

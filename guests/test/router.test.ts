@@ -242,6 +242,23 @@ describe('restrictedFiles', () => {
     expect(existsSync(join(root, 'c.conf'))).toBe(false);
   });
 
+  it('creates a named file exclusively (O_EXCL on the host), and nothing else', () => {
+    const { root } = fixture();
+    writeFileSync(join(root, 'a.conf'), 'A');
+    const storage = restrictedFiles({ 'a.conf': join(root, 'a.conf'), 'b.conf': join(root, 'b.conf') });
+    expect(storage.capabilities.exclusiveCreate).toBe(true);
+    expect(codeOf(() => storage.create('/a.conf'))).toBe('already-exists');
+    expect(readFileSync(join(root, 'a.conf'), 'utf8')).toBe('A');
+    storage.create('/b.conf');
+    expect(readFileSync(join(root, 'b.conf'), 'utf8')).toBe('');
+    expect(codeOf(() => storage.create('/b.conf'))).toBe('already-exists');
+    expect(codeOf(() => storage.create('/'))).toBe('already-exists');
+    expect(codeOf(() => storage.create('/c.conf'))).toBe('permission-denied');
+    expect(codeOf(() => storage.create('/a.conf/x'))).toBe('not-a-directory');
+    expect(codeOf(() => storage.create('/d/x'))).toBe('not-found');
+    expect(existsSync(join(root, 'c.conf'))).toBe(false);
+  });
+
   it('read-only refuses every write', () => {
     const { root } = fixture();
     writeFileSync(join(root, 'a.conf'), 'A');
@@ -255,6 +272,8 @@ describe('restrictedFiles', () => {
       () => storage.delete('/a.conf'),
       () => storage.rename('/a.conf', '/b'),
       () => storage.mkdir('/d'),
+      () => storage.create('/a.conf'),
+      () => storage.create('/b.conf'),
       () => storage.write('/other', text('x')),
     ]) {
       expect(codeOf(write)).toBe('read-only');

@@ -247,6 +247,74 @@ export function appendSuite(ctx: SuiteContext): void {
   });
 }
 
+/** create: an empty file where nothing is, or `already-exists`. Races live in the concurrency suite. */
+export function createSuite(ctx: SuiteContext): void {
+  describe('create', () => {
+    it('creates an empty file, listed and stat-able like any other', async () => {
+      const p = ctx.path('lock');
+      await ctx.storage.create(p);
+      expect((await ctx.storage.stat(p)).kind).toBe('file');
+      expect((await ctx.storage.stat(p)).size).toBe(0);
+      expect((await ctx.storage.read(p)).length).toBe(0);
+      expect(await ctx.storage.list(ctx.dir)).toEqual([{ name: 'lock', kind: 'file', size: 0 }]);
+      expect(await ctx.storage.append(p, text('pid 42'))).toBe(0);
+      expect(str(await ctx.storage.read(p))).toBe('pid 42');
+    });
+
+    it('fails with already-exists on a file, keeping its content', async () => {
+      const p = ctx.path('f');
+      await ctx.storage.write(p, text('intact'));
+      const error = await expectError(() => ctx.storage.create(p), 'already-exists');
+      expect(error.path).toBe(p);
+      expect(str(await ctx.storage.read(p))).toBe('intact');
+    });
+
+    it('fails with already-exists on an empty file, on a directory and on the root', async () => {
+      await ctx.storage.create(ctx.path('empty'));
+      await expectError(() => ctx.storage.create(ctx.path('empty')), 'already-exists');
+      await ctx.storage.mkdir(ctx.path('d'));
+      await ctx.storage.write(ctx.path('d', 'inside'), text('x'));
+      await expectError(() => ctx.storage.create(ctx.path('d')), 'already-exists');
+      await expectError(() => ctx.storage.create(ctx.dir), 'already-exists');
+      await expectError(() => ctx.storage.create('/'), 'already-exists');
+      expect((await ctx.storage.stat(ctx.path('d'))).kind).toBe('directory');
+      expect((await ctx.storage.list(ctx.path('d'))).map((e) => e.name)).toEqual(['inside']);
+    });
+
+    it('rejects a missing parent and a parent that is a file, creating nothing', async () => {
+      await expectError(() => ctx.storage.create(ctx.path('nodir', 'f')), 'not-found');
+      await ctx.storage.write(ctx.path('file'), text('x'));
+      await expectError(() => ctx.storage.create(ctx.path('file', 'f')), 'not-a-directory');
+      expect(await ctx.storage.exists(ctx.path('nodir'))).toBe(false);
+      expect(str(await ctx.storage.read(ctx.path('file')))).toBe('x');
+    });
+
+    it('creates again after a delete, and at a renamed-away name', async () => {
+      const p = ctx.path('f');
+      await ctx.storage.create(p);
+      await ctx.storage.delete(p);
+      await ctx.storage.create(p);
+      await ctx.storage.writeAt(p, 0, text('moved'));
+      await ctx.storage.rename(p, ctx.path('g'));
+      await ctx.storage.create(p);
+      expect((await ctx.storage.stat(p)).size).toBe(0);
+      expect(str(await ctx.storage.read(ctx.path('g')))).toBe('moved');
+      await expectError(() => ctx.storage.create(ctx.path('g')), 'already-exists');
+    });
+
+    it('sets all three times to now', async () => {
+      const before = Date.now() - 1000;
+      const p = ctx.path('f');
+      await ctx.storage.create(p);
+      const meta = await ctx.storage.stat(p);
+      for (const t of [meta.created, meta.modified, meta.accessed]) {
+        expect(t).toBeGreaterThan(before);
+        expect(t).toBeLessThan(Date.now() + 1000);
+      }
+    });
+  });
+}
+
 /** setSize: grow with zeros, shrink, no stale bytes after shrink-then-grow. */
 export function setSizeSuite(ctx: SuiteContext): void {
   describe('setSize', () => {

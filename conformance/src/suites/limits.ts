@@ -195,6 +195,9 @@ export function limitsSuite(ctx: SuiteContext): void {
         await expectRefused(s, () => s.writeAt(q, 0, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.append(q, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.write(q, new Uint8Array(0)), 'quota-exceeded');
+        await expectRefused(s, () => s.create(q), 'quota-exceeded');
+        // Anything there is already-exists, whatever the limits.
+        await expectError(() => s.create(names[0]!), 'already-exists');
         // Directories are not counted; existing files can be rewritten.
         await s.mkdir(ctx.path('dir'));
         await s.write(names[0]!, text('rewritten'));
@@ -203,6 +206,9 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.write(q, text('x'));
         await expectRefused(s, () => s.write(ctx.path('other'), text('x')), 'quota-exceeded');
         await s.delete(names[2]!);
+        await s.create(ctx.path('other'));
+        expect((await usage(s)).files).toBe(max);
+        await s.delete(ctx.path('other'));
         await s.append(ctx.path('other'), text('x'));
         expect((await usage(s)).files).toBe(max);
       });
@@ -225,6 +231,7 @@ export function limitsSuite(ctx: SuiteContext): void {
           await expectRefused(s, () => s.write(path, text('x')), 'name-too-long');
           await expectRefused(s, () => s.writeAt(path, 0, text('x')), 'name-too-long');
           await expectRefused(s, () => s.append(path, text('x')), 'name-too-long');
+          await expectRefused(s, () => s.create(path), 'name-too-long');
           await expectRefused(s, () => s.mkdir(path), 'name-too-long');
           await expectRefused(s, () => s.rename(ctx.path('short'), path), 'name-too-long');
         }
@@ -232,6 +239,8 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.write(atLimit, text('x'));
         await s.rename(atLimit, `${atLimit.slice(0, -1)}h`);
         await s.delete(`${atLimit.slice(0, -1)}h`);
+        await s.create(atLimit);
+        await s.delete(atLimit);
         await s.mkdir(atLimit);
         await s.rmdir(atLimit);
         await s.rename(ctx.path('short'), atLimit);

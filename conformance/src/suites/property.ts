@@ -10,7 +10,7 @@ export type ModelOp =
   | { op: 'writeAt'; path: string; offset: number; data: number[] }
   | { op: 'readAt'; path: string; offset: number; length: number }
   | { op: 'setSize'; path: string; size: number }
-  | { op: 'read' | 'stat' | 'list' | 'exists' | 'mkdir' | 'rmdir' | 'delete'; path: string }
+  | { op: 'read' | 'stat' | 'list' | 'exists' | 'mkdir' | 'create' | 'rmdir' | 'delete'; path: string }
   | { op: 'rename'; path: string; to: string };
 
 const NAMES = ['a', 'b', 'c'];
@@ -51,6 +51,7 @@ export const modelOp: fc.Arbitrary<ModelOp> = fc.oneof(
     }),
   },
   { weight: 4, arbitrary: fc.record({ op: fc.constant('mkdir' as const), path: relPath }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('create' as const), path: anyPath }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('rename' as const), path: relPath, to: relPath }) },
   {
     weight: 6,
@@ -100,6 +101,8 @@ async function apply(
         return { ok: await s.exists(p) };
       case 'mkdir':
         return { ok: await s.mkdir(p) };
+      case 'create':
+        return { ok: await s.create(p) };
       case 'rmdir':
         return { ok: await s.rmdir(p) };
       case 'delete':

@@ -1,4 +1,4 @@
-import { isVfsError, VfsError } from '@eryx/vfs-core';
+import { isVfsError, toAsync, VfsError, type VfsStorage } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import { chaos } from '../chaos.js';
 import type { SuiteContext } from '../context.js';
@@ -31,6 +31,7 @@ export function badInputSuite(ctx: SuiteContext): void {
           ['write', [bad, text('x')]],
           ['writeAt', [bad, 0, text('x')]],
           ['append', [bad, text('x')]],
+          ['create', [bad]],
           ['setSize', [bad, 0]],
           ['stat', [bad]],
           ['list', [bad]],
@@ -161,6 +162,33 @@ export function concurrencySuite(ctx: SuiteContext): void {
       expect((await ctx.storage.list(ctx.dir)).length).toBe(100);
     });
 
+    it('concurrent creates of one path: exactly one succeeds, and races with appends lose nothing', async () => {
+      for (let round = 0; round < 5; round++) {
+        const p = ctx.path(`lock${round}`);
+        const results = await Promise.allSettled(Array.from({ length: 10 }, () => ctx.storage.create(p)));
+        expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+        for (const r of results) {
+          if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
+        }
+      }
+      // A create racing appends to the same new path never wipes what an append wrote.
+      const p = ctx.path('raced');
+      const outcomes = await Promise.allSettled([
+        ctx.storage.append(p, text('a')),
+        ctx.storage.create(p),
+        ctx.storage.append(p, text('b')),
+        ctx.storage.create(p),
+      ]);
+      expect(outcomes[0]!.status).toBe('fulfilled');
+      expect(outcomes[2]!.status).toBe('fulfilled');
+      expect(
+        str(await ctx.storage.read(p))
+          .split('')
+          .sort()
+          .join(''),
+      ).toBe('ab');
+    });
+
     it('concurrent mkdir of one path: exactly one succeeds', async () => {
       const results = await Promise.allSettled(
         Array.from({ length: 10 }, () => ctx.storage.mkdir(ctx.path('d'))),
@@ -169,6 +197,80 @@ export function concurrencySuite(ctx: SuiteContext): void {
       for (const r of results) {
         if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
       }
+    });
+  });
+}
+
+/**
+ * Two storage objects on one store (`options.reopen`), standing in for two processes: each sees
+ * what the other did, `create` is exclusive across them when `exclusiveCreate` says so, and appends
+ * through both interleave without loss when `nativeAppend` says so.
+ */
+export function sharedSuite(ctx: SuiteContext): void {
+  describe('shared store', () => {
+    async function withSecond(fn: (other: VfsStorage) => Promise<void>): Promise<void> {
+      const opened = await ctx.options.reopen!(ctx.storage);
+      const other = ctx.form === 'sync' && opened.sync ? toAsync(opened.sync) : opened;
+      try {
+        await fn(other);
+      } finally {
+        await opened.close();
+      }
+    }
+
+    it('each object sees what the other created, wrote and deleted', async () => {
+      await withSecond(async (other) => {
+        const p = ctx.path('seen');
+        await ctx.storage.create(p);
+        expect(await other.exists(p)).toBe(true);
+        await expectError(() => other.create(p), 'already-exists');
+        await other.write(p, text('from the other'));
+        expect(str(await ctx.storage.read(p))).toBe('from the other');
+        await other.delete(p);
+        expect(await ctx.storage.exists(p)).toBe(false);
+        await ctx.storage.create(p);
+      });
+    });
+
+    it('creates of one path through both objects: exactly one succeeds when exclusiveCreate', async () => {
+      await withSecond(async (other) => {
+        for (let round = 0; round < 10; round++) {
+          const p = ctx.path(`lock${round}`);
+          const first = round % 2 === 0 ? ctx.storage : other;
+          const second = first === other ? ctx.storage : other;
+          const results = await Promise.allSettled(
+            Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? first : second).create(p)),
+          );
+          const won = results.filter((r) => r.status === 'fulfilled').length;
+          for (const r of results) {
+            if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
+          }
+          if (ctx.capabilities.exclusiveCreate) expect(won, `round ${round}`).toBe(1);
+          else expect(won).toBeGreaterThanOrEqual(1);
+          expect((await ctx.storage.stat(p)).size).toBe(0);
+        }
+      });
+    });
+
+    it('appends through both objects are all present when nativeAppend', async () => {
+      await withSecond(async (other) => {
+        const p = ctx.path('log');
+        const records = Array.from({ length: 40 }, (_, i) => text(`<${String(i).padStart(2, '0')}>`));
+        const offsets = await Promise.all(
+          records.map((r, i) => (i % 2 === 0 ? ctx.storage : other).append(p, r)),
+        );
+        const content = str(await ctx.storage.read(p));
+        if (ctx.capabilities.nativeAppend) {
+          expect(content.length).toBe(40 * 4);
+          expect(new Set(offsets).size).toBe(40);
+          records.forEach((r, i) => {
+            expect(content.slice(offsets[i]!, offsets[i]! + 4)).toBe(str(r));
+          });
+        } else {
+          // Without the promise only the shape holds: whole records, none torn.
+          expect(content).toMatch(/^(<\d\d>)+$/);
+        }
+      });
     });
   });
 }

@@ -82,6 +82,7 @@ export function metadataSuite(ctx: SuiteContext): void {
     it('capabilities are all filled in', () => {
       for (const key of [
         'nativeAppend',
+        'exclusiveCreate',
         'atomicRename',
         'atomicDirectoryRename',
         'persistent',

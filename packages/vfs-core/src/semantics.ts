@@ -45,11 +45,17 @@ export function checkExists(path: string, existing: Kind): asserts existing is F
   if (existing === undefined) throw new VfsError('not-found', undefined, { path });
 }
 
-/** For mkdir. @throws `already-exists`; `not-found` / `not-a-directory` (parent) */
+/**
+ * For mkdir: nothing may be there, not even a file (the root always is a directory).
+ * @throws `already-exists`; `not-found` / `not-a-directory` (parent)
+ */
 export function checkMkdir(path: string, existing: Kind, parent: Kind): void {
   if (existing !== undefined || path === '/') throw new VfsError('already-exists', undefined, { path });
   parentMustBeDirectory(path, parent);
 }
+
+/** For create: the same rule as {@link checkMkdir}, since both make something new where nothing is. */
+export const checkCreate: (path: string, existing: Kind, parent: Kind) => void = checkMkdir;
 
 /** For rmdir. @throws `busy` (root); `not-found`; `not-a-directory`; `directory-not-empty` */
 export function checkRmdir(path: string, existing: Kind, hasEntries: boolean): void {

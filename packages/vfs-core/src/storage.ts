@@ -87,6 +87,9 @@ const args = {
   },
 };
 
+/** What an emulated create writes: nothing, at offset 0. */
+const NOTHING = new Uint8Array(0);
+
 function closedError(): VfsError {
   return new VfsError('io', 'storage is closed');
 }
@@ -94,12 +97,13 @@ function closedError(): VfsError {
 /**
  * Makes a {@link VfsStorage} of a backend's {@link VfsDriver}: normalizes and validates every
  * argument once, translates stray errors into `io` {@link VfsError}s (with the original as
- * `cause`), fills capability defaults and emulates `append` when the driver has none.
+ * `cause`), fills capability defaults and emulates `append` and `create` when the driver has none.
  */
 export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorage } = {}): VfsStorage {
   const capabilities = resolveCapabilities({
     ...driver.capabilities,
     nativeAppend: driver.append !== undefined && driver.capabilities?.nativeAppend !== false,
+    exclusiveCreate: driver.create !== undefined && driver.capabilities?.exclusiveCreate !== false,
   });
   const appends = new KeyedQueue();
   let closed = false;
@@ -128,6 +132,15 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
       return size;
     });
 
+  // In the append queue: an emulated append between the lookup and the creation would otherwise
+  // make two creators. An empty writeAt never destroys data, even if another process got there.
+  const emulatedCreate = (path: string) =>
+    appends.run(path, async () => {
+      if (path === '/' || (await driver.exists(path)))
+        throw new VfsError('already-exists', undefined, { path });
+      await driver.writeAt(path, 0, NOTHING);
+    });
+
   const storage: VfsStorage = {
     capabilities,
     sync: options.sync,
@@ -140,6 +153,11 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
       call(async () => {
         const [path, data] = args.write(p, d);
         return driver.append ? driver.append(path, data) : emulatedAppend(path, data);
+      }),
+    create: (p) =>
+      call(() => {
+        const path = args.path(p);
+        return driver.create ? driver.create(path) : emulatedCreate(path);
       }),
     setSize: (p, s) => call(() => driver.setSize(...args.setSize(p, s))),
     stat: (p): Promise<Metadata> => call(() => driver.stat(args.path(p))),
@@ -168,6 +186,7 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
   const capabilities: Capabilities = resolveCapabilities({
     ...driver.capabilities,
     nativeAppend: driver.append !== undefined && driver.capabilities?.nativeAppend !== false,
+    exclusiveCreate: driver.create !== undefined && driver.capabilities?.exclusiveCreate !== false,
   });
   let closed = false;
 
@@ -194,6 +213,11 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     checkData(data, path, size);
     driver.writeAt(path, size, data);
     return size;
+  };
+
+  const emulatedCreate = (path: string): void => {
+    if (path === '/' || driver.exists(path)) throw new VfsError('already-exists', undefined, { path });
+    driver.writeAt(path, 0, NOTHING);
   };
 
   const readAtView = driver.readAtView;
@@ -244,6 +268,16 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
         return driver.append ? driver.append(path, data) : emulatedAppend(path, data);
       } catch (error) {
         return failed(error);
+      }
+    },
+    create(p) {
+      open();
+      try {
+        const path = normalizePath(p);
+        if (driver.create) driver.create(path);
+        else emulatedCreate(path);
+      } catch (error) {
+        failed(error);
       }
     },
     setSize(p, s) {
@@ -375,6 +409,7 @@ export function toAsync(sync: VfsSyncStorage): VfsStorage {
     write: run((p, d) => sync.write(p, d)),
     writeAt: run((p, o, d) => sync.writeAt(p, o, d)),
     append: run((p, d) => sync.append(p, d)),
+    create: run((p) => sync.create(p)),
     setSize: run((p, s) => sync.setSize(p, s)),
     stat: run((p) => sync.stat(p)),
     list: run((p) => sync.list(p)),

@@ -55,6 +55,13 @@ export interface Capabilities {
    * serialized per path within one storage object only. Default `false`.
    */
   nativeAppend: boolean;
+  /**
+   * The backend implements `create` itself, exclusively against every other writer of the same
+   * store (other processes included): of two creations of one path, exactly one succeeds. When
+   * `false`, core emulates `create` as `exists` + an empty `writeAt`, which is exclusive within one
+   * storage object only. Default `false`.
+   */
+  exclusiveCreate: boolean;
   /** Renaming a file is one atomic step: observers see the old or the new name, never both or neither. Default `false`. */
   atomicRename: boolean;
   /**
@@ -71,6 +78,7 @@ export interface Capabilities {
 /** The defaults of every {@link Capabilities} flag: the weakest promise. */
 export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   nativeAppend: false,
+  exclusiveCreate: false,
   atomicRename: false,
   atomicDirectoryRename: false,
   persistent: false,
@@ -181,6 +189,15 @@ export interface VfsStorage {
   append(path: string, data: Uint8Array): Promise<number>;
 
   /**
+   * Creates an empty file where nothing is, or fails: the file of `O_CREAT | O_EXCL`, the lock
+   * file's primitive. Of several creations of one path through one storage object exactly one
+   * succeeds; across processes see {@link Capabilities.exclusiveCreate}. The parent must exist.
+   * @throws `already-exists` (a file or a directory at `path`, the root included); `not-found` /
+   *   `not-a-directory` (parent); `quota-exceeded`; `read-only`
+   */
+  create(path: string): Promise<void>;
+
+  /**
    * Truncates the file to `size` bytes or extends it with zeros.
    * @throws `not-found`; `is-a-directory`; `invalid-offset`; `quota-exceeded`
    */
@@ -258,6 +275,7 @@ export interface VfsSyncStorage {
   write(path: string, data: Uint8Array): void;
   writeAt(path: string, offset: number, data: Uint8Array): void;
   append(path: string, data: Uint8Array): number;
+  create(path: string): void;
   setSize(path: string, size: number): void;
   stat(path: string): Metadata;
   list(path: string): DirEntry[];
@@ -286,19 +304,21 @@ export interface VfsSyncStorage {
 /**
  * What a backend implements: the {@link VfsStorage} operations, called only with normalized paths
  * and validated offsets, sizes and data (core checks them once, in {@link createStorage}).
- * `append` may be left out (core then emulates it, see {@link Capabilities.nativeAppend}), as may
- * `close`. Errors a driver throws that are not {@link VfsError}s become `io` errors.
+ * `append` and `create` may be left out (core then emulates them, see
+ * {@link Capabilities.nativeAppend} and {@link Capabilities.exclusiveCreate}), as may `close`. Errors a driver throws that are not {@link VfsError}s become `io` errors.
  */
-export type VfsDriver = Omit<VfsStorage, 'capabilities' | 'append' | 'close' | 'sync'> & {
+export type VfsDriver = Omit<VfsStorage, 'capabilities' | 'append' | 'create' | 'close' | 'sync'> & {
   readonly capabilities?: Partial<Capabilities>;
   append?(path: string, data: Uint8Array): Promise<number>;
+  create?(path: string): Promise<void>;
   close?(): Promise<void>;
 };
 
 /** The synchronous {@link VfsDriver}. */
-export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'close'> & {
+export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'create' | 'close'> & {
   readonly capabilities?: Partial<Capabilities>;
   append?(path: string, data: Uint8Array): number;
+  create?(path: string): void;
   close?(): void;
 };
 
@@ -318,6 +338,7 @@ export const VFS_OPERATIONS: readonly VfsOperation[] = [
   'write',
   'writeAt',
   'append',
+  'create',
   'setSize',
   'stat',
   'list',

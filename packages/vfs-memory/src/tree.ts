@@ -1,6 +1,7 @@
 import {
   baseName,
   type Capabilities,
+  checkCreate,
   checkDelete,
   checkExistingDirectory,
   checkExistingFile,
@@ -104,6 +105,7 @@ function sizeAfter(size: number, at: number, length: number): number {
 export class MemoryTree implements VfsSyncDriver {
   readonly capabilities: Partial<Capabilities> = {
     nativeAppend: true,
+    exclusiveCreate: true,
     atomicRename: true,
     atomicDirectoryRename: true,
   };
@@ -346,6 +348,11 @@ export class MemoryTree implements VfsSyncDriver {
     if (data.length > 0) this.#writeInto(file, at, data);
     this.#touch(file);
     return at;
+  }
+
+  create(path: string): void {
+    checkCreate(path, this.#kind(path), this.#kind(parentPath(path)));
+    this.#fileFor(path, 0, 0);
   }
 
   setSize(path: string, size: number): void {

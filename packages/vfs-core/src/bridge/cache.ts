@@ -374,6 +374,15 @@ export class BlockCache implements VfsSyncDriver {
     return at;
   }
 
+  /** Always the backend's: only it can tell whether another process created the file first. */
+  create(path: string): void {
+    const file = this.#files.get(path);
+    // Writes buffered before the create reach the backend before it (and make it fail, as they should).
+    if (file) this.#write(file);
+    this.#remote(Op.create, path);
+    this.#track(path, 0);
+  }
+
   setSize(path: string, size: number): void {
     const file = this.#files.get(path);
     if (file) this.#write(file);

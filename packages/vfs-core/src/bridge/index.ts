@@ -111,8 +111,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * - Reads are served from an LRU cache of `blockSize` blocks (`cacheBytes` at most); a read too
  *   large for the cache goes straight to the backend. Nothing ever loads a whole store.
  * - `writeAt` to a file that exists is buffered (`dirtyBytes` at most; reaching it stores every
- *   buffered write). Everything else — write, append, setSize, mkdir, rmdir, delete, rename,
- *   setTimes — goes to the backend before returning, after storing the buffered writes it
+ *   buffered write). Everything else — write, append, create, setSize, mkdir, rmdir, delete,
+ *   rename, setTimes — goes to the backend before returning, after storing the buffered writes it
  *   depends on, so the backend sees operations in the order they were made.
  * - What the caller sees is always current: reads, `stat`, `list` and `exists` include buffered
  *   writes.
@@ -237,6 +237,7 @@ function bind(cache: BlockCache) {
     write: cache.write.bind(cache),
     writeAt: cache.writeAt.bind(cache),
     append: cache.append.bind(cache),
+    create: cache.create.bind(cache),
     setSize: cache.setSize.bind(cache),
     stat: cache.stat.bind(cache),
     list: cache.list.bind(cache),

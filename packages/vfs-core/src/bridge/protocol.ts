@@ -47,6 +47,7 @@ export const Op = {
   setTimes: 14,
   close: 15,
   writeMany: 16,
+  create: 17,
 } as const;
 export type OpCode = (typeof Op)[keyof typeof Op];
 

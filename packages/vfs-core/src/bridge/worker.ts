@@ -72,6 +72,8 @@ async function handle(storage: VfsStorage, request: Decoder): Promise<unknown> {
       return storage.writeAt(path(), num(), bytes());
     case Op.append:
       return storage.append(path(), bytes());
+    case Op.create:
+      return storage.create(path());
     case Op.setSize:
       return storage.setSize(path(), num());
     case Op.stat:

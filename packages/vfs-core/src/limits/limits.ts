@@ -201,6 +201,12 @@ function plans(max: StorageLimits) {
       return yield* fileWrite(path, meta, (meta?.size ?? 0) + data.length, call('append', path, data));
     },
 
+    *create(path: string): Plan<void> {
+      // Anything there: the inner storage's already-exists wins over any limit.
+      if (path === '/' || (yield* statOrUndefined(path)) !== undefined) return yield* call('create', path);
+      yield* fileWrite(path, undefined, 0, call('create', path));
+    },
+
     *setSize(path: string, size: number): Plan<void> {
       const meta = yield* fileMeta(path);
       if (meta === 'directory' || meta === undefined) return yield* call('setSize', path, size);
@@ -280,6 +286,7 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
       write: (path, data) => run(p.write(path, data)),
       writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
       append: (path, data) => run(p.append(path, data)),
+      create: (path) => run(p.create(path)),
       setSize: (path, size) => run(p.setSize(path, size)),
       delete: (path) => run(p.delete(path)),
       mkdir: (path) => run(p.mkdir(path)),
@@ -298,6 +305,7 @@ export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage 
     write: (path, data) => run(() => p.write(path, data)),
     writeAt: (path, offset, data) => run(() => p.writeAt(path, offset, data)),
     append: (path, data) => run(() => p.append(path, data)),
+    create: (path) => run(() => p.create(path)),
     setSize: (path, size) => run(() => p.setSize(path, size)),
     delete: (path) => run(() => p.delete(path)),
     mkdir: (path) => run(() => p.mkdir(path)),

@@ -1,9 +1,11 @@
 import {
+  closeSync,
   constants,
   ftruncateSync,
   futimesSync,
   lstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
   realpathSync,
@@ -16,6 +18,7 @@ import {
 import { isVfsError, VfsError } from '../errors.js';
 import { joinPath, pathSegments } from '../path.js';
 import {
+  checkCreate,
   checkDelete,
   checkExistingDirectory,
   checkExistingFile,
@@ -181,10 +184,16 @@ export function hostDirectory(root: string, options: HostDirectoryOptions = {}):
     return { host: entry.host, exists: checkFileTarget(path, entry.kind, parent) };
   }
 
-  const { O_CREAT, O_TRUNC, O_APPEND } = constants;
+  const { O_CREAT, O_TRUNC, O_APPEND, O_EXCL } = constants;
 
   const driver: VfsSyncDriver = {
-    capabilities: { atomicRename: true, atomicDirectoryRename: true, persistent: true, nativeAppend: false },
+    capabilities: {
+      atomicRename: true,
+      atomicDirectoryRename: true,
+      persistent: true,
+      nativeAppend: false,
+      exclusiveCreate: true,
+    },
 
     read(path) {
       const { entry } = locate(path);
@@ -218,6 +227,15 @@ export function hostDirectory(root: string, options: HostDirectoryOptions = {}):
       return withFd(host, path, WRITE | O_CREAT | O_APPEND, 'file', (fd, before) =>
         appendFd(fd, before, data),
       );
+    },
+
+    create(path) {
+      writable(path);
+      const { entry, parent } = locate(path, false);
+      checkCreate(path, entry.kind, parent);
+      // The host's own O_EXCL: another process creating the same file at the same instant gets
+      // EEXIST (already-exists), and so does a symlink planted there meanwhile.
+      closeSync(hostCall(path, () => openSync(entry.host, WRITE | O_CREAT | O_EXCL, 0o666)));
     },
 
     setSize(path, size) {

@@ -1,4 +1,13 @@
-import { constants, ftruncateSync, futimesSync, lstatSync, readFileSync, realpathSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  ftruncateSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  realpathSync,
+} from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { VfsError } from '../errors.js';
 import { pathSegments } from '../path.js';
@@ -7,6 +16,7 @@ import type { DirEntry, Metadata, VfsSyncStorage } from '../types.js';
 import {
   appendFd,
   fromNodeError,
+  hostCall,
   READ,
   readFd,
   toMetadata,
@@ -100,7 +110,7 @@ export function restrictedFiles(
     return hostOf(path) ?? missing(path);
   };
 
-  const { O_CREAT, O_TRUNC, O_APPEND } = constants;
+  const { O_CREAT, O_TRUNC, O_APPEND, O_EXCL } = constants;
   const storage = createSyncStorage(
     translated({
       read: (path: string) =>
@@ -119,6 +129,13 @@ export function restrictedFiles(
         withFd(writeTarget(path), path, WRITE | O_CREAT | O_APPEND, 'file', (fd, before) =>
           appendFd(fd, before, data),
         ),
+      create(path: string) {
+        writable(path);
+        if (path === '/') throw new VfsError('already-exists', undefined, { path });
+        const host = writeTarget(path);
+        // The host's O_EXCL: exclusive against every other process creating the named file.
+        closeSync(hostCall(path, () => openSync(host, WRITE | O_CREAT | O_EXCL, 0o666)));
+      },
       setSize(path: string, size: number) {
         writable(path);
         withFd(readTarget(path), path, WRITE, 'file', (fd) => ftruncateSync(fd, size));

@@ -172,6 +172,7 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
 const PASS_THROUGH = [
   'read',
   'readAt',
+  'create',
   'setSize',
   'stat',
   'list',
@@ -240,6 +241,7 @@ export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
   const driver: VfsDriver = {
     capabilities,
     ...base,
+    create: (path) => queue.run(() => base.create(path)),
     setSize: (path, size) => queue.run(() => base.setSize(path, size)),
     delete: (path) => queue.run(() => base.delete(path)),
     write: (path, data) => run(() => p.write(path, data)),

@@ -112,6 +112,7 @@ function syntheticStorage(dirs: ReadonlySet<string>): VfsSyncStorage {
     write: readOnly,
     writeAt: readOnly,
     append: readOnly,
+    create: readOnly,
     setSize: readOnly,
     stat: (path) => (dirs.has(path) ? { ...meta } : missing(path)),
     list: (path) => (dirs.has(path) ? [] : missing(path)),
