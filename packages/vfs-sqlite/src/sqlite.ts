@@ -1,13 +1,13 @@
 import {
   baseName,
   type Capabilities,
+  checkCreate,
   checkData,
   checkDelete,
   checkExistingDirectory,
   checkExistingFile,
   checkExists,
   checkFileTarget,
-  checkMkdir,
   checkRename,
   checkRmdir,
   chunkCount,
@@ -476,6 +476,17 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     }
   }
 
+  /** mkdir and create: an empty directory or file where nothing is (the same rule, see `checkCreate`). */
+  function insertNew(path: string, kind: FileKind): void {
+    const parent = parentPath(path);
+    const existing = q.kind.get(ns, path);
+    if (existing === undefined) checkPathLength(path);
+    checkCreate(path, existing, existing === undefined ? q.kind.get(ns, parent) : undefined);
+    const ino = account(path, kind === 'file' ? 1 : 0, 0, true);
+    const time = Date.now();
+    q.insertEntry.run(ns, path, parent, baseName(path), kind, ino, 0, time, time, time);
+  }
+
   /** write, writeAt and append: `offset` undefined means "at the end". Returns the offset written at. */
   function writeFile(path: string, offset: number | undefined, data: Uint8Array, replace: boolean): number {
     const parent = parentPath(path);
@@ -522,15 +533,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       if (size === oldSize) q.touch.run(time, time, ns, path);
       else q.setContent.run(size, time, time, ns, path);
     }),
-    mkdir: db.transaction((path: string) => {
-      const parent = parentPath(path);
-      const kind = q.kind.get(ns, path);
-      if (kind === undefined) checkPathLength(path);
-      checkMkdir(path, kind, kind === undefined ? q.kind.get(ns, parent) : undefined);
-      const ino = account(path, 0, 0, true);
-      const time = Date.now();
-      q.insertEntry.run(ns, path, parent, baseName(path), 'directory', ino, 0, time, time, time);
-    }),
+    mkdir: db.transaction((path: string) => insertNew(path, 'directory')),
+    // Lookup and insert in one BEGIN IMMEDIATE transaction: it holds the database's write lock
+    // from the start, so no other connection or process can create the path in between.
+    create: db.transaction((path: string) => insertNew(path, 'file')),
     rmdir: db.transaction((path: string) => {
       const kind = q.kind.get(ns, path);
       const hasEntries = kind === 'directory' && q.hasChildren.get(ns, path) !== undefined;
@@ -597,6 +603,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
   const driver: VfsSyncDriver = {
     capabilities: {
       nativeAppend: true,
+      exclusiveCreate: true,
       atomicRename: true,
       atomicDirectoryRename: true,
       persistent: !db.memory,
@@ -634,6 +641,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
         return entries;
       }),
     exists: (path) => run(path, () => q.exists.get(ns, path) !== undefined),
+    create: (path) => mutate(path, () => tx.create.immediate(path)),
     mkdir: (path) => mutate(path, () => tx.mkdir.immediate(path)),
     rmdir: (path) => mutate(path, () => tx.rmdir.immediate(path)),
     delete: (path) => mutate(path, () => tx.delete.immediate(path)),

@@ -1,10 +1,19 @@
 import { runConformance } from '@eryx/vfs-conformance';
-import { type SqliteSyncStorage, sqlite } from '../src/index.js';
+import type { VfsStorage } from '@eryx/vfs-core';
+import { type SqliteStorage, type SqliteSyncStorage, sqlite } from '../src/index.js';
 import { randomNamespace, tempDb } from './helpers.js';
+
+/** A second storage on the same file and namespace, with its own connection, as another process opens it. */
+function reopen(storage: VfsStorage): SqliteStorage {
+  // Both forms carry the SQLite sync twin, which knows its connection, namespace and limits.
+  const { db, namespace, limits } = storage.sync as SqliteSyncStorage;
+  return sqlite({ path: db.name, namespace, ...limits });
+}
 
 runConformance({
   name: 'sqlite',
   create: () => sqlite({ path: tempDb('conformance'), namespace: randomNamespace() }),
+  reopen,
   destroy: (s) => s.close(),
   probe: {
     async readRaw(storage, path) {
@@ -33,7 +42,7 @@ runConformance({
 });
 
 // The same suite on an in-memory database with a tiny chunk size, so that every case crosses
-// chunk boundaries.
+// chunk boundaries. No `reopen`: another connection to ':memory:' is another database.
 runConformance({
   name: 'sqlite (:memory:, 1000-byte chunks)',
   create: () => sqlite({ path: ':memory:', namespace: randomNamespace(), chunkSize: 1000 }),
@@ -54,5 +63,6 @@ runConformance({
       maxFileSize: 8 * MiB,
       maxPathLength: 1024,
     }),
+  reopen,
   destroy: (s) => s.close(),
 });

@@ -47,6 +47,7 @@ describe('limits', () => {
     expect(await codeOf(() => s.write('/d/c', pattern(1)))).toBe('quota-exceeded');
     expect(await codeOf(() => s.append('/d/c', pattern(1)))).toBe('quota-exceeded');
     expect(await codeOf(() => s.writeAt('/d/c', 0, pattern(1)))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.create('/d/c'))).toBe('quota-exceeded');
     expect(snapshot(s)).toEqual(before);
     // Replacing by rename frees a slot.
     await s.rename('/d/a', '/d/b');
@@ -108,6 +109,7 @@ describe('native errors', () => {
     for (const op of [
       () => reader.write('/a', pattern(1)),
       () => reader.mkdir('/d'),
+      () => reader.create('/b'),
       () => reader.delete('/a'),
       () => reader.sync.append('/a', pattern(1)),
     ]) {

@@ -4,6 +4,7 @@ import { lines, startChild } from './children.js';
 import { randomNamespace, tempDb } from './helpers.js';
 
 const APPENDS = 1000;
+const CREATES = 500;
 
 describe('two processes appending to one file', () => {
   it('lose nothing and interleave nothing', async () => {
@@ -53,5 +54,49 @@ describe('two processes appending to one file', () => {
     // Both really ran at the same time: their records interleave at the record level.
     const switches = records.filter((r, i) => i > 0 && r[1] !== records[i - 1]![1]).length;
     expect(switches).toBeGreaterThan(10);
+  });
+});
+
+describe('four processes creating the same files', () => {
+  it('make exactly one winner per path', async () => {
+    const path = tempDb('multiprocess');
+    const namespace = randomNamespace();
+    const parent = sqlite({ path, namespace });
+    await parent.mkdir('/locks');
+    await parent.close();
+
+    const children = (['A', 'B', 'C', 'D'] as const).map((id, n) => {
+      const child = startChild('creator.mjs', [
+        path,
+        namespace,
+        id,
+        String(CREATES),
+        n % 2 ? 'sync' : 'async',
+      ]);
+      return { id, child, out: lines(child) };
+    });
+    await Promise.all(children.map((c) => c.out.waitFor((line) => line === 'ready')));
+    for (const c of children) c.child.stdin!.write('go\n');
+    const results = await Promise.all(children.map((c) => c.out.exited));
+    for (const [n, result] of results.entries()) {
+      expect(result, children[n]!.out.stderr()).toEqual({ code: 0, signal: null });
+    }
+
+    const winners = new Map<number, string[]>();
+    for (const c of children) {
+      const won = JSON.parse(c.out.seen.at(-1)!) as number[];
+      for (const n of won) winners.set(n, [...(winners.get(n) ?? []), c.id]);
+    }
+    for (let n = 0; n < CREATES; n++) expect(winners.get(n), `/locks/${n}`).toHaveLength(1);
+    expect(winners.size).toBe(CREATES);
+    // Really a race: more than one process won some paths.
+    expect(new Set([...winners.values()].flat()).size).toBeGreaterThan(1);
+
+    const storage = sqlite({ path, namespace });
+    const listed = await storage.list('/locks');
+    expect(await storage.info()).toMatchObject({ files: CREATES, bytes: 0 });
+    await storage.close();
+    expect(listed).toHaveLength(CREATES);
+    expect(listed.every((e) => e.kind === 'file' && e.size === 0)).toBe(true);
   });
 });
