@@ -27,13 +27,11 @@ function sqlState(error: unknown): string | undefined {
 
 const NETWORK = new Set([
   'ECONNREFUSED',
-  'ECONNRESET',
   'ENOTFOUND',
   'EAI_AGAIN',
   'ETIMEDOUT',
   'EHOSTUNREACH',
   'ENETUNREACH',
-  'EPIPE',
 ]);
 
 /**
@@ -64,6 +62,10 @@ export function translateError(error: unknown, path: string | undefined, server:
     return io(`PostgreSQL error ${state}`);
   }
   const errno = (error as { code?: unknown } | null)?.code;
+  // A reset or a broken pipe ends a connection that was made (often mid-query), as isConnectionLoss says.
+  if (errno === 'ECONNRESET' || errno === 'EPIPE') {
+    return io(`the connection to PostgreSQL at ${server} was lost (${errno})`);
+  }
   if (typeof errno === 'string' && NETWORK.has(errno)) {
     return io(`cannot reach PostgreSQL at ${server} (${errno})`);
   }

@@ -1,6 +1,7 @@
 import {
   baseName,
   type Capabilities,
+  checkCreate,
   checkDelete,
   checkExistingDirectory,
   checkExistingFile,
@@ -89,6 +90,7 @@ export const DEFAULT_CHUNK_SIZE = 64 * 1024;
 
 const CAPABILITIES: Partial<Capabilities> = {
   nativeAppend: true,
+  exclusiveCreate: true,
   atomicRename: true,
   atomicDirectoryRename: true,
   persistent: true,
@@ -458,6 +460,17 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     },
 
     append: (path, data) => put(path, 2, 0, data),
+
+    async create(path) {
+      const [status] = await query<Status>(
+        'create',
+        `SELECT * FROM ${s}.vfs_create($1, $2, $3, $4, $5, $6::bigint, $7::integer)`,
+        [namespace, path, parentPath(path), baseName(path), now(), maxFiles, maxPathLength],
+        path,
+      );
+      if (status!.st !== 'ok')
+        fail(path, status!, () => checkCreate(path, kind(status!.k1), kind(status!.k2)));
+    },
 
     async setSize(path, size) {
       const [status] = await query<Status>(

@@ -380,8 +380,43 @@ BEGIN
 END $$;
 `;
 
+// create: an empty file where nothing is (O_CREAT | O_EXCL). The checks follow checkCreate and the
+// limits' order; the primary key decides between concurrent creators, so exactly one inserts.
+const V2 = `
+CREATE FUNCTION {s}.vfs_create(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_files bigint, p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  IF p_max_files IS NOT NULL THEN
+    PERFORM pg_advisory_xact_lock(1986425602, {s}.vfs_lock_key(p_ns));
+  END IF;
+  PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+  IF FOUND THEN st := 'check'; RETURN; END IF;
+  IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+  IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  IF p_max_files IS NOT NULL THEN
+    k1 := {s}.vfs_quota(p_ns, true, 0, 0, NULL, p_max_files, NULL);
+    IF k1 IS NOT NULL THEN st := 'quota'; RETURN; END IF;
+  END IF;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  IF NOT FOUND THEN
+    -- Another creator committed first (the insert waited for it). Its entry may be gone again by
+    -- now, but it was there when this creation ran.
+    st := 'check';
+    k1 := coalesce((SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path), 'file');
+    RETURN;
+  END IF;
+  st := 'ok';
+END $$;
+`;
+
 /** The migrations in order; version `i + 1` is `MIGRATIONS[i]`. Never edit a released one: append. */
-export const MIGRATIONS: readonly string[] = [V1];
+export const MIGRATIONS: readonly string[] = [V1, V2];
 
 /** The schema version this package writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -9,24 +9,27 @@ const url = process.env.VFS_POSTGRES_URL;
 // host serves a guest: the worker builds the store from plain options out of the built package.
 // Small blocks and caches, so that eviction and write-back reach the database within a test.
 const module = new URL('../dist/index.js', import.meta.url);
-const namespaces = new WeakMap<VfsStorage, string>();
+// Keyed by the bridge: the kit hands reopen its own async view of it (`storage.sync` is the bridge).
+const namespaces = new WeakMap<object, string>();
+const namespaceOf = (storage: VfsStorage) => namespaces.get(storage.sync!)!;
+
+function bridge(namespace: string): VfsStorage {
+  const sync = createSyncBridge(
+    { module, export: 'postgres', options: { connectionString: url, namespace } },
+    { blockSize: 4096, cacheBytes: 1 << 20, dirtyBytes: 256 * 1024 },
+  );
+  namespaces.set(sync, namespace);
+  return toAsync(sync);
+}
 
 runConformance({
   name: 'postgres through the sync bridge',
   forms: ['sync'],
-  create: () => {
-    const namespace = `bridge-${randomUUID()}`;
-    const storage = toAsync(
-      createSyncBridge(
-        { module, export: 'postgres', options: { connectionString: url, namespace } },
-        { blockSize: 4096, cacheBytes: 1 << 20, dirtyBytes: 256 * 1024 },
-      ),
-    );
-    namespaces.set(storage, namespace);
-    return storage;
-  },
+  create: () => bridge(`bridge-${randomUUID()}`),
+  // A second host on the same namespace: its own worker, pool and cache.
+  reopen: (storage) => bridge(namespaceOf(storage)),
   async destroy(storage) {
     await storage.close();
-    await postgres({ connectionString: url, namespace: namespaces.get(storage)! }).destroy();
+    await postgres({ connectionString: url, namespace: namespaceOf(storage) }).destroy();
   },
 });

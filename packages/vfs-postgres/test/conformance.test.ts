@@ -13,6 +13,8 @@ runConformance({
   name: 'postgres',
   forms: ['async'],
   create: () => postgres({ connectionString: url, namespace: `conformance-${randomUUID()}` }),
+  // Another process's view of the namespace: its own pool, nothing shared in memory.
+  reopen: (s) => postgres({ connectionString: url, namespace: (s as PostgresStorage).namespace }),
   destroy: (s) => (s as PostgresStorage).destroy(),
   probe: {
     // The file's bytes straight from vfs_chunks: a missing chunk or a short one reads as zeros.
@@ -51,6 +53,10 @@ runConformance({
       namespace: `conformance-limits-${randomUUID()}`,
       limits: { maxBytes: 2 * 1024 * 1024, maxFiles: 60, maxFileSize: 512 * 1024, maxPathLength: 240 },
     }),
+  reopen: (s) => {
+    const { namespace, limits } = s as PostgresStorage;
+    return postgres({ connectionString: url, namespace, limits });
+  },
   destroy: (s) => (s as PostgresStorage).destroy(),
   skip: (Object.keys(SUITES) as SuiteName[]).filter((name) => name !== 'limits'),
 });

@@ -9,6 +9,7 @@ import {
   postgres,
   SCHEMA_VERSION,
 } from '../src/index.js';
+import { migrationSql } from '../src/schema.js';
 
 const url = process.env.VFS_POSTGRES_URL!;
 const admin = new pg.Pool({ connectionString: url, max: 4 });
@@ -138,6 +139,8 @@ describe('round trips and cost', () => {
       ['write', () => s.write('/d/f', new Uint8Array(300_000))],
       ['writeAt', () => s.writeAt('/d/f', 100_000, new Uint8Array(4096))],
       ['append', () => s.append('/d/f', bytes('x'))],
+      ['create', () => s.create('/lock')],
+      ['failing create', () => s.create('/lock').catch(() => undefined)],
       ['readAt', () => s.readAt('/d/f', 5, 200_000)],
       ['read', () => s.read('/d/f')],
       ['stat', () => s.stat('/d/f')],
@@ -252,6 +255,24 @@ describe('concurrency', () => {
     }
   });
 
+  it('has exactly one winner among concurrent creates of one path from clients on separate pools', async () => {
+    const first = open();
+    await first.mkdir('/locks');
+    const clients = Array.from({ length: 8 }, () =>
+      postgres({ connectionString: url, namespace: first.namespace, poolConfig: { max: 2 } }),
+    );
+    for (let round = 0; round < 5; round++) {
+      const path = `/locks/l${round}`;
+      const results = await Promise.allSettled(clients.flatMap((c) => [c.create(path), c.create(path)]));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'already-exists' });
+      }
+    }
+    expect((await first.list('/locks')).map((e) => e.size)).toEqual([0, 0, 0, 0, 0]);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
   it('has exactly one winner among concurrent mkdirs of one path', async () => {
     const s = open({ poolConfig: { max: 10 } });
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => s.mkdir('/once')));
@@ -277,6 +298,7 @@ describe('concurrency', () => {
     for (let i = 0; i < 40; i++) {
       work.push(settle(s.write(`/a/sub/f${i}`, bytes('x'))));
       work.push(settle(s.mkdir(`/a/sub/d${i}`)));
+      work.push(settle(s.create(`/a/sub/c${i}`)));
       work.push(settle(s.write(`/b/sub/f${i}`, bytes('y'))));
       if (i % 5 === 0) work.push(settle(s.rename('/a', '/b')));
       if (i % 5 === 2) work.push(settle(s.rename('/b', '/a')));
@@ -424,8 +446,8 @@ describe('migrations', () => {
     );
     expect(results.filter((r) => r.from === 0)).toHaveLength(1);
     expect(results.every((r) => r.to === SCHEMA_VERSION)).toBe(true);
-    const { rows } = await admin.query(`SELECT version FROM "${schema}".vfs_schema`);
-    expect(rows).toEqual([{ version: SCHEMA_VERSION }]);
+    const { rows } = await admin.query(`SELECT version FROM "${schema}".vfs_schema ORDER BY version`);
+    expect(rows).toEqual(Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
     expect(await migrate({ connectionString: url, schema })).toEqual({
       from: SCHEMA_VERSION,
       to: SCHEMA_VERSION,
@@ -438,6 +460,23 @@ describe('migrations', () => {
     await Promise.all(stores.map((s, i) => s.write(`/f${i}`, bytes('x'))));
     const { rows } = await admin.query(`SELECT version FROM "${schema}".vfs_schema`);
     expect(rows).toHaveLength(SCHEMA_VERSION);
+  });
+
+  it('upgrades a schema of version 1, keeping its data', async () => {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    await admin.query(migrationSql(0, schema));
+    await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES (1)`);
+    const old = open({ schema, migrate: false });
+    await old.write('/kept', bytes('v1'));
+    // create arrived with version 2: without the migration its function is missing.
+    expect((await rejection(old.create('/lock'))).message).toMatch(/migrate\(\)/);
+    expect(await migrate({ connectionString: url, schema })).toEqual({ from: 1, to: SCHEMA_VERSION });
+    await old.create('/lock');
+    expect(text(await old.read('/kept'))).toBe('v1');
   });
 
   it('says to run migrate() when migration is off and the schema is missing', async () => {
@@ -480,12 +519,34 @@ describe('limits', () => {
     await s.mkdir('/e');
     await s.write('/d/x', new Uint8Array(0));
     expect((await rejection(s.write('/d/y', new Uint8Array(0)))).code).toBe('quota-exceeded');
+    expect((await rejection(s.create('/d/y'))).code).toBe('quota-exceeded');
+    // A creation that would fail anyway reports the contract's error, not the quota.
+    expect((await rejection(s.create('/d/x'))).code).toBe('already-exists');
+    expect((await rejection(s.create('/nodir/y'))).code).toBe('not-found');
+    expect((await rejection(s.create(`/${'n'.repeat(40)}`))).code).toBe('name-too-long');
+    expect(await s.exists('/d/y')).toBe(false);
     expect((await rejection(s.mkdir(`/${'n'.repeat(40)}`))).code).toBe('name-too-long');
     expect((await rejection(s.rename('/d', `/${'n'.repeat(38)}`))).code).toBe('name-too-long');
     await s.rename('/d', `/${'n'.repeat(37)}`);
     await s.setSize('/a', 10);
     await s.writeAt('/b', 0, new Uint8Array(50).fill(1));
     expect((await s.stat('/b')).size).toBe(50);
+  });
+
+  it('never exceeds maxFiles under concurrent creates from separate pools', async () => {
+    const first = open({ limits: { maxFiles: 5 } });
+    const clients = Array.from({ length: 4 }, () =>
+      postgres({ connectionString: url, namespace: first.namespace, limits: { maxFiles: 5 } }),
+    );
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) => clients[i % 4]!.create(`/f${i}`)),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(5);
+    for (const r of results) {
+      if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'quota-exceeded' });
+    }
+    expect(await first.list('/')).toHaveLength(5);
+    await Promise.all(clients.map((c) => c.close()));
   });
 
   it('never exceeds maxBytes under concurrent appends', async () => {
