@@ -4,6 +4,8 @@
  *   notes list         prints the run count and every note
  *   notes import       adds every line read from stdin as a note (one run)
  *   notes check <n>    fails unless exactly n runs and n notes were recorded
+ *   notes claim <tag> <name>...  creates each /data/<name> with O_CREAT|O_EXCL, writing <tag> into
+ *                      the ones it won; prints "won <name>" or "lost <name>" (EEXIST) for each
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -98,6 +100,25 @@ static int list(void) {
   return 0;
 }
 
+/* Lock-file style claims: of several executions claiming one name, exactly one may win it. */
+static int claim(const char *tag, int count, char **names) {
+  for (int i = 0; i < count; i++) {
+    char path[256];
+    snprintf(path, sizeof path, "/data/%s", names[i]);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) {
+      if (errno != EEXIST) return fail(path);
+      printf("lost %s\n", names[i]);
+      continue;
+    }
+    size_t n = strlen(tag);
+    if (write(fd, tag, n) != (ssize_t)n) return fail(path);
+    if (close(fd) != 0) return fail(path);
+    printf("won %s\n", names[i]);
+  }
+  return 0;
+}
+
 /* The preview1 adapter's state lives above the heap: growing memory would corrupt it. */
 static void check_memory(unsigned long initial) {
   if (__builtin_wasm_memory_size(0) != initial) {
@@ -119,6 +140,7 @@ static int real_main(int argc, char **argv) {
   if (argc >= 3 && strcmp(argv[1], "add") == 0) return add(argv[2]);
   if (argc >= 2 && strcmp(argv[1], "list") == 0) return list();
   if (argc >= 2 && strcmp(argv[1], "import") == 0) return import_stdin();
+  if (argc >= 3 && strcmp(argv[1], "claim") == 0) return claim(argv[2], argc - 3, argv + 3);
   if (argc >= 3 && strcmp(argv[1], "check") == 0) {
     long want = strtol(argv[2], NULL, 10);
     long runs = read_runs();
@@ -130,6 +152,6 @@ static int real_main(int argc, char **argv) {
     printf("ok: %ld runs, %d notes\n", runs, notes);
     return 0;
   }
-  fprintf(stderr, "usage: notes add <text> | notes list | notes import | notes check <n>\n");
+  fprintf(stderr, "usage: notes add <text> | notes list | notes import | notes check <n> | notes claim <tag> <name>...\n");
   return 2;
 }

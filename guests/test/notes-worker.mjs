@@ -1,11 +1,12 @@
-// One writer of the concurrent-append test: runs the notes guest `count` times, each a fresh
-// instance over a fresh SQLite connection to the shared database, adding notes tagged `tag`.
+// One writer of the concurrency tests: runs the notes guest once per entry of `runs` (its
+// arguments), each a fresh instance over a fresh SQLite connection to the shared database, and
+// reports the stdout of each run and the stderr of each failed one.
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createWasiHost, WasiExit } from '@eryx/vfs-core';
 import { sqlite } from '@eryx/vfs-sqlite';
 
-const { path, namespace, count, tag } = workerData;
+const { path, namespace, runs } = workerData;
 const dist = new URL('../dist/notes/', import.meta.url);
 const { instantiate } = await import(new URL('notes.js', dist).href);
 const modules = new Map();
@@ -15,9 +16,10 @@ const getCoreModule = async (file) => {
 };
 
 const failures = [];
-for (let i = 0; i < count; i++) {
+const outputs = [];
+for (const args of runs) {
   const storage = sqlite({ path, namespace, busyTimeout: 30_000 });
-  const host = createWasiHost({ mounts: { '/data': storage }, args: ['notes', 'add', `${tag} ${i}`] });
+  const host = createWasiHost({ mounts: { '/data': storage }, args: ['notes', ...args] });
   try {
     const component = await instantiate(getCoreModule, host.imports);
     component.run.run();
@@ -28,5 +30,6 @@ for (let i = 0; i < count; i++) {
     host.close();
     await storage.close();
   }
+  outputs.push(host.stdout.text());
 }
-parentPort.postMessage({ failures });
+parentPort.postMessage({ failures, outputs });
