@@ -1,4 +1,4 @@
-import { toAsync, type VfsStorage } from '@eryx/vfs-core';
+import { type SyncBridgeOptions, toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
 import {
@@ -33,6 +33,17 @@ export { type ModelOp, modelOp, propertySuite } from './suites/property.js';
 export { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
 export { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
 export { expectBytes, expectError, pattern, randomName } from './util.js';
+
+/**
+ * `createSyncBridge` options for running the kit through the sync bridge: 4 KiB blocks, a 1 MiB
+ * read cache and 256 KiB of buffered writes, small enough that eviction and write-back reach the
+ * backend within one test (the defaults would hold a whole test's data in the bridge).
+ */
+export const BRIDGE_TEST_OPTIONS: Readonly<SyncBridgeOptions> = Object.freeze({
+  blockSize: 4096,
+  cacheBytes: 1 << 20,
+  dirtyBytes: 256 * 1024,
+});
 
 /** Every sub-suite by name, in the order `runConformance` registers them. */
 export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {

@@ -1,4 +1,4 @@
-import { runConformance } from '@eryx/vfs-conformance';
+import { BRIDGE_TEST_OPTIONS, runConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge, toAsync } from '@eryx/vfs-core';
 
 // The whole kit through the sync bridge (worker thread + Atomics.wait + block cache), with small
@@ -11,7 +11,7 @@ runConformance({
     toAsync(
       createSyncBridge(
         { module, export: 'memory', options: { maxBytes: 256 * 1024 * 1024 } },
-        { blockSize: 4096, cacheBytes: 1 << 20, dirtyBytes: 256 * 1024 },
+        BRIDGE_TEST_OPTIONS,
       ),
     ),
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { runConformance } from '@eryx/vfs-conformance';
+import { BRIDGE_TEST_OPTIONS, runConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge, toAsync, type VfsStorage } from '@eryx/vfs-core';
 import { postgres } from '../src/index.js';
 
@@ -16,7 +16,7 @@ const namespaceOf = (storage: VfsStorage) => namespaces.get(storage.sync!)!;
 function bridge(namespace: string): VfsStorage {
   const sync = createSyncBridge(
     { module, export: 'postgres', options: { connectionString: url, namespace } },
-    { blockSize: 4096, cacheBytes: 1 << 20, dirtyBytes: 256 * 1024 },
+    BRIDGE_TEST_OPTIONS,
   );
   namespaces.set(sync, namespace);
   return toAsync(sync);
