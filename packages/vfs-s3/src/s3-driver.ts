@@ -11,6 +11,7 @@ import {
 import {
   type Capabilities,
   type ChunkSpan,
+  checkCreate,
   checkData,
   checkDelete,
   checkExistingDirectory,
@@ -159,6 +160,8 @@ export class S3Driver implements VfsDriver {
       atomicRename: false,
       atomicDirectoryRename: false,
       nativeAppend: mode === 'conditional',
+      // Generation 1 of a new name is claimed like any update: one creator across processes wins.
+      exclusiveCreate: mode === 'conditional',
       multiProcess: false,
     };
   }
@@ -379,6 +382,22 @@ export class S3Driver implements VfsDriver {
         this.#commit(slot, { kind: 'd', size: 0, created: now, modified: now, accessed: now }, EMPTY, txn),
       );
       if (!this.#conditional) this.#cache.complete(path, []);
+    });
+  }
+
+  /**
+   * An empty inline file, committed like mkdir's directory: under the path lock (exclusive within
+   * this object) and, in conditional mode, through the claim of the name's next generation, so a
+   * racing creator in another process conflicts, looks again and finds the file (`already-exists`).
+   */
+  async create(path: string): Promise<void> {
+    await this.#op(path, 'shared', path, async () => {
+      const [slot, parent] = await this.#lookupWithParent(path);
+      checkCreate(path, fileKind(slot.entry), fileKind(parent?.entry));
+      const now = Date.now();
+      await this.#txn(path, (txn) =>
+        this.#commit(slot, { kind: 'i', size: 0, created: now, modified: now, accessed: now }, EMPTY, txn),
+      );
     });
   }
 

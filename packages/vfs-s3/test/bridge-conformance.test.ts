@@ -1,4 +1,4 @@
-import { runConformance } from '@eryx/vfs-conformance';
+import { BRIDGE_TEST_OPTIONS, runConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge, toAsync } from '@eryx/vfs-core';
 import { randomPrefix, serverOptions } from './helpers.js';
 
@@ -14,7 +14,7 @@ runConformance({
     toAsync(
       createSyncBridge(
         { module, export: 'openS3', options: { ...serverOptions(), prefix: randomPrefix('bridge') } },
-        { blockSize: 4096, cacheBytes: 1 << 20, dirtyBytes: 256 * 1024 },
+        BRIDGE_TEST_OPTIONS,
       ),
     ),
 });

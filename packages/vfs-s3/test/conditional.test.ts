@@ -1,5 +1,6 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { runConformance } from '@eryx/vfs-conformance';
+import type { VfsStorage } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import { openS3, type S3Storage, s3 } from '../src/index.js';
 import { Layout } from '../src/layout.js';
@@ -15,12 +16,20 @@ function conditional(
 ) {
   const client = emulateConditionalWrites(newClient());
   const storage = s3({ ...serverOptions(), client, prefix, conditionalWrites: true, ...options });
+  const close = storage.close;
   return Object.assign(storage, {
     async destroy() {
-      await storage.close();
+      await close();
       client.destroy();
     },
   });
+}
+
+/** A second storage object on the store of `storage`, with a client of its own, as another process. */
+function reopen(storage: VfsStorage): S3Storage {
+  const other = conditional((storage as S3Storage).prefix);
+  // The kit closes it with close(): let that release its client too (the store's data stays).
+  return Object.assign(other, { close: other.destroy });
 }
 
 // The whole kit once more in conditional mode (claims, tombstones, native append). Every request
@@ -32,6 +41,7 @@ runConformance({
   propertyRuns: 25,
   timeout: 300_000,
   create: () => conditional(randomPrefix('conditional')),
+  reopen,
   destroy: (s) => (s as ReturnType<typeof conditional>).destroy(),
 });
 
@@ -39,13 +49,17 @@ describe('consistency modes', () => {
   it('detects whether the server honours conditional writes', async () => {
     const plain = await openS3({ ...serverOptions(), prefix: randomPrefix() });
     expect(await plain.ready()).toBe('single-writer');
-    expect(plain.capabilities.nativeAppend).toBe(false);
+    expect(plain.capabilities).toMatchObject({ nativeAppend: false, exclusiveCreate: false });
     await plain.close();
 
     const client = emulateConditionalWrites(newClient());
     const honoured = await openS3({ ...serverOptions(), client, prefix: randomPrefix() });
     expect(await honoured.ready()).toBe('conditional');
-    expect(honoured.capabilities).toMatchObject({ nativeAppend: true, multiProcess: false });
+    expect(honoured.capabilities).toMatchObject({
+      nativeAppend: true,
+      exclusiveCreate: true,
+      multiProcess: false,
+    });
     await honoured.close();
     client.destroy();
   });
@@ -84,6 +98,50 @@ describe('consistency modes', () => {
       const results = await Promise.allSettled([a.mkdir('/d/x'), b.mkdir('/d/x')]);
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(results.find((r) => r.status === 'rejected')).toMatchObject({
+        reason: { code: 'already-exists' },
+      });
+    } finally {
+      await a.destroy();
+      await b.destroy();
+    }
+  });
+
+  it('two writers racing create of the same paths get exactly one winner each', async () => {
+    const prefix = randomPrefix('create');
+    const a = conditional(prefix);
+    const b = conditional(prefix);
+    try {
+      await a.mkdir('/locks');
+      const paths = Array.from({ length: 8 }, (_, i) => `/locks/${i}.lock`);
+      // Per path: three creates through each writer, interleaved, all at once.
+      const results = await Promise.all(
+        paths.map((p) =>
+          Promise.allSettled(Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? a : b).create(p))),
+        ),
+      );
+      for (const [i, settled] of results.entries()) {
+        expect(
+          settled.filter((r) => r.status === 'fulfilled'),
+          paths[i],
+        ).toHaveLength(1);
+        for (const r of settled) {
+          if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'already-exists' });
+        }
+      }
+      // Each lock file exists once, empty, as both writers see it; a create over a directory or
+      // over the file fails the same way through either writer.
+      expect((await b.list('/locks')).map((e) => e.name).sort()).toEqual(paths.map((p) => p.slice(7)).sort());
+      for (const p of paths) expect(await a.stat(p)).toMatchObject({ kind: 'file', size: 0 });
+      await expect(b.create('/locks')).rejects.toMatchObject({ code: 'already-exists' });
+      await expect(a.create(paths[0]!)).rejects.toMatchObject({ code: 'already-exists' });
+      // A deleted lock can be taken again, by exactly one of two racers.
+      await a.delete(paths[0]!);
+      const again = await Promise.allSettled([a.create(paths[0]!), b.create(paths[0]!)]);
+      expect(again.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      // create and mkdir claim the same generations: one of them makes the name.
+      const mixed = await Promise.allSettled([a.create('/locks/m'), b.mkdir('/locks/m')]);
+      expect(mixed.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      expect(mixed.find((r) => r.status === 'rejected')).toMatchObject({
         reason: { code: 'already-exists' },
       });
     } finally {
