@@ -358,13 +358,15 @@ describe('faults', () => {
     let outcomes = { old: 0, new: 0 };
     for (let round = 0; round < 3; round++) {
       const next = new Uint8Array(24 << 20).fill(2 + round);
-      const writing = s.write('/f', next);
-      const pid = await activeBackend(applicationName);
-      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
-      const error = await writing.then(
+      // Settled into a value at once: the write may fail before the termination query returns, and
+      // a rejection nobody handles yet is reported as unhandled.
+      const writing = s.write('/f', next).then(
         () => undefined,
         (e: unknown) => e,
       );
+      const pid = await activeBackend(applicationName);
+      await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+      const error = await writing;
       if (error !== undefined) {
         expect(error).toMatchObject({ name: 'VfsError', code: 'io' });
         expect((error as Error).message).toMatch(/closed by the server|connection/i);

@@ -65,6 +65,8 @@ describe('four processes creating the same files', () => {
     await parent.mkdir('/locks');
     await parent.close();
 
+    // Two children go up from /locks/0 and two down from the last, each pair head to head on every
+    // path, so that however the scheduler favours one of them, both directions win some paths.
     const children = (['A', 'B', 'C', 'D'] as const).map((id, n) => {
       const child = startChild('creator.mjs', [
         path,
@@ -72,6 +74,7 @@ describe('four processes creating the same files', () => {
         id,
         String(CREATES),
         n % 2 ? 'sync' : 'async',
+        n < 2 ? 'up' : 'down',
       ]);
       return { id, child, out: lines(child) };
     });
