@@ -18,7 +18,6 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
-  checkMkdir,
   checkRename,
   checkRmdir,
   chunkCount,
@@ -373,31 +372,29 @@ export class S3Driver implements VfsDriver {
     return cached === 'absent' ? undefined : cached;
   }
 
-  async mkdir(path: string): Promise<void> {
-    await this.#op(path, 'shared', path, async () => {
-      const [slot, parent] = await this.#lookupWithParent(path);
-      checkMkdir(path, fileKind(slot.entry), fileKind(parent?.entry));
-      const now = Date.now();
-      await this.#txn(path, (txn) =>
-        this.#commit(slot, { kind: 'd', size: 0, created: now, modified: now, accessed: now }, EMPTY, txn),
-      );
-      if (!this.#conditional) this.#cache.complete(path, []);
-    });
+  mkdir(path: string): Promise<void> {
+    return this.#createEntry(path, 'd');
+  }
+
+  create(path: string): Promise<void> {
+    return this.#createEntry(path, 'i');
   }
 
   /**
-   * An empty inline file, committed like mkdir's directory: under the path lock (exclusive within
-   * this object) and, in conditional mode, through the claim of the name's next generation, so a
-   * racing creator in another process conflicts, looks again and finds the file (`already-exists`).
+   * mkdir's directory or create's empty inline file, where nothing is: under the path lock
+   * (exclusive within this object) and, in conditional mode, through the claim of the name's next
+   * generation, so a racing creator in another process conflicts, looks again and finds the entry
+   * (`already-exists`).
    */
-  async create(path: string): Promise<void> {
+  async #createEntry(path: string, kind: 'd' | 'i'): Promise<void> {
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await this.#lookupWithParent(path);
       checkCreate(path, fileKind(slot.entry), fileKind(parent?.entry));
       const now = Date.now();
       await this.#txn(path, (txn) =>
-        this.#commit(slot, { kind: 'i', size: 0, created: now, modified: now, accessed: now }, EMPTY, txn),
+        this.#commit(slot, { kind, size: 0, created: now, modified: now, accessed: now }, EMPTY, txn),
       );
+      if (kind === 'd' && !this.#conditional) this.#cache.complete(path, []);
     });
   }
 

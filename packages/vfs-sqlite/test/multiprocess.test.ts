@@ -6,6 +6,24 @@ import { randomNamespace, tempDb } from './helpers.js';
 const APPENDS = 1000;
 const CREATES = 500;
 
+/**
+ * Starts one child per `[id, args]` with `script`, says "go" to all once all are ready (so they
+ * race), and waits until every one exited cleanly. Returns each child's id and output.
+ */
+async function race<Id extends string>(script: string, starts: [Id, string[]][]) {
+  const children = starts.map(([id, args]) => {
+    const child = startChild(script, args);
+    return { id, child, out: lines(child) };
+  });
+  await Promise.all(children.map((c) => c.out.waitFor((line) => line === 'ready')));
+  for (const c of children) c.child.stdin!.write('go\n');
+  const results = await Promise.all(children.map((c) => c.out.exited));
+  for (const [n, result] of results.entries()) {
+    expect(result, children[n]!.out.stderr()).toEqual({ code: 0, signal: null });
+  }
+  return children;
+}
+
 describe('two processes appending to one file', () => {
   it('lose nothing and interleave nothing', async () => {
     const path = tempDb('multiprocess');
@@ -13,16 +31,13 @@ describe('two processes appending to one file', () => {
     // The parent creates the schema and the namespace; the children only open them.
     await sqlite({ path, namespace }).close();
 
-    const children = (['A', 'B'] as const).map((id, n) => {
-      const child = startChild('appender.mjs', [path, namespace, id, String(APPENDS), n ? 'sync' : 'async']);
-      return { id, child, out: lines(child) };
-    });
-    await Promise.all(children.map((c) => c.out.waitFor((line) => line === 'ready')));
-    for (const c of children) c.child.stdin!.write('go\n');
-    const results = await Promise.all(children.map((c) => c.out.exited));
-    for (const [n, result] of results.entries()) {
-      expect(result, children[n]!.out.stderr()).toEqual({ code: 0, signal: null });
-    }
+    const children = await race(
+      'appender.mjs',
+      (['A', 'B'] as const).map((id, n) => [
+        id,
+        [path, namespace, id, String(APPENDS), n ? 'sync' : 'async'],
+      ]),
+    );
 
     const storage = sqlite({ path, namespace });
     const content = new TextDecoder().decode(await storage.read('/log'));
@@ -67,23 +82,13 @@ describe('four processes creating the same files', () => {
 
     // Two children go up from /locks/0 and two down from the last, each pair head to head on every
     // path, so that however the scheduler favours one of them, both directions win some paths.
-    const children = (['A', 'B', 'C', 'D'] as const).map((id, n) => {
-      const child = startChild('creator.mjs', [
-        path,
-        namespace,
+    const children = await race(
+      'creator.mjs',
+      (['A', 'B', 'C', 'D'] as const).map((id, n) => [
         id,
-        String(CREATES),
-        n % 2 ? 'sync' : 'async',
-        n < 2 ? 'up' : 'down',
-      ]);
-      return { id, child, out: lines(child) };
-    });
-    await Promise.all(children.map((c) => c.out.waitFor((line) => line === 'ready')));
-    for (const c of children) c.child.stdin!.write('go\n');
-    const results = await Promise.all(children.map((c) => c.out.exited));
-    for (const [n, result] of results.entries()) {
-      expect(result, children[n]!.out.stderr()).toEqual({ code: 0, signal: null });
-    }
+        [path, namespace, id, String(CREATES), n % 2 ? 'sync' : 'async', n < 2 ? 'up' : 'down'],
+      ]),
+    );
 
     const winners = new Map<number, string[]>();
     for (const c of children) {
