@@ -475,9 +475,13 @@ export class Descriptor {
         if (!openFlags.create) return fail('no-entry');
         if (wantsDir) return fail('invalid');
         mount.assertWritable(target);
-        // O_EXCL asks the storage itself, so a creator in another process wins or loses cleanly.
-        if (openFlags.exclusive) mount.storage.create(target);
-        empty = openFlags.exclusive ? true : createFile(mount, target);
+        if (openFlags.exclusive) {
+          // O_EXCL asks the storage itself, so a creator in another process wins or loses cleanly.
+          mount.storage.create(target);
+          empty = true;
+        } else {
+          empty = createFile(mount, target);
+        }
         kind = 'file';
       }
       if (kind === 'file' && wantsDir) return fail('not-directory');
