@@ -1,6 +1,7 @@
 import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { isVfsError, toWasiErrorCode } from '../errors.js';
-import { io } from './shim.js';
+import { unwrap } from './reps.js';
+import { IoError } from './streams.js';
 
 /** A `wasi:filesystem` error code that has no {@link VfsErrorCode} (bad-descriptor, not-permitted...). */
 export class WasiFailure {
@@ -27,7 +28,6 @@ export function toErrorCode(error: unknown, onError?: ErrorListener): ErrorCode 
   return 'io';
 }
 
-type IoError = ReturnType<typeof io.ioErrorCreate>;
 const streamErrorCodes = new WeakMap<IoError, ErrorCode>();
 
 /** The `stream-error` a file stream reports for a failure; `filesystem-error-code` recovers the code. */
@@ -36,12 +36,12 @@ export function streamError(
   onError: ErrorListener | undefined,
 ): { tag: 'last-operation-failed'; val: IoError } {
   const code = toErrorCode(error, onError);
-  const val = io.ioErrorCreate(error instanceof Error ? error.message : code);
+  const val = new IoError(error instanceof Error ? error.message : code);
   streamErrorCodes.set(val, code);
   return { tag: 'last-operation-failed', val };
 }
 
 /** `wasi:filesystem/types#filesystem-error-code`: the code behind a file stream's error, if any. */
 export function filesystemErrorCode(error: IoError): ErrorCode | undefined {
-  return streamErrorCodes.get(error);
+  return streamErrorCodes.get(unwrap(error));
 }

@@ -14,10 +14,19 @@ import { isVfsError, VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
 import { knownNormal } from '../path-memo.js';
 import type { FileKind, Metadata } from '../types.js';
-import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
+import {
+  type ErrorListener,
+  fail,
+  filesystemErrorCode,
+  streamError,
+  toErrorCode,
+  WasiFailure,
+} from './errors.js';
 import { metadataHash } from './hash.js';
+import { installLowerings } from './lower.js';
 import type { Mount, Node } from './mount.js';
-import { io } from './shim.js';
+import { assignRep, CABI_REP, releaseRep } from './reps.js';
+import { InputStream, OutputStream } from './streams.js';
 import type { Located, MountTree } from './tree.js';
 
 /** The most bytes one read hands the guest; a longer request gets a short read, as POSIX allows. */
@@ -158,9 +167,20 @@ function truncate(mount: Mount, path: string, create: boolean): void {
 export class DirectoryEntryStream {
   readonly #entries: DirectoryEntry[];
   #next = 0;
+  #rep = 0;
 
   constructor(entries: DirectoryEntry[]) {
     this.#entries = entries;
+  }
+
+  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
+  get [CABI_REP](): number {
+    this.#rep = assignRep(this, this.#rep);
+    return this.#rep;
+  }
+
+  [Symbol.dispose](): void {
+    releaseRep(this, this.#rep);
   }
 
   readDirectoryEntry(): DirectoryEntry | undefined {
@@ -194,6 +214,13 @@ export class Descriptor {
   /** Something was written through this descriptor since it was last flushed. */
   #dirty = false;
   #closed = true;
+  #rep = 0;
+
+  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
+  get [CABI_REP](): number {
+    this.#rep = assignRep(this, this.#rep);
+    return this.#rep;
+  }
 
   /** `descriptor`, when it is an open descriptor (the other one of a rename or link). */
   static #opened(descriptor: unknown): Descriptor {
@@ -244,18 +271,16 @@ export class Descriptor {
     return locate(this.#context, dir, path);
   }
 
-  readViaStream(offset: bigint): ReturnType<typeof io.inputStreamCreate> {
+  readViaStream(offset: bigint): InputStream {
     return this.#run(() => {
       const node = this.#file('read');
       let position = toNumber(offset, 'offset');
       const { onError } = this.#context;
-      return io.inputStreamCreate({
-        blockingRead(len: bigint): Uint8Array {
+      return InputStream.create({
+        read(max: number): Uint8Array {
           let bytes: Uint8Array;
           try {
-            const length = Math.min(toNumber(len, 'length'), MAX_READ);
-            if (length === 0) return new Uint8Array(0);
-            bytes = node.readAt(position, length);
+            bytes = node.readAt(position, Math.min(max, MAX_READ));
           } catch (error) {
             throw streamError(error, onError);
           }
@@ -263,19 +288,17 @@ export class Descriptor {
           position += bytes.length;
           return bytes;
         },
-        // No subscribe: without one, the stream's own answers a ready pollable, one closure less
-        // per stream (a guest opens one per read or write call).
       });
     });
   }
 
-  writeViaStream(offset: bigint): ReturnType<typeof io.outputStreamCreate> {
+  writeViaStream(offset: bigint): OutputStream {
     return this.#run(() => {
       const node = this.#file('write');
       let position = toNumber(offset, 'offset');
       const { onError } = this.#context;
       const descriptor = this;
-      return io.outputStreamCreate({
+      return OutputStream.create({
         write(buffer: Uint8Array): void {
           try {
             if (buffer.length === 0) return;
@@ -290,12 +313,12 @@ export class Descriptor {
     });
   }
 
-  appendViaStream(): ReturnType<typeof io.outputStreamCreate> {
+  appendViaStream(): OutputStream {
     return this.#run(() => {
       const node = this.#file('write');
       const { onError } = this.#context;
       const descriptor = this;
-      return io.outputStreamCreate({
+      return OutputStream.create({
         write(buffer: Uint8Array): void {
           try {
             if (buffer.length === 0) return;
@@ -630,6 +653,7 @@ export class Descriptor {
   [Symbol.dispose](): void {
     if (this.#closed) return;
     this.#closed = true;
+    releaseRep(this, this.#rep);
     const node = this.#node;
     if (this.#dirty) node.dirty = true;
     try {
@@ -654,3 +678,5 @@ export function rootDescriptor(mount: Mount, context: HostContext): Descriptor {
     context,
   );
 }
+
+installLowerings(Descriptor, DirectoryEntryStream, filesystemErrorCode);

@@ -5,7 +5,7 @@ import { ioPoll, monotonicClock } from './clocks.js';
 import { type ErrorListener, filesystemErrorCode } from './errors.js';
 import { Descriptor, DirectoryEntryStream, type HostContext, rootDescriptor } from './filesystem.js';
 import { Mount } from './mount.js';
-import { cli, clocks, io, random, sockets } from './shim.js';
+import { cli, clocks, random, sockets } from './shim.js';
 import {
   bytesStream,
   type CapturedOutput,
@@ -13,6 +13,7 @@ import {
   sourceStream,
   type WasiStdinSource,
 } from './stdio.js';
+import { InputStream, IoError, OutputStream } from './streams.js';
 import { MountTree } from './tree.js';
 
 /** A mount with options. */
@@ -231,9 +232,9 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
     'wasi:clocks/wall-clock': clocks.wallClock,
     'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode },
     'wasi:filesystem/preopens': { getDirectories: preopens },
-    'wasi:io/error': io.error,
+    'wasi:io/error': { Error: IoError },
     'wasi:io/poll': ioPoll,
-    'wasi:io/streams': io.streams,
+    'wasi:io/streams': { InputStream, OutputStream },
     'wasi:random/random': random.random,
     'wasi:random/insecure': random.insecure,
     'wasi:random/insecure-seed': random.insecureSeed,

@@ -1,5 +1,5 @@
 import { concatBytes } from '../chunks.js';
-import { io } from './shim.js';
+import { InputStream, IoError, OutputStream } from './streams.js';
 
 /** What a guest wrote to stdout or stderr, collected in memory. */
 export interface CapturedOutput {
@@ -10,21 +10,16 @@ export interface CapturedOutput {
 }
 
 /** An output stream that collects what the guest writes, and optionally forwards each chunk. */
-export function captureStream(
-  forward?: (chunk: Uint8Array) => void,
-): [ReturnType<typeof io.outputStreamCreate>, CapturedOutput] {
+export function captureStream(forward?: (chunk: Uint8Array) => void): [OutputStream, CapturedOutput] {
   const chunks: Uint8Array[] = [];
   let length = 0;
-  const stream = io.outputStreamCreate({
+  const stream = OutputStream.create({
     write(buffer: Uint8Array): void {
       const chunk = buffer.slice();
       chunks.push(chunk);
       length += chunk.length;
       forward?.(chunk);
     },
-    flush() {},
-    blockingFlush() {},
-    subscribe: () => io.pollableCreate(),
   });
   const output: CapturedOutput = {
     bytes: () => concatBytes(chunks, length),
@@ -48,12 +43,11 @@ export type WasiStdinSource = (maxBytes: number) => Uint8Array | null;
 const MAX_STDIN_READ = 1_000_000;
 
 /** An input stream over a {@link WasiStdinSource}. */
-export function sourceStream(source: WasiStdinSource): ReturnType<typeof io.inputStreamCreate> {
+export function sourceStream(source: WasiStdinSource): InputStream {
   let pending: Uint8Array | undefined;
-  return io.inputStreamCreate({
-    blockingRead(len: bigint): Uint8Array {
-      const max = Number(len > BigInt(MAX_STDIN_READ) ? MAX_STDIN_READ : len);
-      if (max === 0) return new Uint8Array(0);
+  return InputStream.create({
+    read(len: number): Uint8Array {
+      const max = Math.min(len, MAX_STDIN_READ);
       let chunk: Uint8Array | null;
       if (pending) {
         chunk = pending;
@@ -67,7 +61,7 @@ export function sourceStream(source: WasiStdinSource): ReturnType<typeof io.inpu
         } catch (error) {
           throw {
             tag: 'last-operation-failed',
-            val: io.ioErrorCreate(error instanceof Error ? error.message : String(error)),
+            val: new IoError(error instanceof Error ? error.message : String(error)),
           };
         }
       }
@@ -78,12 +72,11 @@ export function sourceStream(source: WasiStdinSource): ReturnType<typeof io.inpu
       }
       return chunk.slice();
     },
-    subscribe: () => io.pollableCreate(),
   });
 }
 
 /** An input stream over fixed bytes; end of stream after the last one. */
-export function bytesStream(data: Uint8Array): ReturnType<typeof io.inputStreamCreate> {
+export function bytesStream(data: Uint8Array): InputStream {
   let position = 0;
   return sourceStream((max) => {
     if (position >= data.length) return null;

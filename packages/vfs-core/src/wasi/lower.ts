@@ -1,0 +1,703 @@
+import type {
+  DescriptorFlags,
+  DescriptorStat,
+  DescriptorType,
+  DirectoryEntry,
+  ErrorCode,
+  OpenFlags,
+  PathFlags,
+} from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import type { Descriptor, DirectoryEntryStream } from './filesystem.js';
+import { CABI_REP, enableReps, hold, objectOfRep, RuntimeError, unwrap } from './reps.js';
+import { InputStream, IoError, OutputStream, type StreamError } from './streams.js';
+
+/*
+ * Direct lowerings of the filesystem's calls, for components transpiled with
+ * `jco transpile --import-bindings hybrid`. jco's default (`js`) bindings wrap every host call in
+ * generated glue (task bookkeeping, debug logging, lifting into objects) that costs far more than
+ * our filesystem does: about four fifths of a small-file workload. With `hybrid`, jco asks each
+ * imported function for `Symbol.for('cabiLower')` and, where there is one, lets the core module
+ * call the function it returns directly, with the canonical ABI's flat arguments: handles, pointers
+ * into the guest's memory, and a pointer where the result goes.
+ *
+ * Each lowering here decodes its arguments, calls the descriptor's own method (so behaviour lives in
+ * one place) and encodes the result as jco's glue would. The layouts are the canonical ABI's for
+ * wasi:filesystem@0.2 (a `result` puts its tag at 0 and its payload at the payload's alignment); the
+ * handle table's layout (pairs of scope and rep, ownership in bit 30, a free list in entry 0) is
+ * jco's, as preview2-shim's own lowerings also rely on. Calls without a lowering (the streams,
+ * times, links) stay with jco's glue, which then calls our methods on stand-ins: see `unwrap`.
+ */
+
+const CABI_LOWER = Symbol.for('cabiLower');
+const CABI_DISPOSE = Symbol.for('cabiDispose');
+const T_FLAG = 1 << 30;
+
+/** A WebAssembly memory, as much of it as is used here (Node's types leave WebAssembly out). */
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+
+/** What jco passes to a `cabiLower` function. */
+interface LowerContext {
+  memory: WasmMemory;
+  realloc?: (oldPtr: number, oldSize: number, align: number, newSize: number) => number;
+  resourceTables: number[][];
+}
+
+/** wasi:filesystem's error-code cases, in the WIT's order: the index is the ABI value. */
+const ERROR_CODES: readonly ErrorCode[] = [
+  'access',
+  'would-block',
+  'already',
+  'bad-descriptor',
+  'busy',
+  'deadlock',
+  'quota',
+  'exist',
+  'file-too-large',
+  'illegal-byte-sequence',
+  'in-progress',
+  'interrupted',
+  'invalid',
+  'io',
+  'is-directory',
+  'loop',
+  'too-many-links',
+  'message-size',
+  'name-too-long',
+  'no-device',
+  'no-entry',
+  'no-lock',
+  'insufficient-memory',
+  'insufficient-space',
+  'not-directory',
+  'not-empty',
+  'not-recoverable',
+  'unsupported',
+  'no-tty',
+  'no-such-device',
+  'overflow',
+  'not-permitted',
+  'pipe',
+  'read-only',
+  'invalid-seek',
+  'text-file-busy',
+  'cross-device',
+];
+const ERROR_INDEX = new Map(ERROR_CODES.map((code, index) => [code, index]));
+
+const TYPE_INDEX: Record<DescriptorType, number> = {
+  unknown: 0,
+  'block-device': 1,
+  'character-device': 2,
+  directory: 3,
+  fifo: 4,
+  'symbolic-link': 5,
+  'regular-file': 6,
+  socket: 7,
+};
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/** The memory of one instance, with a view that follows its growth. */
+class GuestMemory {
+  #view: DataView;
+
+  constructor(readonly memory: WasmMemory) {
+    this.#view = new DataView(memory.buffer);
+  }
+
+  get view(): DataView {
+    if (this.#view.buffer !== this.memory.buffer) this.#view = new DataView(this.memory.buffer);
+    return this.#view;
+  }
+
+  string(ptr: number, len: number): string {
+    return decoder.decode(new Uint8Array(this.memory.buffer, ptr, len));
+  }
+
+  bytes(ptr: number, len: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer.slice(ptr, ptr + len));
+  }
+}
+
+/** The object a borrowed (or owned) handle of `table` stands for. */
+function target<T>(table: number[], handle: number): T {
+  const rep = (table[(handle << 1) + 1] ?? 0) & ~T_FLAG;
+  const object = rep === 0 ? undefined : objectOfRep(rep);
+  if (object === undefined) throw new RuntimeError(`unknown handle index ${handle}`);
+  return object as T;
+}
+
+/** A new owned handle in `table` for `object` (jco's own way of making one, free list first). */
+function ownHandle(table: number[], object: object): number {
+  const rep = (object as Record<typeof CABI_REP, number>)[CABI_REP];
+  hold(table, rep, object);
+  const free = (table[0] ?? 0) & ~T_FLAG;
+  if (free === 0) {
+    table.push(0, rep | T_FLAG);
+    return (table.length >> 1) - 1;
+  }
+  table[0] = table[free << 1]!;
+  table[free << 1] = 0;
+  table[(free << 1) + 1] = rep | T_FLAG;
+  return free;
+}
+
+/**
+ * Runs a call and writes its `result` at `ret`: the tag at 0 and, for an error, its code at
+ * `payload`. A thrown value that is not an error code traps, as it does through jco's glue.
+ */
+function result(mem: GuestMemory, ret: number, payload: number, call: () => void): void {
+  try {
+    call();
+  } catch (error) {
+    const index = typeof error === 'string' ? ERROR_INDEX.get(error as ErrorCode) : undefined;
+    if (index === undefined) throw error;
+    const view = mem.view;
+    view.setUint8(ret, 1);
+    view.setUint8(ret + payload, index);
+  }
+}
+
+/**
+ * Of the two tables a call gets (jco passes them in its own numbering of resource types, which
+ * depends on the component), the one where the borrowed `handle` stands for a `cls`, and the other:
+ * decided at the first call with a valid handle, since an instance's tables never change places.
+ */
+function tablesBy(tables: number[][], cls: abstract new (...args: never[]) => object) {
+  let pair: [number[], number[]] | undefined;
+  return (handle: number): [number[], number[]] => {
+    if (pair) return pair;
+    const [a, b = a] = tables as [number[], number[]?];
+    for (const [own, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
+      const rep = (own[(handle << 1) + 1] ?? 0) & ~T_FLAG;
+      if (rep !== 0 && objectOfRep(rep) instanceof cls) {
+        pair = [own, other];
+        return pair;
+      }
+    }
+    throw new RuntimeError(`unknown handle index ${handle}`);
+  };
+}
+
+/**
+ * Runs a stream call and writes its `result<_, stream-error>` at `ret`: for an error, the variant's
+ * tag at `payload` and, for a failed operation, a new handle of its `error` (in `errors`) after it.
+ */
+function streamResult(
+  mem: GuestMemory,
+  ret: number,
+  payload: number,
+  errors: () => number[],
+  call: () => void,
+): void {
+  try {
+    call();
+  } catch (error) {
+    const failure = error as StreamError | undefined;
+    if (failure?.tag === 'closed') {
+      const view = mem.view;
+      view.setUint8(ret, 1);
+      view.setUint8(ret + payload, 1);
+      return;
+    }
+    if (failure?.tag === 'last-operation-failed' && failure.val instanceof IoError) {
+      const handle = ownHandle(errors(), failure.val);
+      const view = mem.view;
+      view.setUint8(ret, 1);
+      view.setUint8(ret + payload, 0);
+      view.setInt32(ret + payload + 4, handle, true);
+      return;
+    }
+    throw error;
+  }
+}
+
+const pathFlags = (bits: number): PathFlags => ({ symlinkFollow: (bits & 1) !== 0 });
+
+const openFlags = (bits: number): OpenFlags => ({
+  create: (bits & 1) !== 0,
+  directory: (bits & 2) !== 0,
+  exclusive: (bits & 4) !== 0,
+  truncate: (bits & 8) !== 0,
+});
+
+const descriptorFlags = (bits: number): DescriptorFlags => ({
+  read: (bits & 1) !== 0,
+  write: (bits & 2) !== 0,
+  fileIntegritySync: (bits & 4) !== 0,
+  dataIntegritySync: (bits & 8) !== 0,
+  requestedWriteSync: (bits & 16) !== 0,
+  mutateDirectory: (bits & 32) !== 0,
+});
+
+function flagBits(flags: DescriptorFlags): number {
+  return (
+    (flags.read ? 1 : 0) |
+    (flags.write ? 2 : 0) |
+    (flags.fileIntegritySync ? 4 : 0) |
+    (flags.dataIntegritySync ? 8 : 0) |
+    (flags.requestedWriteSync ? 16 : 0) |
+    (flags.mutateDirectory ? 32 : 0)
+  );
+}
+
+/** A `descriptor-stat` at `at` (8-aligned): type, link count, size, three optional datetimes. */
+function writeStat(view: DataView, at: number, stat: DescriptorStat): void {
+  view.setUint8(at, TYPE_INDEX[stat.type]);
+  view.setBigUint64(at + 8, stat.linkCount, true);
+  view.setBigUint64(at + 16, stat.size, true);
+  const times = [stat.dataAccessTimestamp, stat.dataModificationTimestamp, stat.statusChangeTimestamp];
+  for (let i = 0; i < 3; i++) {
+    const time = times[i];
+    const base = at + 24 + i * 24;
+    if (time === undefined) {
+      view.setUint8(base, 0);
+    } else {
+      view.setUint8(base, 1);
+      view.setBigUint64(base + 8, time.seconds, true);
+      view.setUint32(base + 16, time.nanoseconds, true);
+    }
+  }
+}
+
+type Lowering = (context: LowerContext) => (...args: never[]) => unknown;
+
+function lower(method: unknown, make: Lowering): void {
+  (method as Record<symbol, Lowering>)[CABI_LOWER] = (context) => {
+    enableReps();
+    return make(context);
+  };
+}
+
+/**
+ * Installs the lowerings on the filesystem's and the streams' classes, and makes every method of
+ * theirs work on the stand-ins jco's glue makes for handles a lowering created.
+ */
+export function installLowerings(
+  DescriptorClass: typeof Descriptor,
+  EntryStreamClass: typeof DirectoryEntryStream,
+  filesystemErrorCode: (error: IoError) => ErrorCode | undefined,
+): void {
+  // jco's glue calls a method on a stand-in (the class's prototype and a rep) when a lowering made
+  // the handle: every method first finds the real object, for itself and its resource arguments.
+  for (const cls of [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError]) {
+    const prototype = cls.prototype as unknown as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = prototype[name];
+      if (name === 'constructor' || typeof method !== 'function') continue;
+      const wrapped = function (this: object, ...args: unknown[]) {
+        return (method as (...a: unknown[]) => unknown).apply(unwrap(this), args.map(unwrapArg));
+      };
+      Object.defineProperty(wrapped, 'name', { value: name });
+      prototype[name] = wrapped;
+    }
+  }
+
+  const proto = DescriptorClass.prototype;
+  type D = Descriptor;
+
+  lower(proto.openAt, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, pf: number, ptr: number, len: number, of: number, df: number, ret: number) =>
+      result(mem, ret, 4, () => {
+        const opened = target<D>(table!, handle).openAt(
+          pathFlags(pf),
+          mem.string(ptr, len),
+          openFlags(of),
+          descriptorFlags(df),
+        );
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setInt32(ret + 4, ownHandle(table!, opened), true);
+      });
+  });
+
+  lower(proto.getFlags, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) =>
+      result(mem, ret, 1, () => {
+        const bits = flagBits(target<D>(table!, handle).getFlags());
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setUint8(ret + 1, bits);
+      });
+  });
+
+  lower(proto.getType, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) =>
+      result(mem, ret, 1, () => {
+        const type = TYPE_INDEX[target<D>(table!, handle).getType()];
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setUint8(ret + 1, type);
+      });
+  });
+
+  lower(proto.stat, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) =>
+      result(mem, ret, 8, () => {
+        const stat = target<D>(table!, handle).stat();
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        writeStat(view, ret + 8, stat);
+      });
+  });
+
+  lower(proto.statAt, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, pf: number, ptr: number, len: number, ret: number) =>
+      result(mem, ret, 8, () => {
+        const stat = target<D>(table!, handle).statAt(pathFlags(pf), mem.string(ptr, len));
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        writeStat(view, ret + 8, stat);
+      });
+  });
+
+  lower(proto.metadataHash, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) =>
+      result(mem, ret, 8, () => {
+        const hash = target<D>(table!, handle).metadataHash();
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setBigUint64(ret + 8, hash.lower, true);
+        view.setBigUint64(ret + 16, hash.upper, true);
+      });
+  });
+
+  lower(proto.metadataHashAt, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, pf: number, ptr: number, len: number, ret: number) =>
+      result(mem, ret, 8, () => {
+        const hash = target<D>(table!, handle).metadataHashAt(pathFlags(pf), mem.string(ptr, len));
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setBigUint64(ret + 8, hash.lower, true);
+        view.setBigUint64(ret + 16, hash.upper, true);
+      });
+  });
+
+  lower(proto.read, ({ memory, realloc, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, length: bigint, offset: bigint, ret: number) =>
+      result(mem, ret, 4, () => {
+        const [bytes, end] = target<D>(table!, handle).read(length, offset);
+        const ptr = realloc!(0, 0, 1, bytes.length);
+        new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setUint32(ret + 4, ptr, true);
+        view.setUint32(ret + 8, bytes.length, true);
+        view.setUint8(ret + 12, end ? 1 : 0);
+      });
+  });
+
+  lower(proto.write, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ptr: number, len: number, offset: bigint, ret: number) =>
+      result(mem, ret, 8, () => {
+        const written = target<D>(table!, handle).write(mem.bytes(ptr, len), offset);
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setBigUint64(ret + 8, written, true);
+      });
+  });
+
+  lower(proto.readDirectory, ({ memory, resourceTables: [table, entries] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) =>
+      result(mem, ret, 4, () => {
+        const stream = target<D>(table!, handle).readDirectory();
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setInt32(ret + 4, ownHandle(entries!, stream), true);
+      });
+  });
+
+  lower(EntryStreamClass.prototype.readDirectoryEntry, ({ memory, realloc, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) =>
+      result(mem, ret, 4, () => {
+        const entry: DirectoryEntry | undefined = target<DirectoryEntryStream>(
+          table!,
+          handle,
+        ).readDirectoryEntry();
+        if (entry === undefined) {
+          const view = mem.view;
+          view.setUint8(ret, 0);
+          view.setUint8(ret + 4, 0);
+          return;
+        }
+        const name = encoder.encode(entry.name);
+        const ptr = realloc!(0, 0, 1, name.length);
+        new Uint8Array(memory.buffer, ptr, name.length).set(name);
+        const view = mem.view;
+        view.setUint8(ret, 0);
+        view.setUint8(ret + 4, 1);
+        view.setUint8(ret + 8, TYPE_INDEX[entry.type]);
+        view.setUint32(ret + 12, ptr, true);
+        view.setUint32(ret + 16, name.length, true);
+      });
+  });
+
+  // The calls that return nothing: `result<_, error-code>`, the code at 1.
+  const unit = (make: (mem: GuestMemory, table: number[]) => (...args: never[]) => void): Lowering => {
+    return ({ memory, resourceTables: [table] }) => {
+      const mem = new GuestMemory(memory);
+      const call = make(mem, table!) as (...args: unknown[]) => void;
+      return (...args: unknown[]) => {
+        const ret = args.pop() as number;
+        result(mem, ret, 1, () => {
+          call(...args);
+          mem.view.setUint8(ret, 0);
+        });
+      };
+    };
+  };
+  lower(
+    proto.createDirectoryAt,
+    unit((mem, table) => (handle: number, ptr: number, len: number) => {
+      target<D>(table, handle).createDirectoryAt(mem.string(ptr, len));
+    }),
+  );
+  lower(
+    proto.removeDirectoryAt,
+    unit((mem, table) => (handle: number, ptr: number, len: number) => {
+      target<D>(table, handle).removeDirectoryAt(mem.string(ptr, len));
+    }),
+  );
+  lower(
+    proto.unlinkFileAt,
+    unit((mem, table) => (handle: number, ptr: number, len: number) => {
+      target<D>(table, handle).unlinkFileAt(mem.string(ptr, len));
+    }),
+  );
+  lower(
+    proto.renameAt,
+    unit(
+      (mem, table) =>
+        (handle: number, ptr: number, len: number, other: number, ptr2: number, len2: number) => {
+          target<D>(table, handle).renameAt(
+            mem.string(ptr, len),
+            target<D>(table, other),
+            mem.string(ptr2, len2),
+          );
+        },
+    ),
+  );
+  lower(
+    proto.setSize,
+    unit((_mem, table) => (handle: number, size: bigint) => {
+      target<D>(table, handle).setSize(size);
+    }),
+  );
+  lower(
+    proto.sync,
+    unit((_mem, table) => (handle: number) => {
+      target<D>(table, handle).sync();
+    }),
+  );
+  lower(
+    proto.syncData,
+    unit((_mem, table) => (handle: number) => {
+      target<D>(table, handle).syncData();
+    }),
+  );
+
+  // Streams of a descriptor: `result<own<stream>, error-code>`, the handle at 4.
+  for (const [method, cls] of [
+    [proto.readViaStream, InputStream],
+    [proto.writeViaStream, OutputStream],
+    [proto.appendViaStream, OutputStream],
+  ] as const) {
+    lower(method, ({ memory, resourceTables }) => {
+      const mem = new GuestMemory(memory);
+      const tables = tablesBy(resourceTables, DescriptorClass);
+      const open = method as (this: D, offset: bigint) => object;
+      return (handle: number, ...rest: [bigint, number] | [number]) => {
+        const ret = rest[rest.length - 1] as number;
+        const offset = rest.length === 2 ? rest[0] : 0n;
+        result(mem, ret, 4, () => {
+          const [descriptors, streams] = tables(handle);
+          const stream = open.call(target<D>(descriptors, handle), offset);
+          if (!(stream instanceof cls)) throw new RuntimeError('not a stream of the host');
+          const view = mem.view;
+          view.setUint8(ret, 0);
+          view.setInt32(ret + 4, ownHandle(streams, stream), true);
+        });
+      };
+    });
+  }
+
+  lower(filesystemErrorCode, ({ memory, resourceTables: [table] }) => {
+    const mem = new GuestMemory(memory);
+    return (handle: number, ret: number) => {
+      const code = filesystemErrorCode(target<IoError>(table!, handle));
+      const view = mem.view;
+      if (code === undefined) {
+        view.setUint8(ret, 0);
+      } else {
+        view.setUint8(ret, 1);
+        view.setUint8(ret + 1, ERROR_INDEX.get(code)!);
+      }
+    };
+  });
+
+  const out = OutputStream.prototype;
+  const input = InputStream.prototype;
+  type O = OutputStream;
+  type I = InputStream;
+
+  lower(out.checkWrite, ({ memory, resourceTables }) => {
+    const mem = new GuestMemory(memory);
+    const tables = tablesBy(resourceTables, OutputStream);
+    return (handle: number, ret: number) => {
+      const [streams, errors] = tables(handle);
+      streamResult(
+        mem,
+        ret,
+        8,
+        () => errors,
+        () => {
+          const permit = target<O>(streams, handle).checkWrite();
+          const view = mem.view;
+          view.setUint8(ret, 0);
+          view.setBigUint64(ret + 8, permit, true);
+        },
+      );
+    };
+  });
+
+  // write, blocking-write-and-flush: `result<_, stream-error>` of bytes from the guest.
+  for (const method of [out.write, out.blockingWriteAndFlush]) {
+    lower(method, ({ memory, resourceTables }) => {
+      const mem = new GuestMemory(memory);
+      const tables = tablesBy(resourceTables, OutputStream);
+      const call = method as (this: O, contents: Uint8Array) => void;
+      return (handle: number, ptr: number, len: number, ret: number) => {
+        const [streams, errors] = tables(handle);
+        streamResult(
+          mem,
+          ret,
+          4,
+          () => errors,
+          () => {
+            call.call(target<O>(streams, handle), mem.bytes(ptr, len));
+            mem.view.setUint8(ret, 0);
+          },
+        );
+      };
+    });
+  }
+
+  for (const method of [out.flush, out.blockingFlush]) {
+    lower(method, ({ memory, resourceTables }) => {
+      const mem = new GuestMemory(memory);
+      const tables = tablesBy(resourceTables, OutputStream);
+      const call = method as (this: O) => void;
+      return (handle: number, ret: number) => {
+        const [streams, errors] = tables(handle);
+        streamResult(
+          mem,
+          ret,
+          4,
+          () => errors,
+          () => {
+            call.call(target<O>(streams, handle));
+            mem.view.setUint8(ret, 0);
+          },
+        );
+      };
+    });
+  }
+
+  for (const method of [out.writeZeroes, out.blockingWriteZeroesAndFlush]) {
+    lower(method, ({ memory, resourceTables }) => {
+      const mem = new GuestMemory(memory);
+      const tables = tablesBy(resourceTables, OutputStream);
+      const call = method as (this: O, len: bigint) => void;
+      return (handle: number, len: bigint, ret: number) => {
+        const [streams, errors] = tables(handle);
+        streamResult(
+          mem,
+          ret,
+          4,
+          () => errors,
+          () => {
+            call.call(target<O>(streams, handle), len);
+            mem.view.setUint8(ret, 0);
+          },
+        );
+      };
+    });
+  }
+
+  // read, blocking-read: `result<list<u8>, stream-error>`, the bytes in memory the guest allocates.
+  for (const method of [input.read, input.blockingRead]) {
+    lower(method, ({ memory, realloc, resourceTables }) => {
+      const mem = new GuestMemory(memory);
+      const tables = tablesBy(resourceTables, InputStream);
+      const call = method as (this: I, len: bigint) => Uint8Array;
+      return (handle: number, len: bigint, ret: number) => {
+        const [streams, errors] = tables(handle);
+        streamResult(
+          mem,
+          ret,
+          4,
+          () => errors,
+          () => {
+            const bytes = call.call(target<I>(streams, handle), len);
+            const ptr = realloc!(0, 0, 1, bytes.length);
+            new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
+            const view = mem.view;
+            view.setUint8(ret, 0);
+            view.setUint32(ret + 4, ptr, true);
+            view.setUint32(ret + 8, bytes.length, true);
+          },
+        );
+      };
+    });
+  }
+
+  for (const method of [input.skip, input.blockingSkip]) {
+    lower(method, ({ memory, resourceTables }) => {
+      const mem = new GuestMemory(memory);
+      const tables = tablesBy(resourceTables, InputStream);
+      const call = method as (this: I, len: bigint) => bigint;
+      return (handle: number, len: bigint, ret: number) => {
+        const [streams, errors] = tables(handle);
+        streamResult(
+          mem,
+          ret,
+          8,
+          () => errors,
+          () => {
+            const skipped = call.call(target<I>(streams, handle), len);
+            const view = mem.view;
+            view.setUint8(ret, 0);
+            view.setBigUint64(ret + 8, skipped, true);
+          },
+        );
+      };
+    });
+  }
+
+  // jco disposes an object its glue never saw through the class: by rep.
+  for (const cls of [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError]) {
+    (cls as unknown as Record<symbol, (rep: number) => void>)[CABI_DISPOSE] = (rep) => {
+      (objectOfRep(rep) as Disposable | undefined)?.[Symbol.dispose]();
+    };
+  }
+}
+
+const unwrapArg = (value: unknown): unknown =>
+  value !== null && typeof value === 'object' ? unwrap(value) : value;
