@@ -8,6 +8,7 @@ import { memory } from '@eryx/vfs-memory';
 import { postgres } from '@eryx/vfs-postgres';
 import { s3 } from '@eryx/vfs-s3';
 import { sqlite } from '@eryx/vfs-sqlite';
+import type { GuestBindings } from '../src/run.js';
 
 /** A store the guest tests can open several times: each `open` is a fresh storage object on it. */
 export interface TestStore {
@@ -158,3 +159,11 @@ export const s3Backend: TestBackend = {
 
 /** Every backend the guest tests run on. */
 export const allBackends: TestBackend[] = [memoryBackend, sqliteBackend, postgresBackend, s3Backend];
+
+/** Both ways a guest can be transpiled: jco's glue, and the host's direct lowerings. */
+export const BINDINGS: readonly GuestBindings[] = ['js', 'hybrid'];
+
+/** Every backend under both bindings, for `describe.each` ('$name, $bindings bindings'). */
+export const backendsAndBindings = allBackends.flatMap((backend) =>
+  BINDINGS.map((bindings) => ({ name: backend.name, store: backend.store.bind(backend), bindings })),
+);

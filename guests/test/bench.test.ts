@@ -1,7 +1,7 @@
 import { memory } from '@eryx/vfs-memory';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGuest } from '../src/run.js';
-import { allBackends, type TestStore } from './backends.js';
+import { backendsAndBindings, type TestStore } from './backends.js';
 
 // The guest of `pnpm bench`, at a tiny scale: it checks what it reads back itself (block stamps,
 // file sizes, entry counts) and exits 1 on any mismatch.
@@ -17,7 +17,7 @@ const PHASES = [
   'small_unlink',
 ];
 
-describe.each(allBackends)('the bench guest on $name', (backend) => {
+describe.each(backendsAndBindings)('the bench guest on $name, $bindings bindings', (backend) => {
   const stores: TestStore[] = [];
   afterEach(async () => {
     for (const s of stores.splice(0)) await s.destroy();
@@ -27,6 +27,7 @@ describe.each(allBackends)('the bench guest on $name', (backend) => {
     const store = backend.store();
     stores.push(store);
     const run = await runGuest('bench', {
+      bindings: backend.bindings,
       mounts: { '/data': store.open() },
       args: ['seq=196608', 'rand=20', 'randfile=65536', 'append=50', 'files=12', 'readdir=2', 'iterations=2'],
     });

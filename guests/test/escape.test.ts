@@ -15,6 +15,7 @@ import { hostDirectory, restrictedFiles } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runGuest } from '../src/run.js';
+import { BINDINGS } from './backends.js';
 
 /*
  * guests/src/escape.c tries every way out of the mounts and every write into read-only mounts; it
@@ -147,7 +148,7 @@ function parse(stdout: string): Record<string, string> {
   return results;
 }
 
-describe('C guest escape', () => {
+describe.each(BINDINGS)('C guest escape, %s bindings', (bindings) => {
   it('cannot leave its mounts or write into read-only ones, whatever it tries', async () => {
     const t = mkdtempSync(join(temp, 'run-'));
     for (const dir of ['rw/sub', 'ro/d', 'outside', 'etc', 'cfg'])
@@ -166,6 +167,7 @@ describe('C guest escape', () => {
     data.sync.write('/keep.txt', new TextEncoder().encode('keep\n'));
 
     const run = await runGuest('escape', {
+      bindings,
       mounts: {
         '/rw': hostDirectory(join(t, 'rw')),
         '/ro': hostDirectory(join(t, 'ro'), { readOnly: true }),

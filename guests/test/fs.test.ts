@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { runGuest } from '../src/run.js';
-import { allBackends, type TestStore } from './backends.js';
+import { backendsAndBindings, type TestStore } from './backends.js';
 
-describe.each(allBackends)('C guest fs_test on $name', (backend) => {
+describe.each(backendsAndBindings)('C guest fs_test on $name, $bindings bindings', (backend) => {
   const stores: TestStore[] = [];
   const store = (options?: { maxBytes?: number }) => {
     const s = backend.store(options);
@@ -22,6 +22,7 @@ describe.each(allBackends)('C guest fs_test on $name', (backend) => {
     const other = store();
 
     const run = await runGuest('fs_test', {
+      bindings: backend.bindings,
       mounts: {
         '/data': data.open(),
         '/ro': { storage: roStorage, readOnly: true },
@@ -38,7 +39,11 @@ describe.each(allBackends)('C guest fs_test on $name', (backend) => {
 
   it('reports ENOSPC when the store is full, and stays usable', async () => {
     const data = store({ maxBytes: 1024 * 1024 });
-    const run = await runGuest('fs_test', { mounts: { '/data': data.open() }, args: ['enospc'] });
+    const run = await runGuest('fs_test', {
+      bindings: backend.bindings,
+      mounts: { '/data': data.open() },
+      args: ['enospc'],
+    });
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/\d+ checks, 0 failed/);
     expect(run.exitCode).toBe(0);

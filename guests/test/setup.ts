@@ -10,8 +10,10 @@ export default function setup(): void {
     .filter((file) => file.endsWith('.component.wasm'))
     .some((file) => {
       const name = file.slice(0, -'.component.wasm'.length);
-      const js = join(root, 'dist', name, `${name}.js`);
-      return !existsSync(js) || statSync(js).mtimeMs < statSync(join(fixtures, file)).mtimeMs;
+      return [join(root, 'dist', name), join(root, 'dist', 'hybrid', name)].some((dir) => {
+        const js = join(dir, `${name}.js`);
+        return !existsSync(js) || statSync(js).mtimeMs < statSync(join(fixtures, file)).mtimeMs;
+      });
     });
   if (stale) execFileSync(process.execPath, [join(root, 'scripts', 'transpile.mjs')], { stdio: 'inherit' });
 }
