@@ -12,12 +12,19 @@ import { performance } from 'node:perf_hooks';
  *
  * The wrapping costs both filesystems the same (two `performance.now()` per call, one of them
  * inside the measured interval), so it biases the ratio towards 1, never away from it.
+ *
+ * A guest transpiled with `--import-bindings hybrid` calls a filesystem's direct lowerings
+ * (`Symbol.for('cabiLower')`) instead of its methods: those are wrapped alike. A lowering gets
+ * handles, not objects, so it cannot tell a file's stream from stdio's: its calls are all timed,
+ * which adds nothing to a phase, since stdio is only used at its two ends (the gate's read, whose
+ * wait before the go is left out, and the report, which ends the phase).
  */
 export class FilesystemClock {
   /** Milliseconds inside the filesystem, one entry per phase reported, in order. */
   readonly phases: number[] = [];
   #inPhase = false;
   #total = 0;
+  #phaseStart = 0;
 
   /** @param now The time in milliseconds (a test's own clock; `performance.now` by default). */
   constructor(readonly now: () => number = () => performance.now()) {}
@@ -26,6 +33,7 @@ export class FilesystemClock {
   phaseStarted(): void {
     this.#inPhase = true;
     this.#total = 0;
+    this.#phaseStart = this.now();
   }
 
   /** The guest reported (a stdout write): the phase it had started, if any, is over. */
@@ -35,9 +43,12 @@ export class FilesystemClock {
     this.phases.push(this.#total);
   }
 
-  /** @internal Called by the wrappers. */
-  add(ms: number): void {
-    if (this.#inPhase) this.#total += ms;
+  /**
+   * @internal Called by the wrappers with the start and end of a call: only what falls within the
+   * phase counts (the gate's read waits for the go, and the phase starts as it returns).
+   */
+  add(started: number, ended: number): void {
+    if (this.#inPhase) this.#total += ended - Math.max(started, this.#phaseStart);
   }
 }
 
@@ -71,11 +82,33 @@ function timed(method: Method, onlyFileStreams: boolean, opensStream: boolean): 
     try {
       result = method.apply(this, args);
     } finally {
-      clock.add(clock.now() - started);
+      clock.add(started, clock.now());
       depth--;
     }
     if (opensStream && typeof result === 'object' && result !== null) fileStreams.add(result);
     return result;
+  };
+}
+
+const CABI_LOWER = Symbol.for('cabiLower');
+type Lowering = (context: unknown) => (...args: unknown[]) => unknown;
+
+/** A lowering whose functions report to the clock, as {@link timed} methods do. */
+function timedLowering(lowering: Lowering): Lowering {
+  return (context) => {
+    const lowered = lowering(context);
+    return (...args: unknown[]) => {
+      if (depth > 0 || current === undefined) return lowered(...args);
+      const clock = current;
+      depth++;
+      const started = clock.now();
+      try {
+        return lowered(...args);
+      } finally {
+        clock.add(started, clock.now());
+        depth--;
+      }
+    };
   };
 }
 
@@ -87,7 +120,12 @@ function wrapMethods(prototype: object, onlyFileStreams: boolean): void {
     if (key === 'constructor') continue;
     const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
     if (typeof descriptor?.value !== 'function') continue;
-    target[key] = timed(descriptor.value as Method, onlyFileStreams, STREAM_OPENERS.has(key));
+    const method = descriptor.value as Method & { [CABI_LOWER]?: Lowering };
+    const wrapped = timed(method, onlyFileStreams, STREAM_OPENERS.has(key)) as Method & {
+      [CABI_LOWER]?: Lowering;
+    };
+    if (method[CABI_LOWER]) wrapped[CABI_LOWER] = timedLowering(method[CABI_LOWER]);
+    target[key] = wrapped;
   }
 }
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
-import { instantiateGuest } from '@eryx/test-guests/run';
+import { type GuestBindings, instantiateGuest } from '@eryx/test-guests/run';
 import { startPostgres, startS3 } from '@eryx/test-servers';
 import {
   createSyncBridge,
@@ -28,6 +28,21 @@ import { dropPrefix } from './s3-prefix.js';
  * filesystem (its browser flavour) and its Node flavour over a real directory. The guest times
  * each phase itself (clock_gettime), so instantiation and the host's setup are not measured.
  */
+
+/**
+ * How the bench guest is transpiled (BENCH_GUEST_BINDINGS): `hybrid` (the default, what
+ * @eryx/vfs-core recommends: the core module calls a host's direct lowerings where it has them,
+ * jco's glue elsewhere) or `js` (jco's glue for every call). The same transpiled guest runs on
+ * every target of a run.
+ */
+export const GUEST_BINDINGS: GuestBindings = guestBindings(process.env.BENCH_GUEST_BINDINGS);
+
+/** @internal The bindings a BENCH_GUEST_BINDINGS value names. */
+export function guestBindings(value: string | undefined): GuestBindings {
+  if (value === undefined || value === '' || value === 'hybrid') return 'hybrid';
+  if (value === 'js') return 'js';
+  throw new Error(`BENCH_GUEST_BINDINGS must be hybrid or js, not ${JSON.stringify(value)}`);
+}
 
 /** One phase as the guest reported it. */
 export interface GuestPhase {
@@ -90,7 +105,7 @@ async function execute(imports: WasiImports, gate?: GuestGate): Promise<number> 
   }
   useClock(gate?.clock);
   try {
-    const component = await instantiateGuest('bench', imports);
+    const component = await instantiateGuest('bench', imports, GUEST_BINDINGS);
     component.run.run();
     return 0;
   } catch (error) {
@@ -274,9 +289,66 @@ function sqliteTarget(name: string, synchronous: 'full' | 'normal'): GuestTarget
   };
 }
 
+interface ShimIo {
+  outputStreamCreate(handler: {
+    write(buffer: Uint8Array): void;
+    flush(): void;
+    blockingFlush(): void;
+  }): unknown;
+  inputStreamCreate(handler: { blockingRead(len: bigint): Uint8Array }): unknown;
+  error: Record<string, unknown>;
+  poll: Record<string, unknown>;
+  streams: Record<string, unknown>;
+}
+
 /**
- * preview2-shim's browser in-memory filesystem, with the same stdio, clocks and poll as the
- * backends (createWasiHost without mounts): only wasi:filesystem differs.
+ * stdin, stdout and stderr made of preview2-shim's own (browser) streams, fed and read as
+ * createWasiHost's are (see gateOptions): a filesystem's streams and stdio's must be of one
+ * `wasi:io/streams` implementation, and the baseline's are preview2-shim's.
+ */
+function shimStdio(io: ShimIo, gate: GuestGate | undefined) {
+  const { stdin: source, onStdout } = gateOptions(gate) as {
+    stdin?: WasiStdinSource;
+    onStdout?: (chunk: Uint8Array) => void;
+  };
+  const captured = (forward?: (chunk: Uint8Array) => void) => {
+    const chunks: Uint8Array[] = [];
+    const stream = io.outputStreamCreate({
+      write(buffer) {
+        chunks.push(buffer.slice());
+        forward?.(buffer);
+      },
+      flush() {},
+      blockingFlush() {},
+    });
+    return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+  };
+  const stdout = captured(onStdout);
+  const stderr = captured();
+  const stdin = io.inputStreamCreate({
+    blockingRead(len) {
+      const chunk = len > 0n ? (source?.(Number(len)) ?? null) : new Uint8Array(0);
+      if (chunk === null || (chunk.length === 0 && len > 0n)) throw { tag: 'closed' };
+      return chunk.slice(0, Number(len));
+    },
+  });
+  return {
+    imports: {
+      'wasi:cli/stdin': { getStdin: () => stdin },
+      'wasi:cli/stdout': { getStdout: () => stdout.stream },
+      'wasi:cli/stderr': { getStderr: () => stderr.stream },
+      'wasi:io/error': io.error,
+      'wasi:io/streams': io.streams,
+    },
+    stdout: stdout.text,
+    stderr: stderr.text,
+  };
+}
+
+/**
+ * preview2-shim's browser in-memory filesystem, with its own streams (for files and stdio alike),
+ * and the same clocks and poll as the backends (createWasiHost without mounts): only
+ * wasi:filesystem and the streams it returns differ.
  */
 function p2shimMemoryTarget(name: string): GuestTarget {
   return {
@@ -289,16 +361,23 @@ function p2shimMemoryTarget(name: string): GuestTarget {
       const { InMemoryFilesystemAdapter } = (await import(
         shimFile('../browser/in-memory-filesystem.js')
       )) as InMemoryModule;
+      const io = (await import(shimFile('../browser/io.js'))) as ShimIo;
       const root = { dir: {} };
       return {
         async run(args, gate) {
-          const host = createWasiHost({ mounts: {}, args: ['bench', ...args], ...gateOptions(gate) });
+          const host = createWasiHost({ mounts: {}, args: ['bench', ...args] });
+          // The host's poll blocks on preview2-shim's pollables: the streams' must be the same class.
+          if (host.imports['wasi:io/poll']?.Pollable !== io.poll.Pollable) {
+            throw new Error("preview2-shim is loaded twice: its pollables are not the host's");
+          }
+          const stdio = shimStdio(io, gate);
           const fs = createFilesystem({
             adapter: new InMemoryFilesystemAdapter(),
             preopens: { '/data': root },
           });
           const imports = {
             ...host.imports,
+            ...stdio.imports,
             'wasi:filesystem/types': fs.types,
             'wasi:filesystem/preopens': fs.preopens,
           };
@@ -308,7 +387,7 @@ function p2shimMemoryTarget(name: string): GuestTarget {
           } finally {
             host.close();
           }
-          return outcome(name, code, host.stdout.text(), host.stderr.text(), gate?.clock);
+          return outcome(name, code, stdio.stdout(), stdio.stderr(), gate?.clock);
         },
         async close() {},
       };
@@ -906,7 +985,7 @@ export function formatGuest(
   const ok = results.filter((r) => !r.error && r.phases.length > 0);
   const names = ok[0]?.phases.map((p) => p.name) ?? [];
   const out = [
-    `\n## guest: bench.c through WASI (scale ${scale}, best of ${repeat} rounds × ${runs} runs × ${iterations} iterations; MB/s for seq_*, ops/s otherwise)\n`,
+    `\n## guest: bench.c through WASI (${GUEST_BINDINGS} bindings, BENCH_GUEST_BINDINGS; scale ${scale}, best of ${repeat} rounds × ${runs} runs × ${iterations} iterations; MB/s for seq_*, ops/s otherwise)\n`,
   ];
   out.push(
     ...table(
@@ -983,7 +1062,11 @@ export function formatGuest(
     const fsMs = (target: string, phase: string) =>
       results.find((x) => x.target === target)?.phases.find((p) => p.name === phase)?.fsMs;
     out.push(
-      `\ntime inside the filesystem alone, ${r.target} and ${r.baseline} (ms, best; the rest of a phase is jco's glue and the guest, the same code for both; for information)\n`,
+      `\ntime inside the filesystem alone, ${r.target} and ${r.baseline} (ms, best; ${
+        GUEST_BINDINGS === 'hybrid'
+          ? "with hybrid bindings a filesystem's direct lowerings count whole, their decoding and encoding of arguments and results included, which jco's glue does for a filesystem without them"
+          : "the rest of a phase is jco's glue and the guest, the same code for both"
+      }; for information)\n`,
     );
     out.push(
       ...table(

@@ -1,7 +1,14 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { formatGuest, guestArgs, guestRatios, runGuestBench, selectGuestTargets } from './guest.js';
+import {
+  formatGuest,
+  GUEST_BINDINGS,
+  guestArgs,
+  guestRatios,
+  runGuestBench,
+  selectGuestTargets,
+} from './guest.js';
 import type { BenchBackend } from './types.js';
 import { type Phase, sizes, WORKLOADS } from './workloads.js';
 
@@ -145,6 +152,7 @@ if (process.env.BENCH_GUEST !== '0') {
     });
     console.log(formatGuest(guestResults, scale, repeat, guestRuns, guestIterations).join('\n'));
     guest = {
+      bindings: GUEST_BINDINGS,
       args: guestArgs(scale),
       repeat,
       runs: guestRuns,

@@ -43,6 +43,13 @@ class DirectoryEntryStream {
     return undefined;
   }
 }
+// A direct lowering (jco --import-bindings hybrid), as a host attaches it to a method.
+const CABI_LOWER = Symbol.for('cabiLower');
+type Lowering = (context: unknown) => (...args: number[]) => number;
+(Descriptor.prototype.stat as unknown as Record<symbol, Lowering>)[CABI_LOWER] = () => (handle) => {
+  now += 10_000_000;
+  return handle;
+};
 instrumentFilesystem({ Descriptor, DirectoryEntryStream }, { InputStream, OutputStream });
 
 function startClock(): FilesystemClock {
@@ -94,6 +101,26 @@ describe('FilesystemClock', () => {
     new InputStream().blockingRead();
     clock.phaseEnded();
     expect(clock.phases).toEqual([10]);
+  });
+
+  it('times the direct lowerings of a wrapped method, which keeps them', () => {
+    const clock = startClock();
+    const lowering = (Descriptor.prototype.stat as unknown as Record<symbol, Lowering>)[CABI_LOWER];
+    expect(lowering).toBeTypeOf('function');
+    const lowered = lowering!({});
+    lowered(7); // before the phase
+    clock.phaseStarted();
+    expect(lowered(7)).toBe(7);
+    clock.phaseEnded();
+    expect(clock.phases).toEqual([10_000_000]);
+  });
+
+  it("leaves out the part of a call before the phase started (the gate's read waits for the go)", () => {
+    const clock = new FilesystemClock(() => now);
+    clock.phaseStarted();
+    clock.add(now - 500, now + 3);
+    clock.phaseEnded();
+    expect(clock.phases).toEqual([3]);
   });
 
   it('records one entry per phase, in order, and only for the clock in use', () => {

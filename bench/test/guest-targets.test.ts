@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { GUEST_TARGET_RATIOS, selectGuestTargets } from '../src/guest.js';
+import { GUEST_TARGET_RATIOS, guestBindings, selectGuestTargets } from '../src/guest.js';
 
 describe('the guest targets BENCH_BACKENDS selects', () => {
   it('are every target but the baseline compared with itself, when none is named', () => {
@@ -26,5 +26,15 @@ describe('the guest targets BENCH_BACKENDS selects', () => {
   it('compare the in-memory baseline with itself when asked, for information', () => {
     expect(selectGuestTargets(['p2shim-memory-again'])).toEqual(['p2shim-memory', 'p2shim-memory-again']);
     expect(GUEST_TARGET_RATIOS).toContainEqual({ target: 'p2shim-memory-again', baseline: 'p2shim-memory' });
+  });
+});
+
+describe('BENCH_GUEST_BINDINGS', () => {
+  it('is hybrid unless it says js, and nothing else', () => {
+    expect(guestBindings(undefined)).toBe('hybrid');
+    expect(guestBindings('')).toBe('hybrid');
+    expect(guestBindings('hybrid')).toBe('hybrid');
+    expect(guestBindings('js')).toBe('js');
+    expect(() => guestBindings('optimized')).toThrow(/hybrid or js/);
   });
 });
