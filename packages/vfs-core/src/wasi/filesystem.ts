@@ -25,7 +25,7 @@ import {
 import { metadataHash } from './hash.js';
 import { installLowerings } from './lower.js';
 import type { Mount, Node } from './mount.js';
-import { assignRep, CABI_REP, releaseRep } from './reps.js';
+import { releaseRep } from './reps.js';
 import { InputStream, OutputStream } from './streams.js';
 import type { Located, MountTree } from './tree.js';
 
@@ -167,20 +167,13 @@ function truncate(mount: Mount, path: string, create: boolean): void {
 export class DirectoryEntryStream {
   readonly #entries: DirectoryEntry[];
   #next = 0;
-  #rep = 0;
 
   constructor(entries: DirectoryEntry[]) {
     this.#entries = entries;
   }
 
-  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
-  get [CABI_REP](): number {
-    this.#rep = assignRep(this, this.#rep);
-    return this.#rep;
-  }
-
   [Symbol.dispose](): void {
-    releaseRep(this, this.#rep);
+    releaseRep(this);
   }
 
   readDirectoryEntry(): DirectoryEntry | undefined {
@@ -214,13 +207,6 @@ export class Descriptor {
   /** Something was written through this descriptor since it was last flushed. */
   #dirty = false;
   #closed = true;
-  #rep = 0;
-
-  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
-  get [CABI_REP](): number {
-    this.#rep = assignRep(this, this.#rep);
-    return this.#rep;
-  }
 
   /** `descriptor`, when it is an open descriptor (the other one of a rename or link). */
   static #opened(descriptor: unknown): Descriptor {
@@ -653,7 +639,7 @@ export class Descriptor {
   [Symbol.dispose](): void {
     if (this.#closed) return;
     this.#closed = true;
-    releaseRep(this, this.#rep);
+    releaseRep(this);
     const node = this.#node;
     if (this.#dirty) node.dirty = true;
     try {

@@ -8,7 +8,7 @@ import type {
   PathFlags,
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import type { Descriptor, DirectoryEntryStream } from './filesystem.js';
-import { CABI_REP, enableReps, hold, objectOfRep, RuntimeError, unwrap } from './reps.js';
+import { CABI_REP, defineRep, enableReps, hold, objectOfRep, RuntimeError, unwrap } from './reps.js';
 import { InputStream, IoError, OutputStream, type StreamError } from './streams.js';
 
 /*
@@ -193,7 +193,7 @@ function streamResult(
   mem: GuestMemory,
   ret: number,
   payload: number,
-  errors: () => number[],
+  errors: number[],
   call: () => void,
 ): void {
   try {
@@ -207,7 +207,7 @@ function streamResult(
       return;
     }
     if (failure?.tag === 'last-operation-failed' && failure.val instanceof IoError) {
-      const handle = ownHandle(errors(), failure.val);
+      const handle = ownHandle(errors, failure.val);
       const view = mem.view;
       view.setUint8(ret, 1);
       view.setUint8(ret + payload, 0);
@@ -284,9 +284,11 @@ export function installLowerings(
   EntryStreamClass: typeof DirectoryEntryStream,
   filesystemErrorCode: (error: IoError) => ErrorCode | undefined,
 ): void {
-  // jco's glue calls a method on a stand-in (the class's prototype and a rep) when a lowering made
-  // the handle: every method first finds the real object, for itself and its resource arguments.
+  // Each resource names its rep for jco's tables. jco's glue calls a method on a stand-in (the
+  // class's prototype and a rep) when a lowering made the handle: every method first finds the
+  // real object, for itself and its resource arguments.
   for (const cls of [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError]) {
+    defineRep(cls.prototype);
     const prototype = cls.prototype as unknown as Record<string, unknown>;
     for (const name of Object.getOwnPropertyNames(prototype)) {
       const method = prototype[name];
@@ -557,137 +559,76 @@ export function installLowerings(
   type O = OutputStream;
   type I = InputStream;
 
-  lower(out.checkWrite, ({ memory, resourceTables }) => {
-    const mem = new GuestMemory(memory);
-    const tables = tablesBy(resourceTables, OutputStream);
-    return (handle: number, ret: number) => {
-      const [streams, errors] = tables(handle);
-      streamResult(
-        mem,
-        ret,
-        8,
-        () => errors,
-        () => {
-          const permit = target<O>(streams, handle).checkWrite();
-          const view = mem.view;
-          view.setUint8(ret, 0);
-          view.setBigUint64(ret + 8, permit, true);
-        },
-      );
-    };
-  });
-
-  // write, blocking-write-and-flush: `result<_, stream-error>` of bytes from the guest.
-  for (const method of [out.write, out.blockingWriteAndFlush]) {
-    lower(method, ({ memory, resourceTables }) => {
-      const mem = new GuestMemory(memory);
-      const tables = tablesBy(resourceTables, OutputStream);
-      const call = method as (this: O, contents: Uint8Array) => void;
-      return (handle: number, ptr: number, len: number, ret: number) => {
-        const [streams, errors] = tables(handle);
-        streamResult(
-          mem,
-          ret,
-          4,
-          () => errors,
-          () => {
-            call.call(target<O>(streams, handle), mem.bytes(ptr, len));
-            mem.view.setUint8(ret, 0);
-          },
-        );
-      };
-    });
-  }
-
-  for (const method of [out.flush, out.blockingFlush]) {
-    lower(method, ({ memory, resourceTables }) => {
-      const mem = new GuestMemory(memory);
-      const tables = tablesBy(resourceTables, OutputStream);
-      const call = method as (this: O) => void;
-      return (handle: number, ret: number) => {
-        const [streams, errors] = tables(handle);
-        streamResult(
-          mem,
-          ret,
-          4,
-          () => errors,
-          () => {
-            call.call(target<O>(streams, handle));
-            mem.view.setUint8(ret, 0);
-          },
-        );
-      };
-    });
-  }
-
-  for (const method of [out.writeZeroes, out.blockingWriteZeroesAndFlush]) {
-    lower(method, ({ memory, resourceTables }) => {
-      const mem = new GuestMemory(memory);
-      const tables = tablesBy(resourceTables, OutputStream);
-      const call = method as (this: O, len: bigint) => void;
-      return (handle: number, len: bigint, ret: number) => {
-        const [streams, errors] = tables(handle);
-        streamResult(
-          mem,
-          ret,
-          4,
-          () => errors,
-          () => {
-            call.call(target<O>(streams, handle), len);
-            mem.view.setUint8(ret, 0);
-          },
-        );
-      };
-    });
-  }
-
-  // read, blocking-read: `result<list<u8>, stream-error>`, the bytes in memory the guest allocates.
-  for (const method of [input.read, input.blockingRead]) {
+  // Stream calls: `(handle, a, b, ret)` with `arity` (0 to 2) flat arguments between the handle
+  // and `ret`, where their `result<_, stream-error>` goes (the payload at `payload`).
+  const lowerStream = <S extends object>(
+    method: unknown,
+    cls: abstract new (...args: never[]) => S,
+    arity: 0 | 1 | 2,
+    payload: 4 | 8,
+    body: (
+      stream: S,
+      a: never,
+      b: never,
+      ret: number,
+      mem: GuestMemory,
+      realloc: LowerContext['realloc'],
+    ) => void,
+  ) =>
     lower(method, ({ memory, realloc, resourceTables }) => {
       const mem = new GuestMemory(memory);
-      const tables = tablesBy(resourceTables, InputStream);
-      const call = method as (this: I, len: bigint) => Uint8Array;
-      return (handle: number, len: bigint, ret: number) => {
+      const tables = tablesBy(resourceTables, cls);
+      return (handle: number, a: never, b: never, c: never) => {
+        const ret = (arity === 0 ? a : arity === 1 ? b : c) as number;
         const [streams, errors] = tables(handle);
-        streamResult(
-          mem,
-          ret,
-          4,
-          () => errors,
-          () => {
-            const bytes = call.call(target<I>(streams, handle), len);
-            const ptr = realloc!(0, 0, 1, bytes.length);
-            new Uint8Array(memory.buffer, ptr, bytes.length).set(bytes);
-            const view = mem.view;
-            view.setUint8(ret, 0);
-            view.setUint32(ret + 4, ptr, true);
-            view.setUint32(ret + 8, bytes.length, true);
-          },
+        streamResult(mem, ret, payload, errors, () =>
+          body(target<S>(streams, handle), a, b, ret, mem, realloc),
         );
       };
     });
-  }
 
-  for (const method of [input.skip, input.blockingSkip]) {
-    lower(method, ({ memory, resourceTables }) => {
-      const mem = new GuestMemory(memory);
-      const tables = tablesBy(resourceTables, InputStream);
-      const call = method as (this: I, len: bigint) => bigint;
-      return (handle: number, len: bigint, ret: number) => {
-        const [streams, errors] = tables(handle);
-        streamResult(
-          mem,
-          ret,
-          8,
-          () => errors,
-          () => {
-            const skipped = call.call(target<I>(streams, handle), len);
-            const view = mem.view;
-            view.setUint8(ret, 0);
-            view.setBigUint64(ret + 8, skipped, true);
-          },
-        );
-      };
+  lowerStream(out.checkWrite, OutputStream, 0, 8, (stream: O, _a, _b, ret, mem) => {
+    const permit = stream.checkWrite();
+    const view = mem.view;
+    view.setUint8(ret, 0);
+    view.setBigUint64(ret + 8, permit, true);
+  });
+  for (const method of [out.write, out.blockingWriteAndFlush] as const) {
+    lowerStream(method, OutputStream, 2, 4, (stream: O, ptr: number, len: number, ret, mem) => {
+      method.call(stream, mem.bytes(ptr, len));
+      mem.view.setUint8(ret, 0);
+    });
+  }
+  for (const method of [out.flush, out.blockingFlush] as const) {
+    lowerStream(method, OutputStream, 0, 4, (stream: O, _a, _b, ret, mem) => {
+      method.call(stream);
+      mem.view.setUint8(ret, 0);
+    });
+  }
+  for (const method of [out.writeZeroes, out.blockingWriteZeroesAndFlush] as const) {
+    lowerStream(method, OutputStream, 1, 4, (stream: O, len: bigint, _b, ret, mem) => {
+      method.call(stream, len);
+      mem.view.setUint8(ret, 0);
+    });
+  }
+  // `result<list<u8>, stream-error>`: the bytes go where the guest's allocator puts them.
+  for (const method of [input.read, input.blockingRead] as const) {
+    lowerStream(method, InputStream, 1, 4, (stream: I, len: bigint, _b, ret, mem, realloc) => {
+      const bytes = method.call(stream, len);
+      const ptr = realloc!(0, 0, 1, bytes.length);
+      new Uint8Array(mem.memory.buffer, ptr, bytes.length).set(bytes);
+      const view = mem.view;
+      view.setUint8(ret, 0);
+      view.setUint32(ret + 4, ptr, true);
+      view.setUint32(ret + 8, bytes.length, true);
+    });
+  }
+  for (const method of [input.skip, input.blockingSkip] as const) {
+    lowerStream(method, InputStream, 1, 8, (stream: I, len: bigint, _b, ret, mem) => {
+      const skipped = method.call(stream, len);
+      const view = mem.view;
+      view.setUint8(ret, 0);
+      view.setBigUint64(ret + 8, skipped, true);
     });
   }
 

@@ -29,6 +29,8 @@ const collected = new FinalizationRegistry<number>((rep) => {
 /** Objects whose only handle is in a table (a lowering made it): held while that table lives. */
 const holders = new WeakMap<object, Map<number, object>>();
 const holderOf = new WeakMap<object, Map<number, object>>();
+/** Object -> its rep, once assigned. */
+const reps = new WeakMap<object, number>();
 let lastRep = 0;
 let enabled = false;
 
@@ -37,23 +39,36 @@ export function enableReps(): void {
   enabled = true;
 }
 
-/**
- * The rep of a resource, assigned at the first ask; 0 (jco then numbers it) while no component
- * uses lowerings. `current` is the rep assigned earlier, if any.
- */
-export function assignRep(object: object, current: number): number {
-  if (current !== 0 || !enabled) return current;
+/** The rep of a resource, assigned at the first ask; 0 (jco then numbers it) while no component uses lowerings. */
+function repOf(object: object): number {
+  let rep = reps.get(object);
+  if (rep !== undefined) return rep;
+  if (!enabled) return 0;
   do {
     lastRep = lastRep >= MAX_REP ? 1 : lastRep + 1;
   } while (live.has(lastRep));
-  live.set(lastRep, new WeakRef(object));
-  collected.register(object, lastRep, object);
-  return lastRep;
+  rep = lastRep;
+  reps.set(object, rep);
+  live.set(rep, new WeakRef(object));
+  collected.register(object, rep, object);
+  return rep;
+}
+
+/** Gives a resource class its rep, where jco's glue reads it (`Symbol.for('cabiRep')`). */
+export function defineRep(prototype: object): void {
+  Object.defineProperty(prototype, CABI_REP, {
+    get(this: object) {
+      return repOf(this);
+    },
+    configurable: true,
+  });
 }
 
 /** Forgets a disposed resource's rep. */
-export function releaseRep(object: object, rep: number): void {
-  if (rep === 0) return;
+export function releaseRep(object: object): void {
+  const rep = reps.get(object);
+  if (rep === undefined) return;
+  reps.delete(object);
   live.delete(rep);
   collected.unregister(object);
   holderOf.get(object)?.delete(rep);

@@ -1,4 +1,4 @@
-import { assignRep, CABI_REP, releaseRep } from './reps.js';
+import { releaseRep } from './reps.js';
 import { io } from './shim.js';
 
 /*
@@ -21,7 +21,6 @@ const MAX_BLOCKING_WRITE = 4096;
 /** `wasi:io/error`'s `error`: what failed, for a `last-operation-failed` stream error. */
 export class IoError {
   readonly #message: string;
-  #rep = 0;
 
   constructor(message: string) {
     this.#message = message;
@@ -31,14 +30,8 @@ export class IoError {
     return this.#message;
   }
 
-  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
-  get [CABI_REP](): number {
-    this.#rep = assignRep(this, this.#rep);
-    return this.#rep;
-  }
-
   [Symbol.dispose](): void {
-    releaseRep(this, this.#rep);
+    releaseRep(this);
   }
 }
 
@@ -61,7 +54,6 @@ function checkedLength(len: bigint, what: string): number {
 export class OutputStream {
   #sink: OutputSink | undefined;
   #permit = 0;
-  #rep = 0;
 
   /** @internal Made by the host only. */
   static create(sink: OutputSink): OutputStream {
@@ -130,22 +122,15 @@ export class OutputStream {
     return io.pollableCreate();
   }
 
-  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
-  get [CABI_REP](): number {
-    this.#rep = assignRep(this, this.#rep);
-    return this.#rep;
-  }
-
   [Symbol.dispose](): void {
     this.#sink = undefined;
-    releaseRep(this, this.#rep);
+    releaseRep(this);
   }
 }
 
 /** `wasi:io/streams`'s `input-stream`, over an {@link InputSource}. Reads block until data comes. */
 export class InputStream {
   #source: InputSource | undefined;
-  #rep = 0;
 
   /** @internal Made by the host only. */
   static create(source: InputSource): InputStream {
@@ -178,14 +163,8 @@ export class InputStream {
     return io.pollableCreate();
   }
 
-  /** @internal Its rep in jco's handle tables, once a component uses lowerings (see reps.ts). */
-  get [CABI_REP](): number {
-    this.#rep = assignRep(this, this.#rep);
-    return this.#rep;
-  }
-
   [Symbol.dispose](): void {
     this.#source = undefined;
-    releaseRep(this, this.#rep);
+    releaseRep(this);
   }
 }
