@@ -276,30 +276,17 @@ function lower(method: unknown, make: Lowering): void {
 }
 
 /**
- * Installs the lowerings on the filesystem's and the streams' classes, and makes every method of
- * theirs work on the stand-ins jco's glue makes for handles a lowering created.
+ * Installs the lowerings on the filesystem's and the streams' classes, and makes their other
+ * methods work on the stand-ins jco's glue makes for handles a lowering created.
  */
 export function installLowerings(
   DescriptorClass: typeof Descriptor,
   EntryStreamClass: typeof DirectoryEntryStream,
   filesystemErrorCode: (error: IoError) => ErrorCode | undefined,
 ): void {
-  // Each resource names its rep for jco's tables. jco's glue calls a method on a stand-in (the
-  // class's prototype and a rep) when a lowering made the handle: every method first finds the
-  // real object, for itself and its resource arguments.
-  for (const cls of [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError]) {
-    defineRep(cls.prototype);
-    const prototype = cls.prototype as unknown as Record<string, unknown>;
-    for (const name of Object.getOwnPropertyNames(prototype)) {
-      const method = prototype[name];
-      if (name === 'constructor' || typeof method !== 'function') continue;
-      const wrapped = function (this: object, ...args: unknown[]) {
-        return (method as (...a: unknown[]) => unknown).apply(unwrap(this), args.map(unwrapArg));
-      };
-      Object.defineProperty(wrapped, 'name', { value: name });
-      prototype[name] = wrapped;
-    }
-  }
+  const classes = [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError];
+  // Each resource names its rep for jco's tables.
+  for (const cls of classes) defineRep(cls.prototype);
 
   const proto = DescriptorClass.prototype;
   type D = Descriptor;
@@ -414,14 +401,16 @@ export function installLowerings(
       });
   });
 
-  lower(proto.readDirectory, ({ memory, resourceTables: [table, entries] }) => {
+  lower(proto.readDirectory, ({ memory, resourceTables }) => {
     const mem = new GuestMemory(memory);
+    const tables = tablesBy(resourceTables, DescriptorClass);
     return (handle: number, ret: number) =>
       result(mem, ret, 4, () => {
-        const stream = target<D>(table!, handle).readDirectory();
+        const [descriptors, entries] = tables(handle);
+        const stream = target<D>(descriptors, handle).readDirectory();
         const view = mem.view;
         view.setUint8(ret, 0);
-        view.setInt32(ret + 4, ownHandle(entries!, stream), true);
+        view.setInt32(ret + 4, ownHandle(entries, stream), true);
       });
   });
 
@@ -633,10 +622,27 @@ export function installLowerings(
   }
 
   // jco disposes an object its glue never saw through the class: by rep.
-  for (const cls of [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError]) {
+  for (const cls of classes) {
     (cls as unknown as Record<symbol, (rep: number) => void>)[CABI_DISPOSE] = (rep) => {
       (objectOfRep(rep) as Disposable | undefined)?.[Symbol.dispose]();
     };
+  }
+
+  // The calls left to jco's glue (no lowering) are the only ones it can make on a stand-in (the
+  // class's prototype and a rep) for a handle a lowering made: they first find the real object, for
+  // themselves and their resource arguments. The lowered ones are left as they are, so that the
+  // default bindings, which call them through the glue, pay nothing for this.
+  for (const cls of classes) {
+    const prototype = cls.prototype as unknown as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(prototype)) {
+      const method = prototype[name];
+      if (name === 'constructor' || typeof method !== 'function' || CABI_LOWER in method) continue;
+      const wrapped = function (this: object, ...args: unknown[]) {
+        return (method as (...a: unknown[]) => unknown).apply(unwrap(this), args.map(unwrapArg));
+      };
+      Object.defineProperty(wrapped, 'name', { value: name });
+      prototype[name] = wrapped;
+    }
   }
 }
 

@@ -41,9 +41,10 @@ export function enableReps(): void {
 
 /** The rep of a resource, assigned at the first ask; 0 (jco then numbers it) while no component uses lowerings. */
 function repOf(object: object): number {
+  // Until then nothing has a rep: the default bindings never pay for a lookup.
+  if (!enabled) return 0;
   let rep = reps.get(object);
   if (rep !== undefined) return rep;
-  if (!enabled) return 0;
   do {
     lastRep = lastRep >= MAX_REP ? 1 : lastRep + 1;
   } while (live.has(lastRep));
@@ -66,6 +67,7 @@ export function defineRep(prototype: object): void {
 
 /** Forgets a disposed resource's rep. */
 export function releaseRep(object: object): void {
+  if (!enabled) return;
   const rep = reps.get(object);
   if (rep === undefined) return;
   reps.delete(object);
