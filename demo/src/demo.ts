@@ -11,7 +11,12 @@ import { openDemoStorage } from './backend.js';
  *
  * Beside /data, each execution sees one host file, read-only: demo.conf at /config/demo.conf (a
  * restricted mount). The last step shows the guest's whole tree and that config file.
+ *
+ * The guests are the ones transpiled with `--import-bindings hybrid`, the way @eryx/vfs-core
+ * recommends: their file calls go straight to the host's lowerings rather than through jco's glue.
  */
+
+const bindings = 'hybrid';
 
 const config = restrictedFiles(
   { 'demo.conf': fileURLToPath(new URL('../demo.conf', import.meta.url)) },
@@ -23,7 +28,7 @@ async function execute(label: string, args: string[]): Promise<string> {
   console.log(`\n== ${label}: notes ${args.map((a) => JSON.stringify(a)).join(' ')}`);
   console.log(`   /data is ${description}`);
   try {
-    const run = await runGuest('notes', { mounts: { '/data': storage, '/config': config }, args });
+    const run = await runGuest('notes', { mounts: { '/data': storage, '/config': config }, args, bindings });
     for (const line of run.stdout.trimEnd().split('\n')) console.log(`   guest stdout | ${line}`);
     if (run.stderr)
       for (const line of run.stderr.trimEnd().split('\n')) console.log(`   guest stderr | ${line}`);
@@ -53,7 +58,7 @@ try {
     ['ls', '/config'],
     ['cat', '/config/demo.conf'],
   ]) {
-    const run = await runGuest('escape', { mounts: { '/data': storage, '/config': config }, args });
+    const run = await runGuest('escape', { mounts: { '/data': storage, '/config': config }, args, bindings });
     console.log(`\n== guests/src/escape.c: escape ${args.join(' ')}`);
     for (const line of run.stdout.trimEnd().split('\n')) console.log(`   guest stdout | ${line}`);
     if (run.exitCode !== 0) process.exitCode = 1;
