@@ -1,6 +1,5 @@
 import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { isVfsError, toWasiErrorCode } from '../errors.js';
-import { unwrap } from './reps.js';
 import { IoError } from './streams.js';
 
 /** A `wasi:filesystem` error code that has no {@link VfsErrorCode} (bad-descriptor, not-permitted...). */
@@ -43,5 +42,5 @@ export function streamError(
 
 /** `wasi:filesystem/types#filesystem-error-code`: the code behind a file stream's error, if any. */
 export function filesystemErrorCode(error: IoError): ErrorCode | undefined {
-  return streamErrorCodes.get(unwrap(error));
+  return streamErrorCodes.get(error);
 }
