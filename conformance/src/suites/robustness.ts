@@ -1,10 +1,44 @@
-import { isVfsError, toAsync, VfsError, type VfsStorage } from '@eryx/vfs-core';
+import {
+  type ArgumentKind,
+  isVfsError,
+  OPERATIONS,
+  STORAGE_OPERATIONS,
+  type StorageOperation,
+  toAsync,
+  VfsError,
+  type VfsStorage,
+} from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import { chaos } from '../chaos.js';
 import type { SuiteContext } from '../context.js';
 import { expectBytes, expectError, pattern, str, text } from '../util.js';
 
 type Any = (...args: unknown[]) => Promise<unknown>;
+
+/** A valid argument of each kind, for the calls of {@link callsWithBad}. */
+const SAMPLE: Record<Exclude<ArgumentKind, 'path'>, unknown> = {
+  offset: 0,
+  length: 1,
+  size: 0,
+  data: text('x'),
+  times: { modified: 1 },
+};
+
+/**
+ * One call per argument of kind `kind` of every operation (from the contract's table): that
+ * argument is `bad`, every path is `path` and the rest are valid.
+ */
+function callsWithBad(kind: ArgumentKind, bad: unknown, path: string): [StorageOperation, unknown[]][] {
+  const calls: [StorageOperation, unknown[]][] = [];
+  for (const op of STORAGE_OPERATIONS) {
+    const kinds = OPERATIONS[op].args;
+    kinds.forEach((k, i) => {
+      if (k !== kind) return;
+      calls.push([op, kinds.map((other, j) => (j === i ? bad : other === 'path' ? path : SAMPLE[other]))]);
+    });
+  }
+  return calls;
+}
 
 /** Bad paths, offsets, sizes and data: typed errors, stored data intact. */
 export function badInputSuite(ctx: SuiteContext): void {
@@ -25,24 +59,7 @@ export function badInputSuite(ctx: SuiteContext): void {
         const s = ctx.storage as unknown as Record<string, Any>;
         const good = ctx.path('keep');
         await ctx.storage.write(good, text('intact'));
-        const calls: [string, unknown[]][] = [
-          ['read', [bad]],
-          ['readAt', [bad, 0, 1]],
-          ['write', [bad, text('x')]],
-          ['writeAt', [bad, 0, text('x')]],
-          ['append', [bad, text('x')]],
-          ['create', [bad]],
-          ['setSize', [bad, 0]],
-          ['stat', [bad]],
-          ['list', [bad]],
-          ['exists', [bad]],
-          ['mkdir', [bad]],
-          ['rmdir', [bad]],
-          ['delete', [bad]],
-          ['rename', [bad, good]],
-          ['rename', [good, bad]],
-          ['setTimes', [bad, { modified: 1 }]],
-        ];
+        const calls = callsWithBad('path', bad, good);
         for (const [op, args] of calls) {
           const error = await expectError(() => s[op]!(...args), 'invalid-path');
           expect(error.message.length).toBeGreaterThan(10);
@@ -73,10 +90,12 @@ export function badInputSuite(ctx: SuiteContext): void {
         const s = ctx.storage as unknown as Record<string, Any>;
         const p = ctx.path('f');
         await ctx.storage.write(p, text('intact'));
-        await expectError(() => s.readAt!(p, bad, 1), 'invalid-offset');
-        await expectError(() => s.readAt!(p, 0, bad), 'invalid-offset');
-        await expectError(() => s.writeAt!(p, bad, text('x')), 'invalid-offset');
-        await expectError(() => s.setSize!(p, bad), 'invalid-offset');
+        const calls = [
+          ...callsWithBad('offset', bad, p),
+          ...callsWithBad('length', bad, p),
+          ...callsWithBad('size', bad, p),
+        ];
+        for (const [op, args] of calls) await expectError(() => s[op]!(...args), 'invalid-offset');
         expect(str(await ctx.storage.read(p))).toBe('intact');
       });
     }
@@ -101,10 +120,8 @@ export function badInputSuite(ctx: SuiteContext): void {
         const s = ctx.storage as unknown as Record<string, Any>;
         const p = ctx.path('f');
         await ctx.storage.write(p, text('intact'));
-        await expectError(() => s.write!(p, bad), 'invalid-argument');
-        await expectError(() => s.writeAt!(p, 0, bad), 'invalid-argument');
-        await expectError(() => s.append!(p, bad), 'invalid-argument');
-        await expectError(() => s.write!(ctx.path('new'), bad), 'invalid-argument');
+        const calls = [...callsWithBad('data', bad, p), ...callsWithBad('data', bad, ctx.path('new'))];
+        for (const [op, args] of calls) await expectError(() => s[op]!(...args), 'invalid-argument');
         expect(str(await ctx.storage.read(p))).toBe('intact');
         expect(await ctx.storage.exists(ctx.path('new'))).toBe(false);
       });
@@ -113,9 +130,11 @@ export function badInputSuite(ctx: SuiteContext): void {
     it('rejects times that are not finite numbers', async () => {
       const s = ctx.storage as unknown as Record<string, Any>;
       await ctx.storage.write(ctx.path('f'), text('x'));
-      await expectError(() => s.setTimes!(ctx.path('f'), { modified: Number.NaN }), 'invalid-argument');
-      await expectError(() => s.setTimes!(ctx.path('f'), { accessed: '1' }), 'invalid-argument');
-      await expectError(() => s.setTimes!(ctx.path('f'), null), 'invalid-argument');
+      for (const bad of [{ modified: Number.NaN }, { accessed: '1' }, null]) {
+        for (const [op, args] of callsWithBad('times', bad, ctx.path('f'))) {
+          await expectError(() => s[op]!(...args), 'invalid-argument');
+        }
+      }
     });
 
     it('errors are VfsErrors with code, path and message', async () => {

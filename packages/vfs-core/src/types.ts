@@ -330,23 +330,3 @@ export interface FlushOptions {
 
 /** The names of the storage operations, for wrappers and test tools. */
 export type VfsOperation = Exclude<keyof VfsSyncStorage, 'capabilities' | 'flush' | 'limits' | 'readAtView'>;
-
-/** Every {@link VfsOperation}. */
-export const VFS_OPERATIONS: readonly VfsOperation[] = [
-  'read',
-  'readAt',
-  'write',
-  'writeAt',
-  'append',
-  'create',
-  'setSize',
-  'stat',
-  'list',
-  'exists',
-  'mkdir',
-  'rmdir',
-  'delete',
-  'rename',
-  'setTimes',
-  'close',
-];

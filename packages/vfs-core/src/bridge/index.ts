@@ -1,8 +1,14 @@
 import { Worker } from 'node:worker_threads';
 import { VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
-import { createSyncStorage } from '../storage.js';
-import { type Capabilities, type FlushOptions, resolveCapabilities, type VfsSyncStorage } from '../types.js';
+import { createSyncStorage, fromOperations } from '../storage.js';
+import {
+  type Capabilities,
+  type FlushOptions,
+  resolveCapabilities,
+  type VfsSyncDriver,
+  type VfsSyncStorage,
+} from '../types.js';
 import { BlockCache } from './cache.js';
 import {
   allocateShared,
@@ -230,25 +236,10 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
   };
 }
 
-function bind(cache: BlockCache) {
-  return {
-    read: cache.read.bind(cache),
-    readAt: cache.readAt.bind(cache),
-    write: cache.write.bind(cache),
-    writeAt: cache.writeAt.bind(cache),
-    append: cache.append.bind(cache),
-    create: cache.create.bind(cache),
-    setSize: cache.setSize.bind(cache),
-    stat: cache.stat.bind(cache),
-    list: cache.list.bind(cache),
-    exists: cache.exists.bind(cache),
-    mkdir: cache.mkdir.bind(cache),
-    rmdir: cache.rmdir.bind(cache),
-    delete: cache.delete.bind(cache),
-    rename: cache.rename.bind(cache),
-    setTimes: cache.setTimes.bind(cache),
-  };
-}
+const bind = (cache: BlockCache) =>
+  fromOperations<Omit<VfsSyncDriver, 'capabilities'>>((op) =>
+    (cache[op] as (...a: unknown[]) => unknown).bind(cache),
+  );
 
 const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([name, code]) => [code, name]));
 

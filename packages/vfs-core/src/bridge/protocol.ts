@@ -1,5 +1,6 @@
 import { Buffer } from 'node:buffer';
 import { isVfsError, VfsError, type VfsErrorCode } from '../errors.js';
+import { OPERATIONS, STORAGE_OPERATIONS, type StorageOperation } from '../operations.js';
 
 /*
  * The wire between the calling thread and the worker: two SharedArrayBuffers. `control` holds a few
@@ -29,27 +30,23 @@ export const TO_MAIN = 2;
 /** The worker is gone; the control buffer holds a UTF-8 reason. */
 export const DEAD = 3;
 
-/** Request operation codes. */
-export const Op = {
-  read: 1,
-  readAt: 2,
-  write: 3,
-  writeAt: 4,
-  append: 5,
-  setSize: 6,
-  stat: 7,
-  list: 8,
-  exists: 9,
-  mkdir: 10,
-  rmdir: 11,
-  delete: 12,
-  rename: 13,
-  setTimes: 14,
+/**
+ * Request operation codes: each storage operation's `code` from {@link OPERATIONS}, plus the
+ * bridge's own `close` and `writeMany` (the dirty extents of one file in one round trip).
+ */
+export const Op = Object.freeze({
+  ...(Object.fromEntries(STORAGE_OPERATIONS.map((op) => [op, OPERATIONS[op].code])) as {
+    readonly [K in StorageOperation]: number;
+  }),
   close: 15,
   writeMany: 16,
-  create: 17,
-} as const;
-export type OpCode = (typeof Op)[keyof typeof Op];
+});
+export type OpCode = number;
+
+/** The storage operation of each request code. */
+export const OPERATION_OF_CODE: ReadonlyMap<number, StorageOperation> = new Map(
+  STORAGE_OPERATIONS.map((op) => [OPERATIONS[op].code, op]),
+);
 
 /** What a message may carry. */
 export type Value =

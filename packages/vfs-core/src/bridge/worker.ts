@@ -2,13 +2,15 @@ import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
 import { VfsError } from '../errors.js';
-import type { SetTimes, VfsStorage } from '../types.js';
+import { OPERATIONS, type ResultKind } from '../operations.js';
+import type { DirEntry, Metadata, VfsStorage } from '../types.js';
 import {
   Decoder,
   Encoder,
   errorToWire,
   FAILED,
   OK,
+  OPERATION_OF_CODE,
   Op,
   type Shared,
   type Value,
@@ -55,54 +57,34 @@ function ok(value: Value) {
   return new Encoder().byte(OK).value(value).finish();
 }
 
+/** What crosses the wire for an operation's result: plain objects, whatever the backend returned. */
+function toWire(result: unknown, kind: ResultKind): Value {
+  if (kind === 'metadata') return { ...(result as Metadata) } as unknown as Value;
+  if (kind === 'entries') return (result as DirEntry[]).map((e) => ({ ...e })) as unknown as Value;
+  return result as Value;
+}
+
 async function handle(storage: VfsStorage, request: Decoder): Promise<unknown> {
-  const op = request.byte();
-  const a = () => request.value();
-  const path = () => request.value() as string;
-  const num = () => request.value() as number;
-  const bytes = () => request.value() as Uint8Array;
-  switch (op) {
-    case Op.read:
-      return storage.read(path());
-    case Op.readAt:
-      return storage.readAt(path(), num(), num());
-    case Op.write:
-      return storage.write(path(), bytes());
-    case Op.writeAt:
-      return storage.writeAt(path(), num(), bytes());
-    case Op.append:
-      return storage.append(path(), bytes());
-    case Op.create:
-      return storage.create(path());
-    case Op.setSize:
-      return storage.setSize(path(), num());
-    case Op.stat:
-      return { ...(await storage.stat(path())) };
-    case Op.list:
-      return (await storage.list(path())).map((e) => ({ ...e }));
-    case Op.exists:
-      return storage.exists(path());
-    case Op.mkdir:
-      return storage.mkdir(path());
-    case Op.rmdir:
-      return storage.rmdir(path());
-    case Op.delete:
-      return storage.delete(path());
-    case Op.rename:
-      return storage.rename(path(), path());
-    case Op.setTimes:
-      return storage.setTimes(path(), a() as SetTimes);
+  const code = request.byte();
+  const op = OPERATION_OF_CODE.get(code);
+  if (op !== undefined) {
+    const { args, result } = OPERATIONS[op];
+    const values = args.map(() => request.value());
+    const fn = storage[op] as (...a: unknown[]) => Promise<unknown>;
+    return toWire(await fn.apply(storage, values), result);
+  }
+  switch (code) {
     case Op.writeMany: {
       // The dirty extents of one file, in offset order, in one round trip.
-      const p = path();
-      const extents = a() as [number, Uint8Array][];
+      const p = request.value() as string;
+      const extents = request.value() as [number, Uint8Array][];
       for (const [offset, data] of extents) await storage.writeAt(p, offset, data);
       return undefined;
     }
     case Op.close:
       return storage.close();
     default:
-      throw new VfsError('io', `sync bridge: unknown operation ${op}`);
+      throw new VfsError('io', `sync bridge: unknown operation ${code}`);
   }
 }
 

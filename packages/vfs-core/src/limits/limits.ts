@@ -1,17 +1,8 @@
 import { isVfsError, VfsError } from '../errors.js';
-import { forward, forwardSyncExtras } from '../forward.js';
 import { joinPath, parentPath } from '../path.js';
-import { call, type Plan, runAsync, runSync, SerialQueue } from '../scrub/drive.js';
 import { checkFileTarget } from '../semantics.js';
-import { createStorage, createSyncStorage, toAsync } from '../storage.js';
-import type {
-  Metadata,
-  StorageLimits,
-  VfsDriver,
-  VfsStorage,
-  VfsSyncDriver,
-  VfsSyncStorage,
-} from '../types.js';
+import type { Metadata, StorageLimits, VfsStorage } from '../types.js';
+import { call, type Plan, wrapStorage } from '../wrap.js';
 
 /** Options of {@link limits}: the {@link StorageLimits} to enforce; a member left out is unlimited. */
 export type LimitsOptions = StorageLimits;
@@ -273,47 +264,5 @@ function plans(max: StorageLimits) {
 export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage {
   const max = checkOptions(options);
   const declared = tighter(storage.limits ?? storage.sync?.limits, max);
-  const p = plans(max);
-  const capabilities = storage.capabilities;
-
-  const inner = storage.sync;
-  if (inner) {
-    const run = <T>(plan: Plan<T>) => runSync(plan, inner);
-    const driver: VfsSyncDriver = {
-      capabilities,
-      ...forward(inner, READERS),
-      ...forwardSyncExtras(inner, { readAtView: true }),
-      write: (path, data) => run(p.write(path, data)),
-      writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
-      append: (path, data) => run(p.append(path, data)),
-      create: (path) => run(p.create(path)),
-      setSize: (path, size) => run(p.setSize(path, size)),
-      delete: (path) => run(p.delete(path)),
-      mkdir: (path) => run(p.mkdir(path)),
-      rename: (from, to) => run(p.rename(from, to)),
-      close: () => inner.close(),
-    };
-    const sync: VfsSyncStorage = { ...createSyncStorage(driver), limits: declared };
-    return { ...toAsync(sync), limits: declared };
-  }
-
-  const queue = new SerialQueue();
-  const run = <T>(plan: () => Plan<T>) => queue.run(() => runAsync(plan(), storage));
-  const driver: VfsDriver = {
-    capabilities,
-    ...forward(storage, READERS),
-    write: (path, data) => run(() => p.write(path, data)),
-    writeAt: (path, offset, data) => run(() => p.writeAt(path, offset, data)),
-    append: (path, data) => run(() => p.append(path, data)),
-    create: (path) => run(() => p.create(path)),
-    setSize: (path, size) => run(() => p.setSize(path, size)),
-    delete: (path) => run(() => p.delete(path)),
-    mkdir: (path) => run(() => p.mkdir(path)),
-    rename: (from, to) => run(() => p.rename(from, to)),
-    close: () => storage.close(),
-  };
-  return { ...createStorage(driver), limits: declared };
+  return wrapStorage(storage, { limits: declared, plans: plans(max) });
 }
-
-/** The operations that change nothing counted. */
-const READERS = ['read', 'readAt', 'stat', 'list', 'exists', 'rmdir', 'setTimes'] as const;

@@ -1,10 +1,8 @@
 import { isVfsError, VfsError } from '../errors.js';
-import { forward, forwardSyncExtras } from '../forward.js';
 import { joinPath, parentPath, rebasePath } from '../path.js';
 import { checkRename, type Kind } from '../semantics.js';
-import { createStorage, createSyncStorage, toAsync } from '../storage.js';
-import type { Metadata, VfsDriver, VfsStorage, VfsSyncDriver } from '../types.js';
-import { call, type Plan, runAsync, runSync, SerialQueue } from './drive.js';
+import type { Metadata, VfsStorage } from '../types.js';
+import { call, type Plan, wrapStorage } from '../wrap.js';
 import { globMatcher } from './glob.js';
 import { applyMasks, compileSecrets, findRuns, type SecretSet, scrubBytes } from './secrets.js';
 
@@ -168,21 +166,6 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
   };
 }
 
-/** The operations the scrubber passes through unchanged. */
-const PASS_THROUGH = [
-  'read',
-  'readAt',
-  'create',
-  'setSize',
-  'stat',
-  'list',
-  'exists',
-  'mkdir',
-  'rmdir',
-  'delete',
-  'setTimes',
-] as const;
-
 /**
  * A storage that masks configured secrets before bytes reach `storage`, whatever the write pattern.
  *
@@ -214,41 +197,8 @@ const PASS_THROUGH = [
 export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
   const set = compileSecrets(options.secrets, options.replacement ?? '[REDACTED]', options.fill ?? '*');
   const p = plans(set, policyMatcher(options.policy));
-  const capabilities = { ...storage.capabilities, nativeAppend: false, multiProcess: false };
-  const limits = storage.limits ?? storage.sync?.limits;
-
-  const inner = storage.sync;
-  if (inner) {
-    const run = <T>(plan: Plan<T>) => runSync(plan, inner);
-    const driver: VfsSyncDriver = {
-      capabilities,
-      ...forward(inner, PASS_THROUGH),
-      // Reads return what is stored, so a view of it will do.
-      ...forwardSyncExtras(inner, { readAtView: true }),
-      write: (path, data) => run(p.write(path, data)),
-      writeAt: (path, offset, data) => run(p.writeAt(path, offset, data)),
-      append: (path, data) => run(p.append(path, data)),
-      rename: (from, to) => run(p.rename(from, to)),
-      close: () => inner.close(),
-    };
-    const sync = Object.assign(createSyncStorage(driver), limits ? { limits } : {});
-    return Object.assign(toAsync(sync), limits ? { limits } : {});
-  }
-
-  const queue = new SerialQueue();
-  const run = <T>(plan: () => Plan<T>) => queue.run(() => runAsync(plan(), storage));
-  const base = forward(storage, PASS_THROUGH);
-  const driver: VfsDriver = {
-    capabilities,
-    ...base,
-    create: (path) => queue.run(() => base.create(path)),
-    setSize: (path, size) => queue.run(() => base.setSize(path, size)),
-    delete: (path) => queue.run(() => base.delete(path)),
-    write: (path, data) => run(() => p.write(path, data)),
-    writeAt: (path, offset, data) => run(() => p.writeAt(path, offset, data)),
-    append: (path, data) => run(() => p.append(path, data)),
-    rename: (from, to) => run(() => p.rename(from, to)),
-    close: () => storage.close(),
-  };
-  return Object.assign(createStorage(driver), limits ? { limits } : {});
+  return wrapStorage(storage, {
+    capabilities: { ...storage.capabilities, nativeAppend: false, multiProcess: false },
+    plans: { write: p.write, writeAt: p.writeAt, append: p.append, rename: p.rename },
+  });
 }
