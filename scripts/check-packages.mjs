@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Install-alone check: packs every publishable package, installs each one (with only the core it
-// peers on) into a clean project outside the workspace, type-checks and imports it there, and
-// checks that no other backend's client library came along. Needs the packages built.
+// peers on) into a clean project outside the workspace, type-checks and imports it there, loads it
+// with require() from a CommonJS file (core and the backends: importing them has no top-level
+// await), and checks that no other backend's client library came along. Needs the packages built.
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
@@ -19,7 +20,10 @@ import { fileURLToPath } from 'node:url';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const CLIENTS = ['better-sqlite3', 'pg', '@aws-sdk/client-s3'];
 
-/** Per package: its folder, the client library it may bring, and code that must compile and run. */
+/**
+ * Per package: its folder, the client library it may bring, code that must compile and run, and
+ * CommonJS code that must run (`require`).
+ */
 const PACKAGES = {
   '@eryx/vfs-core': {
     dir: 'packages/vfs-core',
@@ -29,7 +33,19 @@ const p: string = normalizePath('/a/./b/../c');
 if (p !== '/a/c') throw new Error(p);
 const e = new VfsError('not-found', undefined, { path: p });
 const s: VfsStorage | undefined = undefined;
-console.log('core ok', e.wasiCode, s === undefined);`,
+import { createWasiHost, type WasiHostOptions } from '@eryx/vfs-core/wasi';
+import { createSyncBridge, type SyncBridgeOptions } from '@eryx/vfs-core/bridge';
+const options: WasiHostOptions = { mounts: {}, args: ['check'] };
+const bridgeOptions: SyncBridgeOptions = {};
+const host = createWasiHost(options);
+host.close();
+console.log('core ok', e.wasiCode, s === undefined, typeof createSyncBridge, Object.keys(bridgeOptions).length);`,
+    require: `const { normalizePath, VfsError } = require('@eryx/vfs-core');
+const { createWasiHost, WasiExit } = require('@eryx/vfs-core/wasi');
+const { createSyncBridge } = require('@eryx/vfs-core/bridge');
+const host = createWasiHost({ mounts: {} });
+host.close();
+console.log('core cjs ok', normalizePath('/a/../b'), typeof VfsError, typeof WasiExit, typeof createSyncBridge);`,
   },
   '@eryx/vfs-memory': {
     dir: 'packages/vfs-memory',
@@ -39,24 +55,34 @@ import type { VfsStorage } from '@eryx/vfs-core';
 const s: VfsStorage = memory();
 await s.write('/x', new TextEncoder().encode('hi'));
 console.log('memory ok', new TextDecoder().decode(await s.read('/x')));`,
+    require: `const { memory } = require('@eryx/vfs-memory');
+const s = memory();
+s.sync.write('/x', new TextEncoder().encode('hi'));
+console.log('memory cjs ok', new TextDecoder().decode(s.sync.read('/x')));`,
   },
   '@eryx/vfs-sqlite': {
     dir: 'packages/vfs-sqlite',
     client: 'better-sqlite3',
     code: `import * as sqlite from '@eryx/vfs-sqlite';
 console.log('sqlite ok', Object.keys(sqlite).sort().join(','));`,
+    require: `const sqlite = require('@eryx/vfs-sqlite');
+console.log('sqlite cjs ok', Object.keys(sqlite).length > 0);`,
   },
   '@eryx/vfs-postgres': {
     dir: 'packages/vfs-postgres',
     client: 'pg',
     code: `import * as postgres from '@eryx/vfs-postgres';
 console.log('postgres ok', Object.keys(postgres).sort().join(','));`,
+    require: `const postgres = require('@eryx/vfs-postgres');
+console.log('postgres cjs ok', Object.keys(postgres).length > 0);`,
   },
   '@eryx/vfs-s3': {
     dir: 'packages/vfs-s3',
     client: '@aws-sdk/client-s3',
     code: `import * as s3 from '@eryx/vfs-s3';
 console.log('s3 ok', Object.keys(s3).sort().join(','));`,
+    require: `const s3 = require('@eryx/vfs-s3');
+console.log('s3 cjs ok', Object.keys(s3).length > 0);`,
   },
   '@eryx/vfs-conformance': {
     dir: 'conformance',
@@ -89,7 +115,7 @@ try {
     tarballOf[name] = join(tarballs, added[0]);
   }
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const [name, { client, code }] of selected) {
+  for (const [name, { client, code, require }] of selected) {
     const project = join(work, name.replace('@eryx/', ''));
     mkdirSync(project);
     writeFileSync(
@@ -127,7 +153,11 @@ try {
         [tsc, '--outDir', 'out', '--module', 'NodeNext', '--target', 'ES2022', '--skipLibCheck', 'check.ts'],
         project,
       );
-      const output = run(process.execPath, [join(project, 'out', 'check.js')], project).trim();
+      let output = run(process.execPath, [join(project, 'out', 'check.js')], project).trim();
+      if (require) {
+        writeFileSync(join(project, 'check.cjs'), require);
+        output += `; ${run(process.execPath, [join(project, 'check.cjs')], project).trim()}`;
+      }
       const pulled = CLIENTS.filter((c) => c !== client && existsSync(join(project, 'node_modules', c)));
       if (pulled.length > 0) throw new Error(`installing ${name} pulled other clients: ${pulled.join(', ')}`);
       const size = JSON.parse(

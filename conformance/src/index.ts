@@ -1,4 +1,5 @@
-import { type SyncBridgeOptions, toAsync, type VfsStorage } from '@eryx/vfs-core';
+import { toAsync, type VfsStorage } from '@eryx/vfs-core';
+import type { SyncBridgeOptions } from '@eryx/vfs-core/bridge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
 import {

@@ -2,7 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createSyncBridge, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
+import type { VfsStorage, VfsSyncStorage } from '@eryx/vfs-core';
+import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { sqlite } from '@eryx/vfs-sqlite';
 
 /** A storage for one execution, and how to let go of it afterwards. */

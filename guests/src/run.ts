@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createWasiHost, WasiExit, type WasiHostOptions, type WasiImports } from '@eryx/vfs-core';
+import { createWasiHost, WasiExit, type WasiHostOptions, type WasiImports } from '@eryx/vfs-core/wasi';
 
 /** The guests built from src/*.c (fixtures/<name>.component.wasm, transpiled into dist/<name>/). */
 export type GuestName = 'bench' | 'escape' | 'fs_test' | 'notes' | 'sqlite_guest';

@@ -3,7 +3,7 @@ import type {
   DescriptorFlags,
   ErrorCode,
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import type { WasiHost } from '@eryx/vfs-core';
+import type { WasiHost } from '@eryx/vfs-core/wasi';
 
 /*
  * What the tests that call the host's `wasi:filesystem` methods directly (as jco's generated code

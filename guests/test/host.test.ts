@@ -1,12 +1,6 @@
 import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import {
-  createWasiHost,
-  isVfsError,
-  limits,
-  toAsync,
-  type VfsStorage,
-  type VfsSyncStorage,
-} from '@eryx/vfs-core';
+import { isVfsError, limits, toAsync, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
+import { createWasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
 import { describe, expect, it, vi } from 'vitest';
 import { runGuest } from '../src/run.js';

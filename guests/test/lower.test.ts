@@ -1,6 +1,7 @@
-import { createWasiHost, limits, type WasiHost } from '@eryx/vfs-core';
+import { limits } from '@eryx/vfs-core';
+import { createWasiHost, type WasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runGuest } from '../src/run.js';
 import { drop, R, RW, root } from './descriptors.js';
 
@@ -351,6 +352,62 @@ describe('direct lowerings (jco --import-bindings hybrid)', () => {
       expect([glue, lowered > 0]).toEqual([0, true]);
     } finally {
       proto.openAt = original;
+    }
+  });
+});
+
+// Last in this file: it turns the lowerings off for the rest of the process (vitest gives each test
+// file its own), as a host does when jco hands it a handle table it does not know.
+describe('a handle table laid out otherwise (another jco)', () => {
+  it("turns the lowerings off with one warning: jco's glue then serves the guest, with the same results", async () => {
+    const warn = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    const host = createWasiHost({ mounts: {} });
+    const proto = (
+      host.imports['wasi:filesystem/types'] as { Descriptor: { prototype: Record<string, unknown> } }
+    ).Descriptor.prototype;
+    const original = proto.openAt as Fn & Lowerable;
+    try {
+      // Entries in triples: not jco 1.x's (scope, rep) pairs. The request cannot be refused (jco
+      // does not expect that), so its function traps rather than read the table.
+      const io = new Instance(host);
+      const openAt = io.lower(original, [T_FLAG, 0, 0]);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/handle table/);
+      expect(() => openAt(1, 0, ...io.string('a.txt'), 1, 3, io.ret())).toThrow(RuntimeError);
+
+      // From then on nothing is offered, so jco keeps its glue, which calls the method itself.
+      expect(original[CABI_LOWER]).toBeUndefined();
+      expect((proto.stat as Partial<Lowerable>)[CABI_LOWER]).toBeUndefined();
+      let glue = 0;
+      const spy = function (this: unknown, ...args: unknown[]) {
+        glue++;
+        return original.apply(this, args);
+      };
+      Object.defineProperty(spy, CABI_LOWER, { get: () => original[CABI_LOWER] });
+      proto.openAt = spy;
+      const storage = memory();
+      for (const [bindings, note, run] of [
+        ['hybrid', 'x', 1],
+        ['js', 'y', 2],
+        ['hybrid', 'z', 3],
+      ] as const) {
+        glue = 0;
+        const result = await runGuest('notes', {
+          mounts: { '/data': storage },
+          args: ['add', note],
+          bindings,
+        });
+        expect([result.exitCode, result.stdout, glue > 0]).toEqual([
+          0,
+          `run ${run}: added "${note}"\n`,
+          true,
+        ]);
+      }
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      proto.openAt = original;
+      host.close();
+      warn.mockRestore();
     }
   });
 });

@@ -3,7 +3,7 @@
 // reports the stdout of each run and the stderr of each failed one.
 import { readFile } from 'node:fs/promises';
 import { parentPort, workerData } from 'node:worker_threads';
-import { createWasiHost, WasiExit } from '@eryx/vfs-core';
+import { createWasiHost, WasiExit } from '@eryx/vfs-core/wasi';
 import { sqlite } from '@eryx/vfs-sqlite';
 
 const { path, namespace, runs } = workerData;

@@ -1,4 +1,5 @@
-import { hostDirectory, restrictedFiles, type WasiHostOptions } from '@eryx/vfs-core';
+import { hostDirectory, restrictedFiles } from '@eryx/vfs-core';
+import type { WasiHostOptions } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
 
 /** A sandbox: its own files, a scratch host directory, a read-only dataset and one config file. */

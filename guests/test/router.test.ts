@@ -14,14 +14,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Descriptor } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import {
-  createWasiHost,
-  hostDirectory,
-  isVfsError,
-  restrictedFiles,
-  type VfsErrorCode,
-  type WasiHost,
-} from '@eryx/vfs-core';
+import { hostDirectory, isVfsError, restrictedFiles, type VfsErrorCode } from '@eryx/vfs-core';
+import { createWasiHost, type WasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decode, R, RW, text, wasiCodeOf } from './descriptors.js';

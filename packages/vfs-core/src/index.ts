@@ -1,4 +1,3 @@
-export * from './bridge/index.js';
 export * from './chunks.js';
 export * from './errors.js';
 export * from './limits/index.js';
@@ -12,4 +11,3 @@ export * from './semantics.js';
 export { checkData, checkOffset, createStorage, createSyncStorage, toAsync } from './storage.js';
 export * from './types.js';
 export { call, type Plan, type Step, type WrapperPlans, type WrapperSpec, wrapStorage } from './wrap.js';
-export * from './wasi/index.js';

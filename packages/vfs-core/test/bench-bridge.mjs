@@ -1,7 +1,7 @@
 // Measures the sync bridge against the async Map fixture: `node test/bench-bridge.mjs` after a build.
 // Numbers depend heavily on the machine and its load; compare runs on the same machine only.
 import { fileURLToPath } from 'node:url';
-import { createSyncBridge } from '../dist/index.js';
+import { createSyncBridge } from '../dist/bridge/index.js';
 import { mapBackend } from './fixtures/async-map-backend.mjs';
 
 const module = fileURLToPath(new URL('./fixtures/async-map-backend.mjs', import.meta.url));

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DirtyExtents } from '../src/bridge/extents.js';
-import type { SyncBridge, SyncBridgeOptions, VfsStorage, VfsSyncStorage } from '../src/index.js';
+import type { SyncBridge, SyncBridgeOptions } from '../src/bridge/index.js';
+import type { VfsStorage, VfsSyncStorage } from '../src/index.js';
 import { ensureDist } from './build-dist.js';
 
 // The bridge's worker loads the built package, so the tests use the built package throughout.
@@ -12,7 +13,10 @@ ensureDist();
 const core = (await import(
   new URL('../dist/index.js', import.meta.url).href
 )) as typeof import('../src/index.js');
-const { createSyncBridge, isVfsError, toAsync } = core;
+const { isVfsError, toAsync } = core;
+const { createSyncBridge } = (await import(
+  new URL('../dist/bridge/index.js', import.meta.url).href
+)) as typeof import('../src/bridge/index.js');
 
 const fixtureUrl = new URL('./fixtures/async-map-backend.mjs', import.meta.url);
 const fixturePath = fileURLToPath(fixtureUrl);

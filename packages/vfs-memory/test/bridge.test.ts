@@ -1,5 +1,6 @@
 import { BRIDGE_TEST_OPTIONS, runConformance } from '@eryx/vfs-conformance';
-import { createSyncBridge, toAsync } from '@eryx/vfs-core';
+import { toAsync } from '@eryx/vfs-core';
+import { createSyncBridge } from '@eryx/vfs-core/bridge';
 
 // The whole kit through the sync bridge (worker thread + Atomics.wait + block cache), with small
 // blocks and caches so eviction and write-back are exercised. The worker loads memory's built dist.

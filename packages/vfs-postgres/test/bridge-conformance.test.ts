@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { BRIDGE_TEST_OPTIONS, runConformance } from '@eryx/vfs-conformance';
-import { createSyncBridge, toAsync, type VfsStorage } from '@eryx/vfs-core';
+import { toAsync, type VfsStorage } from '@eryx/vfs-core';
+import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { postgres } from '../src/index.js';
 
 const url = process.env.VFS_POSTGRES_URL;

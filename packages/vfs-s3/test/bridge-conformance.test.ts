@@ -1,5 +1,6 @@
 import { BRIDGE_TEST_OPTIONS, runConformance } from '@eryx/vfs-conformance';
-import { createSyncBridge, toAsync } from '@eryx/vfs-core';
+import { toAsync } from '@eryx/vfs-core';
+import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { randomPrefix, serverOptions } from './helpers.js';
 
 // The whole kit through the sync bridge (worker thread + Atomics.wait + block cache), as the WASI

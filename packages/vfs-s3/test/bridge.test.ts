@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { createSyncBridge } from '@eryx/vfs-core';
+import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { expect, it } from 'vitest';
 import { s3 } from '../src/index.js';
 import { randomPrefix, serverOptions } from './helpers.js';

@@ -1,6 +1,6 @@
-import { io } from './shim.js';
+import { type Shim, shim } from './shim.js';
 
-type Pollable = ReturnType<typeof io.pollableCreate>;
+type Pollable = ReturnType<Shim['io']['pollableCreate']>;
 
 /*
  * Guest calls are synchronous (no JSPI), so waiting must block the calling thread. The browser
@@ -24,7 +24,7 @@ function sleepUntil(deadline: bigint): void {
 }
 
 function pollableAt(deadline: bigint): Pollable {
-  const pollable = io.pollableCreate({
+  const pollable = shim().io.pollableCreate({
     ready: () => now() >= deadline,
     wait: () => {
       sleepUntil(deadline);
@@ -62,11 +62,13 @@ function poll(list: Pollable[]): Uint32Array {
 }
 
 /** `wasi:io/poll` whose `poll` blocks synchronously, over the shared browser `Pollable` class. */
-export const ioPoll = {
-  Pollable: io.poll.Pollable,
-  poll,
-  pollList: poll,
-  pollOne: (pollable: Pollable): void => {
-    poll([pollable]);
-  },
-};
+export function ioPoll() {
+  return {
+    Pollable: shim().io.poll.Pollable,
+    poll,
+    pollList: poll,
+    pollOne: (pollable: Pollable): void => {
+      poll([pollable]);
+    },
+  };
+}

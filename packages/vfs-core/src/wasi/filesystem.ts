@@ -14,18 +14,10 @@ import { isVfsError, VfsError } from '../errors.js';
 import { normalizePath } from '../path.js';
 import { knownNormal } from '../path-memo.js';
 import type { FileKind, Metadata } from '../types.js';
-import {
-  type ErrorListener,
-  fail,
-  filesystemErrorCode,
-  streamError,
-  toErrorCode,
-  WasiFailure,
-} from './errors.js';
+import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
 import { metadataHash } from './hash.js';
-import { installLowerings } from './lower.js';
+import { releaseRep } from './jco.js';
 import type { Mount, Node } from './mount.js';
-import { releaseRep } from './reps.js';
 import { InputStream, OutputStream } from './streams.js';
 import type { Located, MountTree } from './tree.js';
 
@@ -664,5 +656,3 @@ export function rootDescriptor(mount: Mount, context: HostContext): Descriptor {
     context,
   );
 }
-
-installLowerings(Descriptor, DirectoryEntryStream, filesystemErrorCode);

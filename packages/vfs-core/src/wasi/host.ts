@@ -4,8 +4,10 @@ import type { VfsStorage, VfsSyncStorage } from '../types.js';
 import { ioPoll, monotonicClock } from './clocks.js';
 import { type ErrorListener, filesystemErrorCode } from './errors.js';
 import { Descriptor, DirectoryEntryStream, type HostContext, rootDescriptor } from './filesystem.js';
+import { offerLowerings } from './jco.js';
+import { loweringSet } from './lower.js';
 import { Mount } from './mount.js';
-import { cli, clocks, random, sockets } from './shim.js';
+import { shim } from './shim.js';
 import {
   bytesStream,
   type CapturedOutput,
@@ -179,6 +181,8 @@ function declaresReadOnly(storage: VfsSyncStorage | VfsStorage): boolean {
  *   an asynchronous-only storage (use the sync bridge).
  */
 export function createWasiHost(options: WasiHostOptions): WasiHost {
+  const { cli, clocks, random, sockets } = shim();
+  offerLowerings(() => loweringSet(Descriptor, DirectoryEntryStream, filesystemErrorCode));
   const mounts = Object.entries(options.mounts).map(([guestPath, source]) => {
     const path = normalizePath(guestPath);
     const { storage, readOnly } = isMountOptions(source) ? source : { storage: source, readOnly: undefined };
@@ -233,7 +237,7 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
     'wasi:filesystem/types': { Descriptor, DirectoryEntryStream, filesystemErrorCode },
     'wasi:filesystem/preopens': { getDirectories: preopens },
     'wasi:io/error': { Error: IoError },
-    'wasi:io/poll': ioPoll,
+    'wasi:io/poll': ioPoll(),
     'wasi:io/streams': { InputStream, OutputStream },
     'wasi:random/random': random.random,
     'wasi:random/insecure': random.insecure,

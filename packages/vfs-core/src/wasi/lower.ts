@@ -8,7 +8,16 @@ import type {
   PathFlags,
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import type { Descriptor, DirectoryEntryStream } from './filesystem.js';
-import { CABI_REP, defineRep, enableReps, hold, objectOfRep, RuntimeError, unwrap } from './reps.js';
+import {
+  type HandleTable,
+  type LowerContext,
+  type LoweringSet,
+  ownHandle,
+  RuntimeError,
+  tablesBy,
+  target,
+  type WasmMemory,
+} from './jco.js';
 import { InputStream, IoError, OutputStream, type StreamError } from './streams.js';
 
 /*
@@ -16,33 +25,16 @@ import { InputStream, IoError, OutputStream, type StreamError } from './streams.
  * `jco transpile --import-bindings hybrid`. jco's default (`js`) bindings wrap every host call in
  * generated glue (task bookkeeping, debug logging, lifting into objects) that costs far more than
  * our filesystem does: about four fifths of a small-file workload. With `hybrid`, jco asks each
- * imported function for `Symbol.for('cabiLower')` and, where there is one, lets the core module
- * call the function it returns directly, with the canonical ABI's flat arguments: handles, pointers
- * into the guest's memory, and a pointer where the result goes.
+ * imported function for a lowering and, where there is one, lets the core module call the function
+ * it returns directly, with the canonical ABI's flat arguments: handles, pointers into the guest's
+ * memory, and a pointer where the result goes.
  *
  * Each lowering here decodes its arguments, calls the descriptor's own method (so behaviour lives in
  * one place) and encodes the result as jco's glue would. The layouts are the canonical ABI's for
- * wasi:filesystem@0.2 (a `result` puts its tag at 0 and its payload at the payload's alignment); the
- * handle table's layout (pairs of scope and rep, ownership in bit 30, a free list in entry 0) is
- * jco's, as preview2-shim's own lowerings also rely on. Calls without a lowering (the streams,
- * times, links) stay with jco's glue, which then calls our methods on stand-ins: see `unwrap`.
+ * wasi:filesystem@0.2 (a `result` puts its tag at 0 and its payload at the payload's alignment).
+ * What they rely on of jco itself (handle tables, reps, the stand-ins its glue makes for the calls
+ * without a lowering) is in jco.ts, which checks it and falls back to jco's glue.
  */
-
-const CABI_LOWER = Symbol.for('cabiLower');
-const CABI_DISPOSE = Symbol.for('cabiDispose');
-const T_FLAG = 1 << 30;
-
-/** A WebAssembly memory, as much of it as is used here (Node's types leave WebAssembly out). */
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-
-/** What jco passes to a `cabiLower` function. */
-interface LowerContext {
-  memory: WasmMemory;
-  realloc?: (oldPtr: number, oldSize: number, align: number, newSize: number) => number;
-  resourceTables: number[][];
-}
 
 /** wasi:filesystem's error-code cases, in the WIT's order: the index is the ABI value. */
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -122,29 +114,6 @@ class GuestMemory {
   }
 }
 
-/** The object a borrowed (or owned) handle of `table` stands for. */
-function target<T>(table: number[], handle: number): T {
-  const rep = (table[(handle << 1) + 1] ?? 0) & ~T_FLAG;
-  const object = rep === 0 ? undefined : objectOfRep(rep);
-  if (object === undefined) throw new RuntimeError(`unknown handle index ${handle}`);
-  return object as T;
-}
-
-/** A new owned handle in `table` for `object` (jco's own way of making one, free list first). */
-function ownHandle(table: number[], object: object): number {
-  const rep = (object as Record<typeof CABI_REP, number>)[CABI_REP];
-  hold(table, rep, object);
-  const free = (table[0] ?? 0) & ~T_FLAG;
-  if (free === 0) {
-    table.push(0, rep | T_FLAG);
-    return (table.length >> 1) - 1;
-  }
-  table[0] = table[free << 1]!;
-  table[free << 1] = 0;
-  table[(free << 1) + 1] = rep | T_FLAG;
-  return free;
-}
-
 /**
  * Runs a call and writes its `result` at `ret`: the tag at 0 and, for an error, its code at
  * `payload`. A thrown value that is not an error code traps, as it does through jco's glue.
@@ -162,30 +131,6 @@ function result(mem: GuestMemory, ret: number, payload: number, call: () => void
 }
 
 /**
- * Of the two tables a call gets (jco passes them in its own numbering of resource types, which
- * depends on the component), the one where the borrowed `handle` stands for a `cls`, and the other:
- * decided at the first call with a valid handle, since an instance's tables never change places.
- */
-function tablesBy(tables: number[][], cls: abstract new (...args: never[]) => object) {
-  let pair: [number[], number[]] | undefined;
-  return (handle: number): [number[], number[]] => {
-    if (pair) return pair;
-    const [a, b = a] = tables as [number[], number[]?];
-    for (const [own, other] of [
-      [a, b],
-      [b, a],
-    ] as const) {
-      const rep = (own[(handle << 1) + 1] ?? 0) & ~T_FLAG;
-      if (rep !== 0 && objectOfRep(rep) instanceof cls) {
-        pair = [own, other];
-        return pair;
-      }
-    }
-    throw new RuntimeError(`unknown handle index ${handle}`);
-  };
-}
-
-/**
  * Runs a stream call and writes its `result<_, stream-error>` at `ret`: for an error, the variant's
  * tag at `payload` and, for a failed operation, a new handle of its `error` (in `errors`) after it.
  */
@@ -193,7 +138,7 @@ function streamResult(
   mem: GuestMemory,
   ret: number,
   payload: number,
-  errors: number[],
+  errors: HandleTable,
   call: () => void,
 ): void {
   try {
@@ -268,25 +213,19 @@ function writeStat(view: DataView, at: number, stat: DescriptorStat): void {
 
 type Lowering = (context: LowerContext) => (...args: never[]) => unknown;
 
-function lower(method: unknown, make: Lowering): void {
-  (method as Record<symbol, Lowering>)[CABI_LOWER] = (context) => {
-    enableReps();
-    return make(context);
-  };
-}
-
 /**
- * Installs the lowerings on the filesystem's and the streams' classes, and makes their other
- * methods work on the stand-ins jco's glue makes for handles a lowering created.
+ * The lowerings of the filesystem's and the streams' calls, for jco.ts to offer: built, not
+ * installed (nothing is patched until a host is created and a component asks).
  */
-export function installLowerings(
+export function loweringSet(
   DescriptorClass: typeof Descriptor,
   EntryStreamClass: typeof DirectoryEntryStream,
   filesystemErrorCode: (error: IoError) => ErrorCode | undefined,
-): void {
-  const classes = [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError];
-  // Each resource names its rep for jco's tables.
-  for (const cls of classes) defineRep(cls.prototype);
+): LoweringSet {
+  const lowerings: Array<readonly [object, Lowering]> = [];
+  const lower = (method: unknown, make: Lowering): void => {
+    lowerings.push([method as object, make]);
+  };
 
   const proto = DescriptorClass.prototype;
   type D = Descriptor;
@@ -441,7 +380,7 @@ export function installLowerings(
   });
 
   // The calls that return nothing: `result<_, error-code>`, the code at 1.
-  const unit = (make: (mem: GuestMemory, table: number[]) => (...args: never[]) => void): Lowering => {
+  const unit = (make: (mem: GuestMemory, table: HandleTable) => (...args: never[]) => void): Lowering => {
     return ({ memory, resourceTables: [table] }) => {
       const mem = new GuestMemory(memory);
       const call = make(mem, table!) as (...args: unknown[]) => void;
@@ -621,30 +560,5 @@ export function installLowerings(
     });
   }
 
-  // jco disposes an object its glue never saw through the class: by rep.
-  for (const cls of classes) {
-    (cls as unknown as Record<symbol, (rep: number) => void>)[CABI_DISPOSE] = (rep) => {
-      (objectOfRep(rep) as Disposable | undefined)?.[Symbol.dispose]();
-    };
-  }
-
-  // The calls left to jco's glue (no lowering) are the only ones it can make on a stand-in (the
-  // class's prototype and a rep) for a handle a lowering made: they first find the real object, for
-  // themselves and their resource arguments. The lowered ones are left as they are, so that the
-  // default bindings, which call them through the glue, pay nothing for this.
-  for (const cls of classes) {
-    const prototype = cls.prototype as unknown as Record<string, unknown>;
-    for (const name of Object.getOwnPropertyNames(prototype)) {
-      const method = prototype[name];
-      if (name === 'constructor' || typeof method !== 'function' || CABI_LOWER in method) continue;
-      const wrapped = function (this: object, ...args: unknown[]) {
-        return (method as (...a: unknown[]) => unknown).apply(unwrap(this), args.map(unwrapArg));
-      };
-      Object.defineProperty(wrapped, 'name', { value: name });
-      prototype[name] = wrapped;
-    }
-  }
+  return { classes: [DescriptorClass, EntryStreamClass, OutputStream, InputStream, IoError], lowerings };
 }
-
-const unwrapArg = (value: unknown): unknown =>
-  value !== null && typeof value === 'object' ? unwrap(value) : value;

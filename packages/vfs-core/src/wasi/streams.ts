@@ -1,5 +1,5 @@
-import { releaseRep } from './reps.js';
-import { io } from './shim.js';
+import { releaseRep } from './jco.js';
+import { shim } from './shim.js';
 
 /*
  * `wasi:io/streams` and `wasi:io/error` of the host: files, stdout, stderr and stdin are all streams
@@ -10,6 +10,8 @@ import { io } from './shim.js';
 
 /** How a stream failed: `closed`, or an operation failed with an {@link IoError}. */
 export type StreamError = { tag: 'closed' } | { tag: 'last-operation-failed'; val: IoError };
+
+type Pollable = ReturnType<ReturnType<typeof shim>['io']['pollableCreate']>;
 
 const CLOSED: StreamError = { tag: 'closed' };
 
@@ -118,8 +120,8 @@ export class OutputStream {
   }
 
   /** Always ready: every write completes at once. */
-  subscribe(): ReturnType<typeof io.pollableCreate> {
-    return io.pollableCreate();
+  subscribe(): Pollable {
+    return shim().io.pollableCreate();
   }
 
   [Symbol.dispose](): void {
@@ -159,8 +161,8 @@ export class InputStream {
   }
 
   /** Always ready: a read blocks until it has data. */
-  subscribe(): ReturnType<typeof io.pollableCreate> {
-    return io.pollableCreate();
+  subscribe(): Pollable {
+    return shim().io.pollableCreate();
   }
 
   [Symbol.dispose](): void {
