@@ -1,4 +1,4 @@
-import { type GuestChildRequest, runGuestTarget } from './guest.js';
+import { type GuestChildRequest, runGuestTarget } from './guest/children.js';
 
 // One measurement of the guest-level bench in a fresh process (see runGuestBench).
 await runGuestTarget(JSON.parse(process.argv[2] ?? '{}') as GuestChildRequest);
