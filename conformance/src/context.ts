@@ -25,6 +25,8 @@ export type SuiteName =
   | 'badInput'
   | 'concurrency'
   | 'shared'
+  | 'persistence'
+  | 'atomicity'
   | 'chaos'
   | 'probe'
   | 'model'
@@ -44,8 +46,11 @@ export interface ConformanceOptions {
    * form under test: in the sync form its `sync` is the original's twin), as another process would:
    * its own connection, client or handle, sharing nothing in memory with the first. Enables the
    * `shared` sub-suite, which checks across the two what the capabilities promise across processes
-   * (`exclusiveCreate`, `nativeAppend`). The kit closes it with `close()`. Leave it out for a store
-   * that lives in one object's memory.
+   * (`exclusiveCreate`, `nativeAppend`, `multiProcess`). The kit closes it with `close()`. With
+   * `persistent` claimed it also enables the `persistence` sub-suite: the kit closes the store under
+   * test and calls `reopen` with the closed object (read only what identifies the store from it: a
+   * path, a namespace), as a new process would open the store after this one exited. Leave it out
+   * for a store that lives in one object's memory.
    */
   reopen?(storage: VfsStorage): VfsStorage | Promise<VfsStorage>;
   /** Disposes of a store made by `create` (close it, drop its data). Default: `storage.close()`. */
@@ -60,6 +65,13 @@ export interface ConformanceOptions {
   forms?: readonly ('async' | 'sync')[];
   /** Sub-suites not to run. Use only for what the backend's capabilities do not promise. */
   skip?: readonly SuiteName[];
+  /**
+   * Fail (in the registered `kit report` test) on every capability claim no sub-suite verified and
+   * on every sub-suite left out that the store's claims and declarations call for. Default: `true`
+   * when the environment variable `VFS_CONFORMANCE_STRICT` is `1`, else `false` (the report is
+   * printed and its test passes).
+   */
+  strict?: boolean;
   /** Random operation sequences in the model-based test (default 100). */
   propertyRuns?: number;
   /** Per-test timeout in milliseconds (default 60,000). */
@@ -78,6 +90,11 @@ export interface Declared {
   flush?: boolean;
   /** Whether its sync twin has `readAtView` (the `readAtView` sub-suite runs only then, sync form). */
   readAtView?: boolean;
+  /**
+   * What the store claims (its capabilities, defaults filled in). The sub-suites that verify a claim
+   * (`persistence`, `atomicity`) are registered only for the claims made.
+   */
+  capabilities?: Capabilities;
 }
 
 /** What each test sees; its getters return the current test's values. */
@@ -95,4 +112,10 @@ export interface SuiteContext {
   readonly dir: string;
   /** A path below {@link SuiteContext.dir}. */
   path(...names: string[]): string;
+  /**
+   * Closes the store under test and opens the same store again with `options.reopen`, as a new
+   * process would after this one exited. The new object (in the form under test) is the store under
+   * test from then on, and the one disposed of after the test. Throws without `reopen`.
+   */
+  restart(): Promise<VfsStorage>;
 }

@@ -2,6 +2,8 @@ import { toAsync, type VfsStorage } from '@eryx/vfs-core';
 import type { SyncBridgeOptions } from '@eryx/vfs-core/bridge';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConformanceOptions, Declared, SuiteContext, SuiteName } from './context.js';
+import { conformanceReport, isStrict } from './report.js';
+import { atomicitySuite, persistenceSuite } from './suites/claims.js';
 import {
   appendSuite,
   createSuite,
@@ -20,7 +22,17 @@ import { randomName } from './util.js';
 export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
-// Every sub-suite on its own, to compose a selection (the suite modules export nothing else).
+export {
+  type Capability,
+  type ConformanceReport,
+  claimVerifiers,
+  conformanceReport,
+  isStrict,
+  type SkippedSuite,
+} from './report.js';
+// Every sub-suite on its own, to compose a selection (the suite modules export nothing else but
+// the checks some of them run).
+export * from './suites/claims.js';
 export * from './suites/data.js';
 export * from './suites/flush.js';
 export * from './suites/limits.js';
@@ -55,6 +67,8 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   badInput: badInputSuite,
   concurrency: concurrencySuite,
   shared: sharedSuite,
+  persistence: persistenceSuite,
+  atomicity: atomicitySuite,
   chaos: chaosSuite,
   probe: probeSuite,
   model: propertySuite,
@@ -74,18 +88,19 @@ export function useConformanceContext(
   let original: VfsStorage | undefined;
   let storage: VfsStorage | undefined;
   let dir = '';
+  // The store under test in the form under test.
+  const inForm = (store: VfsStorage): VfsStorage => {
+    if (form === 'async') return store;
+    if (!store.sync) {
+      throw new Error(
+        `${options.name}: the store has no sync twin; pass forms: ['async'] to runConformance to test only the async form`,
+      );
+    }
+    return toAsync(store.sync);
+  };
   beforeEach(async () => {
     original = await options.create();
-    if (form === 'sync') {
-      if (!original.sync) {
-        throw new Error(
-          `${options.name}: the store has no sync twin; pass forms: ['async'] to runConformance to test only the async form`,
-        );
-      }
-      storage = toAsync(original.sync);
-    } else {
-      storage = original;
-    }
+    storage = inForm(original);
     dir = `/${randomName()}`;
     await storage.mkdir(dir);
   });
@@ -111,6 +126,16 @@ export function useConformanceContext(
       return dir;
     },
     path: (...names: string[]) => [dir, ...names].join('/'),
+    async restart() {
+      const closing = current();
+      if (!options.reopen) throw new Error(`${options.name}: restart() needs the reopen option`);
+      // Closed, the old object is no longer disposed of after the test; the reopened one is.
+      await original!.close();
+      original = storage = undefined;
+      original = await options.reopen(closing);
+      storage = inForm(original);
+      return storage;
+    },
   };
 }
 
@@ -126,7 +151,10 @@ export function useConformanceContext(
  *
  * Runs every sub-suite in the async form and, when the store has a `sync` twin, again in the sync
  * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe, `shared` only with
- * `reopen`; the `limits` tests run for the limits the store declares.
+ * `reopen`; `persistence` and `atomicity` only for the claims the store makes (`persistence` with
+ * `reopen`); the `limits` tests run for the limits the store declares. A first test, `kit report`,
+ * says what was left out and which claims nothing verified (see {@link conformanceReport}); in
+ * strict mode (`strict`, or `VFS_CONFORMANCE_STRICT=1`) it fails on those.
  */
 export function runConformance(options: ConformanceOptions): void {
   // One store is made (and disposed of) before registration to learn what the backend declares, so
@@ -138,30 +166,40 @@ export function runConformance(options: ConformanceOptions): void {
       sync: first.sync !== undefined,
       flush: typeof first.sync?.flush === 'function',
       readAtView: typeof first.sync?.readAtView === 'function',
+      capabilities: { ...first.capabilities },
     };
     await (options.destroy ? options.destroy(first) : first.close());
-    const forms = options.forms ?? (declared.sync ? ['async', 'sync'] : ['async']);
-    for (const form of forms) registerForm(options, form, declared);
+    const report = conformanceReport(options, declared);
+    const strict = isStrict(options);
+    it(`kit report: ${report.summary}`, () => {
+      const line = `[vfs-conformance] ${options.name}${strict ? ' (strict)' : ''}: ${report.summary}`;
+      if (report.problems.length === 0) console.log(line);
+      else console.warn(`${line}\n  ${report.problems.join('\n  ')}`);
+      if (strict && report.problems.length > 0) {
+        expect.fail(`strict mode: ${report.problems.join('; ')}`);
+      }
+    });
+    for (const form of report.forms) registerForm(options, form, declared, report.run[form] ?? []);
   });
 }
 
-function registerForm(options: ConformanceOptions, form: 'async' | 'sync', declared: Declared): void {
+function registerForm(
+  options: ConformanceOptions,
+  form: 'async' | 'sync',
+  declared: Declared,
+  suites: readonly SuiteName[],
+): void {
   describe(form, { timeout: options.timeout ?? 60_000 }, () => {
     const ctx = useConformanceContext(options, form, declared);
     if (form === 'sync') {
       it('the sync form answers synchronously', () => {
         const sync = ctx.storage.sync!;
         const result = sync.exists(ctx.dir) as unknown;
-        expect(result).toBe(true);
-        expect(result instanceof Promise).toBe(false);
+        expect(result, 'sync.exists of the test directory').toBe(true);
+        expect(result instanceof Promise, 'sync.exists returned a Promise').toBe(false);
       });
     }
-    for (const [name, suite] of Object.entries(SUITES) as [SuiteName, (c: SuiteContext) => void][]) {
-      if (options.skip?.includes(name)) continue;
-      if (name === 'probe' && !options.probe) continue;
-      if (name === 'shared' && !options.reopen) continue;
-      suite(ctx);
-    }
+    for (const name of suites) SUITES[name](ctx);
     options.extraTests?.(ctx);
   });
 }

@@ -24,23 +24,35 @@ export function pattern(n: number, seed = 1): Uint8Array {
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
 
-/** Asserts that `run` rejects with a VfsError of `code`; returns the error. */
-export async function expectError(run: () => Promise<unknown> | unknown, code: VfsErrorCode) {
+/**
+ * Asserts that `run` rejects with a VfsError of `code`; returns the error. Failures name the call
+ * (`what`, default the source text of `run`) and the path of the error.
+ */
+export async function expectError(run: () => Promise<unknown> | unknown, code: VfsErrorCode, what?: string) {
+  const call = what ?? callText(run);
   let caught: unknown;
   try {
     await run();
   } catch (error) {
     caught = error;
   }
-  if (caught === undefined) expect.fail(`expected a VfsError "${code}", but the call succeeded`);
-  if (!isVfsError(caught)) expect.fail(`expected a VfsError "${code}", got ${String(caught)}`);
-  expect(caught.code, caught.message).toBe(code);
+  if (caught === undefined) expect.fail(`expected a VfsError "${code}" from ${call}, but the call succeeded`);
+  if (!isVfsError(caught)) expect.fail(`expected a VfsError "${code}" from ${call}, got ${String(caught)}`);
+  expect(caught.code, `error code from ${call} (${caught.message})`).toBe(code);
   return caught;
+}
+
+/** `() => s.read(p)` → `s.read(p)`: the call an arrow function makes, to name it in failures. */
+function callText(run: () => unknown): string {
+  const source = String(run)
+    .replace(/^(async\s*)?\(\)\s*=>\s*/, '')
+    .replace(/\s+/g, ' ');
+  return source.length > 120 ? `${source.slice(0, 117)}...` : source;
 }
 
 /** Byte-array equality with a readable failure message (first differing offset). */
 export function expectBytes(actual: Uint8Array, expected: Uint8Array, what = 'bytes'): void {
-  expect(actual).toBeInstanceOf(Uint8Array);
+  expect(actual, `${what}: type`).toBeInstanceOf(Uint8Array);
   if (actual.length !== expected.length) {
     expect.fail(`${what}: length ${actual.length}, expected ${expected.length}`);
   }

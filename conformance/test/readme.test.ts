@@ -8,3 +8,9 @@ it('the README shows exactly the third-party example that test/third-party.test.
   const code = example.split('\n').filter((line) => line.trim() !== '');
   expect(code.length).toBeLessThanOrEqual(5);
 });
+
+it('the README shows exactly the backend template that test/template.test.ts runs', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  const template = readFileSync(new URL('./template-storage.ts', import.meta.url), 'utf8');
+  expect(readme).toContain(['```ts', template].join('\n'));
+});

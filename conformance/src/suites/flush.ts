@@ -24,13 +24,14 @@ export function flushSuite(ctx: SuiteContext): void {
       s.writeAt(file, 0, text('H'));
       s.flush(file, { durable: true });
       s.flush(undefined, { durable: true });
-      expect(str(s.read(file))).toBe('Hello world');
-      expect(str(s.read(ctx.path('log')))).toBe('12');
+      expect(str(s.read(file)), `content of ${file}`).toBe('Hello world');
+      expect(str(s.read(ctx.path('log'))), `content of ${ctx.path('log')}`).toBe('12');
       expect(
         s
           .list(ctx.dir)
           .map((e) => e.name)
           .sort(),
+        `names listed in ${ctx.dir}`,
       ).toEqual(['a', 'd', 'log']);
     });
 
@@ -38,7 +39,7 @@ export function flushSuite(ctx: SuiteContext): void {
       const s = sync();
       s.flush(ctx.path('missing'));
       s.flush(ctx.path('missing'), { durable: true });
-      expect(s.exists(ctx.path('missing'))).toBe(false);
+      expect(s.exists(ctx.path('missing')), `exists(${ctx.path('missing')})`).toBe(false);
     });
 
     it('rejects a bad path with invalid-path', async () => {

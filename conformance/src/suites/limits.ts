@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { isVfsError, type StorageLimits, type VfsErrorCode, type VfsStorage } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectError, inParallel, pattern, str, text } from '../util.js';
+import { expectBytes, expectError, inParallel, pattern, str, text } from '../util.js';
 
 const MiB = 1024 * 1024;
 /** Largest headroom the suite fills with real bytes; beyond it only the cheap refusals run. */
@@ -56,7 +56,9 @@ async function snapshot(s: VfsStorage): Promise<Record<string, string>> {
 async function expectRefused(s: VfsStorage, run: () => Promise<unknown>, code: VfsErrorCode) {
   const before = await snapshot(s);
   await expectError(run, code);
-  expect(await snapshot(s)).toEqual(before);
+  expect(await snapshot(s), `every path of the store (kind, size, digest) after a refused call`).toEqual(
+    before,
+  );
 }
 
 /**
@@ -109,8 +111,8 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.writeAt(p, max - 1, text('y'));
         await s.append(p, new Uint8Array(0));
         await s.setSize(p, max - 1);
-        expect(await s.append(p, text('z'))).toBe(max - 1);
-        expect((await s.stat(p)).size).toBe(max);
+        expect(await s.append(p, text('z')), `offset returned by append to ${p}`).toBe(max - 1);
+        expect((await s.stat(p)).size, `size of ${p}`).toBe(max);
       });
 
     if (declared.maxBytes !== undefined)
@@ -138,7 +140,7 @@ export function limitsSuite(ctx: SuiteContext): void {
           await s.write(ctx.path('fill', `f${i}`), new Uint8Array(0));
           await s.setSize(ctx.path('fill', `f${i}`), Math.min(perFile, left));
         }
-        expect((await usage(s)).bytes).toBe(max);
+        expect((await usage(s)).bytes, 'bytes stored in the whole store').toBe(max);
         await expectRefused(s, () => s.write(ctx.path('new'), text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.append(p, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.append(ctx.path('new'), text('x')), 'quota-exceeded');
@@ -150,10 +152,10 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.write(ctx.path('empty'), new Uint8Array(0));
         await s.write(p, text('ab'));
         await s.append(p, text('c'));
-        expect(str(await s.read(p))).toBe('abc');
+        expect(str(await s.read(p)), `content of ${p}`).toBe('abc');
         await s.delete(ctx.path('fill', 'f0'));
         await s.write(ctx.path('new'), new Uint8Array(Math.min(perFile, room)));
-        expect((await usage(s)).bytes).toBe(max);
+        expect((await usage(s)).bytes, 'bytes stored in the whole store').toBe(max);
       });
 
     if (declared.maxBytes !== undefined)
@@ -174,8 +176,10 @@ export function limitsSuite(ctx: SuiteContext): void {
         const results = await Promise.allSettled(names.map((name) => s.setSize(name, size)));
         const refused = results.filter((r) => r.status === 'rejected');
         for (const r of refused) expect(isVfsError(r.reason, 'quota-exceeded'), String(r.reason)).toBe(true);
-        expect(attempts - refused.length).toBe(fits);
-        expect((await usage(s)).bytes).toBeLessThanOrEqual(max);
+        expect(attempts - refused.length, `concurrent setSize calls that succeeded (room ${room})`).toBe(
+          fits,
+        );
+        expect((await usage(s)).bytes, 'bytes stored in the whole store').toBeLessThanOrEqual(max);
       });
 
     if (declared.maxFiles !== undefined)
@@ -189,7 +193,7 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.mkdir(ctx.path('many'));
         const names = Array.from({ length: room }, (_, i) => ctx.path('many', `f${i}`));
         await inParallel(names, 16, (name) => s.write(name, new Uint8Array(0)));
-        expect((await usage(s)).files).toBe(max);
+        expect((await usage(s)).files, 'files in the whole store').toBe(max);
         const q = ctx.path('new');
         await expectRefused(s, () => s.write(q, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.writeAt(q, 0, text('x')), 'quota-exceeded');
@@ -207,10 +211,10 @@ export function limitsSuite(ctx: SuiteContext): void {
         await expectRefused(s, () => s.write(ctx.path('other'), text('x')), 'quota-exceeded');
         await s.delete(names[2]!);
         await s.create(ctx.path('other'));
-        expect((await usage(s)).files).toBe(max);
+        expect((await usage(s)).files, 'files in the whole store').toBe(max);
         await s.delete(ctx.path('other'));
         await s.append(ctx.path('other'), text('x'));
-        expect((await usage(s)).files).toBe(max);
+        expect((await usage(s)).files, 'files in the whole store').toBe(max);
       });
 
     if (declared.maxPathLength !== undefined)
@@ -222,11 +226,11 @@ export function limitsSuite(ctx: SuiteContext): void {
         if (max < utf8(ctx.dir) + 8) return;
         await s.write(ctx.path('short'), text('x'));
         const atLimit = await deepPath(s, ctx.dir, max);
-        expect(utf8(atLimit)).toBe(max);
+        expect(utf8(atLimit), `UTF-8 length of ${atLimit}`).toBe(max);
         const tooLong = `${atLimit}g`;
         // As many characters as the limit allows, one byte more: the limit counts UTF-8 bytes.
         const tooLongUnicode = `${atLimit.slice(0, -1)}é`;
-        expect(utf8(tooLongUnicode)).toBe(max + 1);
+        expect(utf8(tooLongUnicode), `UTF-8 length of ${tooLongUnicode}`).toBe(max + 1);
         for (const path of [tooLong, tooLongUnicode]) {
           await expectRefused(s, () => s.write(path, text('x')), 'name-too-long');
           await expectRefused(s, () => s.writeAt(path, 0, text('x')), 'name-too-long');
@@ -244,7 +248,7 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.mkdir(atLimit);
         await s.rmdir(atLimit);
         await s.rename(ctx.path('short'), atLimit);
-        expect(str(await s.read(atLimit))).toBe('x');
+        expect(str(await s.read(atLimit)), `content of ${atLimit}`).toBe('x');
         // A directory move that would give an entry too long a path is refused too.
         const parent = atLimit.slice(0, atLimit.lastIndexOf('/'));
         const leafLength = utf8(atLimit) - utf8(parent) - 1;
@@ -254,7 +258,10 @@ export function limitsSuite(ctx: SuiteContext): void {
           await s.write(`${sub}/${'c'.repeat(leafLength - 2)}`, text('deep'));
           await expectRefused(s, () => s.rename(sub, `${parent}/s2`), 'name-too-long');
           await s.rename(sub, `${parent}/t`);
-          expect(str(await s.read(`${parent}/t/${'c'.repeat(leafLength - 2)}`))).toBe('deep');
+          expect(
+            str(await s.read(`${parent}/t/${'c'.repeat(leafLength - 2)}`)),
+            `content of ${parent}/t/${'c'.repeat(leafLength - 2)}`,
+          ).toBe('deep');
         }
       });
 
@@ -270,7 +277,7 @@ export function limitsSuite(ctx: SuiteContext): void {
         if (max < data.length) return;
         await s.write(p, data);
         await expectError(() => s.setSize(p, Number.MAX_SAFE_INTEGER), 'quota-exceeded');
-        expect(await s.read(p)).toEqual(data);
+        expectBytes(await s.read(p), data, `content of ${p}`);
       });
   });
 }

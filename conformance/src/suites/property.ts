@@ -136,7 +136,10 @@ export function propertySuite(ctx: SuiteContext): void {
             const actual = await apply(ctx.storage, base, o);
             expect(actual, `step ${i}: ${JSON.stringify(o)}`).toEqual(expected);
           }
-          expect(await snapshotTree(ctx.storage, base)).toEqual(await snapshotTree(model, ''));
+          expect(
+            await snapshotTree(ctx.storage, base),
+            `tree below ${base} (path → 'dir' or hex content) after ${ops.length} steps, against the model`,
+          ).toEqual(await snapshotTree(model, ''));
         }),
         { numRuns: ctx.options.propertyRuns ?? 100, endOnFailure: false },
       );

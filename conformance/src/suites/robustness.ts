@@ -157,11 +157,17 @@ export function concurrencySuite(ctx: SuiteContext): void {
       );
       const offsets = await Promise.all(records.map((r) => ctx.storage.append(p, r)));
       const content = await ctx.storage.read(p);
-      expect(content.length).toBe(records.reduce((n, r) => n + r.length, 0));
+      expect(content.length, `length of ${p} after 50 appends`).toBe(
+        records.reduce((n, r) => n + r.length, 0),
+      );
       records.forEach((record, i) => {
-        expectBytes(content.subarray(offsets[i]!, offsets[i]! + record.length), record, `record ${i}`);
+        expectBytes(
+          content.subarray(offsets[i]!, offsets[i]! + record.length),
+          record,
+          `record ${i} of ${p}, at the offset its append returned (${offsets[i]})`,
+        );
       });
-      expect(new Set(offsets).size).toBe(50);
+      expect(new Set(offsets).size, `distinct offsets returned by the appends to ${p}`).toBe(50);
     });
 
     it('concurrent writeAt of disjoint ranges all land', async () => {
@@ -170,7 +176,7 @@ export function concurrencySuite(ctx: SuiteContext): void {
       await Promise.all(pieces.map((piece, i) => ctx.storage.writeAt(p, i * 4096, piece)));
       const content = await ctx.storage.read(p);
       for (const [i, piece] of pieces.entries()) {
-        expectBytes(content.subarray(i * 4096, (i + 1) * 4096), piece, `piece ${i}`);
+        expectBytes(content.subarray(i * 4096, (i + 1) * 4096), piece, `piece ${i} of ${p}`);
       }
     });
 
@@ -178,16 +184,19 @@ export function concurrencySuite(ctx: SuiteContext): void {
       await Promise.all(
         Array.from({ length: 100 }, (_, i) => ctx.storage.write(ctx.path(`f${i}`), text(`${i}`))),
       );
-      expect((await ctx.storage.list(ctx.dir)).length).toBe(100);
+      expect((await ctx.storage.list(ctx.dir)).length, `number of entries of ${ctx.dir}`).toBe(100);
     });
 
     it('concurrent creates of one path: exactly one succeeds, and races with appends lose nothing', async () => {
       for (let round = 0; round < 5; round++) {
         const p = ctx.path(`lock${round}`);
         const results = await Promise.allSettled(Array.from({ length: 10 }, () => ctx.storage.create(p)));
-        expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+        expect(results.filter((r) => r.status === 'fulfilled').length, `creates of ${p} that succeeded`).toBe(
+          1,
+        );
         for (const r of results) {
-          if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
+          if (r.status === 'rejected')
+            expect(isVfsError(r.reason, 'already-exists'), String(r.reason)).toBe(true);
         }
       }
       // A create racing appends to the same new path never wipes what an append wrote.
@@ -198,13 +207,14 @@ export function concurrencySuite(ctx: SuiteContext): void {
         ctx.storage.append(p, text('b')),
         ctx.storage.create(p),
       ]);
-      expect(outcomes[0]!.status).toBe('fulfilled');
-      expect(outcomes[2]!.status).toBe('fulfilled');
+      expect(outcomes[0]!.status, `first append to ${p}`).toBe('fulfilled');
+      expect(outcomes[2]!.status, `second append to ${p}`).toBe('fulfilled');
       expect(
         str(await ctx.storage.read(p))
           .split('')
           .sort()
           .join(''),
+        `bytes of ${p} (sorted) after appends raced creates`,
       ).toBe('ab');
     });
 
@@ -212,9 +222,13 @@ export function concurrencySuite(ctx: SuiteContext): void {
       const results = await Promise.allSettled(
         Array.from({ length: 10 }, () => ctx.storage.mkdir(ctx.path('d'))),
       );
-      expect(results.filter((r) => r.status === 'fulfilled').length).toBe(1);
+      expect(
+        results.filter((r) => r.status === 'fulfilled').length,
+        `mkdirs of ${ctx.path('d')} that succeeded`,
+      ).toBe(1);
       for (const r of results) {
-        if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
+        if (r.status === 'rejected')
+          expect(isVfsError(r.reason, 'already-exists'), String(r.reason)).toBe(true);
       }
     });
   });
@@ -222,8 +236,9 @@ export function concurrencySuite(ctx: SuiteContext): void {
 
 /**
  * Two storage objects on one store (`options.reopen`), standing in for two processes: each sees
- * what the other did, `create` is exclusive across them when `exclusiveCreate` says so, and appends
- * through both interleave without loss when `nativeAppend` says so.
+ * what the other did, writes through both at once are all kept when `multiProcess` says so, `create`
+ * is exclusive across them when `exclusiveCreate` says so, and appends through both interleave
+ * without loss when `nativeAppend` says so.
  */
 export function sharedSuite(ctx: SuiteContext): void {
   describe('shared store', () => {
@@ -241,15 +256,37 @@ export function sharedSuite(ctx: SuiteContext): void {
       await withSecond(async (other) => {
         const p = ctx.path('seen');
         await ctx.storage.create(p);
-        expect(await other.exists(p)).toBe(true);
+        expect(await other.exists(p), `exists(${p}) through the second object`).toBe(true);
         await expectError(() => other.create(p), 'already-exists');
         await other.write(p, text('from the other'));
-        expect(str(await ctx.storage.read(p))).toBe('from the other');
+        expect(str(await ctx.storage.read(p)), `content of ${p} written through the second object`).toBe(
+          'from the other',
+        );
         await other.delete(p);
-        expect(await ctx.storage.exists(p)).toBe(false);
+        expect(await ctx.storage.exists(p), `exists(${p}) after the second object deleted it`).toBe(false);
         await ctx.storage.create(p);
       });
     });
+
+    if (ctx.declared.capabilities?.multiProcess) {
+      it('writes through both objects at once are all kept when multiProcess', async () => {
+        await withSecond(async (other) => {
+          const names = Array.from({ length: 20 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+          await Promise.all(
+            names.map((name, i) => (i % 2 === 0 ? ctx.storage : other).write(ctx.path(name), text(name))),
+          );
+          for (const [who, s] of [
+            ['the store under test', ctx.storage],
+            ['the second object', other],
+          ] as const) {
+            const listed = (await s.list(ctx.dir)).map((e) => `${e.name}:${e.size}`).sort();
+            expect(listed, `entries of ${ctx.dir} (name:size) listed by ${who}`).toEqual(
+              names.map((name) => `${name}:3`),
+            );
+          }
+        });
+      });
+    }
 
     it('creates of one path through both objects: exactly one succeeds when exclusiveCreate', async () => {
       await withSecond(async (other) => {
@@ -262,11 +299,13 @@ export function sharedSuite(ctx: SuiteContext): void {
           );
           const won = results.filter((r) => r.status === 'fulfilled').length;
           for (const r of results) {
-            if (r.status === 'rejected') expect(isVfsError(r.reason, 'already-exists')).toBe(true);
+            if (r.status === 'rejected')
+              expect(isVfsError(r.reason, 'already-exists'), String(r.reason)).toBe(true);
           }
-          if (ctx.capabilities.exclusiveCreate) expect(won, `round ${round}`).toBe(1);
-          else expect(won).toBeGreaterThanOrEqual(1);
-          expect((await ctx.storage.stat(p)).size).toBe(0);
+          if (ctx.capabilities.exclusiveCreate)
+            expect(won, `creates of ${p} that succeeded (round ${round})`).toBe(1);
+          else expect(won, `creates of ${p} that succeeded (round ${round})`).toBeGreaterThanOrEqual(1);
+          expect((await ctx.storage.stat(p)).size, `size of ${p}`).toBe(0);
         }
       });
     });
@@ -280,14 +319,17 @@ export function sharedSuite(ctx: SuiteContext): void {
         );
         const content = str(await ctx.storage.read(p));
         if (ctx.capabilities.nativeAppend) {
-          expect(content.length).toBe(40 * 4);
-          expect(new Set(offsets).size).toBe(40);
+          expect(content.length, `length of ${p} after 40 appends`).toBe(40 * 4);
+          expect(new Set(offsets).size, `distinct offsets returned by the appends to ${p}`).toBe(40);
           records.forEach((r, i) => {
-            expect(content.slice(offsets[i]!, offsets[i]! + 4)).toBe(str(r));
+            expect(
+              content.slice(offsets[i]!, offsets[i]! + 4),
+              `record ${i} of ${p} at offset ${offsets[i]}`,
+            ).toBe(str(r));
           });
         } else {
           // Without the promise only the shape holds: whole records, none torn.
-          expect(content).toMatch(/^(<\d\d>)+$/);
+          expect(content, `content of ${p}: whole records`).toMatch(/^(<\d\d>)+$/);
         }
       });
     });
@@ -304,9 +346,11 @@ export function chaosSuite(ctx: SuiteContext): void {
       await flaky.writeAt(p, 0, text('B'));
       await expectError(() => flaky.writeAt(p, 0, text('X')), 'io');
       await expectError(() => flaky.rename(p, ctx.path('g')), 'io');
-      expect(str(await ctx.storage.read(p))).toBe('Before');
-      expect(await ctx.storage.exists(ctx.path('g'))).toBe(false);
-      expect(flaky.calls.writeAt).toBe(2);
+      expect(str(await ctx.storage.read(p)), `content of ${p}`).toBe('Before');
+      expect(await ctx.storage.exists(ctx.path('g')), `exists(${ctx.path('g')}) after a failed rename`).toBe(
+        false,
+      );
+      expect(flaky.calls.writeAt, 'writeAt calls the chaos wrapper counted').toBe(2);
     });
 
     it('custom errors pass through unchanged', async () => {
@@ -327,16 +371,19 @@ export function probeSuite(ctx: SuiteContext): void {
       const p = ctx.path('f');
       const data = pattern(150_000, 5);
       await ctx.storage.write(p, data);
-      expectBytes((await probe.readRaw(ctx.storage, p))!, data, 'raw after write');
+      const g = ctx.path('g');
+      expectBytes((await probe.readRaw(ctx.storage, p))!, data, `raw bytes of ${p} after write`);
       await ctx.storage.write(p, text('short'));
-      expect(str((await probe.readRaw(ctx.storage, p))!)).toBe('short');
+      expect(str((await probe.readRaw(ctx.storage, p))!), `raw bytes of ${p} after a shorter write`).toBe(
+        'short',
+      );
       await ctx.storage.writeAt(p, 70_000, text('far'));
-      expect((await probe.readRaw(ctx.storage, p))!.length).toBe(70_003);
-      await ctx.storage.rename(p, ctx.path('g'));
-      expect(await probe.readRaw(ctx.storage, p)).toBeUndefined();
-      expect((await probe.readRaw(ctx.storage, ctx.path('g')))!.length).toBe(70_003);
-      await ctx.storage.delete(ctx.path('g'));
-      expect(await probe.readRaw(ctx.storage, ctx.path('g'))).toBeUndefined();
+      expect((await probe.readRaw(ctx.storage, p))!.length, `raw length of ${p} after writeAt`).toBe(70_003);
+      await ctx.storage.rename(p, g);
+      expect(await probe.readRaw(ctx.storage, p), `raw bytes of ${p} after renaming it away`).toBeUndefined();
+      expect((await probe.readRaw(ctx.storage, g))!.length, `raw length of ${g} after rename`).toBe(70_003);
+      await ctx.storage.delete(g);
+      expect(await probe.readRaw(ctx.storage, g), `raw bytes of ${g} after delete`).toBeUndefined();
     });
   });
 }

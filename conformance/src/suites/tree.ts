@@ -13,17 +13,17 @@ export function metadataSuite(ctx: SuiteContext): void {
       const p = ctx.path('f');
       await ctx.storage.write(p, pattern(1234));
       const file = await ctx.storage.stat(p);
-      expect(file.kind).toBe('file');
-      expect(file.size).toBe(1234);
-      for (const t of [file.created, file.modified, file.accessed]) {
-        expect(typeof t).toBe('number');
-        expect(t).toBeGreaterThan(before);
-        expect(t).toBeLessThan(Date.now() + 1000);
+      expect(file.kind, `kind of ${p}`).toBe('file');
+      expect(file.size, `size of ${p}`).toBe(1234);
+      for (const field of ['created', 'modified', 'accessed'] as const) {
+        expect(typeof file[field], `type of ${field} of ${p}`).toBe('number');
+        expect(file[field], `${field} of ${p}`).toBeGreaterThan(before);
+        expect(file[field], `${field} of ${p}`).toBeLessThan(Date.now() + 1000);
       }
       const dir = await ctx.storage.stat(ctx.dir);
-      expect(dir.kind).toBe('directory');
-      expect(dir.size).toBe(0);
-      expect((await ctx.storage.stat('/')).kind).toBe('directory');
+      expect(dir.kind, `kind of ${ctx.dir}`).toBe('directory');
+      expect(dir.size, `size of ${ctx.dir} (a directory)`).toBe(0);
+      expect((await ctx.storage.stat('/')).kind, `kind of /`).toBe('directory');
     });
 
     it('moves modified on every kind of write, keeps created', async () => {
@@ -38,13 +38,14 @@ export function metadataSuite(ctx: SuiteContext): void {
         () => ctx.storage.append(p, new Uint8Array(0)),
         () => ctx.storage.setSize(p, 1),
       ];
+      const names = ['write', 'writeAt', 'append', 'append of nothing', 'setSize'];
       let previous = first.modified;
-      for (const write of writes) {
+      for (const [i, write] of writes.entries()) {
         await sleep(15);
         await write();
         const now = await ctx.storage.stat(p);
-        expect(now.modified).toBeGreaterThan(previous);
-        expect(now.created).toBe(first.created);
+        expect(now.modified, `modified of ${p} after ${names[i]}`).toBeGreaterThan(previous);
+        expect(now.created, `created of ${p} after ${names[i]}`).toBe(first.created);
         previous = now.modified;
       }
     });
@@ -55,24 +56,39 @@ export function metadataSuite(ctx: SuiteContext): void {
       const before = await ctx.storage.stat(p);
       await ctx.storage.setTimes(p, { modified: 1_000_000_000_000 });
       let now = await ctx.storage.stat(p);
-      expect(now.modified).toBeCloseTo(1_000_000_000_000, -1);
-      expect(now.accessed).toBeCloseTo(before.accessed, -1);
+      expect(now.modified, `modified of ${p} after setTimes({ modified })`).toBeCloseTo(
+        1_000_000_000_000,
+        -1,
+      );
+      expect(now.accessed, `accessed of ${p} after setTimes({ modified })`).toBeCloseTo(before.accessed, -1);
       await ctx.storage.setTimes(p, { accessed: 1_500_000_000_123 });
       now = await ctx.storage.stat(p);
-      expect(now.accessed).toBeCloseTo(1_500_000_000_123, -1);
-      expect(now.modified).toBeCloseTo(1_000_000_000_000, -1);
+      expect(now.accessed, `accessed of ${p} after setTimes({ accessed })`).toBeCloseTo(
+        1_500_000_000_123,
+        -1,
+      );
+      expect(now.modified, `modified of ${p} after setTimes({ accessed })`).toBeCloseTo(
+        1_000_000_000_000,
+        -1,
+      );
       await ctx.storage.setTimes(ctx.dir, { modified: 1_200_000_000_000 });
-      expect((await ctx.storage.stat(ctx.dir)).modified).toBeCloseTo(1_200_000_000_000, -1);
+      expect((await ctx.storage.stat(ctx.dir)).modified, `modified of ${ctx.dir}`).toBeCloseTo(
+        1_200_000_000_000,
+        -1,
+      );
       await expectError(() => ctx.storage.setTimes(ctx.path('missing'), { modified: 1 }), 'not-found');
     });
 
     it('exists tells files, directories and missing paths apart', async () => {
       await ctx.storage.write(ctx.path('f'), text('x'));
-      expect(await ctx.storage.exists(ctx.path('f'))).toBe(true);
-      expect(await ctx.storage.exists(ctx.dir)).toBe(true);
-      expect(await ctx.storage.exists('/')).toBe(true);
-      expect(await ctx.storage.exists(ctx.path('missing'))).toBe(false);
-      expect(await ctx.storage.exists(ctx.path('f', 'below-a-file'))).toBe(false);
+      expect(await ctx.storage.exists(ctx.path('f')), `exists(${ctx.path('f')})`).toBe(true);
+      expect(await ctx.storage.exists(ctx.dir), `exists(${ctx.dir})`).toBe(true);
+      expect(await ctx.storage.exists('/'), `exists(/)`).toBe(true);
+      expect(await ctx.storage.exists(ctx.path('missing')), `exists(${ctx.path('missing')})`).toBe(false);
+      expect(
+        await ctx.storage.exists(ctx.path('f', 'below-a-file')),
+        `exists(${ctx.path('f', 'below-a-file')})`,
+      ).toBe(false);
     });
 
     it('stat of a missing path is not-found', async () => {
@@ -88,7 +104,10 @@ export function metadataSuite(ctx: SuiteContext): void {
         'persistent',
         'multiProcess',
       ]) {
-        expect(typeof (ctx.capabilities as unknown as Record<string, unknown>)[key]).toBe('boolean');
+        expect(
+          typeof (ctx.capabilities as unknown as Record<string, unknown>)[key],
+          `capabilities.${key}`,
+        ).toBe('boolean');
       }
     });
   });
@@ -123,7 +142,7 @@ const AWKWARD = [
 export function listSuite(ctx: SuiteContext): void {
   describe('list', () => {
     it('lists an empty directory as []', async () => {
-      expect(await ctx.storage.list(ctx.dir)).toEqual([]);
+      expect(await ctx.storage.list(ctx.dir), `entries of ${ctx.dir}`).toEqual([]);
     });
 
     it('lists files and directories with kind and size', async () => {
@@ -131,7 +150,7 @@ export function listSuite(ctx: SuiteContext): void {
       await ctx.storage.write(ctx.path('b'), new Uint8Array(0));
       await ctx.storage.mkdir(ctx.path('d'));
       await ctx.storage.write(ctx.path('d', 'inner'), pattern(5));
-      expect(byName(await ctx.storage.list(ctx.dir))).toEqual([
+      expect(byName(await ctx.storage.list(ctx.dir)), `entries of ${ctx.dir}`).toEqual([
         { name: 'a', kind: 'file', size: 10 },
         { name: 'b', kind: 'file', size: 0 },
         { name: 'd', kind: 'directory', size: 0 },
@@ -142,18 +161,23 @@ export function listSuite(ctx: SuiteContext): void {
       const names = Array.from({ length: 1500 }, (_, i) => `entry-${String(i).padStart(4, '0')}`);
       await inParallel(names, 32, (name) => ctx.storage.write(ctx.path(name), text(name)));
       const listed = await ctx.storage.list(ctx.dir);
-      expect(listed.length).toBe(1500);
-      expect(new Set(listed.map((e) => e.name))).toEqual(new Set(names));
-      expect(listed.every((e) => e.kind === 'file' && e.size === 10)).toBe(true);
+      expect(listed.length, `number of entries of ${ctx.dir}`).toBe(1500);
+      expect(new Set(listed.map((e) => e.name)), `names listed in ${ctx.dir}`).toEqual(new Set(names));
+      const odd = listed.filter((e) => e.kind !== 'file' || e.size !== 10);
+      expect(odd, `entries of ${ctx.dir} that are not 10-byte files`).toEqual([]);
     });
 
     it('keeps unicode and awkward names intact', async () => {
       for (const name of AWKWARD) await ctx.storage.write(ctx.path(name), text(name));
       await ctx.storage.mkdir(ctx.path('dir with space & 😀'));
       const listed = (await ctx.storage.list(ctx.dir)).map((e) => e.name).sort();
-      expect(listed).toEqual([...AWKWARD, 'dir with space & 😀'].sort());
-      for (const name of AWKWARD) expect(str(await ctx.storage.read(ctx.path(name)))).toBe(name);
-      expect(await ctx.storage.list(ctx.path('dir with space & 😀'))).toEqual([]);
+      expect(listed, `names listed in ${ctx.dir}`).toEqual([...AWKWARD, 'dir with space & 😀'].sort());
+      for (const name of AWKWARD)
+        expect(str(await ctx.storage.read(ctx.path(name))), `content of ${ctx.path(name)}`).toBe(name);
+      expect(
+        await ctx.storage.list(ctx.path('dir with space & 😀')),
+        `entries of ${ctx.path('dir with space & 😀')}`,
+      ).toEqual([]);
     });
 
     it('never shows entries of siblings or of name prefixes', async () => {
@@ -164,12 +188,22 @@ export function listSuite(ctx: SuiteContext): void {
       await ctx.storage.write(ctx.path('a0', 'w'), text('4'));
       await ctx.storage.mkdir(ctx.path('a', 'sub'));
       await ctx.storage.write(ctx.path('a', 'sub', 'deep'), text('5'));
-      expect((await ctx.storage.list(ctx.path('a'))).map((e) => e.name).sort()).toEqual(['sub', 'x']);
-      expect((await ctx.storage.list(ctx.path('ab'))).map((e) => e.name)).toEqual(['y']);
-      expect((await ctx.storage.list(ctx.path('a', 'sub'))).map((e) => e.name)).toEqual(['deep']);
-      expect((await ctx.storage.list(ctx.dir)).map((e) => e.name).sort()).toEqual(
-        ['a', 'a-b', 'a.b', 'a0', 'ab', 'b'].sort(),
-      );
+      expect(
+        (await ctx.storage.list(ctx.path('a'))).map((e) => e.name).sort(),
+        `names listed in ${ctx.path('a')}`,
+      ).toEqual(['sub', 'x']);
+      expect(
+        (await ctx.storage.list(ctx.path('ab'))).map((e) => e.name),
+        `names listed in ${ctx.path('ab')}`,
+      ).toEqual(['y']);
+      expect(
+        (await ctx.storage.list(ctx.path('a', 'sub'))).map((e) => e.name),
+        `names listed in ${ctx.path('a', 'sub')}`,
+      ).toEqual(['deep']);
+      expect(
+        (await ctx.storage.list(ctx.dir)).map((e) => e.name).sort(),
+        `names listed in ${ctx.dir}`,
+      ).toEqual(['a', 'a-b', 'a.b', 'a0', 'ab', 'b'].sort());
     });
 
     it('lists deep trees level by level', async () => {
@@ -179,14 +213,20 @@ export function listSuite(ctx: SuiteContext): void {
         await ctx.storage.mkdir(dir);
       }
       await ctx.storage.write(`${dir}/leaf`, text('deep'));
-      expect(str(await ctx.storage.read(`${dir}/leaf`))).toBe('deep');
-      expect((await ctx.storage.list(dir)).map((e) => e.name)).toEqual(['leaf']);
-      expect((await ctx.storage.list(ctx.path('level0'))).map((e) => e.name)).toEqual(['level1']);
+      expect(str(await ctx.storage.read(`${dir}/leaf`)), `content of ${dir}/leaf`).toBe('deep');
+      expect(
+        (await ctx.storage.list(dir)).map((e) => e.name),
+        `names listed in ${dir}`,
+      ).toEqual(['leaf']);
+      expect(
+        (await ctx.storage.list(ctx.path('level0'))).map((e) => e.name),
+        `names listed in ${ctx.path('level0')}`,
+      ).toEqual(['level1']);
     });
 
     it('shows the test directory when listing the root', async () => {
       const names = (await ctx.storage.list('/')).map((e) => e.name);
-      expect(names).toContain(ctx.dir.slice(1));
+      expect(names, 'names listed in /').toContain(ctx.dir.slice(1));
     });
 
     it('rejects files and missing paths', async () => {
@@ -203,9 +243,9 @@ export function directorySuite(ctx: SuiteContext): void {
     it('mkdir creates, rmdir removes', async () => {
       const d = ctx.path('d');
       await ctx.storage.mkdir(d);
-      expect((await ctx.storage.stat(d)).kind).toBe('directory');
+      expect((await ctx.storage.stat(d)).kind, `kind of ${d}`).toBe('directory');
       await ctx.storage.rmdir(d);
-      expect(await ctx.storage.exists(d)).toBe(false);
+      expect(await ctx.storage.exists(d), `exists(${d})`).toBe(false);
     });
 
     it('mkdir refuses what exists', async () => {
@@ -214,7 +254,7 @@ export function directorySuite(ctx: SuiteContext): void {
       await expectError(() => ctx.storage.mkdir(ctx.path('d')), 'already-exists');
       await expectError(() => ctx.storage.mkdir(ctx.path('f')), 'already-exists');
       await expectError(() => ctx.storage.mkdir('/'), 'already-exists');
-      expect(str(await ctx.storage.read(ctx.path('f')))).toBe('x');
+      expect(str(await ctx.storage.read(ctx.path('f'))), `content of ${ctx.path('f')}`).toBe('x');
     });
 
     it('mkdir needs an existing directory as parent', async () => {
@@ -230,7 +270,7 @@ export function directorySuite(ctx: SuiteContext): void {
       await expectError(() => ctx.storage.rmdir(ctx.path('d', 'f')), 'not-a-directory');
       await expectError(() => ctx.storage.rmdir(ctx.path('missing')), 'not-found');
       await expectError(() => ctx.storage.rmdir('/'), 'busy');
-      expect(str(await ctx.storage.read(ctx.path('d', 'f')))).toBe('x');
+      expect(str(await ctx.storage.read(ctx.path('d', 'f'))), `content of ${ctx.path('d', 'f')}`).toBe('x');
       await ctx.storage.mkdir(ctx.path('e'));
       await ctx.storage.mkdir(ctx.path('e', 'sub'));
       await expectError(() => ctx.storage.rmdir(ctx.path('e')), 'directory-not-empty');
@@ -239,7 +279,7 @@ export function directorySuite(ctx: SuiteContext): void {
     it('delete removes files only', async () => {
       await ctx.storage.write(ctx.path('f'), text('x'));
       await ctx.storage.delete(ctx.path('f'));
-      expect(await ctx.storage.exists(ctx.path('f'))).toBe(false);
+      expect(await ctx.storage.exists(ctx.path('f')), `exists(${ctx.path('f')})`).toBe(false);
       await expectError(() => ctx.storage.read(ctx.path('f')), 'not-found');
       await expectError(() => ctx.storage.delete(ctx.path('f')), 'not-found');
       await expectError(() => ctx.storage.delete(ctx.dir), 'is-a-directory');
@@ -251,10 +291,10 @@ export function directorySuite(ctx: SuiteContext): void {
       await ctx.storage.write(p, pattern(100_000));
       await ctx.storage.delete(p);
       await ctx.storage.mkdir(p);
-      expect(await ctx.storage.list(p)).toEqual([]);
+      expect(await ctx.storage.list(p), `entries of ${p}`).toEqual([]);
       await ctx.storage.rmdir(p);
       await ctx.storage.write(p, text('again'));
-      expect(str(await ctx.storage.read(p))).toBe('again');
+      expect(str(await ctx.storage.read(p)), `content of ${p}`).toBe('again');
     });
 
     it('a file recreated after delete starts empty', async () => {
@@ -264,7 +304,7 @@ export function directorySuite(ctx: SuiteContext): void {
       await ctx.storage.writeAt(p, 70_000, text('z'));
       const expected = new Uint8Array(70_001);
       expected[70_000] = 0x7a;
-      expectBytes(await ctx.storage.read(p), expected);
+      expectBytes(await ctx.storage.read(p), expected, `content of ${p}`);
     });
   });
 }
@@ -275,27 +315,31 @@ export function renameSuite(ctx: SuiteContext): void {
     it('moves a file', async () => {
       await ctx.storage.write(ctx.path('a'), pattern(70_000, 1));
       await ctx.storage.rename(ctx.path('a'), ctx.path('b'));
-      expect(await ctx.storage.exists(ctx.path('a'))).toBe(false);
-      expectBytes(await ctx.storage.read(ctx.path('b')), pattern(70_000, 1));
-      expect(await ctx.storage.list(ctx.dir)).toEqual([{ name: 'b', kind: 'file', size: 70_000 }]);
+      expect(await ctx.storage.exists(ctx.path('a')), `exists(${ctx.path('a')})`).toBe(false);
+      expectBytes(await ctx.storage.read(ctx.path('b')), pattern(70_000, 1), `content of ${ctx.path('b')}`);
+      expect(await ctx.storage.list(ctx.dir), `entries of ${ctx.dir}`).toEqual([
+        { name: 'b', kind: 'file', size: 70_000 },
+      ]);
     });
 
     it('moves a file into another directory and back', async () => {
       await ctx.storage.mkdir(ctx.path('d'));
       await ctx.storage.write(ctx.path('a'), text('x'));
       await ctx.storage.rename(ctx.path('a'), ctx.path('d', 'a'));
-      expect(str(await ctx.storage.read(ctx.path('d', 'a')))).toBe('x');
+      expect(str(await ctx.storage.read(ctx.path('d', 'a'))), `content of ${ctx.path('d', 'a')}`).toBe('x');
       await ctx.storage.rename(ctx.path('d', 'a'), ctx.path('a2'));
-      expect(str(await ctx.storage.read(ctx.path('a2')))).toBe('x');
-      expect(await ctx.storage.list(ctx.path('d'))).toEqual([]);
+      expect(str(await ctx.storage.read(ctx.path('a2'))), `content of ${ctx.path('a2')}`).toBe('x');
+      expect(await ctx.storage.list(ctx.path('d')), `entries of ${ctx.path('d')}`).toEqual([]);
     });
 
     it('replaces an existing file', async () => {
       await ctx.storage.write(ctx.path('a'), text('source'));
       await ctx.storage.write(ctx.path('b'), pattern(100_000));
       await ctx.storage.rename(ctx.path('a'), ctx.path('b'));
-      expect(str(await ctx.storage.read(ctx.path('b')))).toBe('source');
-      expect(byName(await ctx.storage.list(ctx.dir))).toEqual([{ name: 'b', kind: 'file', size: 6 }]);
+      expect(str(await ctx.storage.read(ctx.path('b'))), `content of ${ctx.path('b')}`).toBe('source');
+      expect(byName(await ctx.storage.list(ctx.dir)), `entries of ${ctx.dir}`).toEqual([
+        { name: 'b', kind: 'file', size: 6 },
+      ]);
     });
 
     it('moves a directory with a deep tree', async () => {
@@ -307,19 +351,27 @@ export function renameSuite(ctx: SuiteContext): void {
         await ctx.storage.write(ctx.path('src', ...f.split('/')), pattern(1000 + i, i));
       await ctx.storage.write(ctx.path('srcfile'), text('sibling with a prefix name'));
       await ctx.storage.rename(ctx.path('src'), ctx.path('dst'));
-      expect(await ctx.storage.exists(ctx.path('src'))).toBe(false);
-      expect(await ctx.storage.exists(ctx.path('src', 'sub', 'y'))).toBe(false);
+      expect(await ctx.storage.exists(ctx.path('src')), `exists(${ctx.path('src')})`).toBe(false);
+      expect(
+        await ctx.storage.exists(ctx.path('src', 'sub', 'y')),
+        `exists(${ctx.path('src', 'sub', 'y')})`,
+      ).toBe(false);
       for (const [i, f] of files.entries()) {
         expectBytes(await ctx.storage.read(ctx.path('dst', ...f.split('/'))), pattern(1000 + i, i), f);
       }
-      expect((await ctx.storage.list(ctx.path('dst', 'sub'))).map((e) => e.name).sort()).toEqual([
-        'deeper',
-        'y',
-      ]);
-      expect(str(await ctx.storage.read(ctx.path('srcfile')))).toBe('sibling with a prefix name');
-      expect((await ctx.storage.list(ctx.dir)).map((e) => e.name).sort()).toEqual(['dst', 'srcfile']);
+      expect(
+        (await ctx.storage.list(ctx.path('dst', 'sub'))).map((e) => e.name).sort(),
+        `names listed in ${ctx.path('dst', 'sub')}`,
+      ).toEqual(['deeper', 'y']);
+      expect(str(await ctx.storage.read(ctx.path('srcfile'))), `content of ${ctx.path('srcfile')}`).toBe(
+        'sibling with a prefix name',
+      );
+      expect(
+        (await ctx.storage.list(ctx.dir)).map((e) => e.name).sort(),
+        `names listed in ${ctx.dir}`,
+      ).toEqual(['dst', 'srcfile']);
       await ctx.storage.mkdir(ctx.path('src'));
-      expect(await ctx.storage.list(ctx.path('src'))).toEqual([]);
+      expect(await ctx.storage.list(ctx.path('src')), `entries of ${ctx.path('src')}`).toEqual([]);
     });
 
     it('moves a directory into a sibling directory', async () => {
@@ -327,7 +379,10 @@ export function renameSuite(ctx: SuiteContext): void {
       await ctx.storage.mkdir(ctx.path('b'));
       await ctx.storage.write(ctx.path('a', 'f'), text('f'));
       await ctx.storage.rename(ctx.path('a'), ctx.path('b', 'a'));
-      expect(str(await ctx.storage.read(ctx.path('b', 'a', 'f')))).toBe('f');
+      expect(
+        str(await ctx.storage.read(ctx.path('b', 'a', 'f'))),
+        `content of ${ctx.path('b', 'a', 'f')}`,
+      ).toBe('f');
     });
 
     it('never merges directories', async () => {
@@ -336,8 +391,14 @@ export function renameSuite(ctx: SuiteContext): void {
       await ctx.storage.write(ctx.path('a', 'x'), text('a'));
       await ctx.storage.write(ctx.path('b', 'y'), text('b'));
       await expectError(() => ctx.storage.rename(ctx.path('a'), ctx.path('b')), 'already-exists');
-      expect((await ctx.storage.list(ctx.path('a'))).map((e) => e.name)).toEqual(['x']);
-      expect((await ctx.storage.list(ctx.path('b'))).map((e) => e.name)).toEqual(['y']);
+      expect(
+        (await ctx.storage.list(ctx.path('a'))).map((e) => e.name),
+        `names listed in ${ctx.path('a')}`,
+      ).toEqual(['x']);
+      expect(
+        (await ctx.storage.list(ctx.path('b'))).map((e) => e.name),
+        `names listed in ${ctx.path('b')}`,
+      ).toEqual(['y']);
       await ctx.storage.mkdir(ctx.path('empty'));
       await expectError(() => ctx.storage.rename(ctx.path('a'), ctx.path('empty')), 'already-exists');
     });
@@ -347,8 +408,8 @@ export function renameSuite(ctx: SuiteContext): void {
       await ctx.storage.write(ctx.path('f'), text('x'));
       await expectError(() => ctx.storage.rename(ctx.path('f'), ctx.path('d')), 'is-a-directory');
       await expectError(() => ctx.storage.rename(ctx.path('d'), ctx.path('f')), 'not-a-directory');
-      expect(str(await ctx.storage.read(ctx.path('f')))).toBe('x');
-      expect((await ctx.storage.stat(ctx.path('d'))).kind).toBe('directory');
+      expect(str(await ctx.storage.read(ctx.path('f'))), `content of ${ctx.path('f')}`).toBe('x');
+      expect((await ctx.storage.stat(ctx.path('d'))).kind, `kind of ${ctx.path('d')}`).toBe('directory');
     });
 
     it('refuses a move into its own subtree', async () => {
@@ -356,7 +417,7 @@ export function renameSuite(ctx: SuiteContext): void {
       await ctx.storage.mkdir(ctx.path('d', 'sub'));
       await expectError(() => ctx.storage.rename(ctx.path('d'), ctx.path('d', 'sub', 'd')), 'invalid-path');
       await expectError(() => ctx.storage.rename(ctx.path('d'), ctx.path('d', 'x')), 'invalid-path');
-      expect(await ctx.storage.exists(ctx.path('d', 'sub'))).toBe(true);
+      expect(await ctx.storage.exists(ctx.path('d', 'sub')), `exists(${ctx.path('d', 'sub')})`).toBe(true);
     });
 
     it('refuses the root', async () => {
@@ -371,16 +432,16 @@ export function renameSuite(ctx: SuiteContext): void {
       await expectError(() => ctx.storage.rename(ctx.path('f'), ctx.path('no', 'x')), 'not-found');
       await ctx.storage.write(ctx.path('g'), text('y'));
       await expectError(() => ctx.storage.rename(ctx.path('f'), ctx.path('g', 'x')), 'not-a-directory');
-      expect(str(await ctx.storage.read(ctx.path('f')))).toBe('x');
+      expect(str(await ctx.storage.read(ctx.path('f'))), `content of ${ctx.path('f')}`).toBe('x');
     });
 
     it('renaming onto itself changes nothing', async () => {
       await ctx.storage.write(ctx.path('f'), text('same'));
       await ctx.storage.rename(ctx.path('f'), ctx.path('f'));
-      expect(str(await ctx.storage.read(ctx.path('f')))).toBe('same');
+      expect(str(await ctx.storage.read(ctx.path('f'))), `content of ${ctx.path('f')}`).toBe('same');
       await ctx.storage.mkdir(ctx.path('d'));
       await ctx.storage.rename(ctx.path('d'), ctx.path('d'));
-      expect((await ctx.storage.stat(ctx.path('d'))).kind).toBe('directory');
+      expect((await ctx.storage.stat(ctx.path('d'))).kind, `kind of ${ctx.path('d')}`).toBe('directory');
     });
 
     it('keeps content, size and times of a moved file', async () => {
@@ -388,11 +449,11 @@ export function renameSuite(ctx: SuiteContext): void {
       await ctx.storage.setTimes(ctx.path('f'), { modified: 1_100_000_000_000 });
       await ctx.storage.rename(ctx.path('f'), ctx.path('g'));
       const meta = await ctx.storage.stat(ctx.path('g'));
-      expect(meta.size).toBe(3000);
-      expect(meta.modified).toBeCloseTo(1_100_000_000_000, -1);
+      expect(meta.size, `size of ${ctx.path('g')} after rename`).toBe(3000);
+      expect(meta.modified, `modified of ${ctx.path('g')} after rename`).toBeCloseTo(1_100_000_000_000, -1);
       await ctx.storage.write(ctx.path('f'), text('new'));
-      expect(str(await ctx.storage.read(ctx.path('f')))).toBe('new');
-      expectBytes(await ctx.storage.read(ctx.path('g')), pattern(3000));
+      expect(str(await ctx.storage.read(ctx.path('f'))), `content of ${ctx.path('f')}`).toBe('new');
+      expectBytes(await ctx.storage.read(ctx.path('g')), pattern(3000), `content of ${ctx.path('g')}`);
     });
   });
 }
