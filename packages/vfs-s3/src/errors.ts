@@ -1,6 +1,6 @@
 import { isVfsError, VfsError } from '@eryx/vfs-core';
 
-/** Thrown inside the backend when a conditional write lost a race; the operation is retried. */
+/** Thrown inside the backend when a claim lost a race or a write of the entry is in flight; retried. */
 export class ConflictError extends Error {
   override readonly name = 'ConflictError';
 }

@@ -7,6 +7,7 @@ import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
  *   P/e/.../<name>!<gen>                 a claim (conditional mode only, empty)
  *   P/c/<id>                             a chunk of file data (immutable, path-independent)
  *   P/j/<id>                             a rename journal
+ *   P/p/<id>                             the start-up probe for conditional writes
  * Names are percent-encoded to [A-Za-z0-9-_.~%] plus non-ASCII, so `!`, `+`, `*` and `~` are free
  * as separators and every key survives URL-encoding in a copy source. A long name is cut into
  * pieces joined by `+/`, so no key segment exceeds what file-system-backed servers (s3rver, MinIO)
@@ -15,7 +16,7 @@ import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
 
 const PIECE_BYTES = 160;
 
-/** Common prefixes ending so continue a long name (see the layout above). */
+/** A common prefix ending in this continues a long name (see the layout above). */
 export const PIECE_END = '+/';
 
 /** Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `t` tombstone. */
@@ -124,7 +125,7 @@ export class Layout {
     this.root = trimmed === '' ? '' : `${trimmed}/`;
   }
 
-  /** Entry keys start with this. */
+  /** Entry keys (all but the root's) start with this. */
   get entries(): string {
     return `${this.root}e/`;
   }
@@ -135,6 +136,10 @@ export class Layout {
 
   get journals(): string {
     return `${this.root}j/`;
+  }
+
+  get probes(): string {
+    return `${this.root}p/`;
   }
 
   /** Every key of the entry at `path` starts with this plus `!`. */

@@ -41,7 +41,7 @@ export interface S3StorageOptions extends S3ConnectionOptions {
    * risk being superseded unnoticed. Default 60000.
    */
   claimTimeoutMs?: number;
-  /** Requests in flight per operation (chunk uploads, renames); default `16`. */
+  /** Requests in flight per operation (chunk uploads and reads, directory renames, gc); default `16`. */
   concurrency?: number;
   /**
    * Entries kept in memory in single-writer mode, so a lookup of a known path costs no request;
@@ -72,7 +72,10 @@ export interface GcOptions {
 export interface GcResult {
   /** Chunk objects no entry referenced. */
   chunks: number;
-  /** Superseded entry versions, claims, tombstones and entries under a directory that no longer exists. */
+  /**
+   * Superseded entry versions, claims, tombstones, entries under a directory that no longer exists
+   * and leftover start-up probes.
+   */
   entries: number;
   /** Interrupted renames completed. */
   journals: number;

@@ -1,0 +1,158 @@
+import { type ChunkSpan, chunkCount, chunkSpans, readRange } from '@eryx/vfs-core';
+import { commit, inTxn, type Txn } from './commits.js';
+import type { S3Context } from './context.js';
+import { type Entry, type Manifest, manifestChunkKeys, type Slot } from './entries.js';
+import type { EntryMeta } from './layout.js';
+import { readManifest } from './lookups.js';
+import { encodeJson, newId } from './objects.js';
+import { mapLimit } from './util.js';
+
+/*
+ * File data: inline in the entry object up to the inline threshold, else in immutable chunk
+ * objects named by random ids and listed in a manifest (the entry's body).
+ */
+
+export async function readFileRange(
+  ctx: S3Context,
+  entry: Entry,
+  offset: number,
+  length: number,
+): Promise<Uint8Array> {
+  const range = readRange(entry.meta.size, offset, length);
+  if (range.length === 0) return new Uint8Array(0);
+  if (entry.meta.kind === 'i') {
+    const body = await ctx.objects.get(entry.key);
+    const out = new Uint8Array(range.length);
+    out.set(body.subarray(range.offset, range.offset + range.length));
+    return out;
+  }
+  const manifest = await readManifest(ctx, entry);
+  const out = new Uint8Array(range.length);
+  await mapLimit(chunkSpans(range.offset, range.length, manifest.s), ctx.concurrency, async (span) => {
+    const chunk = manifest.c[span.index];
+    if (!chunk) return;
+    const [id, valid] = chunk;
+    const end = Math.min(span.end, valid);
+    if (end <= span.start) return;
+    const whole = span.start === 0 && end === valid;
+    const cached = ctx.chunkCache.get(id);
+    if (cached) {
+      out.set(cached.subarray(span.start, end), span.rangeOffset);
+      return;
+    }
+    const data = await ctx.objects.get(ctx.layout.chunkKey(id), whole ? undefined : [span.start, end - 1]);
+    if (whole) ctx.chunkCache.set(id, data.subarray(0, valid));
+    out.set(data.subarray(0, end - span.start), span.rangeOffset);
+  });
+  return out;
+}
+
+/** write: replaces the whole content (the old chunks become garbage). */
+export async function writeFile(ctx: S3Context, slot: Slot, data: Uint8Array): Promise<void> {
+  await inTxn(ctx, slot.path, async (txn) => {
+    const old = slot.entry;
+    const now = Date.now();
+    const meta: EntryMeta = {
+      kind: 'i',
+      size: data.length,
+      created: old?.meta.created ?? now,
+      modified: now,
+      accessed: now,
+    };
+    let manifest: Manifest | undefined;
+    let body = data;
+    if (data.length > ctx.inlineThreshold) {
+      manifest = await uploadWhole(ctx, data, txn);
+      meta.kind = 'c';
+      body = encodeJson(manifest);
+    }
+    if (old?.meta.kind === 'c')
+      txn.garbage.push(...manifestChunkKeys(ctx.layout, await readManifest(ctx, old)));
+    await commit(ctx, slot, meta, body, txn, manifest);
+  });
+}
+
+async function uploadWhole(ctx: S3Context, data: Uint8Array, txn: Txn): Promise<Manifest> {
+  const spans = chunkSpans(0, data.length, ctx.chunkSize);
+  const chunks = await mapLimit(spans, ctx.concurrency, async (span): Promise<[string, number]> => {
+    const id = newId();
+    const key = ctx.layout.chunkKey(id);
+    txn.uploaded.push(key);
+    await ctx.objects.put(key, data.subarray(span.rangeOffset, span.rangeOffset + span.end));
+    return [id, span.end];
+  });
+  return { s: ctx.chunkSize, c: chunks };
+}
+
+/** writeAt / append / setSize: rewrites only the chunks the change touches, then the entry. */
+export async function patchFile(
+  ctx: S3Context,
+  slot: Slot,
+  change: { offset: number; data: Uint8Array } | { size: number },
+): Promise<void> {
+  await inTxn(ctx, slot.path, async (txn) => {
+    const old = slot.entry;
+    const oldSize = old?.meta.size ?? 0;
+    const newSize = 'data' in change ? Math.max(oldSize, change.offset + change.data.length) : change.size;
+    const now = Date.now();
+    const meta: EntryMeta = {
+      kind: 'i',
+      size: newSize,
+      created: old?.meta.created ?? now,
+      modified: now,
+      accessed: now,
+    };
+    const inline = !old || old.meta.kind === 'i';
+    const oldContent = inline && old && oldSize > 0 ? await ctx.objects.get(old.key) : undefined;
+    if (inline && newSize <= ctx.inlineThreshold) {
+      const next = new Uint8Array(newSize);
+      if (oldContent) next.set(oldContent.subarray(0, Math.min(oldSize, newSize)));
+      if ('data' in change) next.set(change.data, change.offset);
+      await commit(ctx, slot, meta, next, txn);
+      return;
+    }
+    const base: Manifest = inline ? { s: ctx.chunkSize, c: [] } : await readManifest(ctx, old!);
+    const size = base.s;
+    const chunks = base.c.slice();
+    if (newSize < oldSize) {
+      const keep = chunkCount(newSize, size);
+      for (const c of chunks.slice(keep)) if (c) txn.garbage.push(ctx.layout.chunkKey(c[0]));
+      chunks.length = Math.min(chunks.length, keep);
+      const last = chunks[keep - 1];
+      if (last) chunks[keep - 1] = [last[0], Math.min(last[1], newSize - (keep - 1) * size)];
+    }
+    // An inline file becoming chunked moves its old content into chunk 0.
+    const spans = new Map<number, ChunkSpan | undefined>();
+    if (oldContent) spans.set(0, undefined);
+    if ('data' in change) {
+      for (const span of chunkSpans(change.offset, change.data.length, size)) spans.set(span.index, span);
+    }
+    await mapLimit([...spans], ctx.concurrency, async ([index, span]) => {
+      const previous = chunks[index] ?? null;
+      const seed = index === 0 ? oldContent : undefined;
+      const previousLength = seed ? seed.length : (previous?.[1] ?? 0);
+      const covered = span !== undefined && span.start === 0 && span.end >= previousLength;
+      let before = seed;
+      if (!before && previous && previousLength > 0 && !covered) {
+        before = ctx.chunkCache.get(previous[0]) ?? (await ctx.objects.get(ctx.layout.chunkKey(previous[0])));
+      }
+      const buffer = new Uint8Array(Math.max(previousLength, span?.end ?? 0));
+      if (before && !covered) buffer.set(before.subarray(0, previousLength));
+      if (span && 'data' in change) {
+        const from = span.rangeOffset;
+        buffer.set(change.data.subarray(from, from + span.end - span.start), span.start);
+      }
+      const id = newId();
+      const key = ctx.layout.chunkKey(id);
+      txn.uploaded.push(key);
+      await ctx.objects.put(key, buffer);
+      ctx.chunkCache.set(id, buffer);
+      if (previous) txn.garbage.push(ctx.layout.chunkKey(previous[0]));
+      chunks[index] = [id, buffer.length];
+    });
+    for (let i = 0; i < chunks.length; i++) chunks[i] ??= null;
+    const manifest: Manifest = { s: size, c: chunks };
+    meta.kind = 'c';
+    await commit(ctx, slot, meta, encodeJson(manifest), txn, manifest);
+  });
+}

@@ -1,0 +1,94 @@
+import type { S3Context } from './context.js';
+import { type Entry, manifestChunkKeys, type Slot, toSlot } from './entries.js';
+import type { NameKey } from './layout.js';
+import { readManifest } from './lookups.js';
+import type { GcResult } from './options.js';
+import { recover } from './renames.js';
+import { mapLimit } from './util.js';
+
+/**
+ * Collects garbage left by crashes and failed operations: completes interrupted renames, then
+ * deletes chunk objects no entry references, superseded entry versions, stale claims and
+ * tombstones, entries whose directory no longer exists, and leftover start-up probes. Objects
+ * younger than `minAge` milliseconds are kept. The caller makes sure nothing else of this storage
+ * runs meanwhile.
+ */
+export async function collectGarbage(ctx: S3Context, minAge: number): Promise<GcResult> {
+  await ctx.trash.flush();
+  const journals = await recover(ctx);
+  const cutoff = Date.now() - minAge;
+  const old = (o: { LastModified?: Date }) => (o.LastModified?.getTime() ?? 0) <= cutoff;
+  // Every entry key, grouped by directory prefix and name.
+  const groups = new Map<string, NameKey[]>();
+  const parents = new Map<string, string>();
+  const ages = new Map<string, boolean>();
+  const rootPrefix = ctx.layout.namePrefix('/');
+  for (const prefix of [ctx.layout.entries, `${rootPrefix}!`]) {
+    for await (const page of ctx.objects.pages(prefix)) {
+      for (const o of page.Contents ?? []) {
+        const parsed = ctx.layout.parseKey(o.Key!);
+        if (!parsed) continue;
+        const keys = groups.get(parsed.namePrefix) ?? [];
+        groups.set(parsed.namePrefix, keys);
+        parents.set(parsed.namePrefix, parsed.parentPrefix);
+        keys.push(parsed.key);
+        ages.set(o.Key!, old(o));
+      }
+    }
+  }
+  const garbage: string[] = [];
+  const slots = new Map<string, Slot>();
+  for (const [group, keys] of groups) {
+    const slot = toSlot(group, keys);
+    slots.set(group, slot);
+    const top = Math.max(0, ...keys.filter((k) => k.meta).map((k) => k.gen));
+    for (const k of keys) {
+      if (k.key === slot.entry?.key) continue;
+      // Young claims above the top generation may be writes in flight; the newest tombstone
+      // guards against writers with an older view until it is old.
+      if (!ages.get(k.key) && (k.gen > top || (k.gen === top && k.meta))) continue;
+      garbage.push(k.key);
+    }
+  }
+  // Entries under a directory that no longer exists (left by a crash or another process).
+  const entriesRoot = ctx.layout.entries;
+  const reachable = new Map<string, boolean>();
+  const isReachable = (group: string): boolean => {
+    const parentPrefix = parents.get(group)!;
+    if (parentPrefix === entriesRoot) return true;
+    const parent = parentPrefix.slice(0, -1);
+    let known = reachable.get(group);
+    if (known === undefined) {
+      known = slots.get(parent)?.entry?.meta.kind === 'd' && isReachable(parent);
+      reachable.set(group, known);
+    }
+    return known;
+  };
+  const liveEntries: Entry[] = [];
+  for (const [group, slot] of slots) {
+    if (!group.startsWith(entriesRoot) || isReachable(group)) {
+      if (slot.entry) liveEntries.push(slot.entry);
+      continue;
+    }
+    for (const k of groups.get(group) ?? []) if (ages.get(k.key)) garbage.push(k.key);
+  }
+  const referenced = new Set<string>();
+  const manifests = await mapLimit(
+    liveEntries.filter((e) => e.meta.kind === 'c'),
+    ctx.concurrency,
+    (e) => readManifest(ctx, e),
+  );
+  for (const m of manifests) for (const key of manifestChunkKeys(ctx.layout, m)) referenced.add(key);
+  const chunkGarbage: string[] = [];
+  for await (const page of ctx.objects.pages(ctx.layout.chunks)) {
+    for (const o of page.Contents ?? []) {
+      if (!referenced.has(o.Key!) && old(o)) chunkGarbage.push(o.Key!);
+    }
+  }
+  for await (const page of ctx.objects.pages(ctx.layout.probes)) {
+    for (const o of page.Contents ?? []) if (old(o)) garbage.push(o.Key!);
+  }
+  await ctx.objects.delete([...new Set(garbage), ...chunkGarbage]);
+  ctx.cache.clear();
+  return { chunks: chunkGarbage.length, entries: new Set(garbage).size, journals };
+}
