@@ -101,3 +101,4 @@ export function memory(options: MemoryOptions = {}): MemoryStorage {
 }
 
 export { MemoryTree } from './tree.js';
+export * from './url.js';

@@ -7,3 +7,4 @@ export {
   postgres,
 } from './postgres.js';
 export { SCHEMA_VERSION } from './schema.js';
+export * from './url.js';

@@ -77,3 +77,4 @@ export async function openS3(options: S3StorageOptions): Promise<S3Storage> {
   }
   return wrap(driver);
 }
+export * from './url.js';

@@ -15,3 +15,4 @@ export {
   type SqliteSyncStorage,
   sqlite,
 } from './sqlite.js';
+export * from './url.js';
