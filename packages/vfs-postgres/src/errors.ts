@@ -1,7 +1,11 @@
 import { isVfsError, VfsError } from '@eryx/vfs-core';
 
-/** SQLSTATEs that mean "run the same operation again": nothing was changed. */
-const RETRYABLE = new Set(['40001', '40P01']);
+/**
+ * SQLSTATEs that mean "run the same operation again": nothing was changed. A unique violation
+ * (23505) is one too: every insert says ON CONFLICT, so only a rename's UPDATE of a path raises it,
+ * when another transaction created the target after the rename looked; the retry sees the target.
+ */
+const RETRYABLE = new Set(['40001', '40P01', '23505']);
 
 /** True when `error` is a serialization failure or a deadlock, which the backend retries. */
 export function isRetryable(error: unknown): boolean {
@@ -58,6 +62,7 @@ export function translateError(error: unknown, path: string | undefined, server:
     if (state.startsWith('57P') || state.startsWith('08')) {
       return io(`the connection to PostgreSQL at ${server} was closed by the server`);
     }
+    if (state === 'P0002') return io('the namespace no longer exists');
     if (state === '53300') return io(`PostgreSQL at ${server} has too many connections`);
     return io(`PostgreSQL error ${state}`);
   }

@@ -1,6 +1,7 @@
 export {
   DEFAULT_CHUNK_SIZE,
   migrate,
+  type NamespaceInfo,
   type PostgresConnectionOptions,
   type PostgresOptions,
   type PostgresStorage,

@@ -58,8 +58,8 @@ export interface PostgresOptions extends PostgresConnectionOptions {
   /**
    * Limits enforced in the same transaction as each change, so they hold across every client of the
    * namespace: `maxBytes`, `maxFiles` and `maxFileSize` (`quota-exceeded`), `maxPathLength`
-   * (`name-too-long`), with the semantics of {@link StorageLimits}. Counting bytes or files costs a
-   * scan of the namespace's entries per growing operation, serialized per namespace. Default: none.
+   * (`name-too-long`), with the semantics of {@link StorageLimits}. Checked against the namespace's
+   * usage row, whatever the namespace's size; growing operations serialize on that row. Default: none.
    */
   limits?: StorageLimits;
   /**
@@ -71,12 +71,26 @@ export interface PostgresOptions extends PostgresConnectionOptions {
   maxRetries?: number;
 }
 
+/** What {@link PostgresStorage.info} reports about the namespace. */
+export interface NamespaceInfo {
+  /** The namespace name. */
+  namespace: string;
+  /** Bytes per stored chunk. */
+  chunkSize: number;
+  /** Number of files (directories not counted). */
+  files: number;
+  /** Sum of all file sizes, in bytes (logical: a sparse gap counts). */
+  bytes: number;
+}
+
 /** A {@link VfsStorage} on PostgreSQL, with what is specific to it. */
 export interface PostgresStorage extends VfsStorage {
   /** The namespace this storage works on. */
   readonly namespace: string;
   /** The PostgreSQL schema of its tables. */
   readonly schema: string;
+  /** Usage of the namespace, read from its usage row in one query. */
+  info(): Promise<NamespaceInfo>;
   /** Deletes every file and directory of the namespace, in one transaction, then closes the storage. */
   destroy(): Promise<void>;
 }
@@ -202,8 +216,8 @@ async function runMigrations(
     let from = await schemaVersion(client, schema);
     if (from > SCHEMA_VERSION) {
       throw new VfsError(
-        'io',
-        `schema "${schema}" is at version ${from}, newer than this package supports (${SCHEMA_VERSION})`,
+        'unsupported',
+        `schema "${schema}" has eryx-vfs schema version ${from}, newer than the ${SCHEMA_VERSION} this version of @eryx/vfs-postgres understands; upgrade @eryx/vfs-postgres`,
       );
     }
     if (from < SCHEMA_VERSION) {
@@ -613,6 +627,22 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     namespace,
     schema,
     limits: declared,
+    async info(): Promise<NamespaceInfo> {
+      const rows = await query<{ cs: number; files: string; bytes: string }>(
+        'info',
+        `SELECT chunk_size AS cs, files, bytes FROM ${s}.vfs_namespaces WHERE ns = $1`,
+        [namespace],
+        undefined,
+        true,
+      );
+      if (rows[0] === undefined) throw new VfsError('io', `namespace ${namespace} no longer exists`);
+      return {
+        namespace,
+        chunkSize: rows[0].cs,
+        files: Number(rows[0].files),
+        bytes: Number(rows[0].bytes),
+      };
+    },
     async destroy() {
       try {
         await query('drop', `SELECT ${s}.vfs_drop($1)`, [namespace]);

@@ -14,13 +14,15 @@
  * Locks: a file being changed is locked by its UPDATE (or FOR NO KEY UPDATE), so appends serialize on
  * it. Everything that adds a path (creations, mkdir, renames) takes a shared per-namespace advisory
  * "tree" lock, which rmdir and directory renames take exclusively: nothing appears inside a directory
- * while it is removed or moved, so no entry is ever orphaned. With limits, growth takes an exclusive
- * per-namespace "quota" lock so totals are exact.
+ * while it is removed or moved, so no entry is ever orphaned. Since version 3 the namespace's row in
+ * vfs_namespaces holds its usage (files, bytes), updated by every change in its transaction; it is the
+ * last lock a function takes, and limits are checked by a conditional update of it (see V3).
  */
 
 /**
  * Advisory lock classes (first key): migrations (second key: hash of the schema name), and per
- * namespace (second key: `vfs_lock_key`) the tree lock 0x76667301 and the quota lock 0x76667302.
+ * namespace (second key: `vfs_lock_key`) the tree lock 0x76667301 (and, before version 3, the quota
+ * lock 0x76667302).
  */
 export const LOCK_MIGRATE = 0x76667300;
 
@@ -415,8 +417,330 @@ BEGIN
 END $$;
 `;
 
+// The usage row: vfs_namespaces gains the namespace's file count and byte total (as in
+// @eryx/vfs-sqlite), kept exact by every function in its own transaction, and limits are checked
+// against it in O(1) instead of an aggregate over the namespace. The row is the last lock a function
+// takes (after the entry rows it changes), so the lock order stays acyclic: with limits it is taken
+// before the chunks are written (the check must come first), without limits only at the very end.
+// Inode numbers still come from the sequence vfs_ino: a per-namespace counter would have to be
+// locked before every insert, which breaks that order. The upgrade recounts every namespace once,
+// with writers held off by the table locks.
+const V3 = `
+LOCK TABLE {s}.vfs_namespaces, {s}.vfs_entries, {s}.vfs_chunks IN EXCLUSIVE MODE;
+
+ALTER TABLE {s}.vfs_namespaces
+  ADD COLUMN files bigint NOT NULL DEFAULT 0 CHECK (files >= 0),
+  ADD COLUMN bytes bigint NOT NULL DEFAULT 0 CHECK (bytes >= 0),
+  SET (fillfactor = 50);
+
+UPDATE {s}.vfs_namespaces n SET files = u.files, bytes = u.bytes
+FROM (
+  SELECT ns, count(*) FILTER (WHERE kind = 'file') AS files, coalesce(sum(size), 0) AS bytes
+  FROM {s}.vfs_entries GROUP BY ns
+) AS u
+WHERE n.ns = u.ns;
+
+DROP FUNCTION {s}.vfs_quota(text, boolean, bigint, bigint, bigint, bigint, bigint);
+
+-- Adds to the usage row; with limits only if the growth fits. Returns NULL, or the name of the limit
+-- that would be exceeded (and changes nothing).
+CREATE FUNCTION {s}.vfs_account(p_ns text, p_files bigint, p_bytes bigint,
+  p_max_files bigint, p_max_bytes bigint) RETURNS text
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_files bigint;
+BEGIN
+  UPDATE {s}.vfs_namespaces SET files = files + p_files, bytes = bytes + p_bytes
+  WHERE ns = p_ns
+    AND (p_max_files IS NULL OR p_files <= 0 OR files + p_files <= p_max_files)
+    AND (p_max_bytes IS NULL OR p_bytes <= 0 OR bytes + p_bytes <= p_max_bytes);
+  IF FOUND THEN RETURN NULL; END IF;
+  SELECT u.files INTO v_files FROM {s}.vfs_namespaces u WHERE u.ns = p_ns;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'namespace % no longer exists', p_ns USING ERRCODE = 'no_data_found';
+  END IF;
+  IF p_max_files IS NOT NULL AND p_files > 0 AND v_files + p_files > p_max_files THEN
+    RETURN 'maxFiles';
+  END IF;
+  RETURN 'maxBytes';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text, p_mode integer,
+  p_off bigint, p_data bytea, p_now double precision, p_cs integer,
+  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint, p_max_path integer,
+  OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_limited boolean := p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL;
+  v_creating boolean := false;
+  v_counted boolean := false;
+  v_ino bigint;
+  v_len bigint := length(p_data);
+  v_off bigint := p_off;
+  v_old bigint := 0;
+  v_new bigint;
+  v_limit text;
+BEGIN
+  IF p_mode = 0 AND NOT v_limited AND p_max_file_size IS NULL AND NOT octet_length(p_path) > p_max_path IS TRUE THEN
+    -- A write usually creates: try to insert the entry and its chunks in one statement, and take the
+    -- general way below when something is there already or the parent is not a directory.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    WITH ins AS (
+      INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+      SELECT p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_len, p_now, p_now, p_now
+      WHERE EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent AND e.kind = 'directory')
+      ON CONFLICT (ns, path) DO NOTHING
+      RETURNING ino
+    ), chunks AS (
+      INSERT INTO {s}.vfs_chunks (ns, ino, idx, data)
+      SELECT p_ns, ins.ino, i, substring(p_data FROM (i * p_cs + 1)::integer FOR p_cs)
+      FROM ins, generate_series(0, (v_len - 1) / p_cs) AS i
+    )
+    SELECT ino INTO v_ino FROM ins;
+    IF FOUND THEN
+      PERFORM {s}.vfs_account(p_ns, 1, v_len, NULL, NULL);
+      st := 'ok'; n := 0; RETURN;
+    END IF;
+  END IF;
+  LOOP
+    -- The row lock serializes the writers of the file: concurrent appends each get their own offset.
+    SELECT e.ino, e.size INTO v FROM {s}.vfs_entries e
+    WHERE e.ns = p_ns AND e.path = p_path AND e.kind = 'file' FOR NO KEY UPDATE;
+    IF FOUND THEN
+      v_ino := v.ino;
+      v_old := v.size;
+      v_off := CASE WHEN p_mode = 2 THEN v.size ELSE p_off END;
+      v_new := CASE WHEN p_mode = 0 THEN v_len ELSE greatest(v.size, v_off + v_len) END;
+      IF p_max_file_size IS NOT NULL AND v_new > v_old AND v_new > p_max_file_size THEN
+        st := 'quota'; k1 := 'maxFileSize'; n := v_new; RETURN;
+      END IF;
+      IF v_limited AND v_new > v_old THEN
+        v_limit := {s}.vfs_account(p_ns, 0, v_new - v_old, NULL, p_max_bytes);
+        IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := v_new; RETURN; END IF;
+        v_counted := true;
+      END IF;
+      UPDATE {s}.vfs_entries SET size = v_new, modified = p_now, accessed = p_now
+      WHERE ns = p_ns AND path = p_path;
+      EXIT;
+    END IF;
+    SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+    IF k1 = 'directory' THEN st := 'check'; RETURN; END IF;
+    IF k1 = 'file' THEN k1 := NULL; CONTINUE; END IF;
+    IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+    -- Creations share the tree lock; rmdir and directory renames take it exclusively.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+    IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+    k2 := NULL;
+    v_off := CASE WHEN p_mode = 2 THEN 0 ELSE p_off END;
+    v_new := v_off + v_len;
+    IF p_max_file_size IS NOT NULL AND v_new > p_max_file_size THEN
+      st := 'quota'; k1 := 'maxFileSize'; n := v_new; RETURN;
+    END IF;
+    INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+    VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_new, p_now, p_now, p_now)
+    ON CONFLICT (ns, path) DO NOTHING
+    RETURNING ino INTO v_ino;
+    IF FOUND THEN
+      v_creating := true;
+      IF v_limited THEN
+        v_limit := {s}.vfs_account(p_ns, 1, v_new, p_max_files, p_max_bytes);
+        IF v_limit IS NOT NULL THEN
+          DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+          st := 'quota'; k1 := v_limit; n := v_new; RETURN;
+        END IF;
+        v_counted := true;
+      END IF;
+      EXIT;
+    END IF;
+    -- Lost a race with another creator: look again (its row is committed now).
+  END LOOP;
+
+  IF v_len > 0 THEN
+    -- The chunks the data covers. A partly covered chunk is merged with what is stored (read under
+    -- the entry's row lock, which every writer of this file holds), padded with zeros if shorter.
+    INSERT INTO {s}.vfs_chunks AS c (ns, ino, idx, data)
+    SELECT p_ns, v_ino, g.i,
+      CASE
+        WHEN g.s = 0 AND g.e = p_cs OR p_mode = 0 OR v_creating OR old.data IS NULL THEN
+          CASE WHEN g.s = 0 THEN ''::bytea ELSE decode(repeat('00', g.s), 'hex') END || g.piece
+        WHEN length(old.data) = g.s THEN old.data || g.piece
+        WHEN length(old.data) > g.s THEN overlay(old.data PLACING g.piece FROM g.s + 1)
+        ELSE old.data || decode(repeat('00', g.s - length(old.data)), 'hex') || g.piece
+      END
+    FROM (
+      SELECT i, s, e, substring(p_data FROM (i * p_cs + s - v_off + 1)::integer FOR e - s) AS piece
+      FROM generate_series(v_off / p_cs, (v_off + v_len - 1) / p_cs) AS i,
+        LATERAL (SELECT greatest(v_off - i * p_cs, 0)::integer AS s,
+                        least(v_off + v_len - i * p_cs, p_cs)::integer AS e) AS b
+    ) AS g
+    LEFT JOIN LATERAL (
+      SELECT o.data FROM {s}.vfs_chunks o
+      WHERE p_mode <> 0 AND NOT v_creating AND NOT (g.s = 0 AND g.e = p_cs)
+        AND o.ns = p_ns AND o.ino = v_ino AND o.idx = g.i
+    ) AS old ON true
+    ON CONFLICT (ns, ino, idx) DO UPDATE SET data = excluded.data;
+  END IF;
+  IF p_mode = 0 AND NOT v_creating THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino AND idx >= (v_len + p_cs - 1) / p_cs;
+  END IF;
+  IF NOT v_counted AND (v_creating OR v_new <> v_old) THEN
+    PERFORM {s}.vfs_account(p_ns, CASE WHEN v_creating THEN 1 ELSE 0 END, v_new - v_old, NULL, NULL);
+  END IF;
+  st := 'ok'; n := v_off;
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_set_size(p_ns text, p_path text, p_size bigint, p_now double precision,
+  p_cs integer, p_max_bytes bigint, p_max_file_size bigint,
+  OUT st text, OUT k1 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_limit text;
+BEGIN
+  SELECT e.kind, e.ino, e.size INTO v FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_path FOR NO KEY UPDATE;
+  IF NOT FOUND OR v.kind <> 'file' THEN st := 'check'; k1 := v.kind; RETURN; END IF;
+  IF p_max_file_size IS NOT NULL AND p_size > v.size AND p_size > p_max_file_size THEN
+    st := 'quota'; k1 := 'maxFileSize'; n := p_size; RETURN;
+  END IF;
+  IF p_max_bytes IS NOT NULL AND p_size > v.size THEN
+    v_limit := {s}.vfs_account(p_ns, 0, p_size - v.size, NULL, p_max_bytes);
+    IF v_limit IS NOT NULL THEN st := 'quota'; k1 := v_limit; n := p_size; RETURN; END IF;
+  END IF;
+  IF p_size < v.size THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v.ino AND idx >= (p_size + p_cs - 1) / p_cs;
+    -- Cut the tail of the last chunk so a later extension reads zeros, not old bytes.
+    UPDATE {s}.vfs_chunks SET data = substring(data FOR (p_size - idx * p_cs)::integer)
+    WHERE ns = p_ns AND ino = v.ino AND idx = p_size / p_cs AND length(data) > p_size - idx * p_cs;
+  END IF;
+  UPDATE {s}.vfs_entries SET size = p_size, modified = p_now, accessed = p_now
+  WHERE ns = p_ns AND path = p_path;
+  IF p_size < v.size OR p_size > v.size AND p_max_bytes IS NULL THEN
+    PERFORM {s}.vfs_account(p_ns, 0, p_size - v.size, NULL, NULL);
+  END IF;
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_delete(p_ns text, p_path text, OUT st text, OUT k1 text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_ino bigint;
+  v_size bigint;
+BEGIN
+  LOOP
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path AND kind = 'file'
+    RETURNING ino, size INTO v_ino, v_size;
+    EXIT WHEN FOUND;
+    k1 := (SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path);
+    -- A file renamed onto the path while the DELETE waited for the row it replaced: delete that one.
+    CONTINUE WHEN k1 = 'file';
+    st := 'check';
+    RETURN;
+  END LOOP;
+  k1 := NULL;
+  DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
+  PERFORM {s}.vfs_account(p_ns, -1, -v_size, NULL, NULL);
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_create(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_files bigint, p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+  IF FOUND THEN st := 'check'; RETURN; END IF;
+  IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+  IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  IF NOT FOUND THEN
+    -- Another creator committed first (the insert waited for it). Its entry may be gone again by
+    -- now, but it was there when this creation ran.
+    st := 'check';
+    k1 := coalesce((SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path), 'file');
+    RETURN;
+  END IF;
+  -- The usage row after the insert: it is the last lock taken.
+  k1 := {s}.vfs_account(p_ns, 1, 0, p_max_files, NULL);
+  IF k1 IS NOT NULL THEN
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+    st := 'quota'; RETURN;
+  END IF;
+  st := 'ok';
+END $$;
+
+-- k1 = source kind, k2 = target kind, k3 = target parent kind; n = a path length over p_max_path.
+CREATE OR REPLACE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
+  p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT k3 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_kind text;
+  v_target_ino bigint;
+  v_target_size bigint;
+BEGIN
+  IF p_from = '/' OR p_to = '/' THEN st := 'check'; RETURN; END IF;
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from;
+  IF NOT FOUND THEN st := 'check'; RETURN; END IF;
+  IF p_from = p_to THEN st := 'ok'; RETURN; END IF;
+  IF k1 = 'directory' THEN
+    -- Nothing may be created inside the subtree while it moves.
+    PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  END IF;
+  SELECT e.kind INTO v_kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from FOR UPDATE;
+  IF NOT FOUND THEN k1 := NULL; st := 'check'; RETURN; END IF;
+  IF v_kind <> k1 THEN
+    -- Replaced by another kind between the look and the lock: start again.
+    RAISE EXCEPTION 'entry changed kind during rename' USING ERRCODE = 'serialization_failure';
+  END IF;
+  SELECT e.kind, e.ino, e.size INTO k2, v_target_ino, v_target_size FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_to FOR UPDATE;
+  IF k2 IS NULL AND p_max_path IS NOT NULL THEN
+    IF octet_length(p_to) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_to); RETURN; END IF;
+    IF k1 = 'directory' AND octet_length(p_to) > octet_length(p_from) THEN
+      SELECT max(octet_length(e.path)) - octet_length(p_from) + octet_length(p_to) INTO n FROM {s}.vfs_entries e
+      WHERE e.ns = p_ns AND e.path >= (p_from || '/') COLLATE "C" AND e.path < (p_from || '0') COLLATE "C";
+      IF n > p_max_path THEN st := 'name-too-long'; RETURN; END IF;
+      n := NULL;
+    END IF;
+  END IF;
+  IF k1 = 'directory' AND left(p_to, length(p_from) + 1) = p_from || '/' THEN
+    k2 := NULL; st := 'check'; RETURN;
+  END IF;
+  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent;
+  IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
+  IF k2 IS NOT NULL THEN
+    IF k1 <> 'file' OR k2 <> 'file' THEN st := 'check'; RETURN; END IF;
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_target_ino;
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_to;
+  END IF;
+  IF k1 = 'file' THEN
+    UPDATE {s}.vfs_entries SET path = p_to, parent = p_to_parent, name = p_to_name
+    WHERE ns = p_ns AND path = p_from;
+  ELSE
+    UPDATE {s}.vfs_entries SET
+      path = p_to || substring(path FROM length(p_from) + 1),
+      parent = CASE WHEN path = p_from THEN p_to_parent ELSE p_to || substring(parent FROM length(p_from) + 1) END,
+      name = CASE WHEN path = p_from THEN p_to_name ELSE name END
+    WHERE ns = p_ns AND (path = p_from
+      OR (path >= (p_from || '/') COLLATE "C" AND path < (p_from || '0') COLLATE "C"));
+  END IF;
+  IF v_target_ino IS NOT NULL THEN
+    PERFORM {s}.vfs_account(p_ns, -1, -v_target_size, NULL, NULL);
+  END IF;
+  st := 'ok';
+END $$;
+`;
+
 /** The migrations in order; version `i + 1` is `MIGRATIONS[i]`. Never edit a released one: append. */
-export const MIGRATIONS: readonly string[] = [V1, V2];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3];
 
 /** The schema version this package writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -2,12 +2,32 @@ import { randomUUID } from 'node:crypto';
 import { runConformance, SUITES, type SuiteName } from '@eryx/vfs-conformance';
 import type { VfsStorage } from '@eryx/vfs-core';
 import pg from 'pg';
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { type PostgresStorage, postgres } from '../src/index.js';
 
 const url = process.env.VFS_POSTGRES_URL;
 const raw = new pg.Pool({ connectionString: url, max: 2 });
 afterAll(() => raw.end());
+
+/** Checks that the namespace's usage row equals a recount (whatever the test did), then drops it. */
+async function destroy(storage: VfsStorage): Promise<void> {
+  const { namespace, schema } = storage as PostgresStorage;
+  try {
+    // A store the kit only looked at (its capabilities) never touched the database.
+    const table = await raw.query('SELECT to_regclass($1) AS t', [`"${schema}".vfs_namespaces`]);
+    if (table.rows[0].t === null) return;
+    const { rows } = await raw.query<{ row: string; recount: string }>(
+      `SELECT n.files || '/' || n.bytes AS row,
+         (SELECT count(*) FILTER (WHERE kind = 'file') || '/' || coalesce(sum(size), 0)
+          FROM "${schema}".vfs_entries e WHERE e.ns = n.ns) AS recount
+       FROM "${schema}".vfs_namespaces n WHERE n.ns = $1`,
+      [namespace],
+    );
+    if (rows[0]) expect(rows[0].row, `usage row (files/bytes) of ${namespace}`).toBe(rows[0].recount);
+  } finally {
+    await (storage as PostgresStorage).destroy();
+  }
+}
 
 runConformance({
   name: 'postgres',
@@ -15,7 +35,7 @@ runConformance({
   create: () => postgres({ connectionString: url, namespace: `conformance-${randomUUID()}` }),
   // Another process's view of the namespace: its own pool, nothing shared in memory.
   reopen: (s) => postgres({ connectionString: url, namespace: (s as PostgresStorage).namespace }),
-  destroy: (s) => (s as PostgresStorage).destroy(),
+  destroy,
   probe: {
     // The file's bytes straight from vfs_chunks: a missing chunk or a short one reads as zeros.
     async readRaw(storage: VfsStorage, path: string) {
@@ -57,6 +77,6 @@ runConformance({
     const { namespace, limits } = s as PostgresStorage;
     return postgres({ connectionString: url, namespace, limits });
   },
-  destroy: (s) => (s as PostgresStorage).destroy(),
+  destroy,
   skip: (Object.keys(SUITES) as SuiteName[]).filter((name) => name !== 'limits'),
 });

@@ -57,6 +57,21 @@ async function expectNoOrphans(ns: string, schema = 'public'): Promise<void> {
   expect(chunks.rows).toEqual([]);
 }
 
+/** The namespace's usage counted from its entries, to compare with its usage row. */
+async function recount(ns: string, schema = 'public'): Promise<{ files: number; bytes: number }> {
+  const { rows } = await admin.query<{ files: string; bytes: string }>(
+    `SELECT count(*) FILTER (WHERE kind = 'file') AS files, coalesce(sum(size), 0) AS bytes
+     FROM "${schema}".vfs_entries WHERE ns = $1`,
+    [ns],
+  );
+  return { files: Number(rows[0]!.files), bytes: Number(rows[0]!.bytes) };
+}
+
+async function expectExactUsage(s: PostgresStorage): Promise<void> {
+  const { files, bytes } = await s.info();
+  expect({ files, bytes }).toEqual(await recount(s.namespace, s.schema));
+}
+
 describe('operations', () => {
   it('keeps bytes across chunks, gaps, truncation and re-extension', async () => {
     const s = open({ chunkSize: 1024 });
@@ -481,6 +496,52 @@ describe('migrations', () => {
     expect(text(await old.read('/kept'))).toBe('v1');
   });
 
+  it('upgrades a schema of version 2, counting the usage of its namespaces once', async () => {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const version of [1, 2]) {
+      await admin.query(migrationSql(version - 1, schema));
+      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
+    }
+    // Data written by version 2's functions (this package's client calls them with the same arguments).
+    const a = open({ schema, migrate: false });
+    const b = open({ schema, migrate: false });
+    await a.mkdir('/d');
+    await a.write('/d/f', new Uint8Array(70_000));
+    await a.append('/d/f', bytes('tail'));
+    await a.create('/empty');
+    await a.write('/gone', bytes('x'));
+    await a.delete('/gone');
+    await a.writeAt('/sparse', 1_000_000, bytes('z'));
+    await b.write('/other', bytes('12345'));
+    const { rows: columns } = await admin.query(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'vfs_namespaces'`,
+      [schema],
+    );
+    expect(columns.map((c) => c.column_name)).not.toContain('files');
+
+    expect(await migrate({ connectionString: url, schema })).toEqual({ from: 2, to: SCHEMA_VERSION });
+    expect(text(await a.read('/d/f')).endsWith('tail')).toBe(true);
+    expect((await a.stat('/sparse')).size).toBe(1_000_001);
+    expect(await a.info()).toMatchObject({ files: 3, bytes: 70_004 + 1_000_001 });
+    expect(await b.info()).toMatchObject({ files: 1, bytes: 5 });
+    await expectExactUsage(a);
+    await expectExactUsage(b);
+
+    // The limits now hold against the migrated usage.
+    const limited = open({ schema, namespace: a.namespace, limits: { maxFiles: 4, maxBytes: 1_070_010 } });
+    await limited.create('/fourth');
+    expect((await rejection(limited.create('/fifth'))).code).toBe('quota-exceeded');
+    await limited.append('/fourth', bytes('12345'));
+    expect((await rejection(limited.append('/fourth', bytes('6')))).code).toBe('quota-exceeded');
+    await limited.delete('/empty');
+    await limited.write('/fifth', new Uint8Array(0));
+    await expectExactUsage(limited);
+  });
+
   it('says to run migrate() when migration is off and the schema is missing', async () => {
     const s = postgres({ connectionString: url, schema: schemaName(), migrate: false });
     const error = await rejection(s.stat('/'));
@@ -494,7 +555,7 @@ describe('migrations', () => {
     await migrate({ connectionString: url, schema });
     await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [SCHEMA_VERSION + 1]);
     await expect(migrate({ connectionString: url, schema })).rejects.toMatchObject({
-      code: 'io',
+      code: 'unsupported',
       message: expect.stringMatching(/newer/),
     });
   });
@@ -549,6 +610,68 @@ describe('limits', () => {
     }
     expect(await first.list('/')).toHaveLength(5);
     await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('keeps the usage row exact through random operations, with and without limits, in parallel', async () => {
+    // mulberry32: a seeded generator whose low bits are as random as its high ones.
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) % n;
+    };
+    const plain = open({ chunkSize: 1024, poolConfig: { max: 4 } });
+    const limited = postgres({
+      connectionString: url,
+      namespace: plain.namespace,
+      limits: { maxBytes: 15_000, maxFiles: 5, maxFileSize: 9_000 },
+      poolConfig: { max: 4 },
+    });
+    await plain.mkdir('/d');
+    const paths = ['/a', '/b', '/c', '/d/x', '/d/y', '/d/z', '/e', '/d/e/q'];
+    const pick = () => paths[random(paths.length)]!;
+    const step = (s: PostgresStorage): Promise<unknown> => {
+      const size = random(5000);
+      switch (random(10)) {
+        case 0:
+          return s.write(pick(), new Uint8Array(size));
+        case 1:
+          return s.writeAt(pick(), random(6000), new Uint8Array(random(3000)));
+        case 2:
+          return s.append(pick(), new Uint8Array(random(2000)));
+        case 3:
+          return s.setSize(pick(), size);
+        case 4:
+          return s.delete(pick());
+        case 5:
+          return s.rename(pick(), pick());
+        case 6:
+          return s.create(pick());
+        case 7:
+          return s.mkdir(random(2) ? '/d/e' : '/e');
+        case 8:
+          return s.rmdir(random(2) ? '/d/e' : '/e');
+        default:
+          return s.rename(random(2) ? '/d' : '/f', random(2) ? '/f' : '/d');
+      }
+    };
+    let refused = 0;
+    for (let round = 0; round < 40; round++) {
+      const results = await Promise.allSettled(
+        Array.from({ length: 16 }, (_, i) => step(i % 2 ? limited : plain)),
+      );
+      for (const r of results) {
+        if (r.status === 'fulfilled') continue;
+        // Losing a race is one of the contract's errors; an io error is a race the functions missed.
+        expect(isVfsError(r.reason), String(r.reason)).toBe(true);
+        expect((r.reason as VfsError).code, String(r.reason)).not.toBe('io');
+        if ((r.reason as VfsError).code === 'quota-exceeded') refused++;
+      }
+      await expectExactUsage(plain);
+    }
+    expect(refused).toBeGreaterThan(0);
+    await limited.close();
   });
 
   it('never exceeds maxBytes under concurrent appends', async () => {

@@ -3,12 +3,12 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { translateError } from './errors.js';
 import { retryBusy } from './retry.js';
 
-/** The schema version this package writes and understands. */
-export const SCHEMA_VERSION = 1;
-
 /**
- * The tables, shared with `@eryx/vfs-postgres` (same names, same columns). Paths compare with
- * binary (UTF-8 byte) collation, which the directory-rename range predicate relies on.
+ * The tables, the design shared with `@eryx/vfs-postgres`: the same tables and columns, except that
+ * `vfs_namespaces.next_ino` is a sequence there (a per-namespace counter would have to be locked
+ * before every insert, which its concurrent writers cannot afford; SQLite has one writer at a time).
+ * The index on `vfs_entries (ns, parent)` differs per engine. Paths compare with binary (UTF-8 byte)
+ * collation, which the directory-rename range predicate relies on.
  */
 const SCHEMA_V1 = `
 CREATE TABLE IF NOT EXISTS vfs_namespaces (
@@ -44,8 +44,30 @@ CREATE TABLE IF NOT EXISTS vfs_chunks (
 );
 `;
 
-/** Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`. */
-const MIGRATIONS: readonly string[] = [SCHEMA_V1];
+/**
+ * `vfs_schema` takes the shape it has in `@eryx/vfs-postgres`: one row per version with the time it
+ * was applied (the rows of earlier versions get the time of this upgrade). SQLite cannot add a
+ * primary key to a table, so the table is rebuilt.
+ */
+const SCHEMA_V2 = `
+CREATE TABLE vfs_schema_v2 (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+INSERT INTO vfs_schema_v2 (version) SELECT DISTINCT version FROM vfs_schema;
+DROP TABLE vfs_schema;
+ALTER TABLE vfs_schema_v2 RENAME TO vfs_schema;
+`;
+
+/** The version table as a new database gets it (a database of version 1 has `version` only). */
+const VERSION_TABLE =
+  'CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)';
+
+/**
+ * Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`.
+ * Never edit a released one: append.
+ */
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+
+/** The schema version this package writes and understands. */
+export const SCHEMA_VERSION = MIGRATIONS.length;
 
 /**
  * The schema version recorded in `db`, or `undefined` when it has no eryx-vfs schema. Only reads.
@@ -105,7 +127,7 @@ export function migrate(db: BetterSqlite3.Database): number {
 
 function upgrade(db: BetterSqlite3.Database) {
   return db.transaction(() => {
-    db.exec('CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER NOT NULL)');
+    db.exec(VERSION_TABLE);
     // Another process may have migrated since the version was read outside this transaction.
     const from = schemaVersion(db) ?? 0;
     if (from > SCHEMA_VERSION) throw newerSchemaError(from);

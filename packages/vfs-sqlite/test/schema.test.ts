@@ -8,6 +8,7 @@ import {
   schemaVersion,
   sqlite,
 } from '../src/index.js';
+import { MIGRATIONS } from '../src/schema.js';
 import { codeOf, pattern, tempDb } from './helpers.js';
 
 const columns = (db: Database.Database, table: string) =>
@@ -17,7 +18,7 @@ describe('schema', () => {
   it('has the table design shared with the Postgres backend', () => {
     const db = new Database(':memory:');
     expect(migrate(db)).toBe(SCHEMA_VERSION);
-    expect(columns(db, 'vfs_schema')).toEqual(['version']);
+    expect(columns(db, 'vfs_schema')).toEqual(['version', 'applied']);
     expect(columns(db, 'vfs_entries')).toEqual([
       'ns',
       'path',
@@ -60,8 +61,44 @@ describe('schema', () => {
     await s.write('/f', pattern(10));
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
-    expect(db.prepare('SELECT version FROM vfs_schema').pluck().all()).toEqual([SCHEMA_VERSION]);
+    expect(db.prepare('SELECT version FROM vfs_schema').pluck().all()).toEqual(
+      Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+    );
     expect(await s.read('/f')).toEqual(pattern(10));
+    await s.close();
+    db.close();
+  });
+
+  it('upgrades a database of version 1, keeping its data and its usage row', async () => {
+    const path = tempDb();
+    const db = new Database(path);
+    // Version 1 as it was released: its version table, its tables, and a namespace with one file.
+    db.exec('CREATE TABLE vfs_schema (version INTEGER NOT NULL)');
+    db.exec(MIGRATIONS[0]!);
+    db.prepare('INSERT INTO vfs_schema (version) VALUES (1)').run();
+    db.prepare(
+      "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 1, 5, 3)",
+    ).run();
+    const entry = db.prepare('INSERT INTO vfs_entries VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0)');
+    entry.run('old', '/', '', '', 'directory', 1, 0);
+    entry.run('old', '/f', '/', 'f', 'file', 2, 5);
+    db.prepare("INSERT INTO vfs_chunks VALUES ('old', 2, 0, ?), ('old', 2, 1, ?)").run(
+      Buffer.from('hell'),
+      Buffer.from('o'),
+    );
+    expect(() => sqlite({ database: db, namespace: 'old', migrate: false })).toThrow(
+      /version 1; run migrate/,
+    );
+
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(columns(db, 'vfs_schema')).toEqual(['version', 'applied']);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2]);
+    const s = sqlite({ database: db, namespace: 'old', migrate: false });
+    expect(new TextDecoder().decode(await s.read('/f'))).toBe('hello');
+    await s.write('/g', pattern(3));
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 8 });
+    expect(db.prepare("SELECT ino FROM vfs_entries WHERE ns = 'old' AND path = '/g'").pluck().get()).toBe(3);
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
     await s.close();
     db.close();
   });
