@@ -537,6 +537,19 @@ describe('sync bridge: durability', { timeout: 60_000 }, () => {
     expect(mirrored(mirror, '/log')).toBe(`x${'y'.repeat(1000)}`);
   });
 
+  it('stores buffered writes with the modified time stat showed before they were stored', async () => {
+    const b = bridge();
+    b.write('/m', enc('x'));
+    b.writeAt('/m', 1, enc('y'));
+    const shown = b.stat('/m');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    b.flush('/m');
+    // A guest's write() sets the modification time, not the close that stores it.
+    const stored = b.stat('/m');
+    expect(stored.size).toBe(2);
+    expect(stored.modified).toBe(shown.modified);
+  });
+
   it('buffers writes to a file it just created or truncated without asking the backend again', () => {
     const counters = new SharedArrayBuffer(64);
     const c = new Int32Array(counters);

@@ -154,7 +154,8 @@ export class BlockCache implements VfsSyncDriver {
     if (file.dirty.list.length === 0) return;
     const extents = file.dirty.list.map((e) => [e.offset, e.buffer.subarray(0, e.length)] as const);
     try {
-      this.#remote(Op.writeMany, file.path, extents as unknown as Value);
+      // With the time of the last buffered write: that write, not this flush, changed the file.
+      this.#remote(Op.writeMany, file.path, extents as unknown as Value, file.touched);
     } catch (error) {
       // Like a failed writeback in an OS: the data is dropped and the error reported once, by the
       // next flush of the file. What the backend holds now is unknown, so the file is forgotten.

@@ -237,9 +237,11 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
 }
 
 const bind = (cache: BlockCache) =>
-  fromOperations<Omit<VfsSyncDriver, 'capabilities'>>((op) =>
-    (cache[op] as (...a: unknown[]) => unknown).bind(cache),
-  );
+  fromOperations<Omit<VfsSyncDriver, 'capabilities'>>((op) => {
+    // An operation the cache leaves out is one core emulates: the guard does it through the cache.
+    const fn = (cache as unknown as Record<string, ((...a: unknown[]) => unknown) | undefined>)[op];
+    return fn?.bind(cache) as (...a: unknown[]) => unknown;
+  });
 
 const OP_NAMES = new Map<number, string>(Object.entries(Op).map(([name, code]) => [code, name]));
 

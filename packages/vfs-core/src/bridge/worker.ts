@@ -1,7 +1,7 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { workerData } from 'node:worker_threads';
-import { VfsError } from '../errors.js';
+import { isVfsError, VfsError } from '../errors.js';
 import { OPERATIONS, type ResultKind } from '../operations.js';
 import type { DirEntry, Metadata, VfsStorage } from '../types.js';
 import {
@@ -75,10 +75,18 @@ async function handle(storage: VfsStorage, request: Decoder): Promise<unknown> {
   }
   switch (code) {
     case Op.writeMany: {
-      // The dirty extents of one file, in offset order, in one round trip.
+      // The dirty extents of one file, in offset order, in one round trip, and when the last of
+      // them was written (what the caller's stat showed as modified meanwhile).
       const p = request.value() as string;
       const extents = request.value() as [number, Uint8Array][];
+      const touched = request.value();
       for (const [offset, data] of extents) await storage.writeAt(p, offset, data);
+      if (typeof touched === 'number' && touched > 0) {
+        // Another writer may have removed the file since: the writes were stored all the same.
+        await storage.setTimes(p, { modified: touched, accessed: touched }).catch((error: unknown) => {
+          if (!isVfsError(error, 'not-found')) throw error;
+        });
+      }
       return undefined;
     }
     case Op.close:
