@@ -1,6 +1,7 @@
 import {
   checkOffset,
   createSyncStorage,
+  type StorageLimits,
   toAsync,
   VfsError,
   type VfsStorage,
@@ -16,6 +17,12 @@ export interface MemoryOptions {
    * exceed it fails with `quota-exceeded` before anything is allocated. Default 64 MiB.
    */
   maxBytes?: number;
+  /**
+   * The store's limits, the option every backend takes. The memory backend enforces `maxBytes`
+   * itself (and `limits.maxBytes` wins over the `maxBytes` option); for `maxFiles`, `maxFileSize`
+   * or `maxPathLength`, wrap the store with core's `limits()`: they are `invalid-argument` here.
+   */
+  limits?: StorageLimits;
   /** Start from this snapshot (a {@link MemorySnapshot} or bytes from {@link MemoryStorage.serialize}). */
   from?: MemorySnapshot | Uint8Array;
 }
@@ -64,7 +71,15 @@ const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
  * ```
  */
 export function memory(options: MemoryOptions = {}): MemoryStorage {
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
+  const { maxBytes: limitBytes, ...others } = options.limits ?? {};
+  const unsupported = Object.keys(others).filter((key) => others[key as keyof typeof others] !== undefined);
+  if (unsupported.length > 0) {
+    throw new VfsError(
+      'invalid-argument',
+      `memory enforces only limits.maxBytes; wrap the store with limits() for ${unsupported.join(', ')}`,
+    );
+  }
+  const maxBytes = limitBytes ?? options.maxBytes ?? DEFAULT_MAX_BYTES;
   if (maxBytes !== Number.POSITIVE_INFINITY) checkOffset(maxBytes, 'maxBytes');
   const tree = new MemoryTree(maxBytes);
   const load = (snapshot: MemorySnapshot) => {

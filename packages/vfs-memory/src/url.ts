@@ -16,7 +16,7 @@ import { memory } from './index.js';
  */
 export function openMemoryUrl(url: string | StoreUrl, options?: ParseStoreUrlOptions): VfsStorage {
   const { limits: max } = expectStoreUrl(url, 'memory', options);
-  const storage = memory(max?.maxBytes === undefined ? {} : { maxBytes: max.maxBytes });
+  const storage = memory(max?.maxBytes === undefined ? {} : { limits: { maxBytes: max.maxBytes } });
   const { maxBytes: _native, ...rest } = max ?? {};
   return Object.keys(rest).length > 0 ? limits(storage, rest) : storage;
 }

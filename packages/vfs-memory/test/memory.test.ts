@@ -11,6 +11,17 @@ describe('memory limits', () => {
     expect(memory().maxBytes).toBe(64 * 1024 * 1024);
   });
 
+  it('takes limits as an option, like every backend: maxBytes itself, the rest refused', async () => {
+    const s = memory({ maxBytes: 10, limits: { maxBytes: 4 } });
+    expect(s.maxBytes).toBe(4);
+    expect(s.limits).toEqual({ maxBytes: 4 });
+    await expectError(() => s.write('/a', pattern(5)), 'quota-exceeded');
+    expect(() => memory({ limits: { maxFiles: 1 } })).toThrow(/limits\(\) for maxFiles/);
+    expect(() => memory({ limits: { maxFiles: 1 } })).toThrowError(
+      expect.objectContaining({ code: 'invalid-argument' }),
+    );
+  });
+
   it('refuses a 1-byte write at 2^40 before allocating anything', async () => {
     const s = memory();
     const heapBefore = process.memoryUsage().arrayBuffers;

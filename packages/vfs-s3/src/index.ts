@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createStorage, type VfsStorage } from '@eryx/vfs-core';
+import { createStorage, limits, type StorageLimits, type VfsStorage } from '@eryx/vfs-core';
 import type { GcOptions, GcResult, S3StorageOptions } from './options.js';
 import { S3Driver } from './s3-driver.js';
 
@@ -39,8 +39,9 @@ export interface S3Storage extends VfsStorage {
   gc(options?: GcOptions): Promise<GcResult>;
 }
 
-function wrap(driver: S3Driver): S3Storage {
-  const storage = createStorage(driver);
+function wrap(driver: S3Driver, max: StorageLimits | undefined): S3Storage {
+  const inner = createStorage(driver);
+  const storage = max ? limits(inner, max) : inner;
   return Object.assign(storage, {
     client: driver.client,
     bucket: driver.bucket,
@@ -60,7 +61,7 @@ function wrap(driver: S3Driver): S3Storage {
  * {@link openS3}, or `conditionalWrites: true`, for the stronger promises of conditional mode).
  */
 export function s3(options: S3StorageOptions): S3Storage {
-  return wrap(new S3Driver(options));
+  return wrap(new S3Driver(options), options.limits);
 }
 
 /**
@@ -75,6 +76,6 @@ export async function openS3(options: S3StorageOptions): Promise<S3Storage> {
     await driver.close().catch(() => undefined);
     throw error;
   }
-  return wrap(driver);
+  return wrap(driver, options.limits);
 }
 export * from './url.js';

@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { StorageLimits } from '@eryx/vfs-core';
 import { VfsError } from '@eryx/vfs-core';
 
 /** How the backend connects when it creates its own `S3Client` (plain, serializable values). */
@@ -54,6 +55,12 @@ export interface S3StorageOptions extends S3ConnectionOptions {
    * cache is valid in every mode. `0` disables it. Default 32 MiB.
    */
   chunkCacheBytes?: number;
+  /**
+   * The store's limits, the option every backend takes. S3 has no native limits: they are enforced
+   * by core's `limits` wrapper, which counts only what passes through this storage object (not
+   * other processes' writes). Default: none.
+   */
+  limits?: StorageLimits;
 }
 
 /** `conditional`: entries are claimed with `If-None-Match`; `single-writer`: one writer per store. */
@@ -98,6 +105,7 @@ const OPTION_NAMES = new Set([
   'concurrency',
   'cacheEntries',
   'chunkCacheBytes',
+  'limits',
 ]);
 
 /** Refuses what would otherwise be silently ignored or misbehave (options often come as JSON). */

@@ -2,7 +2,6 @@ import { DeleteObjectsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import {
   expectStoreUrl,
   isVfsError,
-  limits,
   type ParseStoreUrlOptions,
   type S3StoreUrl,
   type StoreBackend,
@@ -61,8 +60,7 @@ function storageOptions(url: S3StoreUrl, overrides: Omit<S3UrlOptions, 'cwd'>): 
 export async function openS3Url(url: string | StoreUrl, options: S3UrlOptions = {}): Promise<VfsStorage> {
   const { cwd, ...overrides } = options;
   const parsed = expectStoreUrl(url, 's3', { cwd });
-  const storage = await openS3(storageOptions(parsed, overrides));
-  return parsed.limits ? limits(storage, parsed.limits) : storage;
+  return openS3({ limits: parsed.limits, ...storageOptions(parsed, overrides) });
 }
 
 /**

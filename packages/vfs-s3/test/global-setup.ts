@@ -19,7 +19,8 @@ declare module 'vitest' {
 /** Starts one S3 server for the whole run (env > MinIO container > s3rver) and stops it after. */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startS3();
-  const { stop, ...info } = server;
-  project.provide('s3', info);
-  return stop;
+  // Only plain fields cross to the test workers.
+  const { endpoint, region, accessKeyId, secretAccessKey, bucket, kind } = server;
+  project.provide('s3', { endpoint, region, accessKeyId, secretAccessKey, bucket, kind });
+  return server.stop;
 }

@@ -1,6 +1,6 @@
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { expect, inject, it } from 'vitest';
-import { dropS3Url, openS3Url, type S3Storage, s3BridgeSpec, s3Store } from '../src/index.js';
+import { dropS3Url, openS3Url, type S3Storage, s3, s3BridgeSpec, s3Store } from '../src/index.js';
 import { newClient, randomPrefix, rawKeys } from './helpers.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -111,4 +111,26 @@ it('refuses URLs of other schemes', async () => {
   await expect(openS3Url('sqlite:x.db')).rejects.toThrow(/this backend opens s3 URLs, not sqlite/);
   expect(() => s3BridgeSpec('memory:')).toThrow(expect.objectContaining({ code: 'invalid-argument' }));
   expect(s3BridgeSpec('s3://K:S@b/p#n').options).toMatchObject({ href: 's3://K:redacted@b/p#n' });
+});
+
+it('takes limits as an option, like every backend, and keeps its own members', async () => {
+  const server = inject('s3');
+  const prefix = randomPrefix('limits');
+  const storage = s3({
+    endpoint: server.endpoint,
+    region: server.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: server.accessKeyId, secretAccessKey: server.secretAccessKey },
+    bucket: server.bucket,
+    prefix: `${prefix}/`,
+    limits: { maxFiles: 1 },
+  });
+  expect(storage.limits).toEqual({ maxFiles: 1 });
+  expect(typeof storage.gc).toBe('function');
+  expect(storage.prefix).toBe(`${prefix}/`);
+  await storage.write('/a', bytes('1'));
+  await expect(storage.write('/b', bytes('2'))).rejects.toEqual(quota);
+  expect(await storage.exists('/b')).toBe(false);
+  await storage.close();
+  await dropS3Url(storeUrl(prefix, 'unused').replace(/#.*$/, ''));
 });

@@ -45,13 +45,19 @@ export interface SqliteOptions {
    * own; a different explicit value is `invalid-argument`). Default `65536`.
    */
   chunkSize?: number;
-  /** Most bytes (sum of file sizes) the namespace may hold. Default unlimited. */
+  /**
+   * The namespace's limits ({@link StorageLimits}: `maxBytes`, `maxFiles`, `maxFileSize`,
+   * `maxPathLength`), enforced in each operation's transaction. The same option on every backend.
+   * Default: none.
+   */
+  limits?: StorageLimits;
+  /** @deprecated Use `limits: { maxBytes }`; `limits` wins where both are given. */
   maxBytes?: number;
-  /** Most files (directories not counted) the namespace may hold. Default unlimited. */
+  /** @deprecated Use `limits: { maxFiles }`. */
   maxFiles?: number;
-  /** Largest size of one file, in bytes. Default unlimited. */
+  /** @deprecated Use `limits: { maxFileSize }`. */
   maxFileSize?: number;
-  /** Longest path (UTF-8 bytes) an operation may create, including the paths a moved directory's entries get. Default unlimited. */
+  /** @deprecated Use `limits: { maxPathLength }`. */
   maxPathLength?: number;
   /** How long an operation waits for another connection's lock before failing with `busy`, in ms. Default `5000`. */
   busyTimeout?: number;
@@ -186,10 +192,14 @@ export function sqlite(options: SqliteOptions): SqliteStorage {
   if (requestedChunkSize !== undefined && requestedChunkSize > MAX_CHUNK_SIZE) {
     throw invalid(`chunkSize must be at most ${MAX_CHUNK_SIZE}`);
   }
-  const maxBytes = checkLimit(options.maxBytes, 'maxBytes');
-  const maxFiles = checkLimit(options.maxFiles, 'maxFiles');
-  const maxFileSize = checkLimit(options.maxFileSize, 'maxFileSize');
-  const maxPathLength = checkLimit(options.maxPathLength, 'maxPathLength');
+  if (options.limits !== undefined && (typeof options.limits !== 'object' || options.limits === null)) {
+    throw invalid('limits must be an object');
+  }
+  const given = options.limits ?? {};
+  const maxBytes = checkLimit(given.maxBytes ?? options.maxBytes, 'maxBytes');
+  const maxFiles = checkLimit(given.maxFiles ?? options.maxFiles, 'maxFiles');
+  const maxFileSize = checkLimit(given.maxFileSize ?? options.maxFileSize, 'maxFileSize');
+  const maxPathLength = checkLimit(given.maxPathLength ?? options.maxPathLength, 'maxPathLength');
   const busyTimeout = checkLimit(options.busyTimeout, 'busyTimeout') ?? 5000;
   const synchronous = options.synchronous ?? 'normal';
   if (synchronous !== 'full' && synchronous !== 'normal')

@@ -15,7 +15,7 @@ import { type SqliteOptions, type SqliteStorage, sqlite } from './sqlite.js';
 /** Options of {@link openSqliteUrl}: how to parse the URL, and options the URL cannot carry. */
 export interface SqliteUrlOptions
   extends ParseStoreUrlOptions,
-    Pick<SqliteOptions, 'chunkSize' | 'busyTimeout' | 'synchronous' | 'migrate' | 'readOnly'> {}
+    Pick<SqliteOptions, 'chunkSize' | 'busyTimeout' | 'synchronous' | 'migrate' | 'readOnly' | 'limits'> {}
 
 /**
  * Opens a namespace of a SQLite file from a `sqlite:` store URL (see `parseStoreUrl`), e.g.
@@ -29,7 +29,7 @@ export function openSqliteUrl(url: string | StoreUrl, options: SqliteUrlOptions 
   const fromUrl: SqliteOptions = {
     path: parsed.path,
     namespace: parsed.namespace,
-    ...parsed.limits,
+    limits: parsed.limits,
     chunkSize: parsed.chunkSize,
     busyTimeout: parsed.busyTimeout,
     synchronous: parsed.synchronous,

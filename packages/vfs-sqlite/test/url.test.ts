@@ -2,7 +2,14 @@ import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { expect, it } from 'vitest';
-import { dropSqliteUrl, listNamespaces, openSqliteUrl, sqliteBridgeSpec, sqliteStore } from '../src/index.js';
+import {
+  dropSqliteUrl,
+  listNamespaces,
+  openSqliteUrl,
+  sqlite,
+  sqliteBridgeSpec,
+  sqliteStore,
+} from '../src/index.js';
 import { randomNamespace, tempDb } from './helpers.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -100,4 +107,13 @@ it('refuses URLs of other schemes', async () => {
   await expect(sqliteStore.drop('sqlite:x.db?readOnly=true')).rejects.toThrow(
     expect.objectContaining({ code: 'read-only' }),
   );
+});
+
+it('takes limits as an option, like every backend; limits wins over the old top-level members', async () => {
+  const s = sqlite({ path: tempDb(), namespace: randomNamespace(), maxFiles: 5, limits: { maxFiles: 1 } });
+  expect(s.limits).toEqual({ maxFiles: 1 });
+  await s.write('/a', bytes('1'));
+  await expect(s.write('/b', bytes('2'))).rejects.toEqual(quota);
+  expect(await s.exists('/b')).toBe(false);
+  await s.close();
 });
