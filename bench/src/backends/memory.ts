@@ -100,6 +100,7 @@ function rawMemory(): BenchTarget {
 const backend: BenchBackend = {
   name: 'memory',
   async open() {
+    // Unlimited, which a store URL's maxBytes cannot say.
     const storage = memory({ maxBytes: Number.POSITIVE_INFINITY });
     return { storage, raw: rawMemory(), close: () => storage.close() };
   },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type PostgresServer, startPostgres } from '@eryx/test-servers';
-import { DEFAULT_CHUNK_SIZE, postgres } from '@eryx/vfs-postgres';
+import { DEFAULT_CHUNK_SIZE, dropPostgresUrl, openPostgresUrl } from '@eryx/vfs-postgres';
 import pg from 'pg';
 import type { BenchBackend, BenchTarget } from '../types.js';
 
@@ -154,16 +154,19 @@ const backend: BenchBackend = {
   name: 'postgres',
   async open() {
     server ??= startPostgres();
-    const { url } = await server;
-    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const started = await server;
+    const pool = new pg.Pool({ connectionString: started.url, max: 4 });
     pool.on('error', () => {});
-    const storage = postgres({ pool, namespace: `bench-${randomUUID()}` });
+    // The VFS and the ceiling share the pool, which a URL cannot carry.
+    const url = started.storeUrl(`bench-${randomUUID()}`);
+    const storage = openPostgresUrl(url, { pool });
     const raw = await rawPostgres(pool);
     return {
       storage,
       raw: raw.target,
       async close() {
-        await storage.destroy();
+        await storage.close();
+        await dropPostgresUrl(url, { pool });
         await raw.drop();
         await pool.end();
       },

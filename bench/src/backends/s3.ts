@@ -7,8 +7,7 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { type S3TestServer, startS3 } from '@eryx/test-servers';
-import { s3 } from '@eryx/vfs-s3';
-import { dropPrefix } from '../s3-prefix.js';
+import { dropS3Url, openS3Url } from '@eryx/vfs-s3';
 import type { BenchBackend, BenchTarget } from '../types.js';
 
 /** The VFS's default chunk size, used by both targets. */
@@ -169,21 +168,19 @@ const backend: BenchBackend = {
       credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
       maxAttempts: 5,
     });
-    const run = randomUUID().slice(0, 8);
-    const storage = s3({
+    const run = `bench-${randomUUID().slice(0, 8)}`;
+    // The VFS and the ceiling share the client, which a URL cannot carry.
+    const storage = await openS3Url(info.storeUrl(`${run}/vfs`, { chunkSize: CS }), {
       client,
-      bucket: info.bucket,
-      prefix: `bench-${run}/vfs`,
-      chunkSize: CS,
       chunkCacheBytes,
     });
-    const rawPrefix = `bench-${run}/raw/`;
+    const rawPrefix = `${run}/raw/`;
     return {
       storage,
       raw: rawS3(client, info.bucket, rawPrefix),
       async close() {
         await storage.close();
-        await dropPrefix(client, info.bucket, `bench-${run}/`);
+        await dropS3Url(info.storeUrl(run), { client });
         client.destroy();
       },
     };

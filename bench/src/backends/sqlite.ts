@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_CHUNK_SIZE, sqlite } from '@eryx/vfs-sqlite';
+import { DEFAULT_CHUNK_SIZE, sqliteStore } from '@eryx/vfs-sqlite';
 import Database from 'better-sqlite3';
 import type { BenchBackend, BenchTarget } from '../types.js';
 
@@ -143,7 +143,7 @@ const backend: BenchBackend = {
   name: 'sqlite',
   async open() {
     const dir = mkdtempSync(join(tmpdir(), 'eryx-bench-sqlite-'));
-    const storage = sqlite({ path: join(dir, 'vfs.db'), synchronous: SYNCHRONOUS });
+    const storage = await sqliteStore.open(`sqlite:${join(dir, 'vfs.db')}?synchronous=${SYNCHRONOUS}`);
     const raw = rawSqlite(join(dir, 'raw.db'));
     return {
       storage,

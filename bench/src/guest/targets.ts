@@ -1,15 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { S3Client } from '@aws-sdk/client-s3';
-import { startPostgres, startS3 } from '@eryx/test-servers';
+import { type PostgresServer, type S3TestServer, startPostgres, startS3 } from '@eryx/test-servers';
+import type { StoreBackend } from '@eryx/vfs-core';
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { memory } from '@eryx/vfs-memory';
-import { postgres } from '@eryx/vfs-postgres';
-import { sqlite } from '@eryx/vfs-sqlite';
-import { dropPrefix } from '../s3-prefix.js';
+import { postgresStore } from '@eryx/vfs-postgres';
+import { s3Store } from '@eryx/vfs-s3';
+import { openSqliteUrl } from '@eryx/vfs-sqlite';
 import { p2shimDiskTarget, p2shimMemoryTarget } from './baselines.js';
 import { type GuestTarget, hostSession } from './session.js';
 
@@ -19,10 +17,6 @@ import { type GuestTarget, hostSession } from './session.js';
  * them are compared, and which BENCH_BACKENDS selects.
  */
 
-const require = createRequire(import.meta.url);
-/** A module URL the bridge's worker can import whatever the package layout. */
-const moduleUrl = (specifier: string) => pathToFileURL(require.resolve(specifier)).href;
-
 /** `normal` (the backend's default) or `full`, as for the storage-level bench: BENCH_SQLITE_SYNCHRONOUS. */
 export const SQLITE_SYNCHRONOUS = process.env.BENCH_SQLITE_SYNCHRONOUS === 'full' ? 'full' : 'normal';
 
@@ -31,6 +25,7 @@ function memoryTarget(): GuestTarget {
     name: 'memory',
     gated: true,
     async open() {
+      // Unlimited, which a store URL's maxBytes cannot say.
       const storage = memory({ maxBytes: Number.POSITIVE_INFINITY });
       return hostSession('memory', storage.sync!, () => storage.close());
     },
@@ -42,7 +37,7 @@ function sqliteTarget(name: string, synchronous: 'full' | 'normal'): GuestTarget
     name,
     async open() {
       const dir = mkdtempSync(join(tmpdir(), 'eryx-bench-guest-sqlite-'));
-      const storage = sqlite({ path: join(dir, 'vfs.db'), synchronous });
+      const storage = openSqliteUrl(`sqlite:${join(dir, 'vfs.db')}?synchronous=${synchronous}`);
       return hostSession(name, storage.sync!, async () => {
         await storage.close();
         rmSync(dir, { recursive: true, force: true });
@@ -51,75 +46,30 @@ function sqliteTarget(name: string, synchronous: 'full' | 'normal'): GuestTarget
   };
 }
 
-function postgresTarget(): GuestTarget {
-  let server: ReturnType<typeof startPostgres> | undefined;
+/**
+ * A backend behind the sync bridge, on a server started once: each session is a new store (a
+ * namespace or key prefix of its own), dropped when the session closes.
+ */
+function bridgedTarget(
+  name: string,
+  backend: StoreBackend,
+  start: () => Promise<PostgresServer | S3TestServer>,
+): GuestTarget {
+  let server: ReturnType<typeof start> | undefined;
   return {
-    name: 'postgres',
+    name,
     async open() {
-      server ??= startPostgres();
-      const { url } = await server;
-      const namespace = `bench-guest-${process.pid}-${Date.now()}`;
-      const options = { connectionString: url, namespace };
-      const bridge = createSyncBridge({
-        module: moduleUrl('@eryx/vfs-postgres'),
-        export: 'postgres',
-        options,
-      });
-      return hostSession('postgres', bridge, async () => {
+      server ??= start();
+      const url = (await server).storeUrl(`bench-guest-${process.pid}-${Date.now()}`);
+      const bridge = createSyncBridge(backend.bridgeSpec(url));
+      return hostSession(name, bridge, async () => {
         bridge.close();
-        await postgres(options).destroy();
+        await backend.drop(url);
       });
     },
     async serverEnv() {
-      server ??= startPostgres();
-      return { VFS_POSTGRES_URL: (await server).url };
-    },
-    async shutdown() {
-      if (server) await (await server).stop();
-      server = undefined;
-    },
-  };
-}
-
-function s3Target(): GuestTarget {
-  let server: ReturnType<typeof startS3> | undefined;
-  return {
-    name: 's3',
-    async open() {
-      server ??= startS3();
-      const info = await server;
-      const connection = {
-        endpoint: info.endpoint,
-        region: info.region,
-        credentials: { accessKeyId: info.accessKeyId, secretAccessKey: info.secretAccessKey },
-        forcePathStyle: true,
-      };
-      const prefix = `bench-guest-${process.pid}-${Date.now()}/`;
-      const bridge = createSyncBridge({
-        module: moduleUrl('@eryx/vfs-s3'),
-        export: 's3',
-        options: { ...connection, bucket: info.bucket, prefix },
-      });
-      return hostSession('s3', bridge, async () => {
-        bridge.close();
-        const client = new S3Client(connection);
-        try {
-          await dropPrefix(client, info.bucket, prefix);
-        } finally {
-          client.destroy();
-        }
-      });
-    },
-    async serverEnv() {
-      server ??= startS3();
-      const info = await server;
-      return {
-        VFS_S3_ENDPOINT: info.endpoint,
-        VFS_S3_REGION: info.region,
-        VFS_S3_ACCESS_KEY_ID: info.accessKeyId,
-        VFS_S3_SECRET_ACCESS_KEY: info.secretAccessKey,
-        VFS_S3_BUCKET: info.bucket,
-      };
+      server ??= start();
+      return (await server).env;
     },
     async shutdown() {
       if (server) await (await server).stop();
@@ -135,8 +85,8 @@ export const guestTargets: readonly GuestTarget[] = [
   // The same with synchronous=full, for what it costs: every write is an fsynced commit (the
   // baseline never fsyncs, and the guest never asks for it in these phases).
   ...(SQLITE_SYNCHRONOUS === 'full' ? [] : [sqliteTarget('sqlite-full', 'full')]),
-  postgresTarget(),
-  s3Target(),
+  bridgedTarget('postgres', postgresStore, startPostgres),
+  bridgedTarget('s3', s3Store, startS3),
   p2shimMemoryTarget('p2shim-memory'),
   // The same baseline again, compared with itself: what the memory comparison's ratios look like
   // when the two sides are the same code (run when BENCH_BACKENDS names it).

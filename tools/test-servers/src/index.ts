@@ -1,2 +1,3 @@
 export * from './postgres.js';
 export * from './s3.js';
+export type { StoreUrlParams } from './store-url.js';

@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { required, type StoreUrlParams, withParams } from './store-url.js';
 
 /** A running PostgreSQL server for tests and benchmarks. */
 export interface PostgresServer {
@@ -13,6 +14,23 @@ export interface PostgresServer {
   stop(): Promise<void>;
   /** Where the server comes from. */
   kind: 'env' | 'testcontainers' | 'embedded';
+  /** `VFS_POSTGRES_URL`: what makes `startPostgres` in another process (a test worker) find this server. */
+  env: Record<string, string>;
+  /** The store URL of `namespace` on this server (`postgres://…?params#namespace`). */
+  storeUrl(namespace: string, params?: StoreUrlParams): string;
+}
+
+/**
+ * The store URL of `namespace` on the PostgreSQL server in `env.VFS_POSTGRES_URL` (which the test
+ * setups set): `postgres://user:password@host:port/db?params#namespace`.
+ */
+export function postgresStoreUrl(namespace: string, params?: StoreUrlParams, env = process.env): string {
+  return withParams(required(env, 'VFS_POSTGRES_URL'), params, namespace);
+}
+
+function server(url: string, kind: PostgresServer['kind'], stop: () => Promise<void>): PostgresServer {
+  const env = { VFS_POSTGRES_URL: url };
+  return { url, kind, stop, env, storeUrl: (namespace, params) => postgresStoreUrl(namespace, params, env) };
 }
 
 /**
@@ -22,7 +40,7 @@ export interface PostgresServer {
  */
 export async function startPostgres(): Promise<PostgresServer> {
   const fromEnv = process.env.VFS_POSTGRES_URL;
-  if (fromEnv) return { url: fromEnv, kind: 'env', stop: async () => {} };
+  if (fromEnv) return server(fromEnv, 'env', async () => {});
   if (await dockerReachable()) return startContainer();
   return startEmbedded();
 }
@@ -37,11 +55,11 @@ export async function startPostgres(): Promise<PostgresServer> {
  * ```
  */
 export async function postgresGlobalSetup(): Promise<() => Promise<void>> {
-  const server = await startPostgres();
-  process.env.VFS_POSTGRES_URL = server.url;
+  const started = await startPostgres();
+  Object.assign(process.env, started.env);
   return async () => {
-    await server.stop();
-    if (server.kind !== 'env') delete process.env.VFS_POSTGRES_URL;
+    await started.stop();
+    if (started.kind !== 'env') delete process.env.VFS_POSTGRES_URL;
   };
 }
 
@@ -88,13 +106,9 @@ async function startContainer(): Promise<PostgresServer> {
   const container = await new PostgreSqlContainer('postgres:17-alpine')
     .withCommand(['postgres', '-c', 'fsync=off', '-c', 'max_connections=400'])
     .start();
-  return {
-    url: container.getConnectionUri(),
-    kind: 'testcontainers',
-    stop: async () => {
-      await container.stop();
-    },
-  };
+  return server(container.getConnectionUri(), 'testcontainers', async () => {
+    await container.stop();
+  });
 }
 
 async function startEmbedded(): Promise<PostgresServer> {
@@ -146,7 +160,7 @@ async function startEmbedded(): Promise<PostgresServer> {
     stopped ??= pg.stop().finally(() => rm(parent, { recursive: true, force: true }));
     return stopped;
   };
-  return { url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`, kind: 'embedded', stop };
+  return server(`postgres://postgres:${password}@127.0.0.1:${port}/postgres`, 'embedded', stop);
 }
 
 /**

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, HeadBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { required, type StoreUrlParams, withParams } from './store-url.js';
 
 /** An S3 endpoint for tests and benchmarks, with a bucket that exists. */
 export interface S3TestServer {
@@ -20,6 +21,40 @@ export interface S3TestServer {
   stop(): Promise<void>;
   /** Where the server came from: the environment, a MinIO container or an embedded s3rver. */
   kind: 'env' | 'testcontainers' | 'embedded';
+  /** The `VFS_S3_*` variables that make `startS3` in another process (a test worker) find this server. */
+  env: Record<string, string>;
+  /** The store URL of the objects under `prefix` in the bucket (`s3://bucket/prefix?endpoint=…`). */
+  storeUrl(prefix: string, params?: StoreUrlParams): string;
+}
+
+/**
+ * The store URL of the objects under `prefix` in the bucket of the S3 server that `env` names
+ * (`VFS_S3_ENDPOINT` and the other `VFS_S3_*`, with `startS3`'s defaults; the test setups set them):
+ * `s3://bucket/prefix?endpoint=…&region=…&forcePathStyle=true&accessKeyId=…&secretAccessKey=…&params`.
+ */
+export function s3StoreUrl(prefix: string, params?: StoreUrlParams, env = process.env): string {
+  const path = prefix.split('/').map(encodeURIComponent).join('/');
+  return withParams(`s3://${env.VFS_S3_BUCKET ?? DEFAULT_BUCKET}/${path}`, {
+    endpoint: required(env, 'VFS_S3_ENDPOINT'),
+    region: env.VFS_S3_REGION ?? 'us-east-1',
+    forcePathStyle: true,
+    accessKeyId: env.VFS_S3_ACCESS_KEY_ID ?? 'S3RVER',
+    secretAccessKey: env.VFS_S3_SECRET_ACCESS_KEY ?? 'S3RVER',
+    ...params,
+  });
+}
+
+type Started = Omit<S3TestServer, 'env' | 'storeUrl'>;
+
+function withUrls(server: Started): S3TestServer {
+  const env = {
+    VFS_S3_ENDPOINT: server.endpoint,
+    VFS_S3_REGION: server.region,
+    VFS_S3_ACCESS_KEY_ID: server.accessKeyId,
+    VFS_S3_SECRET_ACCESS_KEY: server.secretAccessKey,
+    VFS_S3_BUCKET: server.bucket,
+  };
+  return { ...server, env, storeUrl: (prefix, params) => s3StoreUrl(prefix, params, env) };
 }
 
 const DEFAULT_BUCKET = 'vfs-test';
@@ -35,7 +70,7 @@ const MINIO_IMAGE = 'minio/minio:RELEASE.2025-04-22T22-12-26Z';
 export async function startS3(): Promise<S3TestServer> {
   const env = process.env;
   if (env.VFS_S3_ENDPOINT) {
-    const server: S3TestServer = {
+    const server = withUrls({
       endpoint: env.VFS_S3_ENDPOINT,
       region: env.VFS_S3_REGION ?? 'us-east-1',
       accessKeyId: env.VFS_S3_ACCESS_KEY_ID ?? 'S3RVER',
@@ -43,7 +78,7 @@ export async function startS3(): Promise<S3TestServer> {
       bucket: env.VFS_S3_BUCKET ?? DEFAULT_BUCKET,
       stop: async () => {},
       kind: 'env',
-    };
+    });
     await ensureBucket(server);
     return server;
   }
@@ -54,7 +89,7 @@ export async function startS3(): Promise<S3TestServer> {
 async function startMinio(): Promise<S3TestServer> {
   const { MinioContainer } = await import('@testcontainers/minio');
   const container = await new MinioContainer(MINIO_IMAGE).start();
-  const server: S3TestServer = {
+  const server = withUrls({
     endpoint: container.getConnectionUrl(),
     region: 'us-east-1',
     accessKeyId: container.getUsername(),
@@ -64,7 +99,7 @@ async function startMinio(): Promise<S3TestServer> {
       await container.stop();
     },
     kind: 'testcontainers',
-  };
+  });
   try {
     await ensureBucket(server);
   } catch (error) {
@@ -168,7 +203,7 @@ async function startS3rver(): Promise<S3TestServer> {
   };
   try {
     const port = await readPort(child);
-    return {
+    return withUrls({
       endpoint: `http://127.0.0.1:${port}`,
       region: 'us-east-1',
       accessKeyId: 'S3RVER',
@@ -176,7 +211,7 @@ async function startS3rver(): Promise<S3TestServer> {
       bucket: DEFAULT_BUCKET,
       stop,
       kind: 'embedded',
-    };
+    });
   } catch (error) {
     await stop();
     throw error;
@@ -206,7 +241,7 @@ function readPort(child: ChildProcess): Promise<number> {
   });
 }
 
-async function ensureBucket(server: S3TestServer): Promise<void> {
+async function ensureBucket(server: Started): Promise<void> {
   const client = new S3Client({
     endpoint: server.endpoint,
     region: server.region,
