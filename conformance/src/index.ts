@@ -22,6 +22,7 @@ import { randomName } from './util.js';
 export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
+export { runStoreBackendConformance, type StoreBackendConformanceOptions } from './store-backend.js';
 export {
   type Capability,
   type ConformanceReport,

@@ -1,9 +1,19 @@
+import { runStoreBackendConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { expect, it } from 'vitest';
 import { dropMemoryUrl, memoryBridgeSpec, memoryStore, openMemoryUrl } from '../src/index.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const quota = expect.objectContaining({ code: 'quota-exceeded' });
+
+// The built package, as users import it: its bridge spec names the module the worker loads.
+const built: typeof import('../src/index.js') = await import('../dist/index.js' as string);
+runStoreBackendConformance({
+  name: 'memory',
+  backend: built.memoryStore,
+  url: (namespace, params) => `memory:?${new URLSearchParams(params)}#${encodeURIComponent(namespace)}`,
+  foreignUrl: 'sqlite:x.db',
+});
 
 it('opens a new, empty store per call, with the sync twin', async () => {
   const a = openMemoryUrl('memory:#scratch');
@@ -29,8 +39,6 @@ it("enforces the URL's limits: maxBytes natively, the others through the limits 
 });
 
 it('serves the sync bridge from its spec', async () => {
-  // The built package's spec names the built entry, which the bridge's worker imports.
-  const built: typeof import('../src/index.js') = await import('../dist/index.js' as string);
   const spec = built.memoryBridgeSpec('memory:?maxBytes=100');
   expect(spec).toMatchObject({
     module: new URL('../dist/index.js', import.meta.url).href,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createSyncBridge } from '@eryx/vfs-core/bridge';
+import { runStoreBackendConformance } from '@eryx/vfs-conformance';
 import { expect, it } from 'vitest';
 import { dropPostgresUrl, openPostgresUrl, postgresBridgeSpec, postgresStore } from '../src/index.js';
 
@@ -14,6 +14,14 @@ function storeUrl(params: Record<string, string> = {}, namespace = `url-${random
   url.hash = encodeURIComponent(namespace);
   return url.href;
 }
+
+// The built package, as users import it: its bridge spec names the module the worker loads.
+const built: typeof import('../src/index.js') = await import('../dist/index.js' as string);
+runStoreBackendConformance({
+  name: 'postgres',
+  backend: built.postgresStore,
+  url: (namespace, params) => storeUrl(params, namespace),
+});
 
 it('opens a namespace by URL; another open of the same URL sees what was written', async () => {
   const url = storeUrl({ schema: 'vfs_url_test' });
@@ -42,47 +50,6 @@ it("enforces the URL's limits natively", async () => {
   await expect(storage.append('/b', new Uint8Array(100))).rejects.toEqual(quota);
   expect((await storage.info()).chunkSize).toBe(512);
   await storage.destroy();
-});
-
-it('drops the namespace; a new open sees an empty store', async () => {
-  const url = storeUrl();
-  const keep = storeUrl();
-  for (const u of [url, keep]) {
-    const s = openPostgresUrl(u);
-    await s.write('/f', bytes('x'));
-    await s.close();
-  }
-  await postgresStore.drop(url);
-  const again = openPostgresUrl(url);
-  expect(await again.list('/')).toEqual([]);
-  await again.close();
-  const kept = openPostgresUrl(keep);
-  expect(text(await kept.read('/f'))).toBe('x');
-  await kept.destroy();
-  await dropPostgresUrl(url); // dropping twice is not an error
-});
-
-it('serves the sync bridge from its spec: written through the bridge, read back directly', async () => {
-  const url = storeUrl({ maxFiles: '1' });
-  const built: typeof import('../src/index.js') = await import('../dist/index.js' as string);
-  const spec = built.postgresBridgeSpec(url);
-  expect(spec).toMatchObject({
-    module: new URL('../dist/index.js', import.meta.url).href,
-    export: 'openPostgresUrl',
-    options: { scheme: 'postgres', limits: { maxFiles: 1 } },
-  });
-  const bridge = createSyncBridge(spec);
-  try {
-    bridge.mkdir('/d');
-    bridge.write('/d/f', bytes('through the bridge'));
-    expect(() => bridge.write('/d/g', bytes('one too many'))).toThrow(quota);
-    bridge.flush();
-  } finally {
-    bridge.close();
-  }
-  const direct = openPostgresUrl(url);
-  expect(text(await direct.read('/d/f'))).toBe('through the bridge');
-  await direct.destroy();
 });
 
 it('refuses URLs of other schemes', async () => {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
+import { runStoreBackendConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { expect, it } from 'vitest';
 import {
@@ -15,6 +16,16 @@ import { randomNamespace, tempDb } from './helpers.js';
 const bytes = (text: string) => new TextEncoder().encode(text);
 const text = (data: Uint8Array) => new TextDecoder().decode(data);
 const quota = expect.objectContaining({ code: 'quota-exceeded' });
+
+// The built package, as users import it: its bridge spec names the module the worker loads.
+const built: typeof import('../src/index.js') = await import('../dist/index.js' as string);
+const kitFile = tempDb();
+runStoreBackendConformance({
+  name: 'sqlite',
+  backend: built.sqliteStore,
+  url: (namespace, params) =>
+    `sqlite:${kitFile}?${new URLSearchParams(params)}#${encodeURIComponent(namespace)}`,
+});
 
 it('opens a namespace by URL; another open of the same URL sees what was written', async () => {
   const file = tempDb();
@@ -79,7 +90,6 @@ it('drops the namespace, leaving the others; a new open sees an empty store', as
 it('serves the sync bridge from its spec, resolving the path before the worker', async () => {
   const file = tempDb();
   const url = `sqlite:./${basename(file)}#${randomNamespace()}`;
-  const built: typeof import('../src/index.js') = await import('../dist/index.js' as string);
   const spec = built.sqliteBridgeSpec(url, { cwd: dirname(file) });
   expect(spec).toMatchObject({
     module: new URL('../dist/index.js', import.meta.url).href,
