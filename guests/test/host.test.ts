@@ -2,6 +2,7 @@ import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-
 import { isVfsError, limits, toAsync, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
 import { createWasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
+import { sqlite } from '@eryx/vfs-sqlite';
 import { describe, expect, it, vi } from 'vitest';
 import { runGuest } from '../src/run.js';
 import { wasiCodeOf as codeOf, decode, drop, R, RW, root, text } from './descriptors.js';
@@ -273,6 +274,46 @@ describe('createWasiHost', () => {
     inner.write(text('moved'), 0n);
     expect(decode(storage.sync.read('/e/inner'))).toBe('moved');
     expect(storage.sync.exists('/d')).toBe(false);
+  });
+
+  it('a rename that storage refuses leaves the target as it was: an empty directory, an open file', () => {
+    for (const make of [() => memory(), () => sqlite({ path: ':memory:' })]) {
+      // A limit refuses the rename after the host removed the empty target (the moved file's path
+      // would be too long); a failing storage rename must restore it the same way.
+      const storage = limits(make(), { maxPathLength: 40 });
+      const target = `/${'t'.repeat(30)}`;
+      storage.sync?.mkdir('/a');
+      storage.sync?.write(`/a/${'f'.repeat(20)}`, text('kept'));
+      storage.sync?.mkdir(target);
+      storage.sync?.setTimes(target, { modified: 1_000_000 });
+      const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+      const open = dir.openAt({}, target.slice(1), { directory: true }, R);
+      expect(codeOf(() => dir.renameAt('a', dir, target.slice(1)))).toBe('name-too-long');
+      expect(storage.sync?.stat(target)).toMatchObject({ kind: 'directory', modified: 1_000_000 });
+      expect(decode(storage.sync?.read(`/a/${'f'.repeat(20)}`) ?? new Uint8Array())).toBe('kept');
+      // A descriptor of the target still works, since the directory is still there.
+      open.openAt({}, 'new.txt', { create: true }, RW).write(text('n'), 0n);
+      expect(storage.sync?.exists(`${target}/new.txt`)).toBe(true);
+
+      const failing = make();
+      failing.sync?.mkdir('/a');
+      failing.sync?.mkdir('/b');
+      const refusing = override(failing.sync as VfsSyncStorage, {
+        rename: () => {
+          throw new Error('backend down');
+        },
+      });
+      const other = root(createWasiHost({ mounts: { '/data': refusing } }));
+      expect(codeOf(() => other.renameAt('a', other, 'b'))).toBe('io');
+      expect(failing.sync?.stat('/b').kind).toBe('directory');
+      // A file rename that fails leaves an open target writing to storage, not to a detached copy.
+      failing.sync?.write('/f', text('f'));
+      failing.sync?.write('/g', text('g'));
+      const g = other.openAt({}, 'g', {}, RW);
+      expect(codeOf(() => other.renameAt('f', other, 'g'))).toBe('io');
+      g.write(text('G'), 0n);
+      expect(decode(failing.sync?.read('/g') ?? new Uint8Array())).toBe('G');
+    }
   });
 
   it('appends at the current end even when another descriptor wrote meanwhile', () => {

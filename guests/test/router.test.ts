@@ -14,9 +14,16 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Descriptor } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import { hostDirectory, isVfsError, restrictedFiles, type VfsErrorCode } from '@eryx/vfs-core';
+import {
+  hostDirectory,
+  isVfsError,
+  restrictedFiles,
+  type VfsErrorCode,
+  type VfsStorage,
+} from '@eryx/vfs-core';
 import { createWasiHost, type WasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
+import { sqlite } from '@eryx/vfs-sqlite';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decode, R, RW, text, wasiCodeOf } from './descriptors.js';
 
@@ -366,5 +373,82 @@ describe('the host tree of mounts', () => {
     expect(
       wasiCodeOf(() => (dirs.get('/rw') as Descriptor).renameAt('sub', dirs.get('/ro') as Descriptor, 'x')),
     ).toBe('cross-device');
+  });
+});
+
+const STORAGES: [string, () => VfsStorage][] = [
+  ['memory', () => memory()],
+  ['sqlite', () => sqlite({ path: ':memory:' })],
+];
+
+describe.each(STORAGES)('error codes as Linux gives them (%s)', (_name, make) => {
+  const now = { tag: 'now' } as const;
+
+  it('a missing parent is no-entry in the synthetic root and a read-only mount; a present one read-only', () => {
+    const host = createWasiHost({
+      mounts: { '/data': make(), '/host/etc': make(), '/ro': { storage: make(), readOnly: true } },
+    });
+    const dirs = preopens(host);
+    for (const [dir, prefix] of [
+      [dirs.get('/') as Descriptor, ''],
+      [dirs.get('/') as Descriptor, 'host/'],
+      [dirs.get('/ro') as Descriptor, ''],
+    ] as const) {
+      const missing = `${prefix}nothing/x`;
+      expect(wasiCodeOf(() => dir.openAt({}, missing, { create: true }, RW))).toBe('no-entry');
+      for (const flags of [
+        { create: true, truncate: true },
+        { create: true, exclusive: true },
+      ]) {
+        expect(wasiCodeOf(() => dir.openAt({}, missing, flags, RW))).toBe('no-entry');
+      }
+      expect(wasiCodeOf(() => dir.createDirectoryAt(missing))).toBe('no-entry');
+      expect(wasiCodeOf(() => dir.unlinkFileAt(missing))).toBe('no-entry');
+      expect(wasiCodeOf(() => dir.removeDirectoryAt(missing))).toBe('no-entry');
+      expect(wasiCodeOf(() => dir.setTimesAt({}, missing, now, now))).toBe('no-entry');
+      expect(wasiCodeOf(() => dir.renameAt(missing, dir, `${prefix}y`))).toBe('no-entry');
+      // In a directory that is there, the mount is read-only (EROFS), as before.
+      expect(wasiCodeOf(() => dir.openAt({}, `${prefix}new.txt`, { create: true }, RW))).toBe('read-only');
+      expect(wasiCodeOf(() => dir.createDirectoryAt(`${prefix}new`))).toBe('read-only');
+    }
+  });
+
+  it('a rename or link across mounts looks both parents up first (ENOENT, ENOTDIR), then is cross-device', () => {
+    const a = make();
+    a.sync?.write('/f.txt', text('f'));
+    a.sync?.mkdir('/d');
+    const dirs = preopens(createWasiHost({ mounts: { '/a': a, '/b': make() } }));
+    const [from, to] = [dirs.get('/a') as Descriptor, dirs.get('/b') as Descriptor];
+    expect(wasiCodeOf(() => from.renameAt('f.txt', to, 'missing/f.txt'))).toBe('no-entry');
+    expect(wasiCodeOf(() => from.renameAt('missing/f.txt', to, 'f.txt'))).toBe('no-entry');
+    expect(wasiCodeOf(() => from.renameAt('f.txt/x', to, 'f.txt'))).toBe('not-directory');
+    expect(wasiCodeOf(() => from.renameAt('d', to, 'missing/d'))).toBe('no-entry');
+    expect(wasiCodeOf(() => from.linkAt({}, 'f.txt', to, 'missing/f.txt'))).toBe('no-entry');
+    // Linux checks the mounts before it looks the source itself up: a missing file is EXDEV.
+    expect(wasiCodeOf(() => from.renameAt('nothing.txt', to, 'f.txt'))).toBe('cross-device');
+    expect(wasiCodeOf(() => from.renameAt('f.txt', to, 'f.txt'))).toBe('cross-device');
+    expect(wasiCodeOf(() => from.linkAt({}, 'f.txt', to, 'f.txt'))).toBe('cross-device');
+    expect(decode(a.sync?.read('/f.txt') ?? new Uint8Array())).toBe('f');
+  });
+
+  it('a mount point belongs to the directory it is in: renaming it, or onto it, is EROFS or EBUSY', () => {
+    const synthetic = preopens(createWasiHost({ mounts: { '/data': make(), '/host/etc': make() } }));
+    const root = synthetic.get('/') as Descriptor;
+    expect(wasiCodeOf(() => root.renameAt('data', root, 'x'))).toBe('read-only');
+    expect(wasiCodeOf(() => root.renameAt('host/etc', root, 'etc'))).toBe('read-only');
+    expect(wasiCodeOf(() => root.renameAt('host', root, 'data'))).toBe('read-only');
+    const data = synthetic.get('/data') as Descriptor;
+    expect(wasiCodeOf(() => root.renameAt('data', data, 'x'))).toBe('cross-device');
+    // wasi-libc sends rename("/data", "/data/x") as `.` of the /data preopen: EXDEV, as in Linux.
+    expect(wasiCodeOf(() => data.renameAt('.', data, 'x'))).toBe('cross-device');
+
+    const top = make();
+    top.sync?.write('/top.txt', text('t'));
+    const nested = preopens(createWasiHost({ mounts: { '/': top, '/data': make() } }));
+    const writable = nested.get('/') as Descriptor;
+    expect(wasiCodeOf(() => writable.renameAt('data', writable, 'moved'))).toBe('busy');
+    expect(wasiCodeOf(() => writable.renameAt('top.txt', writable, 'data'))).toBe('busy');
+    expect(wasiCodeOf(() => writable.renameAt('top.txt', writable, 'data/top.txt'))).toBe('cross-device');
+    expect(top.sync?.exists('/top.txt')).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import {
   type ArgumentKind,
   isVfsError,
@@ -38,6 +39,13 @@ function callsWithBad(kind: ArgumentKind, bad: unknown, path: string): [StorageO
     });
   }
   return calls;
+}
+
+/** A `Uint8Array` whose buffer was transferred away: it reads as empty, but is no data at all. */
+function detachedBytes(): Uint8Array {
+  const bytes = text('abc');
+  structuredClone(bytes, { transfer: [bytes.buffer as ArrayBuffer] });
+  return bytes;
 }
 
 /** Bad paths, offsets, sizes and data: typed errors, stored data intact. */
@@ -115,6 +123,15 @@ export function badInputSuite(ctx: SuiteContext): void {
       ['an array', [1, 2, 3]],
       ['null', null],
       ['an ArrayBuffer', new ArrayBuffer(4)],
+      ['a Uint8Array look-alike', { length: 3, 0: 1, 1: 2, 2: 3 }],
+      [
+        'an object with a buffer and a byteLength',
+        { buffer: new ArrayBuffer(3), byteOffset: 0, byteLength: 3, length: 3 },
+      ],
+      ['an object tagged Uint8Array', { [Symbol.toStringTag]: 'Uint8Array', length: 0 }],
+      ['another typed array', new Uint16Array(2)],
+      ['a DataView', new DataView(new ArrayBuffer(3))],
+      ['a detached Uint8Array', detachedBytes()],
     ] as [string, unknown][]) {
       it(`rejects data that is ${what}`, async () => {
         const s = ctx.storage as unknown as Record<string, Any>;
@@ -126,6 +143,16 @@ export function badInputSuite(ctx: SuiteContext): void {
         expect(await ctx.storage.exists(ctx.path('new'))).toBe(false);
       });
     }
+
+    it('accepts a Uint8Array from another realm (a worker, a vm context) as data', async () => {
+      const p = ctx.path('f');
+      const foreign = () => runInNewContext('new Uint8Array([104, 105])') as Uint8Array;
+      expect(foreign() instanceof Uint8Array).toBe(false);
+      await ctx.storage.write(p, foreign());
+      await ctx.storage.writeAt(p, 2, foreign());
+      await ctx.storage.append(p, foreign());
+      expect(str(await ctx.storage.read(p))).toBe('hihihi');
+    });
 
     it('rejects times that are not finite numbers', async () => {
       const s = ctx.storage as unknown as Record<string, Any>;

@@ -30,18 +30,40 @@ export function checkOffset(value: unknown, what: string, path?: string): number
   return value;
 }
 
+/** Whether `buffer` was transferred away: a view of it can no longer be made. */
+function isDetached(buffer: ArrayBufferLike): boolean {
+  try {
+    new Uint8Array(buffer, 0, 0);
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 /**
- * Checks that `data` is a `Uint8Array` and that writing it at `offset` stays within safe integers.
+ * Checks that `data` is a `Uint8Array` (one from another realm, such as a `vm` context, included)
+ * whose buffer is not detached, and that writing it at `offset` stays within safe integers.
+ * Returns a `Uint8Array` of this realm over the same bytes.
  * @throws {VfsError} `invalid-argument`; `invalid-offset`
  */
 export function checkData(data: unknown, path?: string, offset = 0): Uint8Array {
   if (!(data instanceof Uint8Array)) {
-    throw new VfsError('invalid-argument', 'data must be a Uint8Array', { path });
+    // A Uint8Array of another realm fails instanceof; a look-alike object is no typed array at all.
+    if (!ArrayBuffer.isView(data) || Object.prototype.toString.call(data) !== '[object Uint8Array]') {
+      throw new VfsError('invalid-argument', 'data must be a Uint8Array', { path });
+    }
+    const { buffer, byteOffset, byteLength } = data as Uint8Array;
+    data = isDetached(buffer) ? data : new Uint8Array(buffer, byteOffset, byteLength);
   }
-  if (offset + data.length > Number.MAX_SAFE_INTEGER) {
+  const bytes = data as Uint8Array;
+  // A detached view reads as empty: refuse it rather than store nothing in its place.
+  if (bytes.byteLength === 0 && isDetached(bytes.buffer)) {
+    throw new VfsError('invalid-argument', 'data is detached (its buffer was transferred)', { path });
+  }
+  if (offset + bytes.length > Number.MAX_SAFE_INTEGER) {
     throw new VfsError('invalid-offset', 'offset + length exceeds the largest safe integer', { path });
   }
-  return data;
+  return bytes;
 }
 
 function checkTimes(times: unknown, path: string): SetTimes {

@@ -88,6 +88,13 @@ export function toVfsError(
   if (error instanceof ConflictError) {
     return new VfsError('busy', 'too many concurrent updates of the same entry', { path, cause: error });
   }
+  if (name === 'KeyTooLongError' || /key is too long/i.test(text)) {
+    // S3 caps a key at 1,024 bytes: the path (with the prefix and the entry's metadata) is too long.
+    return new VfsError('name-too-long', `the path is too long for an S3 key: ${text}`, {
+      path,
+      cause: error,
+    });
+  }
   if (name === 'NoSuchBucket') {
     return new VfsError('io', `S3 bucket "${where.bucket}" does not exist`, { path, cause: error });
   }

@@ -1,4 +1,6 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { toVfsError } from '../src/errors.js';
 import { openS3, type S3Storage, s3 } from '../src/index.js';
 import { chaos } from './chaos.js';
 import { freshStorage, newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
@@ -358,6 +360,50 @@ describe('faults', () => {
     });
     await expect(fs.list('/')).rejects.toMatchObject({ code: 'permission-denied' });
     await fs.close();
+  });
+
+  it("reports a key past S3's 1,024 bytes (KeyTooLongError) as name-too-long", async () => {
+    // The embedded s3rver stores any key; AWS and MinIO refuse one past 1,024 bytes like this.
+    const client = newClient();
+    const send = client.config.requestHandler;
+    const bucket = serverOptions().bucket;
+    client.config.requestHandler = {
+      handle: (request: { path: string }, options?: object) => {
+        if (Buffer.byteLength(decodeURIComponent(request.path)) <= bucket.length + 2 + 1024) {
+          return send.handle(request as never, options);
+        }
+        const xml =
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>KeyTooLongError</Code>' +
+          '<Message>Your key is too long</Message><MaxSizeAllowed>1024</MaxSizeAllowed></Error>';
+        const headers = { 'content-type': 'application/xml' };
+        return Promise.resolve({
+          response: { statusCode: 400, headers, body: Readable.from([Buffer.from(xml)]) },
+        });
+      },
+    } as typeof send;
+    const fs = s3({ ...serverOptions(), client, prefix: randomPrefix() });
+    try {
+      const long = `/${Array.from({ length: 4 }, (_, i) => `${i}${'n'.repeat(250)}`).join('/')}`;
+      let dir = '';
+      for (const segment of long.split('/').slice(1, -1)) {
+        dir += `/${segment}`;
+        await fs.mkdir(dir);
+      }
+      await expect(fs.write(long, bytes('x'))).rejects.toMatchObject({ code: 'name-too-long', path: long });
+      await expect(fs.mkdir(long)).rejects.toMatchObject({ code: 'name-too-long', path: long });
+      await expect(fs.exists(long)).resolves.toBe(false);
+      await fs.close();
+    } finally {
+      client.destroy();
+    }
+    const refused = Object.assign(new Error('Your key is too long'), {
+      name: 'KeyTooLongError',
+      $metadata: { httpStatusCode: 400 },
+    });
+    expect(toVfsError(refused, { bucket: 'b', path: '/x' })).toMatchObject({
+      code: 'name-too-long',
+      path: '/x',
+    });
   });
 
   it('reports an unreachable endpoint as io', async () => {

@@ -11,7 +11,7 @@ import type {
   PathFlags,
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { isVfsError, VfsError } from '../errors.js';
-import { normalizePath } from '../path.js';
+import { normalizePath, parentPath } from '../path.js';
 import { knownNormal } from '../path-memo.js';
 import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
@@ -123,6 +123,28 @@ function resolve(dir: string, path: string): string {
  */
 function locate(context: HostContext, dir: Node, path: string): Located {
   return context.tree.locateIn(dir.mount, resolve(dir.path, path));
+}
+
+/**
+ * Renames directory `from` onto the empty directory `to`: POSIX replaces it, storage never merges
+ * directories, so `to` goes first. When the rename then fails (a limit refuses it, the backend
+ * fails), `to` is made again with its times: a refused rename changes nothing.
+ */
+function replaceEmptyDirectory(mount: Mount, from: string, to: string): void {
+  const { accessed, modified } = mount.storage.stat(to);
+  mount.storage.rmdir(to);
+  try {
+    mount.storage.rename(from, to);
+  } catch (error) {
+    try {
+      mount.storage.mkdir(to);
+      mount.storage.setTimes(to, { accessed, modified });
+    } catch {
+      // The rename's own error is the one the guest must see.
+    }
+    throw error;
+  }
+  mount.removedTree(to);
 }
 
 /** A trailing slash (or `/.`) asks for a directory: POSIX reports a file there as not a directory. */
@@ -444,7 +466,10 @@ export class Descriptor {
       const to = other.#locate(other.#directory(), newPath);
       from.mount.storage.stat(from.path);
       to.mount.assertWritable(to.path);
-      if (to.mount !== from.mount) return fail('cross-device');
+      if (to.mount !== from.mount) {
+        to.mount.assertParent(to.path);
+        return fail('cross-device');
+      }
       // Storage has no hard links (a host directory refuses them too: a link could reach outside
       // it); EPERM is what POSIX file systems without them report.
       return fail('not-permitted');
@@ -538,7 +563,19 @@ export class Descriptor {
       const { mount, path: from } = this.#locate(dir, oldPath);
       const destination = other.#locate(newDir, newPath);
       const to = destination.path;
-      if (destination.mount !== mount) return fail('cross-device');
+      if (destination.mount !== mount || from === '/' || to === '/') {
+        // Linux looks both directories up before it compares mounts (but the source after).
+        mount.assertParent(from);
+        destination.mount.assertParent(to);
+        // A mount point is an entry of the directory it is in: renaming it, or onto it, within
+        // that directory's mount is EROFS or EBUSY there, not EXDEV.
+        const { tree } = this.#context;
+        const holder = (m: Mount, path: string) =>
+          path === '/' && m.guestPath !== '/' ? tree.route(parentPath(m.guestPath)).mount : m;
+        const within = holder(mount, from);
+        if (within !== holder(destination.mount, to)) return fail('cross-device');
+        return fail(within.readOnly ? 'read-only' : 'busy');
+      }
       mount.assertWritable(from);
       if (from === to) {
         mount.storage.stat(from);
@@ -549,15 +586,21 @@ export class Descriptor {
       const toKind = mount.kindOf(to);
       if (fromKind === 'file' && wantsDirectory(oldPath)) return fail('not-directory');
       if (fromKind === 'directory' && toKind === 'directory') {
-        // POSIX replaces an empty directory; storage never merges directories.
         if (mount.storage.list(to).length > 0) return fail('not-empty');
         if (to.startsWith(`${from}/`)) return fail('invalid');
-        mount.storage.rmdir(to);
-        mount.removedTree(to);
-      } else if (fromKind === 'file' && toKind === 'file') {
-        mount.detach(to);
+        replaceEmptyDirectory(mount, from, to);
+      } else {
+        // An open target keeps its content once replaced; if the rename fails, it is still there.
+        const open = fromKind === 'file' && toKind === 'file' ? mount.openNode(to) : undefined;
+        if (open) open.detach();
+        try {
+          mount.storage.rename(from, to);
+        } catch (error) {
+          if (open) open.unlinked = false;
+          throw error;
+        }
+        if (open) mount.detach(to);
       }
-      mount.storage.rename(from, to);
       mount.moved(from, to);
     });
   }

@@ -1,5 +1,5 @@
 import { isVfsError, VfsError } from '../errors.js';
-import { isSameOrDescendant, rebasePath } from '../path.js';
+import { isSameOrDescendant, parentPath, rebasePath } from '../path.js';
 import type { FileKind, Metadata, VfsSyncStorage } from '../types.js';
 import { hashSeed } from './hash.js';
 
@@ -129,9 +129,24 @@ export class Mount {
     this.hashSeed = hashSeed(guestPath);
   }
 
-  /** @throws `read-only` when the mount is read-only. */
+  /**
+   * Linux looks the directory of a path up before anything else: a missing one is ENOENT and a file
+   * in its place ENOTDIR, whatever the mount or the operation (EXDEV and EROFS come after).
+   * @throws `not-found`; `not-a-directory`
+   */
+  assertParent(path: string): void {
+    if (path === '/') return;
+    const parent = parentPath(path);
+    const kind = this.kindOf(parent);
+    if (kind === undefined) throw new VfsError('not-found', undefined, { path: parent });
+    if (kind === 'file') throw new VfsError('not-a-directory', undefined, { path: parent });
+  }
+
+  /** @throws `read-only` when the mount is read-only (after {@link assertParent}, in Linux's order). */
   assertWritable(path: string): void {
-    if (this.readOnly) throw new VfsError('read-only', 'the mount is read-only', { path });
+    if (!this.readOnly) return;
+    this.assertParent(path);
+    throw new VfsError('read-only', 'the mount is read-only', { path });
   }
 
   /**
