@@ -86,7 +86,8 @@ export function myStorage(): VfsStorage {
       if (from === '/' || to === '/') throw new VfsError('busy', undefined, { path: '/' });
       const source = get(from);
       if (from === to) return;
-      if (to.startsWith(`${from}/`)) throw new VfsError('invalid-path', 'into its own subtree', { path: to });
+      if (source.meta.kind === 'directory' && to.startsWith(`${from}/`))
+        throw new VfsError('invalid-path', 'into its own subtree', { path: to });
       const target = nodes.get(to);
       if (!target) parentDir(to);
       else if (target.meta.kind === 'directory')

@@ -420,6 +420,12 @@ export function renameSuite(ctx: SuiteContext): void {
       expect(await ctx.storage.exists(ctx.path('d', 'sub')), `exists(${ctx.path('d', 'sub')})`).toBe(true);
     });
 
+    it('a file moved below itself has a file for a parent: not-a-directory, not invalid-path', async () => {
+      await ctx.storage.write(ctx.path('f'), text('x'));
+      await expectError(() => ctx.storage.rename(ctx.path('f'), ctx.path('f', 'g')), 'not-a-directory');
+      expect(str(await ctx.storage.read(ctx.path('f'))), `content of ${ctx.path('f')}`).toBe('x');
+    });
+
     it('refuses the root', async () => {
       await expectError(() => ctx.storage.rename('/', ctx.path('root')), 'busy');
       await ctx.storage.write(ctx.path('f'), text('x'));
