@@ -23,6 +23,8 @@ export type SuiteName =
   | 'directories'
   | 'rename'
   | 'badInput'
+  | 'nameLimits'
+  | 'illFormed'
   | 'concurrency'
   | 'shared'
   | 'persistence'

@@ -14,6 +14,7 @@ import {
 } from './suites/data.js';
 import { flushSuite } from './suites/flush.js';
 import { limitsSuite } from './suites/limits.js';
+import { illFormedSuite, nameLimitsSuite } from './suites/names.js';
 import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
 import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
@@ -22,7 +23,6 @@ import { randomName } from './util.js';
 export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
 export { ReferenceModel, referenceStorage } from './model.js';
-export { runStoreBackendConformance, type StoreBackendConformanceOptions } from './store-backend.js';
 export {
   type Capability,
   type ConformanceReport,
@@ -31,12 +31,14 @@ export {
   isStrict,
   type SkippedSuite,
 } from './report.js';
+export { runStoreBackendConformance, type StoreBackendConformanceOptions } from './store-backend.js';
 // Every sub-suite on its own, to compose a selection (the suite modules export nothing else but
 // the checks some of them run).
 export * from './suites/claims.js';
 export * from './suites/data.js';
 export * from './suites/flush.js';
 export * from './suites/limits.js';
+export * from './suites/names.js';
 export * from './suites/property.js';
 export * from './suites/robustness.js';
 export * from './suites/tree.js';
@@ -66,6 +68,8 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   directories: directorySuite,
   rename: renameSuite,
   badInput: badInputSuite,
+  nameLimits: nameLimitsSuite,
+  illFormed: illFormedSuite,
   concurrency: concurrencySuite,
   shared: sharedSuite,
   persistence: persistenceSuite,

@@ -19,6 +19,8 @@ const SUITE_ORDER = Object.keys({
   directories: 0,
   rename: 0,
   badInput: 0,
+  nameLimits: 0,
+  illFormed: 0,
   concurrency: 0,
   shared: 0,
   persistence: 0,

@@ -112,6 +112,27 @@ describe('limits wrapper', () => {
     expect((await s.stat('/short')).size).toBe(5);
   });
 
+  it('maxNameLength refuses a longer last segment in every creating operation', async () => {
+    const s = limits(referenceStorage(), { maxNameLength: 4 });
+    expect(s.limits).toEqual({ maxNameLength: 4 });
+    await s.write('/abcd', bytes(1));
+    await expectError(() => s.write('/abcde', bytes(1)), 'name-too-long');
+    await expectError(() => s.writeAt('/abcde', 0, bytes(1)), 'name-too-long');
+    await expectError(() => s.append('/abcde', bytes(1)), 'name-too-long');
+    await expectError(() => s.create('/abcde'), 'name-too-long');
+    await expectError(() => s.mkdir('/abcde'), 'name-too-long');
+    await expectError(() => s.rename('/abcd', '/abcde'), 'name-too-long');
+    await expectError(() => s.write('/abcd', bytes(2)).then(() => s.mkdir('/é-ab')), 'name-too-long');
+    expect((await s.list('/')).map((e) => e.name)).toEqual(['abcd']);
+  });
+
+  it('core refuses names over 255 and paths over 4,096 bytes on any storage, whatever the wrapper says', async () => {
+    const s = limits(referenceStorage(), { maxNameLength: 1000, maxPathLength: 10_000 });
+    await expectError(() => s.write(`/${'n'.repeat(256)}`, bytes(1)), 'name-too-long');
+    await s.write(`/${'n'.repeat(255)}`, bytes(1));
+    await expectError(() => s.write('/\uD800', bytes(1)), 'invalid-path');
+  });
+
   it('the sync twin and the async form share one tally', async () => {
     const s = limits(referenceStorage(), { maxBytes: 10 });
     await s.write('/a', bytes(6));

@@ -2,6 +2,7 @@ export * from './chunks.js';
 export * from './errors.js';
 export * from './limits/index.js';
 export * from './locks.js';
+export { DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_PATH_LENGTH } from './names.js';
 export * from './operations.js';
 export * from './path.js';
 export { readOnly } from './read-only.js';

@@ -29,6 +29,11 @@ export interface OperationSpec {
   readonly result: ResultKind;
   /** Its number on the sync bridge's wire; never reused. */
   readonly code: number;
+  /**
+   * The index of the path argument that may name a new entry (a new file, a directory, a rename
+   * target), which core's guards check against the name and path limits (`name-too-long`).
+   */
+  readonly creates?: number;
 }
 
 /** The storage operations proper: every {@link VfsOperation} but `close`. */
@@ -43,18 +48,18 @@ type Row<K extends StorageOperation> = OperationSpec & {
 export const OPERATIONS: { readonly [K in StorageOperation]: Row<K> } = Object.freeze({
   read: { args: ['path'], mutating: false, result: 'bytes', code: 1 },
   readAt: { args: ['path', 'offset', 'length'], mutating: false, result: 'bytes', code: 2 },
-  write: { args: ['path', 'data'], mutating: true, result: 'void', code: 3 },
-  writeAt: { args: ['path', 'offset', 'data'], mutating: true, result: 'void', code: 4 },
-  append: { args: ['path', 'data'], mutating: true, result: 'offset', code: 5 },
-  create: { args: ['path'], mutating: true, result: 'void', code: 17 },
+  write: { args: ['path', 'data'], mutating: true, result: 'void', code: 3, creates: 0 },
+  writeAt: { args: ['path', 'offset', 'data'], mutating: true, result: 'void', code: 4, creates: 0 },
+  append: { args: ['path', 'data'], mutating: true, result: 'offset', code: 5, creates: 0 },
+  create: { args: ['path'], mutating: true, result: 'void', code: 17, creates: 0 },
   setSize: { args: ['path', 'size'], mutating: true, result: 'void', code: 6 },
   stat: { args: ['path'], mutating: false, result: 'metadata', code: 7 },
   list: { args: ['path'], mutating: false, result: 'entries', code: 8 },
   exists: { args: ['path'], mutating: false, result: 'boolean', code: 9 },
-  mkdir: { args: ['path'], mutating: true, result: 'void', code: 10 },
+  mkdir: { args: ['path'], mutating: true, result: 'void', code: 10, creates: 0 },
   rmdir: { args: ['path'], mutating: true, result: 'void', code: 11 },
   delete: { args: ['path'], mutating: true, result: 'void', code: 12 },
-  rename: { args: ['path', 'path'], mutating: true, result: 'void', code: 13 },
+  rename: { args: ['path', 'path'], mutating: true, result: 'void', code: 13, creates: 1 },
   setTimes: { args: ['path', 'times'], mutating: true, result: 'void', code: 14 },
 } as const);
 

@@ -10,7 +10,10 @@ export function isKnownNormal(path: unknown): boolean {
   return path === lastNormal;
 }
 
-/** Records that `path` is normal: only for a path that is (normalizePath, or a proven join). */
+/**
+ * Records that `path` is normal: only for a path that is (normalizePath, or a proven join of
+ * well-formed strings: a guest's strings are, as jco decodes them from UTF-8).
+ */
 export function knownNormal(path: string): string {
   lastNormal = path;
   return path;

@@ -1,13 +1,18 @@
 import { VfsError } from './errors.js';
 import { isKnownNormal, knownNormal } from './path-memo.js';
 
+// With the `u` flag a surrogate pair is one code point, so these match only lone surrogates.
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+
 /**
  * Normalizes a storage path. The result is absolute, `/`-separated, without `.` or `..` segments,
  * empty segments or a trailing slash; the root is `/`.
  *
  * `..` is resolved lexically (storage has no symlinks); a `..` that would climb above the root is
- * an `invalid-path` error, never clamped to `/`. Relative paths, non-strings and paths containing
- * NUL are `invalid-path` too.
+ * an `invalid-path` error, never clamped to `/`. Relative paths, non-strings, paths containing
+ * NUL and ill-formed strings (a lone UTF-16 surrogate, which has no UTF-8 form, so two such names
+ * could become one stored name) are `invalid-path` too.
  *
  * @throws {VfsError} `invalid-path`
  */
@@ -21,6 +26,11 @@ export function normalizePath(path: unknown): string {
   }
   if (path.includes('\0')) {
     throw new VfsError('invalid-path', 'path must not contain NUL', { path: path.replace(/\0/g, '\\0') });
+  }
+  if (LONE_SURROGATE.test(path)) {
+    throw new VfsError('invalid-path', 'path must be well-formed UTF-16 (it has a lone surrogate)', {
+      path: path.replace(LONE_SURROGATES, '\uFFFD'),
+    });
   }
   // Fast path: most paths are already normal (no empty, "." or ".." segments, no trailing slash).
   if (path === '/' || (!path.endsWith('/') && !path.includes('//') && !path.includes('/.'))) {

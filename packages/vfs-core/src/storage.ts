@@ -1,7 +1,9 @@
 import { isVfsError, toVfsError, VfsError } from './errors.js';
 import { KeyedQueue } from './locks.js';
+import { checkCreatedName, createdNameFits, nameLimits } from './names.js';
 import { type ArgumentKind, OPERATIONS, STORAGE_OPERATIONS, type StorageOperation } from './operations.js';
 import { normalizePath } from './path.js';
+import { runAsync, runSync } from './plan.js';
 import {
   type Capabilities,
   type FlushOptions,
@@ -84,50 +86,27 @@ function checkTimes(times: unknown, path: string): SetTimes {
 
 type Invoke = (...args: unknown[]) => unknown;
 
-/** Checks one call's arguments against their kinds; returns them as the backend receives them. */
-type Check = (args: ArrayLike<unknown>) => unknown[];
+/**
+ * Checks an argument after the first (which is always a path), given the normalized path and the
+ * checked argument before it; returns it as the backend receives it.
+ */
+type ArgCheck = (value: unknown, path: string, previous: unknown) => unknown;
 
-function checker(kinds: readonly ArgumentKind[]): Check {
-  return (a) => {
-    const out = new Array<unknown>(kinds.length);
-    let path: string | undefined;
-    let offset = 0;
-    for (let i = 0; i < kinds.length; i++) {
-      const value = a[i];
-      switch (kinds[i]) {
-        case 'path': {
-          const normal = normalizePath(value);
-          path ??= normal;
-          out[i] = normal;
-          break;
-        }
-        case 'offset':
-          offset = checkOffset(value, 'offset', path);
-          out[i] = offset;
-          break;
-        case 'length':
-          out[i] = checkOffset(value, 'length', path);
-          break;
-        case 'size':
-          out[i] = checkOffset(value, 'size', path);
-          break;
-        case 'data':
-          out[i] = checkData(value, path, offset);
-          break;
-        case 'times':
-          out[i] = checkTimes(value, path ?? '/');
-          break;
-      }
-    }
-    return out;
-  };
-}
-
-/** Whether an operation takes one path and nothing else (the common case, given a fast path). */
-const pathOnly = (op: StorageOperation) => {
-  const { args } = OPERATIONS[op];
-  return args.length === 1 && args[0] === 'path';
+const ARG_CHECKS: Record<ArgumentKind, ArgCheck> = {
+  path: (value) => normalizePath(value),
+  offset: (value, path) => checkOffset(value, 'offset', path),
+  length: (value, path) => checkOffset(value, 'length', path),
+  size: (value, path) => checkOffset(value, 'size', path),
+  // Written at the offset before it, when there is one (writeAt), else at 0.
+  data: (value, path, previous) => checkData(value, path, typeof previous === 'number' ? previous : 0),
+  times: (value, path) => checkTimes(value, path),
 };
+
+/** The checks of an operation's arguments after its path, and which argument it may create. */
+function argumentChecks(op: StorageOperation): { rest: ArgCheck[]; creates: number | undefined } {
+  const { args, creates } = OPERATIONS[op];
+  return { rest: args.slice(1).map((kind) => ARG_CHECKS[kind]), creates };
+}
 
 /**
  * Builds an object with one member per storage operation (plus `extra`), the one place the
@@ -196,23 +175,50 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     create: emulatedCreate as Invoke,
   };
 
+  const names = nameLimits(driver.limits);
+  const checkName = (op: StorageOperation, from: string, created: string) =>
+    createdNameFits(op, created, names)
+      ? undefined
+      : runAsync(checkCreatedName(op, from, created, names), driver);
+
+  // One closure per arity, without an array or a loop per call (see createSyncStorage).
   const guard = (op: StorageOperation): Invoke => {
     const impl = (driver[op] ?? emulated[op]) as Invoke;
-    if (pathOnly(op)) {
+    const { rest, creates } = argumentChecks(op);
+    const [c1, c2] = rest;
+    if (c1 === undefined) {
       return async (p: unknown) => {
         if (closed) throw closedError();
         try {
-          return await impl.call(driver, normalizePath(p));
+          const path = normalizePath(p);
+          if (creates !== undefined) await checkName(op, path, path);
+          return await impl.call(driver, path);
         } catch (error) {
           throw toVfsError(error);
         }
       };
     }
-    const check = checker(OPERATIONS[op].args);
-    return async (...a: unknown[]) => {
+    if (c2 === undefined) {
+      return async (p: unknown, x: unknown) => {
+        if (closed) throw closedError();
+        try {
+          const path = normalizePath(p);
+          const v1 = c1(x, path, path);
+          if (creates !== undefined) await checkName(op, path, (creates === 0 ? path : v1) as string);
+          return await impl.call(driver, path, v1);
+        } catch (error) {
+          throw toVfsError(error);
+        }
+      };
+    }
+    return async (p: unknown, x: unknown, y: unknown) => {
       if (closed) throw closedError();
       try {
-        return await impl.apply(driver, check(a));
+        const path = normalizePath(p);
+        const v1 = c1(x, path, path);
+        const v2 = c2(y, path, v1);
+        if (creates !== undefined) await checkName(op, path, path);
+        return await impl.call(driver, path, v1, v2);
       } catch (error) {
         throw toVfsError(error);
       }
@@ -264,25 +270,50 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     create: emulatedCreate as Invoke,
   };
 
-  // Each member checks, calls and translates inline rather than through a helper taking a closure:
-  // the WASI host makes several of these calls per guest call, and a closure (with its context)
-  // per call was most of what a stat allocated.
-  const guard = (impl: Invoke, kinds: readonly ArgumentKind[]): Invoke => {
-    if (kinds.length === 1 && kinds[0] === 'path') {
+  const names = nameLimits(driver.limits);
+  const checkName = (op: StorageOperation, from: string, created: string) => {
+    if (!createdNameFits(op, created, names)) runSync(checkCreatedName(op, from, created, names), driver);
+  };
+
+  // Each member checks, calls and translates inline, one closure per arity: the WASI host makes
+  // several of these calls per guest call, and an array, a loop or a closure per call (with its
+  // context) costs more than the check itself.
+  const guard = (impl: Invoke, op: StorageOperation): Invoke => {
+    const { rest, creates } = argumentChecks(op);
+    const [c1, c2] = rest;
+    if (c1 === undefined) {
       return (p: unknown) => {
         if (closed) throw closedError();
         try {
-          return impl.call(driver, normalizePath(p));
+          const path = normalizePath(p);
+          if (creates !== undefined) checkName(op, path, path);
+          return impl.call(driver, path);
         } catch (error) {
           throw toVfsError(error);
         }
       };
     }
-    const check = checker(kinds);
-    return (...a: unknown[]) => {
+    if (c2 === undefined) {
+      return (p: unknown, x: unknown) => {
+        if (closed) throw closedError();
+        try {
+          const path = normalizePath(p);
+          const v1 = c1(x, path, path);
+          if (creates !== undefined) checkName(op, path, (creates === 0 ? path : v1) as string);
+          return impl.call(driver, path, v1);
+        } catch (error) {
+          throw toVfsError(error);
+        }
+      };
+    }
+    return (p: unknown, x: unknown, y: unknown) => {
       if (closed) throw closedError();
       try {
-        return impl.apply(driver, check(a));
+        const path = normalizePath(p);
+        const v1 = c1(x, path, path);
+        const v2 = c2(y, path, v1);
+        if (creates !== undefined) checkName(op, path, path);
+        return impl.call(driver, path, v1, v2);
       } catch (error) {
         throw toVfsError(error);
       }
@@ -291,38 +322,35 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
 
   const readAtView = driver.readAtView;
   const flush = driver.flush;
-  return fromOperations<VfsSyncStorage>(
-    (op) => guard((driver[op] ?? emulated[op]) as Invoke, OPERATIONS[op].args),
-    {
-      capabilities: capabilitiesOf(driver),
-      limits: driver.limits,
-      ...(readAtView ? { readAtView: guard(readAtView as Invoke, OPERATIONS.readAt.args) } : {}),
-      ...(flush
-        ? {
-            flush(p?: string, options?: FlushOptions) {
-              if (closed) throw closedError();
-              try {
-                flush.call(driver, p === undefined ? undefined : normalizePath(p), {
-                  durable: options?.durable === true,
-                });
-              } catch (error) {
-                throw toVfsError(error);
-              }
-            },
-          }
-        : {}),
-      close() {
-        if (closed) return;
-        try {
-          driver.close?.();
-        } catch (error) {
-          throw toVfsError(error);
-        } finally {
-          closed = true;
+  return fromOperations<VfsSyncStorage>((op) => guard((driver[op] ?? emulated[op]) as Invoke, op), {
+    capabilities: capabilitiesOf(driver),
+    limits: driver.limits,
+    ...(readAtView ? { readAtView: guard(readAtView as Invoke, 'readAt') } : {}),
+    ...(flush
+      ? {
+          flush(p?: string, options?: FlushOptions) {
+            if (closed) throw closedError();
+            try {
+              flush.call(driver, p === undefined ? undefined : normalizePath(p), {
+                durable: options?.durable === true,
+              });
+            } catch (error) {
+              throw toVfsError(error);
+            }
+          },
         }
-      },
+      : {}),
+    close() {
+      if (closed) return;
+      try {
+        driver.close?.();
+      } catch (error) {
+        throw toVfsError(error);
+      } finally {
+        closed = true;
+      }
     },
-  );
+  });
 }
 
 /**

@@ -95,7 +95,17 @@ export function resolveCapabilities(declared: Partial<Capabilities> = {}): Capab
  * the operation before anything changed: `quota-exceeded` for sizes and counts, `name-too-long` for
  * paths. Only growth is refused: an operation that does not increase a quantity (overwriting in place,
  * shrinking, deleting) always works, even in a store already over a limit. A member left out is
- * unlimited.
+ * unlimited, except the two name limits below.
+ *
+ * **Names and paths are never unlimited.** The guards of {@link createStorage} and
+ * {@link createSyncStorage} (so every backend and every mount) refuse, with `name-too-long` and
+ * before anything else, to create (write, writeAt, append or create a new file, mkdir, a rename
+ * target) a name longer than {@link StorageLimits.maxNameLength} or a path longer than
+ * {@link StorageLimits.maxPathLength}, taking the values the driver declares, else 255 and 4,096
+ * UTF-8 bytes. A path over the limits that already exists is not refused (it creates nothing);
+ * lookups are never checked: a name that could not be created is simply `not-found`. Bounding each
+ * name bounds the name bytes every file costs: names are not counted in `maxBytes`. A wrapper such
+ * as `limits()` can only lower these limits; raising them takes a driver that declares higher ones.
  */
 export interface StorageLimits {
   /** Most bytes the store may hold: the sum of all file sizes. */
@@ -107,9 +117,14 @@ export interface StorageLimits {
   /**
    * Longest path, in UTF-8 bytes of the normalized absolute path, that an operation may create: a
    * new file (write, writeAt, append), a directory (mkdir) or a rename target, including the paths a
-   * moved directory's entries get.
+   * moved directory's entries get. Core's guards apply 4,096 when the driver declares none.
    */
   readonly maxPathLength?: number;
+  /**
+   * Longest name (one path segment), in UTF-8 bytes, that an operation may create, as for
+   * `maxPathLength`. Core's guards apply 255 when the driver declares none.
+   */
+  readonly maxNameLength?: number;
 }
 
 /**
@@ -118,7 +133,9 @@ export interface StorageLimits {
  *
  * **Paths** are absolute and `/`-separated. Storage objects made by {@link createStorage} normalize
  * them first (`.`/`..`/empty segments resolved, trailing slash dropped, see `normalizePath`): a
- * relative path, a NUL, a non-string or a `..` above the root is `invalid-path`, never clamped. The
+ * relative path, a NUL, a lone UTF-16 surrogate, a non-string or a `..` above the root is
+ * `invalid-path`, never clamped. Names and paths an operation creates are bounded (255 and 4,096
+ * UTF-8 bytes by default, `name-too-long`; see {@link StorageLimits}). The
  * root `/` always exists and can be neither removed nor renamed (`busy`).
  *
  * **Offsets, lengths and sizes** must be non-negative safe integers, else `invalid-offset`.

@@ -1,4 +1,8 @@
 import { OPERATIONS, type StorageOperation } from './operations.js';
+import { type Plan, runAsync, runSync } from './plan.js';
+
+export { call, type Plan, type Step } from './plan.js';
+
 import { createStorage, createSyncStorage, fromOperations, toAsync } from './storage.js';
 import type {
   Capabilities,
@@ -15,58 +19,7 @@ import type {
  * share one logic and cannot drift apart; the operations a wrapper leaves alone pass through.
  */
 
-/** One call to make on the inner storage. */
-export interface Step {
-  op: StorageOperation;
-  args: unknown[];
-}
-
-/** An operation written against the inner storage; `T` is what the operation returns. */
-export type Plan<T> = Generator<Step, T, unknown>;
-
-/** Yields one inner call and returns its (sync-typed) result; errors are thrown into the plan. */
-export function* call<K extends StorageOperation>(
-  op: K,
-  ...args: Parameters<VfsSyncStorage[K]>
-): Generator<Step, ReturnType<VfsSyncStorage[K]>, unknown> {
-  return (yield { op, args }) as ReturnType<VfsSyncStorage[K]>;
-}
-
 type Invoke = (...args: unknown[]) => unknown;
-
-/** Runs a plan against a synchronous storage. */
-export function runSync<T>(plan: Plan<T>, inner: VfsSyncStorage): T {
-  let next = plan.next();
-  while (!next.done) {
-    const { op, args } = next.value;
-    let result: unknown;
-    try {
-      result = (inner[op] as Invoke).apply(inner, args);
-    } catch (error) {
-      next = plan.throw(error);
-      continue;
-    }
-    next = plan.next(result);
-  }
-  return next.value;
-}
-
-/** Runs a plan against an asynchronous storage. */
-export async function runAsync<T>(plan: Plan<T>, inner: VfsStorage): Promise<T> {
-  let next = plan.next();
-  while (!next.done) {
-    const { op, args } = next.value;
-    let result: unknown;
-    try {
-      result = await (inner[op] as Invoke).apply(inner, args);
-    } catch (error) {
-      next = plan.throw(error);
-      continue;
-    }
-    next = plan.next(result);
-  }
-  return next.value;
-}
 
 /** Runs async tasks one at a time, in call order (an in-process lock). */
 export class SerialQueue {

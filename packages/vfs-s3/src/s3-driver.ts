@@ -16,6 +16,7 @@ import {
   type Metadata,
   parentPath,
   type SetTimes,
+  type StorageLimits,
   type VfsDriver,
 } from '@eryx/vfs-core';
 import { patchFile, readFileRange, writeFile } from './chunks.js';
@@ -38,6 +39,9 @@ const MAX_CONFLICT_RETRIES = 30;
  * the chunks it touches plus one small entry object), renames through a journal. This class runs
  * the operations (start-up, locks, retries, checks); the work is done by the modules it imports.
  */
+/** Bytes of a key beyond its prefix and path: `e/`, long names' `+/` and `!<gen>!<meta>`. */
+const KEY_OVERHEAD = 96;
+
 export class S3Driver implements VfsDriver {
   readonly #ctx: S3Context;
   readonly #paths = new KeyedQueue();
@@ -45,9 +49,14 @@ export class S3Driver implements VfsDriver {
   #ready: Promise<void> | undefined;
   #isReady = false;
   capabilities: Partial<Capabilities>;
+  readonly limits: StorageLimits;
 
   constructor(options: S3StorageOptions) {
     this.#ctx = new S3Context(options);
+    // An S3 key is at most 1,024 bytes: the prefix, `e/`, the path and the version suffix.
+    this.limits = {
+      maxPathLength: Math.min(4096, 1024 - Buffer.byteLength(this.#ctx.layout.root) - KEY_OVERHEAD),
+    };
     this.capabilities = capabilitiesFor(
       this.#ctx.conditionalOption === true ? 'conditional' : 'single-writer',
     );

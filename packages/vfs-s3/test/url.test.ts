@@ -48,7 +48,12 @@ it('opens the filesystem under prefix/namespace; another open of the same URL se
 it("enforces the URL's limits through core's limits wrapper", async () => {
   const url = storeUrl(randomPrefix('url'), 'n', { maxBytes: '1KiB', maxFiles: '2', maxFileSize: '600' });
   const storage = await openS3Url(url);
-  expect(storage.limits).toEqual({ maxBytes: 1024, maxFiles: 2, maxFileSize: 600 });
+  expect(storage.limits).toEqual({
+    maxBytes: 1024,
+    maxFiles: 2,
+    maxFileSize: 600,
+    maxPathLength: expect.any(Number),
+  });
   await expect(storage.write('/big', new Uint8Array(700))).rejects.toEqual(quota);
   await storage.write('/a', new Uint8Array(500));
   await storage.write('/b', new Uint8Array(500));
@@ -109,7 +114,7 @@ it('takes limits as an option, like every backend, and keeps its own members', a
     prefix: `${prefix}/`,
     limits: { maxFiles: 1 },
   });
-  expect(storage.limits).toEqual({ maxFiles: 1 });
+  expect(storage.limits).toEqual({ maxFiles: 1, maxPathLength: expect.any(Number) });
   expect(typeof storage.gc).toBe('function');
   expect(storage.prefix).toBe(`${prefix}/`);
   await storage.write('/a', bytes('1'));

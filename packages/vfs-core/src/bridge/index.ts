@@ -6,6 +6,7 @@ import {
   type Capabilities,
   type FlushOptions,
   resolveCapabilities,
+  type StorageLimits,
   type VfsSyncDriver,
   type VfsSyncStorage,
 } from '../types.js';
@@ -131,6 +132,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   finds the size changed.
  * - If the worker dies or does not answer within `timeout`, the call fails with an `io`
  *   `VfsError` and so do all later calls; buffered writes are lost.
+ * - The backend's capabilities are the bridge's; of its declared limits, the name and path limits
+ *   (`maxNameLength`, `maxPathLength`) are declared and enforced by the bridge too.
  *
  * @throws `invalid-argument` (bad options, module without the export); `io` (the worker failed to
  *   start); the factory's own errors
@@ -188,8 +191,13 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
   const ready = endpoint.receive(startupTimeout);
   if (!Buffer.isBuffer(ready)) fail(ready, 'while starting', startupTimeout);
   let capabilities: Capabilities;
+  let limits: StorageLimits | undefined;
   try {
-    capabilities = resolveCapabilities(answer(ready) as Partial<Capabilities>);
+    const { limits: declared, ...claims } = answer(ready) as Partial<Capabilities> & {
+      limits?: StorageLimits;
+    };
+    capabilities = resolveCapabilities(claims);
+    limits = declared && Object.keys(declared).length > 0 ? declared : undefined;
   } catch (error) {
     void worker.terminate();
     throw error;
@@ -212,6 +220,7 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
   const storage = createSyncStorage({
     ...bind(cache),
     capabilities,
+    ...(limits ? { limits } : {}),
     close() {
       closed = true;
       try {

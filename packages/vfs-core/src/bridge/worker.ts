@@ -105,7 +105,12 @@ async function serve(): Promise<void> {
     await endpoint.send(new Encoder().byte(FAILED).value(errorToWire(error)).finish());
     return;
   }
-  await endpoint.send(ok({ ...storage.capabilities }));
+  // The name and path limits go along: the bridge's own guard enforces them before its cache.
+  const { maxNameLength, maxPathLength } = storage.limits ?? storage.sync?.limits ?? {};
+  const limits = Object.fromEntries(
+    Object.entries({ maxNameLength, maxPathLength }).filter(([, v]) => v !== undefined),
+  ) as Record<string, number>;
+  await endpoint.send(ok({ ...storage.capabilities, limits }));
   for (;;) {
     const request = new Decoder(await endpoint.receive());
     let closing = false;

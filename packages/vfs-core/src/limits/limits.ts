@@ -1,5 +1,5 @@
 import { isVfsError, VfsError } from '../errors.js';
-import { joinPath, parentPath } from '../path.js';
+import { baseName, joinPath, parentPath } from '../path.js';
 import { checkFileTarget } from '../semantics.js';
 import type { Metadata, StorageLimits, VfsStorage } from '../types.js';
 import { call, type Plan, wrapStorage } from '../wrap.js';
@@ -7,7 +7,7 @@ import { call, type Plan, wrapStorage } from '../wrap.js';
 /** Options of {@link limits}: the {@link StorageLimits} to enforce; a member left out is unlimited. */
 export type LimitsOptions = StorageLimits;
 
-const NAMES = ['maxBytes', 'maxFiles', 'maxFileSize', 'maxPathLength'] as const;
+const NAMES = ['maxBytes', 'maxFiles', 'maxFileSize', 'maxPathLength', 'maxNameLength'] as const;
 
 function checkOptions(options: LimitsOptions): StorageLimits {
   if (typeof options !== 'object' || options === null) {
@@ -95,7 +95,16 @@ function plans(max: StorageLimits) {
         { path },
       );
     }
+    if (max.maxNameLength !== undefined && utf8Length(baseName(path)) > max.maxNameLength) {
+      throw new VfsError(
+        'name-too-long',
+        `the name is ${utf8Length(baseName(path))} bytes long, the limit is ${max.maxNameLength}`,
+        { path },
+      );
+    }
   }
+
+  const nameLimited = max.maxPathLength !== undefined || max.maxNameLength !== undefined;
 
   /**
    * Checks a file write that takes a file from `oldSize` to `newSize` (creating it when `meta` is
@@ -211,8 +220,12 @@ function plans(max: StorageLimits) {
     },
 
     *mkdir(path: string): Plan<void> {
-      if (max.maxPathLength !== undefined && utf8Length(path) > max.maxPathLength) {
-        if (!(yield* call('exists', path))) checkPathLength(path);
+      if (nameLimited) {
+        try {
+          checkPathLength(path);
+        } catch (error) {
+          if (!(yield* call('exists', path))) throw error;
+        }
       }
       yield* mutate(call('mkdir', path));
     },
@@ -222,9 +235,13 @@ function plans(max: StorageLimits) {
       const source = yield* statOrUndefined(from);
       if (source === undefined) return yield* call('rename', from, to);
       const target = yield* statOrUndefined(to);
-      if (target === undefined && max.maxPathLength !== undefined) {
+      if (target === undefined && nameLimited) {
         checkPathLength(to);
-        if (source.kind === 'directory' && utf8Length(to) > utf8Length(from)) {
+        if (
+          max.maxPathLength !== undefined &&
+          source.kind === 'directory' &&
+          utf8Length(to) > utf8Length(from)
+        ) {
           const longest = yield* longestMovedPath(from, to);
           if (longest > max.maxPathLength) {
             throw new VfsError(
@@ -243,8 +260,8 @@ function plans(max: StorageLimits) {
 
 /**
  * A storage that enforces {@link StorageLimits} on `storage`: total bytes, file count, file size
- * (`quota-exceeded`) and path length (`name-too-long`). Every check runs before the inner call, so a
- * refused operation changes nothing. Only growth is refused (see {@link StorageLimits}); the result
+ * (`quota-exceeded`), path and name length (`name-too-long`). Every check runs before the inner
+ * call, so a refused operation changes nothing. Only growth is refused (see {@link StorageLimits}); the result
  * declares the limits as {@link VfsStorage.limits} (the tighter of these and any the inner storage
  * declares).
  *

@@ -16,6 +16,7 @@ import {
   unlinkSync,
 } from 'node:fs';
 import { isVfsError, VfsError } from '../errors.js';
+import { DEFAULT_MAX_NAME_LENGTH, DEFAULT_MAX_PATH_LENGTH } from '../names.js';
 import { joinPath, pathSegments } from '../path.js';
 import {
   checkCreate,
@@ -99,7 +100,8 @@ interface Located {
  * (hence `nativeAppend: false`). `write` truncates then writes: not atomic against readers.
  * `accessed` is the host's atime, which the host's mount options (`relatime`) may move on reads.
  * Names are the host's: a segment longer than the host allows (usually 255 bytes) is
- * `name-too-long`.
+ * `name-too-long`; `list` leaves out a host entry whose name is longer than 255 UTF-8 bytes. The
+ * store declares `maxPathLength` as what the host's 4,096-byte PATH_MAX leaves below `root`.
  *
  * @param root an existing host directory; resolved once with `realpath`.
  * @throws {VfsError} `not-found` / `not-a-directory` when `root` is not a directory.
@@ -187,6 +189,8 @@ export function hostDirectory(root: string, options: HostDirectoryOptions = {}):
   const { O_CREAT, O_TRUNC, O_APPEND, O_EXCL } = constants;
 
   const driver: VfsSyncDriver = {
+    // The host's PATH_MAX (4,096 bytes with the NUL) counts the root's own path too.
+    limits: { maxPathLength: Math.min(DEFAULT_MAX_PATH_LENGTH, 4095 - Buffer.byteLength(base)) },
     capabilities: {
       atomicRename: true,
       atomicDirectoryRename: true,
@@ -258,6 +262,9 @@ export function hostDirectory(root: string, options: HostDirectoryOptions = {}):
       checkExistingDirectory(path, entry.kind);
       const entries: DirEntry[] = [];
       for (const name of hostCall(path, () => readdirSync(entry.host))) {
+        // A host may allow longer names (macOS: 255 UTF-16 units); storage never hands one out.
+        if (name.length * 3 > DEFAULT_MAX_NAME_LENGTH && Buffer.byteLength(name) > DEFAULT_MAX_NAME_LENGTH)
+          continue;
         const child = joinPath(path, name);
         try {
           const host = `${entry.host}/${name}`;
