@@ -1,9 +1,39 @@
 import { VfsError } from './errors.js';
 import { isKnownNormal, knownNormal } from './path-memo.js';
 
-// With the `u` flag a surrogate pair is one code point, so these match only lone surrogates.
-const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+// With the `u` flag a surrogate pair is one code point, so this matches only lone surrogates.
 const LONE_SURROGATES = /[\uD800-\uDFFF]/gu;
+
+/** What {@link scan} finds in a path. */
+const NORMAL = 0;
+const NEEDS_NORMALIZING = 1;
+const NUL = 2;
+const ILL_FORMED = 3;
+
+/**
+ * One pass over an absolute path: a NUL, a lone surrogate (no UTF-8 form, so two such names could
+ * become one stored name), or something to normalize (an empty, `.` or `..` segment, or a trailing
+ * slash; a segment merely starting with `.` is normalized too). One loop costs less than a search
+ * per rule on the short paths most calls carry.
+ */
+function scan(path: string): number {
+  const last = path.length - 1;
+  let shape = last > 0 && path.charCodeAt(last) === 47 ? NEEDS_NORMALIZING : NORMAL;
+  for (let i = 0; i <= last; i++) {
+    const c = path.charCodeAt(i);
+    if (c === 47) {
+      const next = path.charCodeAt(i + 1);
+      if (next === 47 || next === 46) shape = NEEDS_NORMALIZING;
+    } else if (c === 0) {
+      return NUL;
+    } else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = path.charCodeAt(i + 1);
+      if (c > 0xdbff || !(next >= 0xdc00 && next <= 0xdfff)) return ILL_FORMED;
+      i++;
+    }
+  }
+  return shape;
+}
 
 /**
  * Normalizes a storage path. The result is absolute, `/`-separated, without `.` or `..` segments,
@@ -24,18 +54,17 @@ export function normalizePath(path: unknown): string {
   if (!path.startsWith('/')) {
     throw new VfsError('invalid-path', 'path must be absolute (start with "/")', { path });
   }
-  if (path.includes('\0')) {
+  const shape = scan(path);
+  if (shape === NUL) {
     throw new VfsError('invalid-path', 'path must not contain NUL', { path: path.replace(/\0/g, '\\0') });
   }
-  if (LONE_SURROGATE.test(path)) {
+  if (shape === ILL_FORMED) {
     throw new VfsError('invalid-path', 'path must be well-formed UTF-16 (it has a lone surrogate)', {
       path: path.replace(LONE_SURROGATES, '\uFFFD'),
     });
   }
   // Fast path: most paths are already normal (no empty, "." or ".." segments, no trailing slash).
-  if (path === '/' || (!path.endsWith('/') && !path.includes('//') && !path.includes('/.'))) {
-    return knownNormal(path);
-  }
+  if (shape === NORMAL) return knownNormal(path);
   const out: string[] = [];
   for (const segment of path.split('/')) {
     if (segment === '' || segment === '.') continue;

@@ -1,6 +1,6 @@
 import { isVfsError, toVfsError, VfsError } from './errors.js';
 import { KeyedQueue } from './locks.js';
-import { checkCreatedName, createdNameFits, nameLimits } from './names.js';
+import { checkCreatedName, createdNameFits, type NameLimits, nameLimits } from './names.js';
 import { type ArgumentKind, OPERATIONS, STORAGE_OPERATIONS, type StorageOperation } from './operations.js';
 import { normalizePath } from './path.js';
 import { runAsync, runSync } from './plan.js';
@@ -121,6 +121,12 @@ export function fromOperations<T>(
   return out as T;
 }
 
+/**
+ * The longest string (in UTF-16 units) that fits every name and path limit whatever its characters
+ * (one unit is at most 3 UTF-8 bytes): a created path this short needs no check at all.
+ */
+const shortEnough = (names: NameLimits) => Math.floor(Math.min(names.maxNameLength, names.maxPathLength) / 3);
+
 /** What an emulated create writes: nothing, at offset 0. */
 const NOTHING = new Uint8Array(0);
 
@@ -176,8 +182,9 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
   };
 
   const names = nameLimits(driver.limits);
+  const short = shortEnough(names);
   const checkName = (op: StorageOperation, from: string, created: string) =>
-    createdNameFits(op, created, names)
+    (op !== 'rename' && created.length <= short) || createdNameFits(op, created, names)
       ? undefined
       : runAsync(checkCreatedName(op, from, created, names), driver);
 
@@ -271,7 +278,9 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
   };
 
   const names = nameLimits(driver.limits);
+  const short = shortEnough(names);
   const checkName = (op: StorageOperation, from: string, created: string) => {
+    if (op !== 'rename' && created.length <= short) return;
     if (!createdNameFits(op, created, names)) runSync(checkCreatedName(op, from, created, names), driver);
   };
 
@@ -358,10 +367,20 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
  * are synchronous by nature (memory, SQLite) implement the sync form once and expose both.
  */
 export function toAsync(sync: VfsSyncStorage): VfsStorage {
-  const member =
-    (op: StorageOperation | 'close'): Invoke =>
-    async (...a: unknown[]) =>
-      (sync[op] as Invoke).apply(sync, a);
+  // The method is taken once and called with the arguments it takes (no rest array per call).
+  const member = (op: StorageOperation | 'close'): Invoke => {
+    const fn = (sync[op] as Invoke).bind(sync);
+    switch (op === 'close' ? 0 : OPERATIONS[op].args.length) {
+      case 0:
+        return async () => fn();
+      case 1:
+        return async (p: unknown) => fn(p);
+      case 2:
+        return async (p: unknown, x: unknown) => fn(p, x);
+      default:
+        return async (p: unknown, x: unknown, y: unknown) => fn(p, x, y);
+    }
+  };
   return fromOperations<VfsStorage>(member, {
     capabilities: sync.capabilities,
     sync,
