@@ -104,6 +104,10 @@ export function useConformanceContext(
     return toAsync(store.sync);
   };
   beforeEach(async () => {
+    // Let the event loop turn once per test. A synchronous store (the sync form, the sync bridge)
+    // resolves everything through microtasks and may block, so a whole suite could otherwise run
+    // without a turn, and vitest's worker, which answers its runner only between turns, times out.
+    await new Promise((resolve) => setImmediate(resolve));
     original = await options.create();
     storage = inForm(original);
     dir = `/${randomName()}`;
