@@ -361,6 +361,17 @@ export function parseStoreUrl(url: string, options: ParseStoreUrlOptions = {}): 
 }
 
 /**
+ * A backend's options from what its store URL says (`fromUrl`) and what the caller passes in code
+ * (`overrides`, which win), without the members that are `undefined`, so that a backend's option
+ * checks see only what was given. The shared last step of the backends' openers.
+ */
+export function storeOptions<T extends object>(fromUrl: T, overrides: Partial<T> = {}): T {
+  const out: Record<string, unknown> = { ...fromUrl, ...overrides };
+  for (const key of Object.keys(out)) if (out[key] === undefined) delete out[key];
+  return out as T;
+}
+
+/**
  * `url` parsed (a string) or checked (a {@link StoreUrl} already parsed) as one of `schemes`: the
  * first step of every backend's opener.
  * @throws {VfsError} `invalid-argument` for a malformed URL or another scheme

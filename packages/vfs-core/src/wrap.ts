@@ -1,8 +1,5 @@
 import { OPERATIONS, type StorageOperation } from './operations.js';
 import { type Plan, runAsync, runSync } from './plan.js';
-
-export { call, type Plan, type Step } from './plan.js';
-
 import { createStorage, createSyncStorage, fromOperations, toAsync } from './storage.js';
 import type {
   Capabilities,
@@ -12,6 +9,8 @@ import type {
   VfsSyncDriver,
   VfsSyncStorage,
 } from './types.js';
+
+export { call, type Plan, type Step } from './plan.js';
 
 /*
  * Wrappers write each operation once, as a generator that yields the inner calls it needs, and

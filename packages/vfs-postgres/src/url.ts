@@ -1,4 +1,10 @@
-import { expectStoreUrl, type ParseStoreUrlOptions, type StoreBackend, type StoreUrl } from '@eryx/vfs-core';
+import {
+  expectStoreUrl,
+  type ParseStoreUrlOptions,
+  type StoreBackend,
+  type StoreUrl,
+  storeOptions,
+} from '@eryx/vfs-core';
 import type { SyncBridgeSpec } from '@eryx/vfs-core/bridge';
 import { type PostgresOptions, type PostgresStorage, postgres } from './postgres.js';
 
@@ -17,17 +23,16 @@ export interface PostgresUrlOptions
 export function openPostgresUrl(url: string | StoreUrl, options: PostgresUrlOptions = {}): PostgresStorage {
   const { cwd, ...overrides } = options;
   const parsed = expectStoreUrl(url, 'postgres', { cwd });
-  const merged: PostgresOptions = {
-    connectionString: parsed.connectionString,
-    schema: parsed.schema,
-    namespace: parsed.namespace,
-    chunkSize: parsed.chunkSize,
-    limits: parsed.limits,
-    ...overrides,
-  };
-  for (const key of Object.keys(merged) as (keyof PostgresOptions)[]) {
-    if (merged[key] === undefined) delete merged[key];
-  }
+  const merged = storeOptions<PostgresOptions>(
+    {
+      connectionString: parsed.connectionString,
+      schema: parsed.schema,
+      namespace: parsed.namespace,
+      chunkSize: parsed.chunkSize,
+      limits: parsed.limits,
+    },
+    overrides,
+  );
   return postgres(merged);
 }
 

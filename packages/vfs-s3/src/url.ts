@@ -6,6 +6,7 @@ import {
   type S3StoreUrl,
   type StoreBackend,
   type StoreUrl,
+  storeOptions,
   VfsError,
   type VfsStorage,
 } from '@eryx/vfs-core';
@@ -35,20 +36,18 @@ function keyPrefix(url: S3StoreUrl): string {
 }
 
 function storageOptions(url: S3StoreUrl, overrides: Omit<S3UrlOptions, 'cwd'>): S3StorageOptions {
-  const options: S3StorageOptions = {
-    bucket: url.bucket,
-    prefix: keyPrefix(url),
-    endpoint: url.endpoint,
-    region: url.region,
-    forcePathStyle: url.forcePathStyle,
-    credentials: url.credentials,
-    chunkSize: url.chunkSize,
-    ...overrides,
-  };
-  for (const key of Object.keys(options) as (keyof S3StorageOptions)[]) {
-    if (options[key] === undefined) delete options[key];
-  }
-  return options;
+  return storeOptions<S3StorageOptions>(
+    {
+      bucket: url.bucket,
+      prefix: keyPrefix(url),
+      endpoint: url.endpoint,
+      region: url.region,
+      forcePathStyle: url.forcePathStyle,
+      credentials: url.credentials,
+      chunkSize: url.chunkSize,
+    },
+    overrides,
+  );
 }
 
 /**

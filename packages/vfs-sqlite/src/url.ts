@@ -4,6 +4,7 @@ import {
   type ParseStoreUrlOptions,
   type StoreBackend,
   type StoreUrl,
+  storeOptions,
   VfsError,
 } from '@eryx/vfs-core';
 import type { SyncBridgeSpec } from '@eryx/vfs-core/bridge';
@@ -26,19 +27,18 @@ export interface SqliteUrlOptions
 export function openSqliteUrl(url: string | StoreUrl, options: SqliteUrlOptions = {}): SqliteStorage {
   const { cwd, ...overrides } = options;
   const parsed = expectStoreUrl(url, 'sqlite', { cwd });
-  const fromUrl: SqliteOptions = {
-    path: parsed.path,
-    namespace: parsed.namespace,
-    limits: parsed.limits,
-    chunkSize: parsed.chunkSize,
-    busyTimeout: parsed.busyTimeout,
-    synchronous: parsed.synchronous,
-    readOnly: parsed.readOnly,
-  };
-  const merged = { ...fromUrl, ...overrides };
-  for (const key of Object.keys(merged) as (keyof SqliteOptions)[]) {
-    if (merged[key] === undefined) delete merged[key];
-  }
+  const merged = storeOptions<SqliteOptions>(
+    {
+      path: parsed.path,
+      namespace: parsed.namespace,
+      limits: parsed.limits,
+      chunkSize: parsed.chunkSize,
+      busyTimeout: parsed.busyTimeout,
+      synchronous: parsed.synchronous,
+      readOnly: parsed.readOnly,
+    },
+    overrides,
+  );
   return sqlite(merged);
 }
 
