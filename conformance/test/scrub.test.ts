@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import {
   compileSecrets,
   isVfsError,
@@ -38,6 +39,14 @@ describe('scrub: configuration', () => {
     await bad(['{{TOKEN}}', 'TOKEN']);
     await bad(['abcXY', 'XYdef']); // a suffix of one is a prefix of the other
     await bad(['%A%', '%B%']); // "%A%B%" holds overlapping matches
+  });
+
+  it('accepts a secret given as a Uint8Array of another realm', () => {
+    // A vm context's Uint8Array fails instanceof in this realm, yet is a Uint8Array all the same.
+    const foreign = runInNewContext('new Uint8Array([0x53, 0x45, 0x43, 0x52, 0x45, 0x54])') as Uint8Array;
+    expect(foreign instanceof Uint8Array).toBe(false);
+    const set = compileSecrets([foreign], '[REDACTED]', '*');
+    expect([...set.secrets[0]]).toEqual([...enc('SECRET')]);
   });
 
   it('accepts a secret that overlaps itself, and duplicates', () => {

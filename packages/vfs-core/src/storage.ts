@@ -43,6 +43,17 @@ function isDetached(buffer: ArrayBufferLike): boolean {
 }
 
 /**
+ * Whether `value` is a `Uint8Array`, one from another realm (a `vm` context, a worker's
+ * structured clone) included: those fail `instanceof`, while a look-alike object passes no check.
+ */
+export function isUint8Array(value: unknown): value is Uint8Array {
+  return (
+    value instanceof Uint8Array ||
+    (ArrayBuffer.isView(value) && Object.prototype.toString.call(value) === '[object Uint8Array]')
+  );
+}
+
+/**
  * Checks that `data` is a `Uint8Array` (one from another realm, such as a `vm` context, included)
  * whose buffer is not detached, and that writing it at `offset` stays within safe integers.
  * Returns a `Uint8Array` of this realm over the same bytes.
@@ -50,10 +61,7 @@ function isDetached(buffer: ArrayBufferLike): boolean {
  */
 export function checkData(data: unknown, path?: string, offset = 0): Uint8Array {
   if (!(data instanceof Uint8Array)) {
-    // A Uint8Array of another realm fails instanceof; a look-alike object is no typed array at all.
-    if (!ArrayBuffer.isView(data) || Object.prototype.toString.call(data) !== '[object Uint8Array]') {
-      throw new VfsError('invalid-argument', 'data must be a Uint8Array', { path });
-    }
+    if (!isUint8Array(data)) throw new VfsError('invalid-argument', 'data must be a Uint8Array', { path });
     const { buffer, byteOffset, byteLength } = data as Uint8Array;
     data = isDetached(buffer) ? data : new Uint8Array(buffer, byteOffset, byteLength);
   }

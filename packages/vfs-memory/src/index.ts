@@ -1,6 +1,7 @@
 import {
   checkOffset,
   createSyncStorage,
+  isUint8Array,
   type StorageLimits,
   toAsync,
   VfsError,
@@ -92,7 +93,7 @@ export function memory(options: MemoryOptions = {}): MemoryStorage {
     tree.root = cloneNode(snapshot.root) as DirNode;
     tree.used = snapshot.usedBytes;
   };
-  if (options.from instanceof Uint8Array) {
+  if (isUint8Array(options.from)) {
     const decoded = decodeSnapshot(options.from);
     load(new MemorySnapshot(decoded.root, decoded.usedBytes));
   } else if (options.from) load(options.from);

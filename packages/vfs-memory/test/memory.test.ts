@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import { expectBytes, expectError, pattern } from '@eryx/vfs-conformance';
 import { isVfsError } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +115,16 @@ describe('memory snapshots', () => {
     expect(str(await t.read('/😀 name'))).toBe('emoji');
     expect(t.usedBytes).toBe(s.usedBytes);
     expectBytes(t.serialize(), bytes);
+  });
+
+  it('restores serialized bytes handed over as a Uint8Array of another realm', async () => {
+    const s = await sample();
+    const bytes = s.serialize();
+    const foreign = runInNewContext('(n) => new Uint8Array(n)')(bytes.length) as Uint8Array;
+    foreign.set(bytes);
+    expect(foreign instanceof Uint8Array).toBe(false);
+    const t = memory({ from: foreign, maxBytes: 10_000_000 });
+    expect(str(await t.read('/dir/a'))).toBe('alpha');
   });
 
   it('serializes a given snapshot', async () => {

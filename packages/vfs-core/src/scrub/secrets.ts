@@ -1,4 +1,5 @@
 import { VfsError } from '../errors.js';
+import { isUint8Array } from '../storage.js';
 
 /**
  * A compiled set of secrets and the masks that replace them. Every mask has the length of what it
@@ -75,7 +76,7 @@ export function compileSecrets(
   for (const secret of secrets) {
     let bytes: Uint8Array;
     if (typeof secret === 'string') bytes = encoder.encode(secret);
-    else if (secret instanceof Uint8Array) bytes = Uint8Array.from(secret);
+    else if (isUint8Array(secret)) bytes = Uint8Array.from(secret);
     else throw bad('each secret must be a string or a Uint8Array');
     if (bytes.length === 0) throw bad('a secret must not be empty');
     if (bytes.includes(0)) throw bad(`secret ${show(bytes)} contains NUL`);
