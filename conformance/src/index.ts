@@ -31,6 +31,7 @@ export {
   isStrict,
   type SkippedSuite,
 } from './report.js';
+export { type FaultConformanceOptions, type FaultInjector, runFaultConformance } from './faults.js';
 export { runStoreBackendConformance, type StoreBackendConformanceOptions } from './store-backend.js';
 // Every sub-suite on its own, to compose a selection (the suite modules export nothing else but
 // the checks some of them run).

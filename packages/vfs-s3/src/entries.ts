@@ -83,8 +83,16 @@ export class EntryCache {
     return [...dir.slots.entries()].filter(([n, s]) => n !== '' && s.entry).map(([, s]) => s);
   }
 
+  /**
+   * Drops what is known of `path` (and of its children): the next lookup asks the store. Its
+   * directory's listing stops being complete, or the dropped name would read as absent.
+   */
   forget(path: string): void {
-    if (this.#dirs.get(parentPath(path))?.slots.delete(name(path))) this.#size--;
+    const dir = this.#dirs.get(parentPath(path));
+    if (dir) {
+      dir.complete = false;
+      if (dir.slots.delete(name(path))) this.#size--;
+    }
     this.#size -= this.#dirs.get(path)?.slots.size ?? 0;
     this.#dirs.delete(path);
   }

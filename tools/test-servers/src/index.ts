@@ -1,3 +1,4 @@
+export * from './fault-proxy.js';
 export * from './postgres.js';
 export * from './s3.js';
 export type { StoreUrlParams } from './store-url.js';
