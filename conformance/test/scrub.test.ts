@@ -46,7 +46,7 @@ describe('scrub: configuration', () => {
     const foreign = runInNewContext('new Uint8Array([0x53, 0x45, 0x43, 0x52, 0x45, 0x54])') as Uint8Array;
     expect(foreign instanceof Uint8Array).toBe(false);
     const set = compileSecrets([foreign], '[REDACTED]', '*');
-    expect([...set.secrets[0]]).toEqual([...enc('SECRET')]);
+    expect([...set.secrets[0]!]).toEqual([...enc('SECRET')]);
   });
 
   it('accepts a secret that overlaps itself, and duplicates', () => {

@@ -9,7 +9,15 @@ export { readOnly } from './read-only.js';
 export * from './router/index.js';
 export * from './scrub/index.js';
 export * from './semantics.js';
-export { checkData, checkOffset, createStorage, createSyncStorage, isUint8Array, toAsync } from './storage.js';
+export {
+  checkData,
+  checkOffset,
+  createStorage,
+  createSyncStorage,
+  isUint8Array,
+  toAsync,
+} from './storage.js';
 export * from './store-url.js';
+export { formatTraceEvent, type TraceEvent, type TraceOptions, trace } from './trace.js';
 export * from './types.js';
 export { call, type Plan, type Step, type WrapperPlans, type WrapperSpec, wrapStorage } from './wrap.js';
