@@ -90,10 +90,80 @@ export interface ParseStoreUrlOptions {
   cwd?: string;
 }
 
+/** A namespace of a store, as {@link StoreBackend.namespaces} lists it. */
+export interface StoreNamespaceInfo {
+  /** The namespace: what a store URL names in its `#fragment`. */
+  readonly name: string;
+  /** Its files (directories not counted), when the backend knows them without a scan. */
+  readonly files?: number;
+  /** The sum of its file sizes in bytes (a sparse gap counts), when known without a scan. */
+  readonly bytes?: number;
+}
+
+/** Options of {@link StoreBackend.migrate}. */
+export interface StoreMigrateOptions extends ParseStoreUrlOptions {
+  /** Report what would be done, and change nothing (create no file, schema or object). Default `false`. */
+  dryRun?: boolean;
+}
+
+/** What {@link StoreBackend.migrate} did, or would do with `dryRun`. */
+export interface MigrationReport {
+  /** The store's schema version before; `null` when there is no store yet (nothing to read). */
+  readonly from: number | null;
+  /** The schema version this backend writes and reads, which the store has after a real run. */
+  readonly to: number;
+  /** What was (or would be) done, one human-readable line per step, in order; empty when current. */
+  readonly steps: readonly string[];
+  /** Whether this call changed the store: `false` for a dry run and for a store already current. */
+  readonly applied: boolean;
+}
+
+/** How far {@link StoreBackend.gc} got, reported while it runs (for a progress display). */
+export interface GcProgress {
+  /**
+   * `scanning`: listing the objects and reading what references what (no total is known yet);
+   * `deleting`: removing the garbage found, `deleted` of `found`.
+   */
+  readonly phase: 'scanning' | 'deleting';
+  /** Objects looked at so far (listed, or read to learn what they reference). */
+  readonly examined: number;
+  /** Garbage objects found so far; final once `phase` is `deleting`. */
+  readonly found: number;
+  /** Garbage objects deleted so far. */
+  readonly deleted: number;
+  /** Bytes of the garbage deleted so far. */
+  readonly bytes: number;
+}
+
+/** Options of {@link StoreBackend.gc}. */
+export interface StoreGcOptions extends ParseStoreUrlOptions {
+  /**
+   * Garbage younger than this many milliseconds is kept, so work in flight in other processes is
+   * never collected. The backend's default (S3: 15 minutes); `0` only when nothing else uses the store.
+   */
+  minAgeMs?: number;
+  /**
+   * Called as gc progresses: after each page of a listing, each object read and each batch deleted,
+   * and once more at the end with the totals. An exception thrown here stops gc with that error.
+   */
+  onProgress?(progress: GcProgress): void;
+}
+
+/** What {@link StoreBackend.gc} collected. */
+export interface StoreGcResult {
+  /** Objects looked at. */
+  readonly examined: number;
+  /** Garbage objects deleted. */
+  readonly deleted: number;
+  /** Bytes of the garbage deleted. */
+  readonly bytes: number;
+}
+
 /**
- * How a backend package opens, bridges and drops the stores of its schemes. Each backend exports
- * one (`memoryStore`, `sqliteStore`, `postgresStore`, `s3Store`), so a tool that takes a store URL
- * picks the backend with `backends.find((b) => b.schemes.includes(parseStoreUrl(url).scheme))`.
+ * How a backend package opens, bridges, lists, migrates and drops the stores of its schemes. Each
+ * backend exports one (`memoryStore`, `sqliteStore`, `postgresStore`, `s3Store`), so a tool that
+ * takes a store URL picks the backend with
+ * `backends.find((b) => b.schemes.includes(parseStoreUrl(url).scheme))`.
  */
 export interface StoreBackend {
   /** The schemes this backend opens. */
@@ -114,6 +184,32 @@ export interface StoreBackend {
    * Storage objects still open on it fail afterwards. Dropping what does not exist is not an error.
    */
   drop(url: string | StoreUrl, options?: ParseStoreUrlOptions): Promise<void>;
+  /**
+   * The namespaces the store holds, sorted by name. The store is the URL without its `#fragment`
+   * (a SQLite file, a PostgreSQL schema, an S3 bucket prefix); the URL's own namespace is ignored.
+   * Only reads: nothing is created. A store without any eryx-vfs data yet has none (`[]`), and so
+   * does `memory:`, whose stores live only inside the object `open` returns.
+   * @throws `not-found` when what holds the store is missing (the SQLite file, the PostgreSQL
+   * database, the S3 bucket), naming it; `unsupported` for a schema newer than the backend knows
+   */
+  namespaces(url: string | StoreUrl, options?: ParseStoreUrlOptions): Promise<StoreNamespaceInfo[]>;
+  /**
+   * Brings the store's schema to the version this backend writes (creating it when there is no
+   * store yet), as opening the store does, and reports what it did; with `dryRun` it reports
+   * what it would do and changes nothing. Idempotent: a current store is only read
+   * (`from === to`, no steps, `applied: false`). Never drops data.
+   * @throws `unsupported` for a schema newer than the backend knows; `read-only` for a read-only URL
+   * (SQLite's `readOnly=true`) whose store needs migrating, unless `dryRun`; `not-found` when what
+   * holds the store is missing and cannot be created by migrating (a PostgreSQL database, an S3 bucket)
+   */
+  migrate(url: string | StoreUrl, options?: StoreMigrateOptions): Promise<MigrationReport>;
+  /**
+   * Collects what crashes and failed requests left behind in the store the URL names, when the
+   * backend can leave any: S3 does (see its `gc`). Absent on backends that reclaim space in the
+   * transaction of each operation (memory, SQLite, PostgreSQL).
+   * @throws `not-found` when the URL names no existing store
+   */
+  gc?(url: string | StoreUrl, options?: StoreGcOptions): Promise<StoreGcResult>;
 }
 
 const FORMS: Record<StoreScheme, string> = {

@@ -1,8 +1,11 @@
 import {
   expectStoreUrl,
   limits,
+  type MigrationReport,
   type ParseStoreUrlOptions,
   type StoreBackend,
+  type StoreMigrateOptions,
+  type StoreNamespaceInfo,
   type StoreUrl,
   type VfsStorage,
 } from '@eryx/vfs-core';
@@ -35,10 +38,39 @@ export async function dropMemoryUrl(url: string | StoreUrl, options?: ParseStore
   expectStoreUrl(url, 'memory', options);
 }
 
-/** The memory backend's {@link StoreBackend}: `memory:`. */
+/**
+ * Always `[]`: a `memory:` store lives only inside the object `openMemoryUrl` returns, so no store
+ * a URL could name holds namespaces (there is no registry of open stores). Checks the URL.
+ */
+export async function memoryNamespaces(
+  url: string | StoreUrl,
+  options?: ParseStoreUrlOptions,
+): Promise<StoreNamespaceInfo[]> {
+  expectStoreUrl(url, 'memory', options);
+  return [];
+}
+
+/**
+ * Memory stores have no schema (version 0), so there is never anything to migrate: reports
+ * `{ from: 0, to: 0, steps: [], applied: false }`, with or without `dryRun`. Checks the URL.
+ */
+export async function migrateMemoryUrl(
+  url: string | StoreUrl,
+  options?: StoreMigrateOptions,
+): Promise<MigrationReport> {
+  expectStoreUrl(url, 'memory', options);
+  return { from: 0, to: 0, steps: [], applied: false };
+}
+
+/**
+ * The memory backend's {@link StoreBackend}: `memory:`. No `gc`: a deleted file's memory is
+ * released at once.
+ */
 export const memoryStore: StoreBackend = {
   schemes: ['memory'],
   open: async (url, options) => openMemoryUrl(url, options),
   bridgeSpec: (url, options) => memoryBridgeSpec(url, options),
   drop: (url, options) => dropMemoryUrl(url, options),
+  namespaces: (url, options) => memoryNamespaces(url, options),
+  migrate: (url, options) => migrateMemoryUrl(url, options),
 };

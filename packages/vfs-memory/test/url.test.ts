@@ -1,7 +1,14 @@
 import { runStoreBackendConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
 import { expect, it } from 'vitest';
-import { dropMemoryUrl, memoryBridgeSpec, memoryStore, openMemoryUrl } from '../src/index.js';
+import {
+  dropMemoryUrl,
+  memoryBridgeSpec,
+  memoryNamespaces,
+  memoryStore,
+  migrateMemoryUrl,
+  openMemoryUrl,
+} from '../src/index.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const quota = expect.objectContaining({ code: 'quota-exceeded' });
@@ -64,4 +71,20 @@ it('drops nothing and refuses URLs of other schemes', async () => {
     expect.objectContaining({ code: 'invalid-argument' }),
   );
   expect(() => memoryBridgeSpec('memory:?chunkSize=1')).toThrow(/unknown parameter "chunkSize"/);
+});
+
+it('lists no namespaces, has nothing to migrate and no gc; checks the URL', async () => {
+  const open = openMemoryUrl('memory:#listed');
+  await open.write('/f', bytes('x'));
+  expect(await memoryStore.namespaces('memory:#listed')).toEqual([]);
+  expect(await memoryNamespaces('memory:')).toEqual([]);
+  const current = { from: 0, to: 0, steps: [], applied: false };
+  expect(await migrateMemoryUrl('memory:', { dryRun: true })).toEqual(current);
+  expect(await memoryStore.migrate('memory:#x')).toEqual(current);
+  expect(memoryStore.gc).toBeUndefined();
+  await expect(memoryStore.namespaces('sqlite:x.db')).rejects.toThrow(/this backend opens memory URLs/);
+  await expect(memoryStore.migrate('memory:?chunkSize=1')).rejects.toThrow(
+    expect.objectContaining({ code: 'invalid-argument' }),
+  );
+  await open.close();
 });

@@ -25,7 +25,7 @@ import {
 } from '@eryx/vfs-core';
 import pg from 'pg';
 import { isConnectionLoss, isRetryable, translateError } from './errors.js';
-import { LOCK_MIGRATE, migrationSql, SCHEMA_VERSION } from './schema.js';
+import { LOCK_MIGRATE, migrationSql, migrationSteps, SCHEMA_VERSION } from './schema.js';
 
 /** Where to find the database: a `pg.Pool` you own, or plain (serializable) connection options. */
 export interface PostgresConnectionOptions {
@@ -204,38 +204,63 @@ async function schemaVersion(client: pg.PoolClient, schema: string): Promise<num
   return result.rows[0]?.v ?? 0;
 }
 
+async function schemaPresent(client: pg.PoolClient, schema: string): Promise<boolean> {
+  const { rows } = await client.query<{ present: boolean }>(
+    'SELECT to_regnamespace($1) IS NOT NULL AS present',
+    [`"${schema}"`],
+  );
+  return rows[0]?.present === true;
+}
+
+/** What a migration of a schema did (or, dry, would do): versions as in `vfs_schema`, 0 for none. */
+export interface MigrationOutcome {
+  from: number;
+  to: number;
+  steps: string[];
+}
+
+function newerSchemaError(schema: string, version: number): VfsError {
+  return new VfsError(
+    'unsupported',
+    `schema "${schema}" has eryx-vfs schema version ${version}, newer than the ${SCHEMA_VERSION} this version of @eryx/vfs-postgres understands; upgrade @eryx/vfs-postgres`,
+  );
+}
+
 async function runMigrations(
   pool: pg.Pool,
   schema: string,
   server: string,
-): Promise<{ from: number; to: number }> {
+  dryRun = false,
+): Promise<MigrationOutcome> {
   let client: pg.PoolClient | undefined;
   let broken: unknown;
   try {
     client = await pool.connect();
     let from = await schemaVersion(client, schema);
-    if (from > SCHEMA_VERSION) {
-      throw new VfsError(
-        'unsupported',
-        `schema "${schema}" has eryx-vfs schema version ${from}, newer than the ${SCHEMA_VERSION} this version of @eryx/vfs-postgres understands; upgrade @eryx/vfs-postgres`,
-      );
+    if (from > SCHEMA_VERSION) throw newerSchemaError(schema, from);
+    if (from < SCHEMA_VERSION && dryRun) {
+      return {
+        from,
+        to: SCHEMA_VERSION,
+        steps: migrationSteps(schema, from, await schemaPresent(client, schema)),
+      };
     }
+    let steps: string[] = [];
     if (from < SCHEMA_VERSION) {
       await client.query('BEGIN');
       try {
         // Concurrent migrate() calls (other processes included) wait here, then find the work done.
         await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [LOCK_MIGRATE, schema]);
-        const { rows } = await client.query('SELECT to_regnamespace($1) IS NOT NULL AS present', [
-          `"${schema}"`,
-        ]);
-        if (!rows[0]?.present) await client.query(`CREATE SCHEMA "${schema}"`);
+        const present = await schemaPresent(client, schema);
+        if (!present) await client.query(`CREATE SCHEMA "${schema}"`);
+        from = await schemaVersion(client, schema);
+        steps = migrationSteps(schema, from, present);
         await client.query(
           `CREATE TABLE IF NOT EXISTS "${schema}".vfs_schema (
              version integer PRIMARY KEY,
              applied timestamptz NOT NULL DEFAULT now()
            )`,
         );
-        from = await schemaVersion(client, schema);
         for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
           await client.query(migrationSql(version - 1, schema));
           await client.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
@@ -248,7 +273,7 @@ async function runMigrations(
     }
     const known = migrated.get(pool) ?? new Set<string>();
     migrated.set(pool, known.add(schema));
-    return { from, to: SCHEMA_VERSION };
+    return { from, to: SCHEMA_VERSION, steps };
   } catch (error) {
     broken = error;
     throw translateError(error, undefined, server);
@@ -263,11 +288,56 @@ async function runMigrations(
  * Never drops data. Returns the version found and the version now in place.
  */
 export async function migrate(options: PostgresConnectionOptions): Promise<{ from: number; to: number }> {
+  const { from, to } = await migrateSchema(options);
+  return { from, to };
+}
+
+/**
+ * {@link migrate}, also saying what it did; with `dryRun`, what it would do, reading only (nothing
+ * is created, not even the schema).
+ */
+export async function migrateSchema(
+  options: PostgresConnectionOptions,
+  dryRun = false,
+): Promise<MigrationOutcome> {
   const schema = checkSchema(options.schema ?? 'public');
   const { pool, owned } = openPool(options);
   try {
-    return await runMigrations(pool, schema, describeServer(options));
+    return await runMigrations(pool, schema, describeServer(options), dryRun);
   } finally {
+    if (owned) await pool.end();
+  }
+}
+
+/**
+ * The namespaces in `schema`, sorted, with their usage rows (schema version 3 on; before it, names
+ * only). None when the schema holds no eryx-vfs tables. Only reads.
+ * @throws {VfsError} `unsupported` for a newer schema version
+ */
+export async function listNamespaces(
+  options: PostgresConnectionOptions,
+): Promise<{ name: string; files?: number; bytes?: number }[]> {
+  const schema = checkSchema(options.schema ?? 'public');
+  const server = describeServer(options);
+  const { pool, owned } = openPool(options);
+  let client: pg.PoolClient | undefined;
+  let broken: unknown;
+  try {
+    client = await pool.connect();
+    const version = await schemaVersion(client, schema);
+    if (version > SCHEMA_VERSION) throw newerSchemaError(schema, version);
+    if (version === 0) return [];
+    // The usage row arrived with version 3.
+    const usage = version >= 3 ? ', files::float8 AS files, bytes::float8 AS bytes' : '';
+    const { rows } = await client.query<{ name: string; files?: number; bytes?: number }>(
+      `SELECT ns AS name${usage} FROM "${schema}".vfs_namespaces ORDER BY ns`,
+    );
+    return rows;
+  } catch (error) {
+    broken = error;
+    throw translateError(error, undefined, server);
+  } finally {
+    client?.release(broken instanceof Error && !(broken instanceof VfsError) ? broken : undefined);
     if (owned) await pool.end();
   }
 }

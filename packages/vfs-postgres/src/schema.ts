@@ -745,6 +745,26 @@ export const MIGRATIONS: readonly string[] = [V1, V2, V3];
 /** The schema version this package writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** What each of {@link MIGRATIONS} does, for reports (`MIGRATION_STEPS[v - 1]` describes version `v`). */
+const MIGRATION_STEPS: readonly string[] = [
+  'create the tables vfs_namespaces, vfs_entries and vfs_chunks, the sequence vfs_ino and the functions',
+  'add the function vfs_create (exclusive creation of an empty file)',
+  'add the usage row (files, bytes) to vfs_namespaces, count every namespace once under a table lock, and check the limits against it',
+];
+
+/**
+ * What migrating `schema` from version `from` (`0`: no version table) does, one line per step;
+ * empty when it is current. `present`: whether the PostgreSQL schema itself exists.
+ */
+export function migrationSteps(schema: string, from: number, present: boolean): string[] {
+  const steps = present ? [] : [`create the schema "${schema}"`];
+  if (from === 0) steps.push('create the version table vfs_schema');
+  for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+    steps.push(`version ${version}: ${MIGRATION_STEPS[version - 1]}`);
+  }
+  return steps;
+}
+
 /** The SQL of migration `index` for a schema (a plain identifier, checked by the caller). */
 export function migrationSql(index: number, schema: string): string {
   return MIGRATIONS[index]!.replaceAll('{s}', `"${schema}"`).replaceAll('{name}', schema);

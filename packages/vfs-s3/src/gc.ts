@@ -1,3 +1,4 @@
+import type { GcProgress } from '@eryx/vfs-core';
 import type { S3Context } from './context.js';
 import { type Entry, manifestChunkKeys, type Slot, toSlot } from './entries.js';
 import type { NameKey } from './layout.js';
@@ -6,18 +7,34 @@ import type { GcResult } from './options.js';
 import { recover } from './renames.js';
 import { mapLimit } from './util.js';
 
+/** Keys per DeleteObjects request (S3's maximum). */
+const DELETE_BATCH = 1000;
+
 /**
  * Collects garbage left by crashes and failed operations: completes interrupted renames, then
  * deletes chunk objects no entry references, superseded entry versions, stale claims and
  * tombstones, entries whose directory no longer exists, and leftover start-up probes. Objects
  * younger than `minAge` milliseconds are kept. The caller makes sure nothing else of this storage
- * runs meanwhile.
+ * runs meanwhile. `onProgress` hears after each listing page, manifest read and deleted batch, and
+ * once at the end with the totals.
  */
-export async function collectGarbage(ctx: S3Context, minAge: number): Promise<GcResult> {
+export async function collectGarbage(
+  ctx: S3Context,
+  minAge: number,
+  onProgress?: (progress: GcProgress) => void,
+): Promise<GcResult> {
   await ctx.trash.flush();
   const journals = await recover(ctx);
   const cutoff = Date.now() - minAge;
   const old = (o: { LastModified?: Date }) => (o.LastModified?.getTime() ?? 0) <= cutoff;
+  // Object sizes from the listings, for the bytes reported as freed.
+  const sizes = new Map<string, number>();
+  const progress = { phase: 'scanning' as GcProgress['phase'], examined: 0, found: 0, deleted: 0, bytes: 0 };
+  const report = () => onProgress?.({ ...progress });
+  const listed = (contents: readonly { Key?: string; Size?: number }[] | undefined, keepSizes = true) => {
+    if (keepSizes) for (const o of contents ?? []) sizes.set(o.Key!, o.Size ?? 0);
+    progress.examined += contents?.length ?? 0;
+  };
   // Every entry key, grouped by directory prefix and name.
   const groups = new Map<string, NameKey[]>();
   const parents = new Map<string, string>();
@@ -25,6 +42,8 @@ export async function collectGarbage(ctx: S3Context, minAge: number): Promise<Gc
   const rootPrefix = ctx.layout.namePrefix('/');
   for (const prefix of [ctx.layout.entries, `${rootPrefix}!`]) {
     for await (const page of ctx.objects.pages(prefix)) {
+      listed(page.Contents);
+      report();
       for (const o of page.Contents ?? []) {
         const parsed = ctx.layout.parseKey(o.Key!);
         if (!parsed) continue;
@@ -73,22 +92,47 @@ export async function collectGarbage(ctx: S3Context, minAge: number): Promise<Gc
     for (const k of groups.get(group) ?? []) if (ages.get(k.key)) garbage.push(k.key);
   }
   const referenced = new Set<string>();
+  const entryGarbage = new Set(garbage).size;
+  progress.found = entryGarbage;
   const manifests = await mapLimit(
     liveEntries.filter((e) => e.meta.kind === 'c'),
     ctx.concurrency,
-    (e) => readManifest(ctx, e),
+    async (e) => {
+      const manifest = await readManifest(ctx, e);
+      progress.examined++;
+      report();
+      return manifest;
+    },
   );
   for (const m of manifests) for (const key of manifestChunkKeys(ctx.layout, m)) referenced.add(key);
   const chunkGarbage: string[] = [];
   for await (const page of ctx.objects.pages(ctx.layout.chunks)) {
+    // Chunks can be many: only the garbage's sizes are kept.
+    listed(page.Contents, false);
     for (const o of page.Contents ?? []) {
-      if (!referenced.has(o.Key!) && old(o)) chunkGarbage.push(o.Key!);
+      if (referenced.has(o.Key!) || !old(o)) continue;
+      chunkGarbage.push(o.Key!);
+      sizes.set(o.Key!, o.Size ?? 0);
     }
+    progress.found = entryGarbage + chunkGarbage.length;
+    report();
   }
   for await (const page of ctx.objects.pages(ctx.layout.probes)) {
+    listed(page.Contents);
     for (const o of page.Contents ?? []) if (old(o)) garbage.push(o.Key!);
   }
-  await ctx.objects.delete([...new Set(garbage), ...chunkGarbage]);
+  const doomed = [...new Set(garbage), ...chunkGarbage];
+  progress.phase = 'deleting';
+  progress.found = doomed.length;
+  report();
+  // One batch per DeleteObjects request, so progress moves with each.
+  for (let i = 0; i < doomed.length; i += DELETE_BATCH) {
+    const batch = doomed.slice(i, i + DELETE_BATCH);
+    await ctx.objects.delete(batch);
+    progress.deleted += batch.length;
+    for (const key of batch) progress.bytes += sizes.get(key) ?? 0;
+    report();
+  }
   ctx.cache.clear();
   return { chunks: chunkGarbage.length, entries: new Set(garbage).size, journals };
 }

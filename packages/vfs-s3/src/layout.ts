@@ -16,6 +16,12 @@ import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
 
 const PIECE_BYTES = 160;
 
+/**
+ * The version of this layout. It is the only one released: a filesystem is current once its root
+ * entry exists, and nothing records the version (a later layout would have to mark itself).
+ */
+export const LAYOUT_VERSION = 1;
+
 /** A common prefix ending in this continues a long name (see the layout above). */
 export const PIECE_END = '+/';
 

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { StorageLimits } from '@eryx/vfs-core';
+import type { GcProgress, StorageLimits } from '@eryx/vfs-core';
 import { VfsError } from '@eryx/vfs-core';
 
 /** How the backend connects when it creates its own `S3Client` (plain, serializable values). */
@@ -73,6 +73,12 @@ export interface GcOptions {
    * are never collected; default 15 minutes. Pass `0` only when nothing else uses the store.
    */
   minAgeMs?: number;
+  /**
+   * Called as gc progresses (for a progress bar): after each listing page, each manifest read and
+   * each batch of up to 1,000 deletions, the last time with the totals. An exception thrown here
+   * stops gc with that error.
+   */
+  onProgress?(progress: GcProgress): void;
 }
 
 /** What `gc` removed. */

@@ -338,7 +338,7 @@ export class S3Driver implements VfsDriver {
     const minAge = options.minAgeMs ?? 15 * 60_000;
     await this.ready();
     try {
-      return await this.#tree.exclusive(() => collectGarbage(this.#ctx, minAge));
+      return await this.#tree.exclusive(() => collectGarbage(this.#ctx, minAge, options.onProgress));
     } catch (error) {
       throw this.#ctx.vfsError(error);
     }

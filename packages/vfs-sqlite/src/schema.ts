@@ -69,6 +69,24 @@ export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
 /** The schema version this package writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** What each of {@link MIGRATIONS} does, for reports (`MIGRATION_STEPS[v - 1]` describes version `v`). */
+const MIGRATION_STEPS: readonly string[] = [
+  'create the tables vfs_namespaces (with the usage row), vfs_entries and vfs_chunks',
+  'rebuild vfs_schema with the time each version was applied, as in @eryx/vfs-postgres',
+];
+
+/**
+ * What migrating a database of version `from` (`undefined`: no eryx-vfs schema) does, one line per
+ * step; empty when it is current.
+ */
+export function migrationSteps(from: number | undefined): string[] {
+  const steps = from === undefined ? ['create the version table vfs_schema'] : [];
+  for (let version = (from ?? 0) + 1; version <= SCHEMA_VERSION; version++) {
+    steps.push(`version ${version}: ${MIGRATION_STEPS[version - 1]}`);
+  }
+  return steps;
+}
+
 /**
  * The schema version recorded in `db`, or `undefined` when it has no eryx-vfs schema. Only reads.
  */
@@ -87,6 +105,17 @@ function newerSchemaError(version: number): VfsError {
     'unsupported',
     `the database has eryx-vfs schema version ${version}, newer than the ${SCHEMA_VERSION} this version of @eryx/vfs-sqlite understands; upgrade @eryx/vfs-sqlite`,
   );
+}
+
+/**
+ * The schema version recorded in `db` (as {@link schemaVersion}), refusing one newer than this
+ * package understands. Only reads.
+ * @throws {VfsError} `unsupported` (newer schema)
+ */
+export function knownSchemaVersion(db: BetterSqlite3.Database): number | undefined {
+  const version = schemaVersion(db);
+  if (version !== undefined && version > SCHEMA_VERSION) throw newerSchemaError(version);
+  return version;
 }
 
 /**
@@ -112,13 +141,20 @@ export function checkSchema(db: BetterSqlite3.Database): void {
  * @throws {VfsError} `unsupported` when the database has a newer schema than this package knows
  */
 export function migrate(db: BetterSqlite3.Database): number {
+  migrateFrom(db);
+  return SCHEMA_VERSION;
+}
+
+/**
+ * {@link migrate}, returning the version the database had before (`undefined`: no eryx-vfs schema),
+ * as read inside the migration's transaction.
+ */
+export function migrateFrom(db: BetterSqlite3.Database): number | undefined {
   try {
     return retryBusy(db, 5000, () => {
-      const current = schemaVersion(db);
-      if (current !== undefined && current > SCHEMA_VERSION) throw newerSchemaError(current);
+      const current = knownSchemaVersion(db);
       if (current === SCHEMA_VERSION) return current;
-      upgrade(db).immediate();
-      return SCHEMA_VERSION;
+      return upgrade(db).immediate();
     });
   } catch (error) {
     throw translateError(error);
@@ -126,15 +162,15 @@ export function migrate(db: BetterSqlite3.Database): number {
 }
 
 function upgrade(db: BetterSqlite3.Database) {
-  return db.transaction(() => {
-    db.exec(VERSION_TABLE);
+  return db.transaction((): number | undefined => {
     // Another process may have migrated since the version was read outside this transaction.
-    const from = schemaVersion(db) ?? 0;
-    if (from > SCHEMA_VERSION) throw newerSchemaError(from);
-    for (let version = from + 1; version <= SCHEMA_VERSION; version++) {
+    const before = knownSchemaVersion(db);
+    db.exec(VERSION_TABLE);
+    for (let version = (before ?? 0) + 1; version <= SCHEMA_VERSION; version++) {
       db.exec(MIGRATIONS[version - 1]!);
       db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(version);
     }
+    return before;
   });
 }
 
@@ -142,6 +178,24 @@ function upgrade(db: BetterSqlite3.Database) {
 export function listNamespaces(db: BetterSqlite3.Database): string[] {
   try {
     return db.prepare<[], string>('SELECT ns FROM vfs_namespaces ORDER BY ns').pluck().all();
+  } catch (error) {
+    throw translateError(error);
+  }
+}
+
+/**
+ * The namespaces stored in `db` with their usage rows, sorted by name; none when `db` has no
+ * eryx-vfs schema. Only reads.
+ * @throws {VfsError} `unsupported` (newer schema)
+ */
+export function namespaceUsage(db: BetterSqlite3.Database): { name: string; files: number; bytes: number }[] {
+  try {
+    if (knownSchemaVersion(db) === undefined) return [];
+    return db
+      .prepare<[], { name: string; files: number; bytes: number }>(
+        'SELECT ns AS name, files, bytes FROM vfs_namespaces ORDER BY ns',
+      )
+      .all();
   } catch (error) {
     throw translateError(error);
   }

@@ -1,16 +1,21 @@
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { runStoreBackendConformance } from '@eryx/vfs-conformance';
 import { createSyncBridge } from '@eryx/vfs-core/bridge';
+import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
 import {
   dropSqliteUrl,
   listNamespaces,
+  migrateSqliteUrl,
   openSqliteUrl,
+  SCHEMA_VERSION,
   sqlite,
   sqliteBridgeSpec,
+  sqliteNamespaces,
   sqliteStore,
 } from '../src/index.js';
+import { MIGRATIONS } from '../src/schema.js';
 import { randomNamespace, tempDb } from './helpers.js';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -25,6 +30,7 @@ runStoreBackendConformance({
   backend: built.sqliteStore,
   url: (namespace, params) =>
     `sqlite:${kitFile}?${new URLSearchParams(params)}#${encodeURIComponent(namespace)}`,
+  freshUrl: (namespace) => `sqlite:${tempDb('fresh')}#${encodeURIComponent(namespace)}`,
 });
 
 it('opens a namespace by URL; another open of the same URL sees what was written', async () => {
@@ -126,4 +132,139 @@ it('takes limits as an option, like every backend; limits wins over the old top-
   await expect(s.write('/b', bytes('2'))).rejects.toEqual(quota);
   expect(await s.exists('/b')).toBe(false);
   await s.close();
+});
+
+/** A database of schema version 1 as it was released, with namespace `old` holding one 5-byte file. */
+function versionOneDb(): string {
+  const path = tempDb('v1');
+  const db = new Database(path);
+  db.exec('CREATE TABLE vfs_schema (version INTEGER NOT NULL)');
+  db.exec(MIGRATIONS[0]!);
+  db.prepare('INSERT INTO vfs_schema (version) VALUES (1)').run();
+  db.prepare(
+    "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 1, 5, 3)",
+  ).run();
+  db.close();
+  return path;
+}
+
+const versions = (path: string) => {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all();
+  } finally {
+    db.close();
+  }
+};
+
+it("lists the namespaces of the file with their usage rows, ignoring the URL's namespace", async () => {
+  const file = tempDb();
+  for (const [ns, size] of [
+    ['b', 3],
+    ['a', 10],
+  ] as const) {
+    const s = openSqliteUrl(`sqlite:${file}#${ns}`);
+    await s.mkdir('/d');
+    await s.write('/d/f', new Uint8Array(size));
+    await s.write('/g', new Uint8Array(1));
+    await s.close();
+  }
+  const expected = [
+    { name: 'a', files: 2, bytes: 11 },
+    { name: 'b', files: 2, bytes: 4 },
+  ];
+  expect(await sqliteStore.namespaces(`sqlite:${file}#whatever`)).toEqual(expected);
+  // Relative to cwd, and through a read-only URL.
+  expect(await sqliteNamespaces(`sqlite:./${basename(file)}?readOnly=true`, { cwd: dirname(file) })).toEqual(
+    expected,
+  );
+  expect(await sqliteNamespaces(`sqlite:${versionOneDb()}`)).toEqual([{ name: 'old', files: 1, bytes: 5 }]);
+});
+
+it('lists nothing for a file without eryx-vfs tables or an in-memory database; a missing file is not-found and not created', async () => {
+  const empty = tempDb('empty');
+  new Database(empty).close();
+  expect(await sqliteNamespaces(`sqlite:${empty}`)).toEqual([]);
+  expect(await sqliteNamespaces('sqlite::memory:')).toEqual([]);
+  const missing = tempDb('missing');
+  const error = await sqliteStore.namespaces(`sqlite:${missing}#x`).catch((e: unknown) => e);
+  expect(error).toMatchObject({ code: 'not-found', path: missing });
+  expect((error as Error).message).toMatch(/SQLite database file does not exist/);
+  expect(existsSync(missing)).toBe(false);
+});
+
+it('migrates a missing file only when not dry, reporting every step', async () => {
+  const file = tempDb('new');
+  const steps = [
+    'create the version table vfs_schema',
+    expect.stringMatching(/^version 1: create the tables/),
+    expect.stringMatching(/^version 2: rebuild vfs_schema/),
+  ];
+  const dry = await migrateSqliteUrl(`sqlite:${file}#n`, { dryRun: true });
+  expect(dry).toEqual({ from: null, to: SCHEMA_VERSION, steps, applied: false });
+  expect(existsSync(file)).toBe(false);
+  expect(await sqliteStore.migrate(`sqlite:${file}`)).toEqual({
+    from: null,
+    to: SCHEMA_VERSION,
+    steps,
+    applied: true,
+  });
+  expect(versions(file)).toEqual([1, 2]);
+  expect(await sqliteNamespaces(`sqlite:${file}`)).toEqual([]);
+});
+
+it('upgrades a database of version 1: the dry run leaves the version rows as they were', async () => {
+  const file = versionOneDb();
+  const url = `sqlite:${file}#old`;
+  const dry = await sqliteStore.migrate(url, { dryRun: true });
+  expect(dry).toEqual({
+    from: 1,
+    to: 2,
+    steps: [expect.stringMatching(/^version 2: rebuild vfs_schema/)],
+    applied: false,
+  });
+  expect(versions(file)).toEqual([1]);
+  // A read-only URL may look, but not migrate.
+  expect(await sqliteStore.migrate(`${url}?readOnly=true`, { dryRun: true })).toEqual(dry);
+  await expect(sqliteStore.migrate(`sqlite:${file}?readOnly=true`)).rejects.toMatchObject({
+    code: 'read-only',
+    message: expect.stringMatching(/is read-only; cannot migrate \(1 steps to do\)/),
+  });
+  expect(versions(file)).toEqual([1]);
+  expect(await sqliteStore.migrate(url)).toEqual({ ...dry, applied: true });
+  expect(versions(file)).toEqual([1, 2]);
+  expect(await sqliteStore.migrate(`sqlite:${file}?readOnly=true`)).toEqual({
+    from: 2,
+    to: 2,
+    steps: [],
+    applied: false,
+  });
+  const s = openSqliteUrl(url, { migrate: false });
+  expect(await s.info()).toMatchObject({ files: 1, bytes: 5 });
+  await s.close();
+});
+
+it('refuses a schema newer than it knows, and has no gc', async () => {
+  const file = tempDb('newer');
+  openSqliteUrl(`sqlite:${file}`)
+    .db.prepare('INSERT INTO vfs_schema (version) VALUES (?)')
+    .run(SCHEMA_VERSION + 1);
+  for (const call of [
+    () => sqliteStore.namespaces(`sqlite:${file}`),
+    () => sqliteStore.migrate(`sqlite:${file}`, { dryRun: true }),
+    () => sqliteStore.migrate(`sqlite:${file}`),
+  ]) {
+    await expect(call()).rejects.toMatchObject({
+      code: 'unsupported',
+      message: expect.stringMatching(
+        `schema version ${SCHEMA_VERSION + 1}, newer than the ${SCHEMA_VERSION}`,
+      ),
+    });
+  }
+  expect(versions(file)).toEqual([1, 2, SCHEMA_VERSION + 1]);
+  expect(sqliteStore.gc).toBeUndefined();
+  // Not a database at all: an error, not an empty list.
+  const junk = tempDb('junk');
+  writeFileSync(junk, 'not a database, just some text that is long enough to have a header'.repeat(10));
+  await expect(sqliteNamespaces(`sqlite:${junk}`)).rejects.toMatchObject({ code: 'io' });
 });
