@@ -1,21 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { parseStoreUrl, type StoreBackend, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
-import { createSyncBridge } from '@eryx/vfs-core/bridge';
-import { postgresStore } from '@eryx/vfs-postgres';
-import { s3Store } from '@eryx/vfs-s3';
-import { openSqliteUrl } from '@eryx/vfs-sqlite';
-
-/** A storage for one execution, and how to let go of it afterwards. */
-export interface DemoStorage {
-  /** What the demo prints about where files live: the store URL, password redacted. */
-  description: string;
-  storage: VfsSyncStorage | VfsStorage;
-  close(): Promise<void>;
-}
-
-/** The asynchronous backends, which the WASI host reaches through the sync bridge. */
-const BRIDGED: readonly StoreBackend[] = [postgresStore, s3Store];
+import { parseStoreUrl } from '@eryx/vfs-core';
 
 /**
  * The store URL the demo uses, from the environment:
@@ -44,29 +29,30 @@ export function demoStoreUrl(env: NodeJS.ProcessEnv = process.env): string {
   return `sqlite:${file.replace(/[%?#]/g, encodeURIComponent)}${namespace}`;
 }
 
+/** The demo's store: the URL each execution mounts at `/data`, and how to print it. */
+export interface DemoStore {
+  url: string;
+  /** The store URL, password redacted, and how the guest reaches it. */
+  description: string;
+}
+
 /**
- * The one place that opens the demo's store, named by {@link demoStoreUrl}: SQLite directly (it
- * answers synchronously), PostgreSQL and S3 through the sync bridge. Each call opens a new storage
- * object on the same store, so a second execution finds what the first one wrote only because the
- * backend kept it.
+ * The store named by {@link demoStoreUrl}, checked: `memory:` is refused (it does not outlive an
+ * execution), and the directory of a SQLite file is created. `run` opens it anew for every
+ * execution, so a second execution finds what the first one wrote only because the backend kept it:
+ * SQLite directly (it answers synchronously), PostgreSQL and S3 through the sync bridge.
  */
-export function openDemoStorage(env: NodeJS.ProcessEnv = process.env): DemoStorage {
-  const url = parseStoreUrl(demoStoreUrl(env));
-  if (url.scheme === 'sqlite') {
-    if (url.path !== ':memory:') mkdirSync(dirname(url.path), { recursive: true });
-    const storage = openSqliteUrl(url);
-    return { description: url.href, storage, close: () => storage.close() };
-  }
-  const backend = BRIDGED.find((b) => b.schemes.includes(url.scheme));
-  if (!backend) {
+export function demoStore(env: NodeJS.ProcessEnv = process.env): DemoStore {
+  const url = demoStoreUrl(env);
+  const parsed = parseStoreUrl(url);
+  if (parsed.scheme === 'memory') {
     throw new Error(
-      `${url.href}: a ${url.scheme} store does not outlive one execution; use sqlite:, postgres:// or s3://`,
+      `${parsed.href}: a memory store does not outlive one execution; use sqlite:, postgres:// or s3://`,
     );
   }
-  const bridge = createSyncBridge(backend.bridgeSpec(url));
-  return {
-    description: `${url.href}, through the sync bridge`,
-    storage: bridge,
-    close: async () => bridge.close(),
-  };
+  if (parsed.scheme === 'sqlite') {
+    if (parsed.path !== ':memory:') mkdirSync(dirname(parsed.path), { recursive: true });
+    return { url, description: parsed.href };
+  }
+  return { url, description: `${parsed.href}, through the sync bridge` };
 }

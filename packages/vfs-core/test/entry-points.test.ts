@@ -25,9 +25,9 @@ const wasi = require('./wasi/index.js');
 const bridge = require('./bridge/index.js');
 const host = wasi.createWasiHost({ mounts: {} });
 host.close();
-console.log(typeof core.VfsError, typeof core.hostDirectory, Object.keys(wasi).sort().join(), Object.keys(bridge).join());`,
+console.log(typeof core.VfsError, typeof core.hostDirectory, Object.keys(wasi).sort().join(), Object.keys(bridge).sort().join());`,
     );
-    expect(out).toBe('function function WasiExit,createWasiHost createSyncBridge');
+    expect(out).toBe('function function WasiExit,createWasiHost connectSyncBridge,createSyncBridge,serveStorage');
   });
 
   it('the main entry holds neither the WASI host nor the bridge', async () => {

@@ -14,6 +14,13 @@ export interface CacheLimits {
   dirtyBytes: number;
 }
 
+/**
+ * Told the bytes of buffered writes of `path` each time they change: more than 0 while the file
+ * holds writes the backend does not have, 0 once they are stored (or dropped: the file was
+ * deleted, replaced, or storing them failed).
+ */
+export type DirtyListener = (path: string, bytes: number) => void;
+
 /** Files whose size is remembered without any cached block or buffered write, at most. */
 const MAX_FILES = 4096;
 
@@ -54,10 +61,12 @@ export class BlockCache implements VfsSyncDriver {
   #dirtyBytes = 0;
   /** Flush failures not yet reported, by path (reported once, by the next flush that covers it). */
   readonly #failures = new Map<string, VfsError>();
+  readonly #onDirty: DirtyListener | undefined;
 
-  constructor(remote: Remote, limits: CacheLimits) {
+  constructor(remote: Remote, limits: CacheLimits, onDirty?: DirtyListener) {
     this.#remote = remote;
     this.#limits = limits;
+    this.#onDirty = onDirty;
   }
 
   /** Bytes of clean blocks held. */
@@ -98,9 +107,11 @@ export class BlockCache implements VfsSyncDriver {
     const file = this.#files.get(path);
     if (!file) return;
     this.#evictFrom(file, 0);
-    this.#dirtyBytes -= file.dirty.bytes;
+    const dirty = file.dirty.bytes;
+    this.#dirtyBytes -= dirty;
     file.dirty.clear();
     this.#files.delete(path);
+    if (dirty > 0) this.#onDirty?.(path, 0);
   }
 
   #forgetTree(path: string): void {
@@ -167,6 +178,7 @@ export class BlockCache implements VfsSyncDriver {
     this.#dirtyBytes -= file.dirty.bytes;
     file.dirty.clear();
     file.stored = file.size;
+    this.#onDirty?.(file.path, 0);
   }
 
   /** Brings cached blocks up to date after `data` was stored at `offset`. */
@@ -355,6 +367,7 @@ export class BlockCache implements VfsSyncDriver {
     this.#dirtyBytes += file.dirty.write(offset, data);
     file.size = Math.max(file.size, offset + data.length);
     file.touched = Date.now();
+    this.#onDirty?.(path, file.dirty.bytes);
   }
 
   append(path: string, data: Uint8Array): number {

@@ -10,7 +10,7 @@ import {
   type VfsSyncDriver,
   type VfsSyncStorage,
 } from '../types.js';
-import { BlockCache } from './cache.js';
+import { BlockCache, type DirtyListener } from './cache.js';
 import {
   allocateShared,
   CallerEndpoint,
@@ -19,12 +19,23 @@ import {
   FAILED,
   Op,
   type OpCode,
+  type Shared,
   type Value,
   type WaitFailure,
   type WireError,
   wireToError,
 } from './protocol.js';
+import type { ServerHello, SyncBridgeChannel } from './serve.js';
 import type { WorkerInit } from './worker.js';
+
+export type { DirtyListener } from './cache.js';
+export {
+  type ServedStorage,
+  type ServeStorageOptions,
+  type StorageServer,
+  type SyncBridgeChannel,
+  serveStorage,
+} from './serve.js';
 
 /**
  * Which asynchronous backend the bridge's worker builds, in a form that can cross to a worker
@@ -80,7 +91,16 @@ export interface SyncBridgeOptions {
   timeout?: number;
   /** Milliseconds to wait for the worker to load the module and build the backend. Default 30 000. */
   startupTimeout?: number;
+  /**
+   * Told the bytes of buffered writes of a file each time they change, 0 once they are stored or
+   * dropped: who must know which files would lose writes if this thread died now (a supervisor
+   * that may kill it). Called synchronously, inside the storage call; it must not throw.
+   */
+  onDirty?: DirtyListener;
 }
+
+/** Tuning of {@link connectSyncBridge}: the {@link SyncBridgeOptions} but the buffer size, which the server chose. */
+export type ConnectSyncBridgeOptions = Omit<SyncBridgeOptions, 'bufferBytes'>;
 
 /** A {@link VfsSyncStorage} served by a worker; `flush` is always there. */
 export interface SyncBridge extends VfsSyncStorage {
@@ -88,8 +108,9 @@ export interface SyncBridge extends VfsSyncStorage {
    * Stores the buffered writes of `path` (every file when omitted), then forgets what the cache
    * holds about it so that the next access reads what the backend has (close-to-open
    * consistency). Reports, once, a failure of an earlier background store of that file.
-   * `durable` asks nothing more: what the backend stored is durable once the call returns
-   * (PostgreSQL commits, S3 PUTs), so storing is making durable.
+   * `durable` also calls the backend's own `flush(path, { durable: true })` when it has one
+   * (SQLite fsyncs its log); PostgreSQL and S3 have none: what they stored is durable once the
+   * call returns.
    * @throws the backend's error (for example `quota-exceeded`, `io`)
    */
   flush(path?: string, options?: FlushOptions): void;
@@ -139,12 +160,8 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   start); the factory's own errors
  */
 export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOptions = {}): SyncBridge {
-  const blockSize = positive('blockSize', options.blockSize, 64 * 1024);
-  const cacheBytes = positive('cacheBytes', options.cacheBytes, 32 * MiB);
-  const dirtyBytes = positive('dirtyBytes', options.dirtyBytes, 8 * MiB);
   const bufferBytes = positive('bufferBytes', options.bufferBytes, MiB);
-  const timeout = positive('timeout', options.timeout, 60_000);
-  const startupTimeout = positive('startupTimeout', options.startupTimeout, 30_000);
+  const tuning = checkTuning(options);
   if (typeof spec?.module !== 'string' && !(spec?.module instanceof URL)) {
     throw new VfsError('invalid-argument', 'spec.module must be a string or a URL');
   }
@@ -165,8 +182,59 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
   // The worker must not keep the process alive, and its errors are reported through the wire.
   worker.unref();
   worker.on('error', () => {});
+  return connect(shared, tuning, () => void worker.terminate());
+}
 
+/**
+ * Connects to a storage that another thread serves with {@link serveStorage} (`channel` is the
+ * server's `channel`, posted to this thread): the same {@link SyncBridge}, block cache and
+ * durability contract as {@link createSyncBridge}, without a worker of its own. Blocks until the
+ * server answers (it answers from its event loop, so that thread must be free to run). `close()`
+ * ends the serving, never the served storage; a durable `flush` reaches the served storage's own
+ * `flush` (SQLite fsyncs). One channel serves one bridge.
+ *
+ * @throws `invalid-argument` (bad options or channel); `io` (the server is gone or did not answer
+ *   within `startupTimeout`)
+ */
+export function connectSyncBridge(
+  channel: SyncBridgeChannel,
+  options: ConnectSyncBridgeOptions = {},
+): SyncBridge {
+  if (!(channel?.control instanceof SharedArrayBuffer) || !(channel.data instanceof SharedArrayBuffer)) {
+    throw new VfsError('invalid-argument', 'channel must be the channel of a serveStorage() server');
+  }
+  // Giving up on the channel tells the server, which then stops serving it.
+  return connect(channel, checkTuning(options), (endpoint) => endpoint.die('the sync bridge client is gone'));
+}
+
+interface Tuning {
+  blockSize: number;
+  cacheBytes: number;
+  dirtyBytes: number;
+  timeout: number;
+  startupTimeout: number;
+  onDirty: DirtyListener | undefined;
+}
+
+function checkTuning(options: ConnectSyncBridgeOptions): Tuning {
+  if (options.onDirty !== undefined && typeof options.onDirty !== 'function') {
+    throw new VfsError('invalid-argument', 'onDirty must be a function');
+  }
+  return {
+    blockSize: positive('blockSize', options.blockSize, 64 * 1024),
+    cacheBytes: positive('cacheBytes', options.cacheBytes, 32 * MiB),
+    dirtyBytes: positive('dirtyBytes', options.dirtyBytes, 8 * MiB),
+    timeout: positive('timeout', options.timeout, 60_000),
+    startupTimeout: positive('startupTimeout', options.startupTimeout, 30_000),
+    onDirty: options.onDirty,
+  };
+}
+
+/** The bridge over a channel whose serving end is starting; `release` lets go of that end for good. */
+function connect(shared: Shared, tuning: Tuning, release: (endpoint: CallerEndpoint) => void): SyncBridge {
+  const { blockSize, cacheBytes, dirtyBytes, timeout, startupTimeout } = tuning;
   const endpoint = new CallerEndpoint(shared);
+  const end = () => release(endpoint);
   let broken: VfsError | undefined;
 
   function fail(failure: WaitFailure, what: string, limit: number): never {
@@ -174,7 +242,7 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
       'dead' in failure
         ? new VfsError('io', `sync bridge: ${failure.dead}`)
         : new VfsError('io', `sync bridge: the backend did not answer ${what} within ${limit} ms`);
-    void worker.terminate();
+    end();
     throw broken;
   }
 
@@ -192,14 +260,18 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
   if (!Buffer.isBuffer(ready)) fail(ready, 'while starting', startupTimeout);
   let capabilities: Capabilities;
   let limits: StorageLimits | undefined;
+  let flushes: boolean;
   try {
-    const { limits: declared, ...claims } = answer(ready) as Partial<Capabilities> & {
-      limits?: StorageLimits;
-    };
+    const {
+      limits: declared,
+      flushes: hasFlush,
+      ...claims
+    } = answer(ready) as Partial<Capabilities> & Partial<ServerHello> & { limits?: StorageLimits };
     capabilities = resolveCapabilities(claims);
     limits = declared && Object.keys(declared).length > 0 ? declared : undefined;
+    flushes = hasFlush === true;
   } catch (error) {
-    void worker.terminate();
+    end();
     throw error;
   }
 
@@ -215,7 +287,7 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
     return answer(response);
   };
 
-  const cache = new BlockCache(remote, { blockSize, cacheBytes, dirtyBytes });
+  const cache = new BlockCache(remote, { blockSize, cacheBytes, dirtyBytes }, tuning.onDirty);
   let closed = false;
   const storage = createSyncStorage({
     ...bind(cache),
@@ -230,17 +302,19 @@ export function createSyncBridge(spec: SyncBridgeSpec, options: SyncBridgeOption
           if (!broken) remote(Op.close);
         } finally {
           broken ??= new VfsError('io', 'storage is closed');
-          void worker.terminate();
+          end();
         }
       }
     },
   });
   return {
     ...storage,
-    flush(path?: string, _options?: FlushOptions) {
+    flush(path?: string, options?: FlushOptions) {
       if (closed) throw new VfsError('io', 'storage is closed');
-      if (path === undefined) cache.flush();
-      else cache.flush(normalizePath(path));
+      const normalized = path === undefined ? undefined : normalizePath(path);
+      cache.flush(normalized);
+      // A backend whose commits are not durable by themselves (SQLite) is asked to make them so.
+      if (options?.durable && flushes) remote(Op.flush, normalized);
     },
   };
 }

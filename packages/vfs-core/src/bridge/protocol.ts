@@ -32,7 +32,8 @@ export const DEAD = 3;
 
 /**
  * Request operation codes: each storage operation's `code` from {@link OPERATIONS}, plus the
- * bridge's own `close` and `writeMany` (the dirty extents of one file in one round trip).
+ * bridge's own `close`, `writeMany` (the dirty extents of one file in one round trip) and `flush`
+ * (a durable flush, forwarded to a storage that has one).
  */
 export const Op = Object.freeze({
   ...(Object.fromEntries(STORAGE_OPERATIONS.map((op) => [op, OPERATIONS[op].code])) as {
@@ -40,6 +41,7 @@ export const Op = Object.freeze({
   }),
   close: 15,
   writeMany: 16,
+  flush: 18,
 });
 export type OpCode = number;
 
@@ -335,6 +337,18 @@ abstract class Endpoint {
     Atomics.store(this.control, STATE, turn);
     Atomics.notify(this.control, STATE);
   }
+
+  /**
+   * Tells the other end this one is gone, with a reason (the serving end: the worker exited or the
+   * server closed; the calling end: it gave up). Safe to call from an exit handler.
+   */
+  die(reason: string): void {
+    if (Atomics.load(this.control, STATE) === DEAD) return;
+    const bytes = Buffer.from(reason, 'utf8').subarray(0, this.reason.length);
+    this.reason.set(bytes, 0);
+    this.control[REASON_LENGTH] = bytes.length;
+    this.pass(DEAD);
+  }
 }
 
 /** The calling thread's end: sends a request and blocks until the whole response is in. */
@@ -404,20 +418,30 @@ interface WaitAsyncResult {
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): WaitAsyncResult })
   .waitAsync;
 
-/** The worker's end: awaits requests without blocking its event loop, answers them. */
+/**
+ * The serving end (the bridge's worker, or any thread that serves a storage with `serveStorage`):
+ * awaits requests without blocking its event loop, answers them.
+ */
 export class WorkerEndpoint extends Endpoint {
-  async #turn(): Promise<void> {
+  /** Awaits the serving end's turn; `false` once the channel is dead (see {@link die}). */
+  async #turn(): Promise<boolean> {
     for (;;) {
       const state = Atomics.load(this.control, STATE);
-      if (state === TO_WORKER) return;
+      if (state === TO_WORKER) return true;
+      if (state === DEAD) return false;
       const result = waitAsync(this.control, STATE, state);
       if (result.async) await result.value;
     }
   }
 
-  /** Awaits the next request and returns it whole. */
-  async receive(): Promise<Buffer> {
-    await this.#turn();
+  /** Whether {@link die} was called, by either end. */
+  get dead(): boolean {
+    return Atomics.load(this.control, STATE) === DEAD;
+  }
+
+  /** Awaits the next request and returns it whole; `undefined` once the channel is dead. */
+  async receive(): Promise<Buffer | undefined> {
+    if (!(await this.#turn())) return undefined;
     const out = Buffer.allocUnsafe(this.total());
     let got = 0;
     for (;;) {
@@ -427,29 +451,30 @@ export class WorkerEndpoint extends Endpoint {
       if (!this.hasMore()) return out;
       this.control[LENGTH] = 0;
       this.control[MORE] = 0;
-      this.pass(TO_MAIN);
-      await this.#turn();
+      if (!this.#hand()) return undefined;
+      if (!(await this.#turn())) return undefined;
     }
   }
 
-  /** Sends the response frame by frame; returns once the last frame is handed over. */
-  async send(message: Encoded): Promise<void> {
+  /**
+   * Sends the response frame by frame; returns once the last frame is handed over (`false` when the
+   * channel died meanwhile).
+   */
+  async send(message: Encoded): Promise<boolean> {
     const cursor = { part: 0, offset: 0 };
     let sent = 0;
     for (;;) {
       sent = this.putFrame(message, sent, cursor);
-      this.pass(TO_MAIN);
-      if (sent >= message.length) return;
-      await this.#turn();
+      if (!this.#hand()) return false;
+      if (sent >= message.length) return true;
+      if (!(await this.#turn())) return false;
     }
   }
 
-  /** Tells the calling thread the worker is gone, with a reason; safe to call from an exit handler. */
-  die(reason: string): void {
-    if (Atomics.load(this.control, STATE) === DEAD) return;
-    const bytes = Buffer.from(reason, 'utf8').subarray(0, this.reason.length);
-    this.reason.set(bytes, 0);
-    this.control[REASON_LENGTH] = bytes.length;
-    this.pass(DEAD);
+  /** Hands the turn to the calling thread unless the channel died meanwhile (a DEAD state stays). */
+  #hand(): boolean {
+    if (Atomics.compareExchange(this.control, STATE, TO_WORKER, TO_MAIN) !== TO_WORKER) return false;
+    Atomics.notify(this.control, STATE);
+    return true;
   }
 }

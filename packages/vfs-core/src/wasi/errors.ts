@@ -15,8 +15,21 @@ export function fail(code: ErrorCode): never {
 /** Receives every failure that is not a {@link VfsError} before it is reported to the guest as `io`. */
 export type ErrorListener = (error: unknown) => void;
 
-/** The error code a failure is reported as: never anything that would make the guest trap. */
+/**
+ * Whether a failure ends the guest instead of being reported to it: an exit (`WasiExit`, or
+ * anything marked `exitError: true` like preview2-shim's `ComponentExit`) thrown by a storage or a
+ * stdin source, e.g. by a supervisor stopping the execution. It unwinds the guest like `exit`.
+ */
+export function isGuestExit(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { exitError?: unknown }).exitError === true;
+}
+
+/**
+ * The error code a failure is reported as: never anything that would make the guest trap. An exit
+ * ({@link isGuestExit}) is rethrown.
+ */
 export function toErrorCode(error: unknown, onError?: ErrorListener): ErrorCode {
+  if (isGuestExit(error)) throw error;
   if (error instanceof WasiFailure) return error.code;
   if (isVfsError(error)) return toWasiErrorCode(error.code);
   try {

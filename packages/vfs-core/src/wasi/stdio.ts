@@ -1,4 +1,5 @@
 import { concatBytes } from '../chunks.js';
+import { isGuestExit } from './errors.js';
 import { InputStream, IoError, OutputStream } from './streams.js';
 
 /** What a guest wrote to stdout or stderr, collected in memory. */
@@ -59,6 +60,7 @@ export function sourceStream(source: WasiStdinSource): InputStream {
             throw new TypeError(`a stdin source must return a Uint8Array or null, got ${typeof chunk}`);
           }
         } catch (error) {
+          if (isGuestExit(error)) throw error;
           throw {
             tag: 'last-operation-failed',
             val: new IoError(error instanceof Error ? error.message : String(error)),
