@@ -9,6 +9,7 @@ import {
   runGuestBench,
   selectGuestTargets,
 } from './guest.js';
+import { benchTar, formatTar, type TarRow } from './tar.js';
 import type { BenchBackend } from './types.js';
 import { type Phase, sizes, WORKLOADS } from './workloads.js';
 
@@ -128,14 +129,21 @@ function print(backend: string, rows: Row[]): void {
 }
 
 const results: Record<string, Row[]> = {};
+// The tar workload (src/tar.ts) runs with the others, or alone with BENCH_WORKLOADS=tar.
+const tarResults: Record<string, TarRow> = {};
+const runTar = !onlyWorkloads || onlyWorkloads.includes('tar');
 for (const backend of await loadBackends()) {
   try {
     results[backend.name] = await benchBackend(backend);
-    print(backend.name, results[backend.name]!);
+    if (results[backend.name]!.length > 0) print(backend.name, results[backend.name]!);
+    if (runTar)
+      tarResults[backend.name] = await benchTar(backend, Math.max(1, Math.round(10_000 * scale)), repeat);
   } finally {
     await backend.shutdown?.();
   }
 }
+
+if (runTar && Object.keys(tarResults).length > 0) console.log(formatTar(tarResults, repeat).join('\n'));
 
 // The guest-level benchmark, after every storage-level table.
 let guest: object | undefined;
@@ -168,7 +176,7 @@ const outDir = join(here, '..', 'results');
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const json = JSON.stringify(
-  { scale, node: process.version, date: new Date().toISOString(), results, guest },
+  { scale, node: process.version, date: new Date().toISOString(), results, tar: tarResults, guest },
   null,
   2,
 );

@@ -1,3 +1,5 @@
+import type { VfsStorage } from '@eryx/vfs-core';
+
 /**
  * The operations the workloads use. A `VfsStorage` satisfies it as is; each backend's raw ceiling
  * implements it directly on the client (a plain chunk table, plain objects), with no metadata
@@ -19,7 +21,7 @@ export interface BenchTarget {
 export interface BenchBackend {
   name: string;
   /** Opens a fresh, empty store and its raw ceiling. `close` drops both and their data. */
-  open(): Promise<{ storage: BenchTarget; raw: BenchTarget; close(): Promise<void> }>;
+  open(): Promise<{ storage: VfsStorage; raw: BenchTarget; close(): Promise<void> }>;
   /** Stops what the backend started for the whole run (a server), after its last `close`. */
   shutdown?(): Promise<void>;
 }

@@ -32,7 +32,8 @@ export type SuiteName =
   | 'chaos'
   | 'probe'
   | 'model'
-  | 'limits';
+  | 'limits'
+  | 'tar';
 
 /** Options of `runConformance`. */
 export interface ConformanceOptions {
@@ -76,6 +77,14 @@ export interface ConformanceOptions {
   strict?: boolean;
   /** Random operation sequences in the model-based test (default 100). */
   propertyRuns?: number;
+  /**
+   * Sizes of the `tar` sub-suite's round trip through `@eryx/vfs-core/tar`: `files` small files and
+   * one file of `largeFileBytes`. Default 10,000 files and 100 MiB, the scale the tar import/export
+   * promises. Lower them only for a backend whose server cannot do it within the test's timeout
+   * (at least 15 minutes), and say so where the kit is called; a store whose declared limits cannot
+   * hold the tree twice leaves the sub-suite out (the kit report says so).
+   */
+  tar?: { files?: number; largeFileBytes?: number };
   /** Per-test timeout in milliseconds (default 60,000). */
   timeout?: number;
   /** Registers further tests with the same per-test context. */

@@ -17,11 +17,13 @@ import { limitsSuite } from './suites/limits.js';
 import { illFormedSuite, nameLimitsSuite } from './suites/names.js';
 import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
+import { tarSuite } from './suites/tar.js';
 import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
 import { randomName } from './util.js';
 
 export { type ChaosOptions, chaos } from './chaos.js';
 export type { ConformanceOptions, ConformanceProbe, Declared, SuiteContext, SuiteName } from './context.js';
+export { type FaultConformanceOptions, type FaultInjector, runFaultConformance } from './faults.js';
 export { ReferenceModel, referenceStorage } from './model.js';
 export {
   type Capability,
@@ -31,7 +33,6 @@ export {
   isStrict,
   type SkippedSuite,
 } from './report.js';
-export { type FaultConformanceOptions, type FaultInjector, runFaultConformance } from './faults.js';
 export { runStoreBackendConformance, type StoreBackendConformanceOptions } from './store-backend.js';
 // Every sub-suite on its own, to compose a selection (the suite modules export nothing else but
 // the checks some of them run).
@@ -42,6 +43,7 @@ export * from './suites/limits.js';
 export * from './suites/names.js';
 export * from './suites/property.js';
 export * from './suites/robustness.js';
+export * from './suites/tar.js';
 export * from './suites/tree.js';
 export { expectBytes, expectError, pattern, randomName } from './util.js';
 
@@ -80,6 +82,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   model: propertySuite,
   limits: limitsSuite,
   flush: flushSuite,
+  tar: tarSuite,
 };
 
 /**

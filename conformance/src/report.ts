@@ -1,5 +1,6 @@
 import { type Capabilities, resolveCapabilities } from '@eryx/vfs-core';
 import type { ConformanceOptions, Declared, SuiteName } from './context.js';
+import { tarDoesNotFit } from './suites/tar.js';
 
 /** The name of a capability flag. */
 export type Capability = keyof Capabilities;
@@ -30,6 +31,7 @@ const SUITE_ORDER = Object.keys({
   model: 0,
   limits: 0,
   flush: 0,
+  tar: 0,
 } satisfies Record<SuiteName, 0>) as SuiteName[];
 
 /** Sub-suites that verify claims: left out, they leave a claim unverified rather than the contract untested. */
@@ -67,7 +69,9 @@ export interface SkippedSuite {
   /**
    * Why: `skip` (listed in the option), `no reopen`, `no probe`, `not claimed` (a sub-suite verifying
    * a claim the store does not make), `not declared` (`flush`, `readAtView`, `limits` of a store
-   * without them), `sync form only`, `forms` (a form left out of the option).
+   * without them), `sync form only`, `async form only` (`tar`), `declared limits too small: …`
+   * (`tar`, for a store whose limits cannot hold its round trip), `forms` (a form left out of the
+   * option).
    */
   reason: string;
   /** The store's declarations call for it: strict mode fails on it. */
@@ -97,7 +101,7 @@ export interface ConformanceReport {
 function gate(
   suite: SuiteName,
   form: Form,
-  options: Pick<ConformanceOptions, 'skip' | 'probe' | 'reopen'>,
+  options: Pick<ConformanceOptions, 'skip' | 'probe' | 'reopen' | 'tar'>,
   declared: Declared,
   claims: Capabilities,
 ): SkippedSuite | undefined {
@@ -106,6 +110,11 @@ function gate(
   if (suite === 'flush' || suite === 'readAtView') {
     if (!declared[suite]) return off('not declared');
     if (form !== 'sync') return off('sync form only', true);
+  }
+  if (suite === 'tar') {
+    if (form !== 'async') return off('async form only');
+    const tooSmall = tarDoesNotFit(options, declared.limits);
+    if (tooSmall) return off(`declared limits too small: ${tooSmall}`);
   }
   const limits = declared.limits;
   if (suite === 'limits' && (!limits || Object.values(limits).every((v) => v === undefined))) {
@@ -127,7 +136,7 @@ function gate(
  * which none does, and what strict mode fails on. A pure function: the kit registers what it says.
  */
 export function conformanceReport(
-  options: Pick<ConformanceOptions, 'name' | 'skip' | 'probe' | 'reopen' | 'forms'>,
+  options: Pick<ConformanceOptions, 'name' | 'skip' | 'probe' | 'reopen' | 'forms' | 'tar'>,
   declared: Declared,
 ): ConformanceReport {
   const claims = resolveCapabilities(declared.capabilities);

@@ -27,7 +27,9 @@ const host = wasi.createWasiHost({ mounts: {} });
 host.close();
 console.log(typeof core.VfsError, typeof core.hostDirectory, Object.keys(wasi).sort().join(), Object.keys(bridge).sort().join());`,
     );
-    expect(out).toBe('function function WasiExit,createWasiHost connectSyncBridge,createSyncBridge,serveStorage');
+    expect(out).toBe(
+      'function function WasiExit,createWasiHost connectSyncBridge,createSyncBridge,serveStorage',
+    );
   });
 
   it('the main entry holds neither the WASI host nor the bridge', async () => {

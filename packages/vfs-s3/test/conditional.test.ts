@@ -37,6 +37,10 @@ function reopen(storage: VfsStorage): S3Storage {
 // test runs fewer sequences than in conformance.test.ts, which runs the default.
 runConformance({
   name: 's3 conditional',
+  // The tar round trip at a tenth of the kit's scale: s3rver stores about 100 small objects a
+  // second, so the full 10,000 files and 100 MiB take 6.7 minutes per call (run and passed once,
+  // by hand; see the vfs-s3 README). The smaller tree still crosses chunking and directories.
+  tar: { files: 1_000, largeFileBytes: 8 * 1024 * 1024 },
   forms: ['async'],
   propertyRuns: 25,
   timeout: 300_000,
