@@ -43,6 +43,7 @@ describe('the operation table', () => {
       close: 15,
       writeMany: 16,
       create: 17,
+      flush: 18,
     });
     expect(new Set(Object.values(Op)).size).toBe(Object.keys(Op).length);
     for (const op of STORAGE_OPERATIONS) expect(OPERATION_OF_CODE.get(OPERATIONS[op].code)).toBe(op);
