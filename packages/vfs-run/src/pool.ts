@@ -10,8 +10,31 @@ import { Worker } from 'node:worker_threads';
 const MAX_IDLE = 2;
 const idle: Worker[] = [];
 
+/** Options of the main script that a worker refuses to inherit (`node --input-type=module -e …`). */
+const MAIN_ONLY = /^(--input-type|--eval|--print|-e|-p|-pe)(=|$)/;
+
+/** The process's Node options minus those that only make sense for its main script. */
+export function workerExecArgv(execArgv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    const flag = execArgv[i]!;
+    if (!MAIN_ONLY.test(flag)) {
+      out.push(flag);
+      continue;
+    }
+    // `-e code`, `--eval code`, `--input-type module`: their value is the next argument.
+    if (
+      !flag.includes('=') &&
+      i + 1 < execArgv.length &&
+      (/^-[ep]|^--(eval|print)$/.test(flag) || flag === '--input-type')
+    )
+      i++;
+  }
+  return out;
+}
+
 function spawn(): Worker {
-  const worker = new Worker(new URL('./worker.js', import.meta.url));
+  const worker = new Worker(new URL('./worker.js', import.meta.url), { execArgv: workerExecArgv() });
   // An idle worker that dies (it should not) is simply forgotten.
   worker.on('exit', () => {
     const index = idle.indexOf(worker);
