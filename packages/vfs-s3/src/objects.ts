@@ -3,13 +3,15 @@ import {
   CopyObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListObjectsV2Command,
   type ListObjectsV2CommandOutput,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { isMissingKey } from './errors.js';
 
-/* The only module that sends S3 requests: the five the backend needs, on one bucket. */
+/* The only module that sends S3 requests: the six the backend needs, on one bucket. */
 
 export const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
@@ -60,6 +62,17 @@ export class ObjectStore {
   async copy(from: string, to: string): Promise<void> {
     const source = `${this.bucket}/${from}`.split('/').map(encodeURIComponent).join('/');
     await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: to, CopySource: source }));
+  }
+
+  /** Whether `key` exists (a HEAD request). */
+  async exists(key: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return true;
+    } catch (error) {
+      if (isMissingKey(error)) return false;
+      throw error;
+    }
   }
 
   /** Deletes in batches of 1,000; a key already gone is not an error. */

@@ -1,3 +1,4 @@
+import { VfsError } from '@eryx/vfs-core';
 import { claim, nextGen } from './commits.js';
 import type { S3Context } from './context.js';
 import { manifestChunkKeys, type Slot } from './entries.js';
@@ -134,8 +135,17 @@ async function copyIfPresent(ctx: S3Context, from: string, to: string): Promise<
   try {
     await ctx.objects.copy(from, to);
   } catch (error) {
-    // Already moved by the run that was interrupted.
+    // A missing source is fine only when the run that was interrupted already moved it: otherwise
+    // the caller would go on to delete what it never copied.
     if (!isMissingKey(error)) throw error;
+    if (await ctx.objects.exists(to)) return;
+    throw new VfsError(
+      'io',
+      `S3 could not copy ${from} (the server reports it missing); nothing was deleted`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
