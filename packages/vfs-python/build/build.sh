@@ -43,8 +43,11 @@ prefix=/usr/local
 zip_guest_path="$prefix/lib/python311.zip"
 # A large initial memory: Debian's wasi-libc (2022) must never grow the heap over the preview1
 # adapter's state (DESIGN.md §4/§9); the stack goes first so an overflow traps instead of corrupting.
+# The maximum leaves the adapter the pages it takes for its state and no more, so an allocation
+# beyond the initial memory fails in malloc (a Python MemoryError) instead of trapping later.
 initial_memory=268435456
-ldflags_wasm="-z stack-size=524288 -Wl,--stack-first -Wl,--initial-memory=$initial_memory"
+max_memory=$((initial_memory + 1048576))
+ldflags_wasm="-z stack-size=524288 -Wl,--stack-first -Wl,--initial-memory=$initial_memory -Wl,--max-memory=$max_memory"
 wasi_emulated="-D_WASI_EMULATED_MMAN -D_WASI_EMULATED_GETPID -D_WASI_EMULATED_PROCESS_CLOCKS"
 sqlite_flags="-Os -DSQLITE_THREADSAFE=0 -DSQLITE_OMIT_WAL -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_DEFAULT_MEMSTATUS=0 $wasi_emulated"
 zlib_flags="-O2 -D_LARGEFILE64_SOURCE=1 -DHAVE_HIDDEN"
