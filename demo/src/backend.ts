@@ -32,6 +32,8 @@ export function demoStoreUrl(env: NodeJS.ProcessEnv = process.env): string {
 /** The demo's store: the URL each execution mounts at `/data`, and how to print it. */
 export interface DemoStore {
   url: string;
+  /** The store URL with any password redacted. */
+  href: string;
   /** The store URL, password redacted, and how the guest reaches it. */
   description: string;
 }
@@ -52,7 +54,7 @@ export function demoStore(env: NodeJS.ProcessEnv = process.env): DemoStore {
   }
   if (parsed.scheme === 'sqlite') {
     if (parsed.path !== ':memory:') mkdirSync(dirname(parsed.path), { recursive: true });
-    return { url, description: parsed.href };
+    return { url, href: parsed.href, description: parsed.href };
   }
-  return { url, description: `${parsed.href}, through the sync bridge` };
+  return { url, href: parsed.href, description: `${parsed.href}, through the sync bridge` };
 }

@@ -1,71 +1,62 @@
 import { fileURLToPath } from 'node:url';
 import { restrictedFiles } from '@eryx/vfs-core';
-import { type RunMount, run } from '@eryx/vfs-run';
+import { python } from '@eryx/vfs-python';
 import { demoStore } from './backend.js';
 
 /*
- * Runs a real WASI guest (guests/src/notes.c, a C program compiled to a component) twice with
- * `run` from @eryx/vfs-run, each time as a fresh component instance in a worker thread over a
- * freshly opened store: the first execution adds a note, the second lists every note. What the
- * first one wrote is there in the second because the backend kept it (and it is still there the
- * next time you run the demo).
+ * Runs a real Python program (python/notes.py, CPython 3.11 compiled to WASI) twice with `python`
+ * from @eryx/vfs-python, each time as a fresh interpreter in a worker thread over a freshly opened
+ * store at /data. Each execution appends to /data/notes.txt and inserts into /data/visits.db (a
+ * database of Python's own sqlite3 module, its file kept by eryx-vfs). The second execution finds
+ * what the first wrote only because the backend kept it, and so does the next `pnpm demo`.
  *
- * Beside /data, each execution sees one host file, read-only: demo.conf at /config/demo.conf (a
- * restricted mount, a storage object served to the guest's worker). The last step shows the
- * guest's whole tree and that config file.
- *
- * `run` transpiles each component with jco (`--import-bindings hybrid`) once, into its cache
- * (~/.cache/eryx-vfs by default), and reuses it afterwards.
+ * The program itself is the one host file the guest can see: a read-only restricted mount at /app.
  */
 
-const guest = (name: string) =>
-  fileURLToPath(new URL(`../../guests/fixtures/${name}.component.wasm`, import.meta.url));
-
-const config = restrictedFiles(
-  { 'demo.conf': fileURLToPath(new URL('../demo.conf', import.meta.url)) },
-  { readOnly: true },
-);
+const script = fileURLToPath(new URL('../python/notes.py', import.meta.url));
+const app = restrictedFiles({ 'notes.py': script }, { readOnly: true });
 const store = demoStore();
-const mounts: Record<string, RunMount> = { '/data': store.url, '/config': config };
 
-function print(stream: string, text: string): void {
-  if (text) for (const line of text.trimEnd().split('\n')) console.log(`   guest ${stream} | ${line}`);
+interface Grown {
+  lines: number;
+  rows: number;
 }
 
-async function execute(label: string, args: string[]): Promise<string> {
-  console.log(`\n== ${label}: notes ${args.map((a) => JSON.stringify(a)).join(' ')}`);
-  console.log(`   /data is ${store.description}`);
-  const result = await run({ component: guest('notes'), mounts, args: ['notes', ...args], timeout: 60_000 });
-  print('stdout', result.stdout);
-  print('stderr', result.stderr);
-  console.log(`   ${result.status}, exit status ${result.exitCode}, ${result.durationMs.toFixed(0)} ms`);
-  if (result.status !== 'exited' || result.exitCode !== 0) process.exitCode = 1;
-  return result.stdout;
-}
-
-const note = `hello from ${new Date().toISOString()}`;
-await execute('execution 1 writes', ['add', note]);
-const listed = await execute('execution 2 reads what execution 1 wrote', ['list']);
-if (listed.includes(note)) {
-  console.log(`\nExecution 2 read back the note execution 1 wrote: "${note}".`);
-} else {
-  console.error(`\nExecution 2 did not find the note execution 1 wrote ("${note}").`);
-  process.exitCode = 1;
-}
-
-// The guest's view of the tree: / lists the mount points; /config holds only the one host file.
-for (const args of [
-  ['ls', '/'],
-  ['ls', '/config'],
-  ['cat', '/config/demo.conf'],
-]) {
-  const result = await run({
-    component: guest('escape'),
-    mounts,
-    args: ['escape', ...args],
-    timeout: 60_000,
+async function execute(label: string, note: string): Promise<Grown | undefined> {
+  console.log(`\n== ${label}: python /app/notes.py ${JSON.stringify(note)}`);
+  const result = await python({
+    script: '/app/notes.py',
+    args: [note],
+    mounts: { '/data': store.url, '/app': app },
+    timeout: 120_000,
   });
-  console.log(`\n== guests/src/escape.c: escape ${args.join(' ')}`);
-  print('stdout', result.stdout);
-  if (result.status !== 'exited' || result.exitCode !== 0) process.exitCode = 1;
+  for (const [name, text] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+    for (const line of text.trimEnd().split('\n').filter(Boolean)) {
+      if (!line.startsWith('RESULT ')) console.log(`   guest ${name} | ${line}`);
+    }
+  }
+  console.log(`   ${result.status}, exit status ${result.exitCode}, ${result.durationMs.toFixed(0)} ms`);
+  const match = /^RESULT lines=(\d+) rows=(\d+) check=ok$/m.exec(result.stdout);
+  if (result.status !== 'exited' || result.exitCode !== 0 || !match) {
+    process.exitCode = 1;
+    return undefined;
+  }
+  return { lines: Number(match[1]), rows: Number(match[2]) };
+}
+
+console.log(`/data is ${store.description}`);
+const first = await execute('execution 1', `hello from ${new Date().toISOString()}`);
+const second = await execute('execution 2', 'and once more');
+if (first && second && second.lines === first.lines + 1 && second.rows === first.rows + 1) {
+  console.log(
+    `\nExecution 2 found what execution 1 wrote: notes.txt grew from ${first.lines} to ${second.lines} lines, visits.db from ${first.rows} to ${second.rows} rows.`,
+  );
+  // The URL as given (a password, if any, shown redacted: put yours back).
+  const quoted = `'${store.href.replace(/'/g, `'\\''`)}'`;
+  console.log(`The files live in ${store.description}. Look at them with the CLI, from the repository root:`);
+  console.log(`   npx --yes pnpm@10.34.8 eryx-vfs ls -l ${quoted} /`);
+  console.log(`   npx --yes pnpm@10.34.8 eryx-vfs cat ${quoted} /notes.txt`);
+} else {
+  console.error('\nExecution 2 did not find what execution 1 wrote.');
+  process.exitCode = 1;
 }
