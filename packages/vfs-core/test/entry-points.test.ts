@@ -28,7 +28,7 @@ host.close();
 console.log(typeof core.VfsError, typeof core.hostDirectory, Object.keys(wasi).sort().join(), Object.keys(bridge).sort().join());`,
     );
     expect(out).toBe(
-      'function function WasiExit,createWasiHost connectSyncBridge,createSyncBridge,serveStorage',
+      'function function ORPHANS_DIRECTORY,WasiExit,createWasiHost,sweepOrphans connectSyncBridge,createSyncBridge,serveStorage',
     );
   });
 

@@ -18,6 +18,7 @@ import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from 
 import { metadataHash } from './hash.js';
 import { releaseRep } from './jco.js';
 import type { Mount, Node } from './mount.js';
+import { isOrphanPath, ORPHANS_DIRECTORY, ORPHANS_NAME } from './orphans.js';
 import { InputStream, OutputStream } from './streams.js';
 import type { Located, MountTree } from './tree.js';
 
@@ -120,9 +121,17 @@ function resolve(dir: string, path: string): string {
  * Where a path relative to a directory descriptor lives. It is resolved within the directory's
  * mount (never above its root, see {@link resolve}), then routed through the tree: a path at or
  * below a mount point nested in that mount (or a synthetic directory) belongs to that mount.
+ *
+ * The orphan directory of a storage mount (see `Mount`) does not exist for the guest: a path into
+ * it is `no-entry`, and making it (`creates`: the path is the new name of a creation or a rename)
+ * is `not-permitted`.
  */
-function locate(context: HostContext, dir: Node, path: string): Located {
-  return context.tree.locateIn(dir.mount, resolve(dir.path, path));
+function locate(context: HostContext, dir: Node, path: string, creates = false): Located {
+  const located = context.tree.locateIn(dir.mount, resolve(dir.path, path));
+  if (located.mount.hidesOrphans && isOrphanPath(located.path)) {
+    return fail(creates && located.path === ORPHANS_DIRECTORY ? 'not-permitted' : 'no-entry');
+  }
+  return located;
 }
 
 /**
@@ -227,11 +236,14 @@ export class Descriptor {
     return descriptor instanceof Descriptor && !descriptor.#closed ? descriptor : fail('bad-descriptor');
   }
 
-  /** After a write: O_SYNC / O_DSYNC descriptors make it durable before returning. */
+  /**
+   * After a write: O_SYNC / O_DSYNC descriptors make it durable before returning (an orphan's too:
+   * a caching storage such as the sync bridge applies the store's limits when it stores).
+   */
   #wrote(): void {
     this.#dirty = true;
     const node = this.#node;
-    if ((this.#flags.fileIntegritySync || this.#flags.dataIntegritySync) && !node.unlinked) {
+    if ((this.#flags.fileIntegritySync || this.#flags.dataIntegritySync) && node.inStorage) {
       node.mount.storage.flush?.(node.path, DURABLE);
       this.#dirty = false;
     }
@@ -266,9 +278,9 @@ export class Descriptor {
     return node;
   }
 
-  /** Where `path` relative to the directory `dir` (this descriptor's node) lives. */
-  #locate(dir: Node, path: string): Located {
-    return locate(this.#context, dir, path);
+  /** Where `path` relative to the directory `dir` (this descriptor's node) lives (see {@link locate}). */
+  #locate(dir: Node, path: string, creates = false): Located {
+    return locate(this.#context, dir, path, creates);
   }
 
   readViaStream(offset: bigint): InputStream {
@@ -346,8 +358,9 @@ export class Descriptor {
   sync(): void {
     this.#run(() => {
       const node = this.#node;
-      // fsync: durable, not merely stored (a directory's sync covers the whole mount).
-      if (!node.unlinked) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined, DURABLE);
+      // fsync: durable, not merely stored (a directory's sync covers the whole mount). An orphan's
+      // too: what a caching storage buffered may be refused by the store's limits only then.
+      if (node.inStorage) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined, DURABLE);
       this.#dirty = false;
       node.dirty = false;
     });
@@ -409,9 +422,10 @@ export class Descriptor {
       if (!this.#flags.read) return fail('bad-descriptor');
       const { tree } = this.#context;
       const mounted = tree.mountedIn(tree.guestPathOf(node.mount, node.path));
+      const hidden = node.path === '/' && node.mount.hidesOrphans ? ORPHANS_NAME : undefined;
       const entries = node.mount.storage
         .list(node.path)
-        .filter((entry) => !mounted?.has(entry.name))
+        .filter((entry) => !mounted?.has(entry.name) && entry.name !== hidden)
         .map((entry): DirectoryEntry => ({ name: entry.name, type: descriptorType(entry.kind) }));
       // Mount points (and the synthetic directories leading to them) hide same-named entries.
       for (const name of mounted ?? []) entries.push({ name, type: 'directory' });
@@ -423,7 +437,7 @@ export class Descriptor {
   createDirectoryAt(path: string): void {
     this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path);
+      const { mount, path: target } = this.#locate(dir, path, true);
       mount.assertWritable(target);
       mount.storage.mkdir(target);
     });
@@ -463,7 +477,7 @@ export class Descriptor {
       const dir = this.#directory();
       const other = Descriptor.#opened(newDescriptor);
       const from = this.#locate(dir, oldPath);
-      const to = other.#locate(other.#directory(), newPath);
+      const to = other.#locate(other.#directory(), newPath, true);
       from.mount.storage.stat(from.path);
       to.mount.assertWritable(to.path);
       if (to.mount !== from.mount) {
@@ -479,7 +493,7 @@ export class Descriptor {
   openAt(_pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
     return this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path);
+      const { mount, path: target } = this.#locate(dir, path, !!openFlags.create);
       const wantsWrite = !!flags.write || !!openFlags.truncate;
       const wantsDir = !!openFlags.directory || wantsDirectory(path);
       let kind: FileKind | undefined;
@@ -561,7 +575,7 @@ export class Descriptor {
       const other = Descriptor.#opened(newDescriptor);
       const newDir = other.#directory();
       const { mount, path: from } = this.#locate(dir, oldPath);
-      const destination = other.#locate(newDir, newPath);
+      const destination = other.#locate(newDir, newPath, true);
       const to = destination.path;
       if (destination.mount !== mount || from === '/' || to === '/') {
         // Linux looks both directories up before it compares mounts (but the source after).
@@ -589,17 +603,11 @@ export class Descriptor {
         if (mount.storage.list(to).length > 0) return fail('not-empty');
         if (to.startsWith(`${from}/`)) return fail('invalid');
         replaceEmptyDirectory(mount, from, to);
+      } else if (fromKind === 'file' && toKind === 'file') {
+        // An open target lives on as an orphan; if the rename fails, it is still there.
+        mount.replaceFile(from, to);
       } else {
-        // An open target keeps its content once replaced; if the rename fails, it is still there.
-        const open = fromKind === 'file' && toKind === 'file' ? mount.openNode(to) : undefined;
-        if (open) open.detach();
-        try {
-          mount.storage.rename(from, to);
-        } catch (error) {
-          if (open) open.unlinked = false;
-          throw error;
-        }
-        if (open) mount.detach(to);
+        mount.storage.rename(from, to);
       }
       mount.moved(from, to);
     });
@@ -609,7 +617,7 @@ export class Descriptor {
     this.#run(() => {
       const dir = this.#directory();
       if (typeof oldPath !== 'string') return fail('invalid');
-      const { mount, path: target } = this.#locate(dir, newPath);
+      const { mount, path: target } = this.#locate(dir, newPath, true);
       mount.assertWritable(target);
       if (mount.kindOf(target) !== undefined) return fail('exist');
       // Symlinks are refused everywhere: in a host directory one could point outside it.
@@ -626,15 +634,8 @@ export class Descriptor {
       if (kind === undefined) return fail('no-entry');
       if (kind === 'directory') return fail('is-directory');
       if (wantsDirectory(path)) return fail('not-directory');
-      const open = mount.openNode(target);
-      if (open) open.detach();
-      try {
-        mount.storage.delete(target);
-      } catch (error) {
-        if (open) open.unlinked = false;
-        throw error;
-      }
-      if (open) mount.detach(target);
+      // An open file lives on as an orphan (see Mount); the common case is one delete.
+      mount.unlinkFile(target);
     });
   }
 
@@ -652,7 +653,7 @@ export class Descriptor {
 
   metadataHash(): MetadataHashValue {
     return this.#run(() =>
-      metadataHash(this.#node.mount.hashSeed, this.#node.path, this.#node.stat().created),
+      metadataHash(this.#node.mount.hashSeed, this.#node.hashPath, this.#node.stat().created),
     );
   }
 

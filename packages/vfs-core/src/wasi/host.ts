@@ -7,6 +7,7 @@ import { Descriptor, DirectoryEntryStream, type HostContext, rootDescriptor } fr
 import { offerLowerings } from './jco.js';
 import { loweringSet } from './lower.js';
 import { Mount } from './mount.js';
+import type { ORPHANS_DIRECTORY, sweepOrphans } from './orphans.js';
 import { shim } from './shim.js';
 import {
   bytesStream,
@@ -89,9 +90,11 @@ export interface WasiHost {
   /** The status the guest passed to `exit`, `undefined` while it has not called it. */
   readonly exitCode: number | undefined;
   /**
-   * Ends the execution: flushes every mount's storage durably (`flush(undefined, { durable: true })`:
-   * the sync bridge stores its buffered writes, SQLite fsyncs its log once). It does not close the
-   * storage, which belongs to the caller and may serve later executions.
+   * Ends the execution: deletes the files the guest unlinked while open and still had open (their
+   * orphans; a deletion that fails is left to {@link sweepOrphans}), then flushes every mount's
+   * storage durably (`flush(undefined, { durable: true })`: the sync bridge stores its buffered
+   * writes, SQLite fsyncs its log once). It does not close the storage, which belongs to the caller
+   * and may serve later executions.
    *
    * @throws the failures of those flushes, and of the flushes that ran when the guest closed a
    *   written file (which the guest cannot be told of): data the guest wrote may not be stored.
@@ -141,6 +144,15 @@ function declaresReadOnly(storage: VfsSyncStorage | VfsStorage): boolean {
 }
 
 /**
+ * A storage over the host's own files (`hostDirectory`, `restrictedFiles`: they declare `readOnly`
+ * either way), whose unlinked open files the host keeps in memory rather than in the user's
+ * directory (see `Mount`).
+ */
+function isHostFiles(storage: VfsSyncStorage | VfsStorage): boolean {
+  return typeof (storage as { readOnly?: unknown }).readOnly === 'boolean';
+}
+
+/**
  * Creates one isolated WASI environment for a component transpiled by jco: a `wasi:filesystem`
  * whose preopened directories are the given storage mounts, captured stdout/stderr, the given
  * stdin, environment and arguments, and the remaining interfaces (clocks, random, sockets, poll)
@@ -161,8 +173,12 @@ function declaresReadOnly(storage: VfsSyncStorage | VfsStorage): boolean {
  * anything unexpected `io`.
  *
  * Open files behave as POSIX expects: a file unlinked (or replaced by a rename) while open stays
- * readable and writable through its open descriptors, in memory, and never reappears in storage;
- * an append descriptor always writes at the current end of the file (`storage.append`).
+ * readable and writable through its open descriptors and never reappears at its path; an append
+ * descriptor always writes at the current end of the file (`storage.append`). Such an orphan stays
+ * in the mount's storage, under its limits, in the reserved directory {@link ORPHANS_DIRECTORY}
+ * that guests cannot see or reach; it is deleted at its last close or at {@link WasiHost.close},
+ * and {@link sweepOrphans} collects what a crashed host left. A host directory keeps them in host
+ * memory instead, at most 64 MiB per mount (`busy` for an open file larger than that).
  *
  * @example
  * ```ts
@@ -186,7 +202,12 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
   const mounts = Object.entries(options.mounts).map(([guestPath, source]) => {
     const path = normalizePath(guestPath);
     const { storage, readOnly } = isMountOptions(source) ? source : { storage: source, readOnly: undefined };
-    return new Mount(path, toSyncStorage(path, storage), readOnly ?? declaresReadOnly(storage));
+    return new Mount(
+      path,
+      toSyncStorage(path, storage),
+      readOnly ?? declaresReadOnly(storage),
+      isHostFiles(storage) ? 'memory' : 'storage',
+    );
   });
   const tree = new MountTree(mounts);
   const context: HostContext = { onError: options.onError, deferred: [], tree };
@@ -262,6 +283,7 @@ export function createWasiHost(options: WasiHostOptions): WasiHost {
       const failures: unknown[] = context.deferred.splice(0);
       for (const mount of mounts) {
         try {
+          mount.close();
           mount.storage.flush?.(undefined, { durable: true });
         } catch (error) {
           failures.push(error);

@@ -2,12 +2,27 @@ import { isVfsError, VfsError } from '../errors.js';
 import { isSameOrDescendant, parentPath, rebasePath } from '../path.js';
 import type { FileKind, Metadata, VfsSyncStorage } from '../types.js';
 import { hashSeed } from './hash.js';
+// ORPHANS_DIRECTORY and sweepOrphans are imported for the documentation's links.
+import { isOrphanPath, type ORPHANS_DIRECTORY, Orphanage, type sweepOrphans } from './orphans.js';
+
+/**
+ * The most bytes a mount that keeps unlinked open files in host memory (a host directory, see
+ * {@link Mount}) holds for all of them together.
+ */
+export const MEMORY_ORPHANS_LIMIT = 64 * 1024 * 1024;
+
+/** An unlinked open file's content in host memory. */
+interface MemoryCopy {
+  data: Uint8Array;
+  size: number;
+  meta: Metadata;
+}
 
 /**
  * What the guest has open at one path of a mount: every descriptor of that path shares one node,
- * like an inode. When the path is unlinked (or replaced by a rename) while descriptors are open, the
- * node keeps the file's content in memory, so the old descriptors go on reading and writing the
- * now-nameless file as POSIX requires, and nothing reappears in storage.
+ * like an inode. When the path is unlinked (or replaced by a rename) while descriptors are open,
+ * the file lives on as an orphan (see {@link Mount}), so the old descriptors go on reading and
+ * writing the now-nameless file as POSIX requires, and nothing reappears at its old path.
  */
 export class Node {
   refs = 0;
@@ -15,26 +30,46 @@ export class Node {
   unlinked = false;
   /** A descriptor that wrote was closed while others stayed open: the last one flushes. */
   dirty = false;
-  #orphan: Uint8Array | undefined;
-  #orphanSize = 0;
-  #orphanMeta: Metadata | undefined;
+  /** The content of an unlinked file kept in host memory (mounts of host directories only). */
+  #copy: MemoryCopy | undefined;
+  /** The path the guest opened, once the file lives on under the orphan directory. */
+  #openedAt: string | undefined;
 
   constructor(
     readonly mount: Mount,
+    /** Where the content is in storage: the orphan's path once the file was unlinked. */
     public path: string,
     readonly kind: FileKind,
   ) {}
 
-  /** Detaches the node from its path, keeping a file's content (read before it is removed). */
-  detach(): void {
-    if (this.unlinked) return;
-    if (this.kind === 'file') {
-      const meta = this.mount.storage.stat(this.path);
-      this.#orphan = this.mount.storage.read(this.path);
-      this.#orphanSize = this.#orphan.length;
-      this.#orphanMeta = meta;
-    }
+  /** Whether the node's content is in storage (not a memory copy, nor a removed directory). */
+  get inStorage(): boolean {
+    return this.#copy === undefined && !(this.unlinked && this.kind === 'directory');
+  }
+
+  /** The path metadata hashes are made from: the guest's, unchanged by unlinking. */
+  get hashPath(): string {
+    return this.#openedAt ?? this.path;
+  }
+
+  /** The file now lives at `orphan` in storage, nameless for the guest. */
+  orphaned(orphan: string): void {
+    this.#openedAt ??= this.path;
+    this.path = orphan;
     this.unlinked = true;
+  }
+
+  /** The file is about to lose its path: its content, in memory from now on (host directories). */
+  keep(copy: MemoryCopy): void {
+    this.#copy = copy;
+    this.unlinked = true;
+  }
+
+  /** Frees the memory copy; `relinked` when the file kept its path after all. */
+  forget(relinked: boolean): void {
+    if (this.#copy) this.mount.charge(-this.#copy.size);
+    this.#copy = undefined;
+    if (relinked) this.unlinked = false;
   }
 
   #gone(): never {
@@ -42,76 +77,101 @@ export class Node {
   }
 
   stat(): Metadata {
-    if (!this.unlinked) return this.mount.storage.stat(this.path);
-    if (!this.#orphanMeta) this.#gone();
-    return { ...this.#orphanMeta, size: this.#orphanSize };
+    const copy = this.#copy;
+    if (copy) return { ...copy.meta, size: copy.size };
+    if (this.unlinked && this.kind === 'directory') this.#gone();
+    return this.mount.storage.stat(this.path);
   }
 
   /** Bytes for the guest: jco copies them into the guest's memory at once, so a view will do. */
   readAt(offset: number, length: number): Uint8Array {
-    if (!this.unlinked) {
+    const copy = this.#copy;
+    if (!copy) {
       const { storage } = this.mount;
       return storage.readAtView
         ? storage.readAtView(this.path, offset, length)
         : storage.readAt(this.path, offset, length);
     }
-    const buffer = this.#orphan ?? this.#gone();
-    const end = Math.min(this.#orphanSize, offset + length);
-    return offset >= end ? new Uint8Array(0) : buffer.slice(offset, end);
+    const end = Math.min(copy.size, offset + length);
+    return offset >= end ? new Uint8Array(0) : copy.data.slice(offset, end);
   }
 
   writeAt(offset: number, data: Uint8Array): void {
-    if (!this.unlinked) {
+    const copy = this.#copy;
+    if (!copy) {
       this.mount.storage.writeAt(this.path, offset, data);
       return;
     }
-    this.#reserve(offset + data.length);
-    this.#orphan!.set(data, offset);
-    this.#orphanSize = Math.max(this.#orphanSize, offset + data.length);
-    this.#touch();
+    this.#resize(copy, Math.max(copy.size, offset + data.length));
+    copy.data.set(data, offset);
   }
 
   append(data: Uint8Array): number {
-    if (!this.unlinked) return this.mount.storage.append(this.path, data);
-    const at = this.#orphanSize;
+    const copy = this.#copy;
+    if (!copy) return this.mount.storage.append(this.path, data);
+    const at = copy.size;
     this.writeAt(at, data);
     return at;
   }
 
   setSize(size: number): void {
-    if (!this.unlinked) {
+    const copy = this.#copy;
+    if (!copy) {
       this.mount.storage.setSize(this.path, size);
       return;
     }
-    this.#reserve(size);
-    this.#orphan!.fill(0, Math.min(size, this.#orphanSize));
-    this.#orphanSize = size;
-    this.#touch();
+    this.#resize(copy, size);
   }
 
   setTimes(accessed: number | undefined, modified: number | undefined): void {
-    if (!this.unlinked) {
+    const copy = this.#copy;
+    if (!copy) {
       this.mount.storage.setTimes(this.path, { accessed, modified });
       return;
     }
-    const meta = this.#orphanMeta ?? this.#gone();
-    this.#orphanMeta = { ...meta, accessed: accessed ?? meta.accessed, modified: modified ?? meta.modified };
+    const { meta } = copy;
+    copy.meta = { ...meta, accessed: accessed ?? meta.accessed, modified: modified ?? meta.modified };
   }
 
-  #reserve(size: number): void {
-    const buffer = this.#orphan ?? this.#gone();
-    if (size <= buffer.length) return;
-    const grown = new Uint8Array(Math.max(size, buffer.length * 2));
-    grown.set(buffer.subarray(0, this.#orphanSize));
-    this.#orphan = grown;
-  }
-
-  #touch(): void {
-    if (this.#orphanMeta) this.#orphanMeta = { ...this.#orphanMeta, modified: Date.now() };
+  /** Takes a memory copy to `size` bytes, within the mount's budget (else `quota-exceeded`). */
+  #resize(copy: MemoryCopy, size: number): void {
+    this.mount.charge(size - copy.size, this.path);
+    if (size > copy.data.length) {
+      // Doubling, but never past the budget: one copy's buffer stays under MEMORY_ORPHANS_LIMIT.
+      const grown = new Uint8Array(Math.max(size, Math.min(copy.data.length * 2, MEMORY_ORPHANS_LIMIT)));
+      grown.set(copy.data.subarray(0, copy.size));
+      copy.data = grown;
+    }
+    // What lies past the end stays zero, so that growing it again reads zeros.
+    if (size < copy.size) copy.data.fill(0, size, copy.size);
+    copy.size = size;
+    copy.meta = { ...copy.meta, modified: Date.now() };
   }
 }
 
-/** One storage mounted at a guest path, with the nodes its open descriptors share. */
+/** Where a mount keeps the files unlinked (or replaced by a rename) while open: see {@link Mount}. */
+export type OrphanKeeping = 'storage' | 'memory';
+
+/**
+ * One storage mounted at a guest path, with the nodes its open descriptors share.
+ *
+ * **Unlinked open files.** A storage mount keeps a file unlinked or replaced while open in its own
+ * storage: one rename moves it into the reserved {@link ORPHANS_DIRECTORY} (made when needed), its
+ * node follows it there, and every read, write and size change goes on in storage, under the
+ * store's limits and without the file ever being in host memory. The last close deletes it (and the
+ * directory, once empty); the host's `close()` deletes those still open; what a crashed host left
+ * is collected by {@link sweepOrphans} (run by the next host that orphans a file, for orphans older
+ * than 24 hours, or by an operator). Guests never reach the reserved name (see `filesystem.ts`).
+ * Replacing an open file by a rename is two renames (the old file out, the new one in), so other
+ * processes sharing the store may briefly find the target missing. The unlink of a file nobody has
+ * open costs what it did: one `delete`.
+ *
+ * A mount of a host directory (`keepOrphans: 'memory'`) keeps them in host memory instead: an
+ * orphan directory would show up in the user's own directory (and stay there after a crash), and
+ * such a mount has no store limits to stay under. The copies of one mount hold at most
+ * {@link MEMORY_ORPHANS_LIMIT} bytes together: an open file larger than what is left cannot be
+ * unlinked or replaced (`busy`), and growing one past it is `quota-exceeded`.
+ */
 export class Mount {
   readonly #nodes = new Map<string, Node>();
   /**
@@ -119,14 +179,23 @@ export class Mount {
    * differently.
    */
   readonly hashSeed: Int32Array;
+  /** The orphans this mount keeps in storage; none in a read-only mount (nothing is unlinked). */
+  readonly #orphanage: Orphanage | undefined;
+  /** Whether guests must not see {@link ORPHANS_DIRECTORY} here (every storage mount). */
+  readonly hidesOrphans: boolean;
+  /** Bytes of the memory copies of this mount's unlinked open files. */
+  #copied = 0;
 
   constructor(
     /** Where the guest sees this mount (its preopen name). */
     readonly guestPath: string,
     readonly storage: VfsSyncStorage,
     readonly readOnly: boolean,
+    keepOrphans: OrphanKeeping = 'storage',
   ) {
     this.hashSeed = hashSeed(guestPath);
+    this.hidesOrphans = keepOrphans === 'storage';
+    this.#orphanage = this.hidesOrphans && !readOnly ? new Orphanage(storage) : undefined;
   }
 
   /**
@@ -180,24 +249,114 @@ export class Mount {
     return node;
   }
 
-  /** A descriptor of `node` was closed. */
+  /** A descriptor of `node` was closed: the last one deletes an unlinked file. */
   release(node: Node): void {
     node.refs--;
-    if (node.refs <= 0 && this.#nodes.get(node.path) === node) this.#nodes.delete(node.path);
+    if (node.refs > 0) return;
+    if (this.#nodes.get(node.path) === node) {
+      this.#nodes.delete(node.path);
+    } else if (node.unlinked && node.kind === 'file') {
+      node.forget(false);
+      if (this.#orphanage && isOrphanPath(node.path)) this.#orphanage.release(node.path);
+    }
   }
 
-  /** The open node at exactly `path`, if any. */
-  openNode(path: string): Node | undefined {
-    return this.#nodes.get(path);
-  }
-
-  /** Detaches the open node at `path` (before the path is removed or replaced). */
-  detach(path: string): Node | undefined {
+  /** Unlinks the file at `path`; an open one lives on as an orphan. */
+  unlinkFile(path: string): void {
     const node = this.#nodes.get(path);
-    if (!node) return undefined;
-    node.detach();
+    if (node?.kind !== 'file') {
+      this.storage.delete(path);
+      return;
+    }
+    if (this.#orphanage) {
+      node.orphaned(this.#orphanage.adopt(path));
+    } else {
+      this.#keep(node);
+      try {
+        this.storage.delete(path);
+      } catch (error) {
+        node.forget(true);
+        throw error;
+      }
+    }
     this.#nodes.delete(path);
-    return node;
+  }
+
+  /**
+   * Renames file `from` over the existing file `to` (the caller then calls {@link moved}); an open
+   * `to` lives on as an orphan. When the rename fails, `to` is put back as it was.
+   */
+  replaceFile(from: string, to: string): void {
+    const node = this.#nodes.get(to);
+    if (node?.kind !== 'file') {
+      this.storage.rename(from, to);
+      return;
+    }
+    if (this.#orphanage) {
+      const orphan = this.#orphanage.adopt(to);
+      try {
+        this.storage.rename(from, to);
+      } catch (error) {
+        try {
+          this.#orphanage.restore(orphan, to);
+        } catch {
+          // Both failed: the old file lives on only as its open descriptors' orphan.
+          node.orphaned(orphan);
+          this.#nodes.delete(to);
+        }
+        throw error;
+      }
+      node.orphaned(orphan);
+    } else {
+      this.#keep(node);
+      try {
+        this.storage.rename(from, to);
+      } catch (error) {
+        node.forget(true);
+        throw error;
+      }
+    }
+    this.#nodes.delete(to);
+  }
+
+  /**
+   * Copies an open file that is about to lose its path into host memory, within
+   * {@link MEMORY_ORPHANS_LIMIT}.
+   * @throws `busy` when it does not fit
+   */
+  #keep(node: Node): void {
+    const meta = this.storage.stat(node.path);
+    const room = MEMORY_ORPHANS_LIMIT - this.#copied;
+    if (meta.size > room) {
+      throw new VfsError(
+        'busy',
+        `the file is open and ${meta.size} bytes long: unlinked open files of a host directory are kept in host memory, at most ${MEMORY_ORPHANS_LIMIT} bytes in all (${room} left); close it first`,
+        { path: node.path },
+      );
+    }
+    const data = this.storage.readAt(node.path, 0, meta.size);
+    this.charge(data.length, node.path);
+    node.keep({ data, size: data.length, meta: { ...meta, size: data.length } });
+  }
+
+  /**
+   * Counts `bytes` more (or fewer) of memory copies.
+   * @throws `quota-exceeded` past {@link MEMORY_ORPHANS_LIMIT}, counting nothing
+   */
+  charge(bytes: number, path?: string): void {
+    if (bytes > 0 && this.#copied + bytes > MEMORY_ORPHANS_LIMIT) {
+      throw new VfsError(
+        'quota-exceeded',
+        `unlinked open files of a host directory are kept in host memory, at most ${MEMORY_ORPHANS_LIMIT} bytes in all`,
+        { path },
+      );
+    }
+    this.#copied += bytes;
+  }
+
+  /** The host closed: deletes the orphans still open (what fails is left to a sweep). */
+  close(): void {
+    this.#orphanage?.releaseAll();
   }
 
   /** Re-keys the open nodes at or below `from` after a rename to `to`. */
