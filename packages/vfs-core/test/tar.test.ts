@@ -16,7 +16,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isVfsError, type VfsErrorCode, type VfsStorage } from '../src/index.js';
+import { hostDirectory, isVfsError, toAsync, type VfsErrorCode, type VfsStorage } from '../src/index.js';
 import { exportTar, importTar, type TarStats } from '../src/tar/index.js';
 import { ensureDist } from './build-dist.js';
 
@@ -198,6 +198,81 @@ describe('exportTar and importTar', () => {
     ).toBe(0);
   });
 
+  it('round-trips the same through a synchronous twin (a host directory), without a promise per file', async () => {
+    const source = mapBackend();
+    await sampleTree(source, '/src');
+    const tarBytes = await archive(source, { root: '/src', chunkSize: 64 * 1024 });
+    const storage = toAsync(hostDirectory(tempDir()));
+    expect(storage.sync).toBeDefined();
+    const stats = await importTar(storage, Readable.from([tarBytes]), {
+      root: '/copy',
+      chunkSize: 64 * 1024,
+    });
+    expect(stats).toEqual({
+      files: 7,
+      directories: 8,
+      bytes: 70_000 + 11 + 7 + 513 + 1 + 300_000,
+      skipped: 0,
+    });
+    expect(await snapshot(storage, '/copy')).toEqual(await snapshot(source, '/src'));
+    expect(Buffer.compare(await archive(storage, { root: '/copy', chunkSize: 64 * 1024 }), tarBytes)).toBe(0);
+  });
+
+  it('reports failures and aborts of small files on a synchronous twin', async () => {
+    const source = mapBackend();
+    await source.mkdir('/src');
+    for (let i = 0; i < 50; i++) await source.write(`/src/f${i}`, bytes(10, i));
+    const tarBytes = await archive(source, { root: '/src' });
+    const storage = toAsync(hostDirectory(tempDir()));
+    await storage.mkdir('/dst');
+    await storage.mkdir('/dst/f3');
+    await expectVfsError(() => importTar(storage, tarBytes, { root: '/dst' }), 'is-a-directory');
+    expect(await storage.exists('/dst/f4')).toBe(false);
+    const controller = new AbortController();
+    const reason = new Error('enough');
+    const importing = importTar(storage, Readable.from([tarBytes]), {
+      root: '/again',
+      signal: controller.signal,
+      onProgress: (p) => p.files === 5 && controller.abort(reason),
+    });
+    await expect(importing).rejects.toBe(reason);
+    expect((await storage.list('/again')).length).toBeLessThan(50);
+  });
+
+  it('hands the archive on in chunks of up to 64 KiB, however small the files', async () => {
+    const storage = mapBackend();
+    await storage.mkdir('/src');
+    for (let i = 0; i < 300; i++) await storage.write(`/src/f${i}`, bytes(100, i));
+    const chunks: Buffer[] = [];
+    for await (const chunk of exportTar(storage, { root: '/src' })) chunks.push(chunk as Buffer);
+    const total = chunks.reduce((sum, chunk) => sum + chunk.length, 0);
+    // 300 headers and 300 padded contents (and the end of archive): 600 pieces batched into a few.
+    expect(total).toBe(300 * 1024 + 1024);
+    expect(Math.max(...chunks.map((c) => c.length))).toBeLessThanOrEqual(64 * 1024);
+    expect(chunks.length).toBeLessThanOrEqual(Math.ceil(total / (63 * 1024)) + 1);
+  });
+
+  it('reads small files no further ahead than a paused consumer needs', async () => {
+    const { storage, count } = counted();
+    await storage.mkdir('/src');
+    for (let i = 0; i < 2000; i++) await storage.write(`/src/f${i}`, bytes(100, i));
+    const stream = exportTar(storage, { root: '/src' });
+    const first = await new Promise<Buffer>((resolve) =>
+      stream.once('data', (chunk: Buffer) => {
+        stream.pause();
+        resolve(chunk);
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Two batches of 64 KiB (64 files each), the packer's buffer, the entries queued in the packer
+    // and those fetched ahead: a few hundred files at most, not all 2,000.
+    expect(count('reads')).toBeLessThan(500);
+    let total = first.length;
+    for await (const chunk of stream) total += (chunk as Buffer).length;
+    expect(total).toBe(2000 * 1024 + 1024);
+    expect(count('reads')).toBe(2000);
+  });
+
   it('keeps times before 1970 and after 2038 (pax mtime records)', async () => {
     const storage = mapBackend();
     await storage.mkdir('/t');
@@ -357,6 +432,25 @@ describe('exportTar and importTar', () => {
     })();
     const error = await expectVfsError(() => importTar(storage, failing), 'io', /disk on fire/);
     expect((error.cause as Error).message).toBe('disk on fire');
+  });
+
+  it("leaves out the WASI host's orphans directory at the store's root", async () => {
+    const storage = mapBackend();
+    await storage.mkdir('/.eryx-orphans');
+    await storage.write('/.eryx-orphans/x-1', enc('orphan'));
+    await storage.mkdir('/d');
+    await storage.mkdir('/d/.eryx-orphans');
+    await storage.write('/keep.txt', enc('kept'));
+    const names: string[] = [];
+    const extract = tar.extract();
+    extract.on('entry', (header, stream, next) => {
+      names.push(header.name);
+      stream.resume();
+      stream.on('end', next);
+    });
+    await pipeline(Readable.from(await archive(storage)), extract);
+    // Only the root's is the host's; a directory of that name deeper down is the guest's own.
+    expect(names.sort()).toEqual(['d/', 'd/.eryx-orphans/', 'keep.txt']);
   });
 
   it('replaces existing files by default, and refuses them with overwrite: false', async () => {

@@ -3,6 +3,7 @@ import tar from 'tar-stream';
 import { toVfsError, VfsError } from '../errors.js';
 import { joinPath } from '../path.js';
 import type { DirEntry, Metadata, VfsStorage } from '../types.js';
+import { ORPHANS_NAME } from '../wasi/orphans.js';
 import { asError, DIRECTORY_MODE, drained, FILE_MODE, type Resolved, resolveOptions } from './common.js';
 import type { TarOptions } from './index.js';
 
@@ -25,7 +26,8 @@ const MAX_HEADER_SECONDS = 2 ** 31 - 1;
  * ```
  *
  * Names are relative to the root (no leading slash; directories end with `/`); the root itself is
- * not an entry. Every directory is an entry (empty ones included), so the tree comes back whole.
+ * not an entry. Every directory is an entry (empty ones included), so the tree comes back whole,
+ * except the WASI host's `/.eryx-orphans` (files unlinked while a guest had them open).
  * Each entry keeps its size and its modification time in whole seconds (tar's precision); files get
  * mode `0644`, directories `0755`. The walk is depth-first and lazy: one `list` and one `stat` per
  * directory, one `stat` per file, and file content read with `readAt` in `chunkSize` pieces as the
@@ -58,17 +60,18 @@ export function exportTar(storage: VfsStorage, options: ExportTarOptions = {}): 
   return out;
 }
 
-/** Bytes the archive stream hands on at a time, at least. */
+/** Bytes the archive stream hands on at a time (a piece of a large file goes on as it is). */
 const BATCH = 64 * 1024;
 
 /**
- * The packer's output as a Node `Readable`, in chunks of at least {@link BATCH} bytes: tar-stream
+ * The packer's output as a Node `Readable`, in chunks of up to {@link BATCH} bytes: tar-stream
  * emits a header, the content and the padding of each entry apart, and three chunks per small file
- * would cost the consumer more than the file. Backpressure goes both ways: the packer pauses while
+ * would cost the consumer more than the file. They are copied into one buffer as they come (cheaper
+ * than collecting them for `Buffer.concat`). Backpressure goes both ways: the packer pauses while
  * the `Readable` is full, and destroying either destroys the other.
  */
 function batched(pack: tar.Pack): Readable {
-  let parts: Buffer[] = [];
+  let batch = Buffer.allocUnsafe(BATCH);
   let size = 0;
   const out = new Readable({
     read() {
@@ -84,8 +87,8 @@ function batched(pack: tar.Pack): Readable {
   };
   const flush = () => {
     if (size === 0) return;
-    const chunk = parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-    parts = [];
+    const chunk = batch.subarray(0, size);
+    batch = Buffer.allocUnsafe(BATCH);
     size = 0;
     push(chunk);
   };
@@ -98,9 +101,9 @@ function batched(pack: tar.Pack): Readable {
       push(chunk);
       return;
     }
-    parts.push(chunk);
+    if (size + chunk.length > BATCH) flush();
+    batch.set(chunk, size);
     size += chunk.length;
-    if (size >= BATCH) flush();
   });
   pack.on('end', () => {
     flush();
@@ -147,7 +150,9 @@ class Exporter {
         opts.stats.directories++;
         opts.progress();
       }
-      const entries = (await storage.list(dir.path)).sort(byName);
+      let entries = (await storage.list(dir.path)).sort(byName);
+      // Files a WASI host keeps while they are open after an unlink: not part of the tree.
+      if (dir.path === '/') entries = entries.filter((e) => e.name !== ORPHANS_NAME);
       await this.files(
         dir.path,
         dir.name,
@@ -171,7 +176,7 @@ class Exporter {
   private async files(dir: string, prefix: string, files: DirEntry[]): Promise<void> {
     const { opts } = this;
     const { chunkSize } = opts;
-    const queue: { entry: DirEntry; path: string; fetched: Promise<Fetched> }[] = [];
+    const queue: { entry: DirEntry; path: string; fetched: Fetched | Promise<Fetched> }[] = [];
     let next = 0;
     let ahead = 0;
     // Fetching ahead only helps a store that waits on a server.
@@ -184,7 +189,7 @@ class Exporter {
         if (entry.size <= chunkSize) ahead += entry.size;
         const fetched = this.fetch(path, entry.size);
         // Awaited in order below; this only keeps a failure behind an earlier one from going unhandled.
-        fetched.catch(() => {});
+        if (fetched instanceof Promise) fetched.catch(() => {});
         queue.push({ entry, path, fetched });
       }
     };
@@ -192,7 +197,7 @@ class Exporter {
       const { entry, path, fetched } = queue.shift()!;
       if (entry.size <= chunkSize) ahead -= entry.size;
       this.check();
-      const { meta, data } = await fetched;
+      const { meta, data } = fetched instanceof Promise ? await fetched : fetched;
       const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
       const header: Partial<Header> & { name: string } = {
         name,
@@ -209,19 +214,22 @@ class Exporter {
     }
   }
 
-  /** A file's metadata, and its content when the listing says it fits in one piece. */
-  private async fetch(path: string, listed: number): Promise<Fetched> {
-    const { storage } = this;
+  /**
+   * A file's metadata, and its content when the listing says it fits in one piece. A synchronous
+   * twin answers at once, without a promise: promises per file would cost more than its answers.
+   */
+  private fetch(path: string, listed: number): Fetched | Promise<Fetched> {
     const small = listed <= this.opts.chunkSize;
-    // A synchronous twin answers at once: two promises per file would cost more than its answers.
-    const { sync } = storage;
-    if (sync) {
-      const meta = sync.stat(path);
-      const data = small ? sync.readAt(path, 0, listed) : undefined;
-      if (data && (meta.kind !== 'file' || meta.size !== listed || data.length !== listed))
-        throw changed(path);
-      return { meta, data };
-    }
+    const { sync } = this.storage;
+    if (!sync) return this.fetchAsync(path, listed, small);
+    const meta = sync.stat(path);
+    const data = small ? sync.readAt(path, 0, listed) : undefined;
+    if (data && (meta.kind !== 'file' || meta.size !== listed || data.length !== listed)) throw changed(path);
+    return { meta, data };
+  }
+
+  private async fetchAsync(path: string, listed: number, small: boolean): Promise<Fetched> {
+    const { storage } = this;
     if (!small) return { meta: await storage.stat(path), data: undefined };
     const [meta, data] = await Promise.all([storage.stat(path), storage.readAt(path, 0, listed)]);
     if (meta.kind !== 'file' || meta.size !== listed || data.length !== listed) throw changed(path);

@@ -2,7 +2,7 @@ import tar from 'tar-stream';
 import { isVfsError, VfsError } from '../errors.js';
 import { normalizePath, parentPath } from '../path.js';
 import { isUint8Array } from '../storage.js';
-import type { VfsStorage } from '../types.js';
+import type { VfsStorage, VfsSyncStorage } from '../types.js';
 import { asError, drained, type Resolved, resolveOptions } from './common.js';
 import type { TarOptions, TarStats } from './index.js';
 
@@ -88,13 +88,35 @@ export async function importTar(
   const importer = new Importer(storage, opts, options.overwrite !== false, options.skipUnsupported === true);
   try {
     await importer.directory(opts.root);
-    // Listening for entries before the first byte goes in: an entry nobody listens for is lost.
-    const entries = extract[Symbol.asyncIterator]();
-    void feed(chunks as AsyncIterable<Uint8Array> | Iterable<Uint8Array>, extract);
-    for await (const entry of { [Symbol.asyncIterator]: () => entries }) {
-      signal?.throwIfAborted();
-      await importer.entry(entry);
-    }
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const fail = (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        reject(error);
+      };
+      // Listening for entries before the first byte goes in: an entry nobody listens for is lost.
+      // Events, not the extractor's async iterator: its promises per entry cost more than a small file.
+      extract.on('entry', (_header, entry, next) => {
+        // An entry destroyed with the extractor emits its error; it is reported by the extractor's.
+        entry.on('error', noop);
+        if (settled) return;
+        try {
+          signal?.throwIfAborted();
+          importer.entry(entry, next, fail);
+        } catch (error) {
+          fail(error);
+        }
+      });
+      extract.on('error', fail);
+      extract.on('finish', () => {
+        if (settled) return;
+        settled = true;
+        resolve();
+      });
+      extract.on('close', () => fail(new VfsError('io', 'importTar: the archive stream was closed')));
+      void feed(chunks as AsyncIterable<Uint8Array> | Iterable<Uint8Array>, extract);
+    });
     await importer.finish();
     return { ...opts.stats };
   } catch (error) {
@@ -146,6 +168,8 @@ function archiveError(error: unknown): unknown {
   return new VfsError('invalid-argument', `importTar: ${text}`, { cause: error });
 }
 
+function noop(): void {}
+
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -169,8 +193,38 @@ class Importer {
     private readonly skipUnsupported: boolean,
   ) {}
 
-  async entry(entry: Entry): Promise<void> {
+  /**
+   * Imports one entry, then calls `next` (or `fail`). A small file on a synchronous twin, in a
+   * directory already made, is read and stored by callbacks alone: no promise per file.
+   */
+  entry(entry: Entry, next: () => void, fail: (error: unknown) => void): void {
     this.rethrow();
+    const { header } = entry;
+    const size = header.size ?? 0;
+    const { sync } = this.storage;
+    if (
+      sync &&
+      (header.type === 'file' || header.type === 'contiguous-file') &&
+      size <= this.opts.chunkSize
+    ) {
+      const path = this.target(header.name, 'file');
+      if (this.directories.has(parentPath(path)) && !this.inFlight.has(path)) {
+        readAll(entry, size, path, (error, data) => {
+          if (error) return fail(error);
+          try {
+            this.storeSync(sync, path, data!, mtimeOf(header));
+          } catch (failure) {
+            return fail(failure);
+          }
+          next();
+        });
+        return;
+      }
+    }
+    this.entryAsync(entry).then(next, fail);
+  }
+
+  private async entryAsync(entry: Entry): Promise<void> {
     const { header } = entry;
     const { stats, progress } = this.opts;
     switch (header.type) {
@@ -264,22 +318,22 @@ class Importer {
 
   private async file(entry: Entry, path: string): Promise<void> {
     const { storage, opts } = this;
-    await this.directory(parentPath(path));
-    await this.inFlight.get(path);
+    // Awaited only when there is something to wait for: each await costs more than a small file.
+    const parent = parentPath(path);
+    if (!this.directories.has(parent)) await this.directory(parent);
+    const writing = this.inFlight.get(path);
+    if (writing) await writing;
     this.rethrow();
     const size = entry.header.size ?? 0;
     const modified = mtimeOf(entry.header);
     if (size <= opts.chunkSize) {
-      const data = await readAll(entry, size, path);
+      const data = await new Promise<Uint8Array>((resolve, reject) =>
+        readAll(entry, size, path, (error, read) => (error ? reject(error) : resolve(read!))),
+      );
       // A synchronous twin stores the file at once: nothing to keep in flight.
       const { sync } = storage;
       if (sync) {
-        if (!this.overwrite) sync.create(path);
-        sync.write(path, data);
-        if (modified !== undefined) sync.setTimes(path, { modified });
-        opts.stats.files++;
-        opts.stats.bytes += size;
-        opts.progress();
+        this.storeSync(sync, path, data, modified);
         return;
       }
       await this.room(size);
@@ -310,6 +364,22 @@ class Importer {
     if (modified !== undefined) await storage.setTimes(path, { modified });
     opts.stats.files++;
     opts.stats.bytes += size;
+    opts.progress();
+  }
+
+  /** A small file stored on the synchronous twin, at once. */
+  private storeSync(
+    sync: VfsSyncStorage,
+    path: string,
+    data: Uint8Array,
+    modified: number | undefined,
+  ): void {
+    const { opts } = this;
+    if (!this.overwrite) sync.create(path);
+    sync.write(path, data);
+    if (modified !== undefined) sync.setTimes(path, { modified });
+    opts.stats.files++;
+    opts.stats.bytes += data.length;
     opts.progress();
   }
 
@@ -360,16 +430,42 @@ class Importer {
   }
 }
 
-/** An entry's content, `size` bytes in one array (copied only when it came in several chunks). */
-async function readAll(entry: Entry, size: number, path: string): Promise<Uint8Array> {
+/**
+ * Reads an entry's content, `size` bytes in one array (copied only when it came in several chunks),
+ * and calls `done` once. With the stream's events: its async iterator costs a few promises per
+ * entry, more than a small file's write.
+ */
+function readAll(
+  entry: Entry,
+  size: number,
+  path: string,
+  done: (error: unknown, data?: Uint8Array) => void,
+): void {
   const chunks: Uint8Array[] = [];
   let length = 0;
-  for await (const chunk of entry as AsyncIterable<Uint8Array>) {
+  const onData = (data: unknown) => {
+    // The extractor's entries yield Buffers (its types say unknown).
+    const chunk = data as Uint8Array;
     chunks.push(chunk);
     length += chunk.length;
-  }
-  if (length !== size) throw truncated(path);
-  if (chunks.length === 1) return chunks[0]!;
+  };
+  // `close` without `end`: the extractor was destroyed mid-entry, which reads as a truncation.
+  const onEnd = (error?: unknown) => {
+    entry.off('data', onData);
+    entry.off('end', onEnd);
+    entry.off('close', onEnd);
+    entry.off('error', onEnd);
+    if (error) done(error);
+    else if (length !== size) done(truncated(path));
+    else done(undefined, chunks.length === 1 ? chunks[0]! : concat(chunks, size));
+  };
+  entry.on('data', onData);
+  entry.on('end', onEnd);
+  entry.on('close', onEnd);
+  entry.on('error', onEnd);
+}
+
+function concat(chunks: Uint8Array[], size: number): Uint8Array {
   const out = new Uint8Array(size);
   let at = 0;
   for (const chunk of chunks) {
