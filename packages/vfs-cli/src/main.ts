@@ -17,6 +17,11 @@ const COMMANDS: Entry[] = [
     summary: 'run a WASI program over mounts',
     load: async () => (await import('./commands/run.js')).run,
   },
+  {
+    name: 'python',
+    summary: 'run Python over mounts',
+    load: async () => (await import('./commands/python.js')).python,
+  },
   { name: 'ls', summary: 'list a directory', load: async () => (await import('./commands/ls.js')).ls },
   {
     name: 'tree',
@@ -111,7 +116,7 @@ Global options: --verbose (log every storage call; stack traces), -q/--quiet (no
 
 Exit codes: 0 ok; 1 refused by the store's state (exists, is a directory, not empty); 2 usage
 error (bad option, argument, store URL or path); 3 not found; 4 storage failure (I/O, network,
-quota, read-only). run: the program's exit code, 124 on timeout, 130 when interrupted.
+quota, read-only). run, python: the program's exit code, 124 on timeout, 130 when interrupted.
 `;
 
 function topHelp(): string {

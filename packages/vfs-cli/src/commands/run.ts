@@ -1,11 +1,40 @@
 import { basename, isAbsolute } from 'node:path';
-import type { RunMount } from '@eryx/vfs-run';
-import type { CommandSpec } from '../command.js';
+import type { RunMount, RunResult } from '@eryx/vfs-run';
+import type { CommandSpec, ParsedArgs } from '../command.js';
 import type { Context } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { formatBytes, parseDuration } from '../format.js';
 import { expectCount } from '../operands.js';
 import { looksLikeStoreUrl } from '../stores.js';
+
+/** The options `run` and `python` share: mounts, environment, time limit, working directory, cache. */
+export const PROGRAM_OPTIONS: CommandSpec['options'] = {
+  mount: {
+    type: 'string',
+    multiple: true,
+    value: '<guest-dir>=<source>',
+    description:
+      'mount a store URL (sqlite:./state.db#user-42, postgres://…, s3://…, memory:) or a host directory (host:./conf, host:./conf:ro) at a guest directory',
+  },
+  env: {
+    type: 'string',
+    multiple: true,
+    value: 'K=V',
+    description:
+      "set a variable of the program's environment (K alone passes this process's value); none is passed otherwise",
+  },
+  timeout: {
+    type: 'string',
+    value: '<duration>',
+    description: 'stop the program after this long (500ms, 30s, 5m); exit code 124',
+  },
+  cwd: { type: 'string', value: '<guest-dir>', description: "the program's working directory" },
+  'cache-dir': {
+    type: 'string',
+    value: '<dir>',
+    description: 'where transpiled programs are cached (default $ERYX_VFS_CACHE, else ~/.cache/eryx-vfs)',
+  },
+};
 
 /** `eryx-vfs run`: runs a WASI program over persistent mounts. */
 export const run: CommandSpec = {
@@ -14,33 +43,7 @@ export const run: CommandSpec = {
   usage: [
     'run [--mount <guest-dir>=<source>]... [--env K=V]... [--timeout <duration>] <program.wasm> [-- <args>...]',
   ],
-  options: {
-    mount: {
-      type: 'string',
-      multiple: true,
-      value: '<guest-dir>=<source>',
-      description:
-        'mount a store URL (sqlite:./state.db#user-42, postgres://…, s3://…, memory:) or a host directory (host:./conf, host:./conf:ro) at a guest directory',
-    },
-    env: {
-      type: 'string',
-      multiple: true,
-      value: 'K=V',
-      description:
-        "set a variable of the program's environment (K alone passes this process's value); none is passed otherwise",
-    },
-    timeout: {
-      type: 'string',
-      value: '<duration>',
-      description: 'stop the program after this long (500ms, 30s, 5m); exit code 124',
-    },
-    cwd: { type: 'string', value: '<guest-dir>', description: "the program's working directory" },
-    'cache-dir': {
-      type: 'string',
-      value: '<dir>',
-      description: 'where transpiled programs are cached (default $ERYX_VFS_CACHE, else ~/.cache/eryx-vfs)',
-    },
-  },
+  options: PROGRAM_OPTIONS,
   takesRest: true,
   details: [
     "The program's arguments follow --; its argv[0] is the file's name without .wasm. stdin, stdout and stderr are this process's, streamed. The exit code is the program's own; 124 when --timeout stopped it, 130 when Ctrl-C did (a stopped program stores its buffered writes first; any it could not store are reported).",
@@ -50,71 +53,98 @@ export const run: CommandSpec = {
     expectCount(ctx, positionals, 1, Number.POSITIVE_INFINITY, 'the program (a .wasm file)');
     const [component, ...extra] = positionals as [string, ...string[]];
     const mounts = await parseMounts(ctx, (values.mount as string[] | undefined) ?? []);
-    const env = parseEnv(ctx, (values.env as string[] | undefined) ?? []);
-    let timeout: number | undefined;
-    if (values.timeout !== undefined) {
-      timeout = parseDuration(values.timeout as string);
-      if (timeout === undefined) {
-        throw new CliError(`--timeout ${values.timeout} is not a duration`, 'write it like 500ms, 30s or 5m');
-      }
-    }
+    const { env, timeout, cwd, cacheDir } = parseProgramOptions(ctx, values);
     const argv0 = basename(component).replace(/(\.component)?\.wasm$/, '');
     const { run: runProgram } = await import('@eryx/vfs-run');
-    const controller = new AbortController();
-    // Ctrl-C stops the program (which stores its buffered writes); a second one kills eryx-vfs.
-    const onInterrupt = () => controller.abort();
-    process.once('SIGINT', onInterrupt);
-    let result: Awaited<ReturnType<typeof runProgram>>;
-    try {
-      result = await runProgram({
+    const result = await withInterrupt((signal) =>
+      runProgram({
         component,
         mounts,
         args: [argv0, ...extra, ...rest],
         env,
-        ...(values.cwd !== undefined && { cwd: values.cwd as string }),
-        ...(values['cache-dir'] !== undefined && { cacheDir: values['cache-dir'] as string }),
+        ...(cwd !== undefined && { cwd }),
+        ...(cacheDir !== undefined && { cacheDir }),
         ...(timeout !== undefined && { timeout }),
         stdin: ctx.io.stdin,
-        signal: controller.signal,
+        signal,
         hostCwd: ctx.io.cwd,
         onStdout: (chunk) => ctx.io.stdout.write(chunk),
         onStderr: (chunk) => ctx.io.stderr.write(chunk),
-      });
-    } finally {
-      process.off('SIGINT', onInterrupt);
-    }
-    const name = component;
-    for (const file of result.unstored) {
-      const path = `${file.mount === '/' ? '' : file.mount}${file.path}`;
-      ctx.warn(
-        `eryx-vfs: run: ${path}: at least ${formatBytes(file.bytes)} written by the program were not stored (it was stopped before it could store them) — check the file; give the program more time with --timeout`,
-      );
-    }
-    switch (result.status) {
-      case 'timeout':
-        ctx.warn(
-          `eryx-vfs: run: ${name}: stopped after ${values.timeout} — raise --timeout if it needs longer`,
-        );
-        return EXIT.timeout;
-      case 'aborted':
-        ctx.warn(`eryx-vfs: run: ${name}: interrupted`);
-        return EXIT.interrupted;
-      case 'trapped':
-        ctx.warn(
-          `eryx-vfs: run: ${name}: the program crashed: ${oneLine(result.error ?? 'trap')} — run it again with --verbose to see its storage calls`,
-        );
-        return result.exitCode;
-      case 'exited':
-        if (result.error !== undefined) {
-          ctx.warn(
-            `eryx-vfs: run: ${name}: storing the program's last writes failed: ${oneLine(result.error)} — check that the store is reachable`,
-          );
-          return result.exitCode === 0 ? EXIT.storage : result.exitCode;
-        }
-        return result.exitCode;
-    }
+      }),
+    );
+    return reportRun(ctx, 'run', component, result, values.timeout as string | undefined);
   },
 };
+
+/** `--env`, `--timeout`, `--cwd` and `--cache-dir`, checked. */
+export function parseProgramOptions(ctx: Context, values: ParsedArgs['values']) {
+  const env = parseEnv(ctx, (values.env as string[] | undefined) ?? []);
+  let timeout: number | undefined;
+  if (values.timeout !== undefined) {
+    timeout = parseDuration(values.timeout as string);
+    if (timeout === undefined) {
+      throw new CliError(`--timeout ${values.timeout} is not a duration`, 'write it like 500ms, 30s or 5m');
+    }
+  }
+  return {
+    env,
+    timeout,
+    cwd: values.cwd as string | undefined,
+    cacheDir: values['cache-dir'] as string | undefined,
+  };
+}
+
+/** Runs `start` with an AbortSignal that Ctrl-C aborts (the program stores its buffered writes). */
+export async function withInterrupt<T>(start: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  // A second Ctrl-C, once this listener is gone, kills eryx-vfs.
+  const onInterrupt = () => controller.abort();
+  process.once('SIGINT', onInterrupt);
+  try {
+    return await start(controller.signal);
+  } finally {
+    process.off('SIGINT', onInterrupt);
+  }
+}
+
+/** Reports how a program ended (lost writes, timeout, interrupt, crash) and returns the exit code. */
+export function reportRun(
+  ctx: Context,
+  command: string,
+  name: string,
+  result: RunResult,
+  timeoutText?: string,
+): number {
+  for (const file of result.unstored) {
+    const path = `${file.mount === '/' ? '' : file.mount}${file.path}`;
+    ctx.warn(
+      `eryx-vfs: ${command}: ${path}: at least ${formatBytes(file.bytes)} written by the program were not stored (it was stopped before it could store them) — check the file; give the program more time with --timeout`,
+    );
+  }
+  switch (result.status) {
+    case 'timeout':
+      ctx.warn(
+        `eryx-vfs: ${command}: ${name}: stopped after ${timeoutText} — raise --timeout if it needs longer`,
+      );
+      return EXIT.timeout;
+    case 'aborted':
+      ctx.warn(`eryx-vfs: ${command}: ${name}: interrupted`);
+      return EXIT.interrupted;
+    case 'trapped':
+      ctx.warn(
+        `eryx-vfs: ${command}: ${name}: the program crashed: ${oneLine(result.error ?? 'trap')} — run it again with --verbose to see its storage calls`,
+      );
+      return result.exitCode;
+    case 'exited':
+      if (result.error !== undefined) {
+        ctx.warn(
+          `eryx-vfs: ${command}: ${name}: storing the program's last writes failed: ${oneLine(result.error)} — check that the store is reachable`,
+        );
+        return result.exitCode === 0 ? EXIT.storage : result.exitCode;
+      }
+      return result.exitCode;
+  }
+}
 
 function oneLine(text: string): string {
   return text.replace(/\s*\n\s*/g, ' ');
@@ -125,7 +155,7 @@ function oneLine(text: string): string {
  * here, traced, and mounted as storage objects, so that every storage call of the program is
  * logged; otherwise the URLs go to vfs-run, whose worker opens them.
  */
-async function parseMounts(ctx: Context, specs: string[]): Promise<Record<string, RunMount>> {
+export async function parseMounts(ctx: Context, specs: string[]): Promise<Record<string, RunMount>> {
   const mounts: Record<string, RunMount> = {};
   for (const spec of specs) {
     const eq = spec.indexOf('=');
