@@ -15,6 +15,7 @@ export type SuiteName =
   | 'readAtView'
   | 'read'
   | 'writeAt'
+  | 'writeExtents'
   | 'append'
   | 'create'
   | 'setSize'

@@ -12,6 +12,7 @@ import {
   setSizeSuite,
   writeAtSuite,
 } from './suites/data.js';
+import { writeExtentsSuite } from './suites/extents.js';
 import { flushSuite } from './suites/flush.js';
 import { limitsSuite } from './suites/limits.js';
 import { illFormedSuite, nameLimitsSuite } from './suites/names.js';
@@ -38,6 +39,7 @@ export { runStoreBackendConformance, type StoreBackendConformanceOptions } from 
 // the checks some of them run).
 export * from './suites/claims.js';
 export * from './suites/data.js';
+export * from './suites/extents.js';
 export * from './suites/flush.js';
 export * from './suites/limits.js';
 export * from './suites/names.js';
@@ -63,6 +65,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   read: readSuite,
   readAtView: readAtViewSuite,
   writeAt: writeAtSuite,
+  writeExtents: writeExtentsSuite,
   append: appendSuite,
   create: createSuite,
   setSize: setSizeSuite,

@@ -12,6 +12,7 @@ const SUITE_ORDER = Object.keys({
   read: 0,
   readAtView: 0,
   writeAt: 0,
+  writeExtents: 0,
   append: 0,
   create: 0,
   setSize: 0,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { isVfsError, type VfsErrorCode, type VfsSyncStorage } from '@eryx/vfs-core';
+import { type ArgumentKind, isVfsError, type VfsErrorCode, type VfsSyncStorage } from '@eryx/vfs-core';
 import { expect } from 'vitest';
 import type { SuiteContext } from './context.js';
 
@@ -23,6 +23,17 @@ export function pattern(n: number, seed = 1): Uint8Array {
 
 export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const str = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** A valid argument of each kind of the operation table but `path`, for table-driven calls. */
+export const SAMPLE_ARGUMENTS: Readonly<Record<Exclude<ArgumentKind, 'path'>, unknown>> = {
+  offset: 0,
+  length: 1,
+  size: 0,
+  data: text('x'),
+  times: { modified: 1 },
+  extents: [[0, text('x')]],
+  writeOptions: { modified: 1 },
+};
 
 /**
  * Asserts that `run` rejects with a VfsError of `code`; returns the error. Failures name the call

@@ -12,7 +12,15 @@ import { expectError, referenceStorage } from '../src/index.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
-const SAMPLE = { offset: 0, length: 4, size: 0, data: text('x'), times: { modified: 1 } };
+const SAMPLE = {
+  offset: 0,
+  length: 4,
+  size: 0,
+  data: text('x'),
+  times: { modified: 1 },
+  extents: [[0, text('x')]],
+  writeOptions: undefined,
+};
 
 /** A call of `op` on `path` with valid other arguments (a second path is `to`). */
 const callOf = (storage: VfsStorage, op: StorageOperation, path: string, to = '/elsewhere') => {

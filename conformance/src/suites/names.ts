@@ -8,7 +8,7 @@ import {
 } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectError, str, text } from '../util.js';
+import { expectError, SAMPLE_ARGUMENTS, str, text } from '../util.js';
 
 type Any = (...args: unknown[]) => Promise<unknown>;
 
@@ -27,6 +27,8 @@ async function createWith(s: VfsStorage, op: StorageOperation, path: string, sou
       return s.write(path, text('w'));
     case 'writeAt':
       return s.writeAt(path, 0, text('w'));
+    case 'writeExtents':
+      return s.writeExtents(path, [[0, text('w')]]);
     case 'append':
       return void (await s.append(path, text('w')));
     case 'create':
@@ -143,12 +145,11 @@ export function illFormedSuite(ctx: SuiteContext): void {
         const good = ctx.path('keep');
         await ctx.storage.write(good, text('intact'));
         const bad = ctx.path(name);
-        const sample = { offset: 0, length: 1, size: 0, data: text('x'), times: { modified: 1 } } as const;
         for (const op of STORAGE_OPERATIONS) {
           const kinds = OPERATIONS[op].args;
           for (let i = 0; i < kinds.length; i++) {
             if (kinds[i] !== 'path') continue;
-            const args = kinds.map((k, j) => (j === i ? bad : k === 'path' ? good : sample[k]));
+            const args = kinds.map((k, j) => (j === i ? bad : k === 'path' ? good : SAMPLE_ARGUMENTS[k]));
             await expectError(() => s[op]!(...args), 'invalid-path', `${op} with ${what} in argument ${i}`);
           }
         }

@@ -12,30 +12,49 @@ import {
 import { describe, expect, it } from 'vitest';
 import { chaos } from '../chaos.js';
 import type { SuiteContext } from '../context.js';
-import { expectBytes, expectError, pattern, str, text } from '../util.js';
+import { expectBytes, expectError, pattern, SAMPLE_ARGUMENTS, str, text } from '../util.js';
 
 type Any = (...args: unknown[]) => Promise<unknown>;
 
-/** A valid argument of each kind, for the calls of {@link callsWithBad}. */
-const SAMPLE: Record<Exclude<ArgumentKind, 'path'>, unknown> = {
-  offset: 0,
-  length: 1,
-  size: 0,
-  data: text('x'),
-  times: { modified: 1 },
+/**
+ * Kinds that also occur inside an argument of another kind: an `extents` argument holds offsets and
+ * data. The bad value goes into its second extent, after a valid one, so a check made only after
+ * writing the first would show.
+ */
+const NESTED: Partial<Record<ArgumentKind, { in: ArgumentKind; wrap(bad: unknown): unknown }>> = {
+  offset: {
+    in: 'extents',
+    wrap: (bad) => [
+      [0, text('x')],
+      [bad, text('x')],
+    ],
+  },
+  data: {
+    in: 'extents',
+    wrap: (bad) => [
+      [0, text('x')],
+      [1, bad],
+    ],
+  },
 };
 
 /**
- * One call per argument of kind `kind` of every operation (from the contract's table): that
- * argument is `bad`, every path is `path` and the rest are valid.
+ * One call per argument of kind `kind` of every operation (from the contract's table), and per
+ * argument holding values of that kind: that value is `bad`, every path is `path` and the rest are
+ * valid.
  */
 function callsWithBad(kind: ArgumentKind, bad: unknown, path: string): [StorageOperation, unknown[]][] {
   const calls: [StorageOperation, unknown[]][] = [];
+  const nested = NESTED[kind];
   for (const op of STORAGE_OPERATIONS) {
     const kinds = OPERATIONS[op].args;
     kinds.forEach((k, i) => {
-      if (k !== kind) return;
-      calls.push([op, kinds.map((other, j) => (j === i ? bad : other === 'path' ? path : SAMPLE[other]))]);
+      const value = k === kind ? bad : k === nested?.in ? nested.wrap(bad) : undefined;
+      if (value === undefined) return;
+      calls.push([
+        op,
+        kinds.map((other, j) => (j === i ? value : other === 'path' ? path : SAMPLE_ARGUMENTS[other])),
+      ]);
     });
   }
   return calls;

@@ -12,9 +12,19 @@ import type { VfsOperation, VfsSyncStorage } from './types.js';
  * (`invalid-path`); `offset`, `length` and `size` are non-negative safe integers
  * (`invalid-offset`); `data` is a `Uint8Array` whose end, written at the preceding `offset`, stays
  * a safe integer (`invalid-argument` / `invalid-offset`); `times` is a {@link SetTimes} object
- * (`invalid-argument`).
+ * (`invalid-argument`); `extents` is an array of `[offset, data]` pairs, each checked as an
+ * `offset` and its `data` (`invalid-argument` when it is not such an array); `writeOptions` is
+ * `undefined` or a {@link WriteExtentsOptions} object (`invalid-argument`).
  */
-export type ArgumentKind = 'path' | 'offset' | 'length' | 'size' | 'data' | 'times';
+export type ArgumentKind =
+  | 'path'
+  | 'offset'
+  | 'length'
+  | 'size'
+  | 'data'
+  | 'times'
+  | 'extents'
+  | 'writeOptions';
 
 /** What an operation resolves to. */
 export type ResultKind = 'void' | 'bytes' | 'offset' | 'metadata' | 'entries' | 'boolean';
@@ -50,6 +60,13 @@ export const OPERATIONS: { readonly [K in StorageOperation]: Row<K> } = Object.f
   readAt: { args: ['path', 'offset', 'length'], mutating: false, result: 'bytes', code: 2 },
   write: { args: ['path', 'data'], mutating: true, result: 'void', code: 3, creates: 0 },
   writeAt: { args: ['path', 'offset', 'data'], mutating: true, result: 'void', code: 4, creates: 0 },
+  writeExtents: {
+    args: ['path', 'extents', 'writeOptions'],
+    mutating: true,
+    result: 'void',
+    code: 19,
+    creates: 0,
+  },
   append: { args: ['path', 'data'], mutating: true, result: 'offset', code: 5, creates: 0 },
   create: { args: ['path'], mutating: true, result: 'void', code: 17, creates: 0 },
   setSize: { args: ['path', 'size'], mutating: true, result: 'void', code: 6 },

@@ -1,3 +1,4 @@
+import { coalesceExtents } from './chunks.js';
 import { isVfsError, toVfsError, VfsError } from './errors.js';
 import { KeyedQueue } from './locks.js';
 import { checkCreatedName, createdNameFits, type NameLimits, nameLimits } from './names.js';
@@ -13,6 +14,8 @@ import {
   type VfsStorage,
   type VfsSyncDriver,
   type VfsSyncStorage,
+  type WriteExtent,
+  type WriteExtentsOptions,
 } from './types.js';
 
 /**
@@ -92,6 +95,36 @@ function checkTimes(times: unknown, path: string): SetTimes {
   return { accessed, modified };
 }
 
+function checkExtents(value: unknown, path: string): WriteExtent[] {
+  if (!Array.isArray(value)) {
+    throw new VfsError('invalid-argument', 'extents must be an array of [offset, data] pairs', { path });
+  }
+  // A copy: the caller's array may change while an async backend works on it.
+  const out = new Array<WriteExtent>(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const extent: unknown = value[i];
+    if (!Array.isArray(extent) || extent.length !== 2) {
+      throw new VfsError('invalid-argument', `extent ${i} must be an [offset, data] pair`, { path });
+    }
+    const offset = checkOffset(extent[0], `offset of extent ${i}`, path);
+    out[i] = [offset, checkData(extent[1], path, offset)];
+  }
+  return out;
+}
+
+function checkWriteOptions(value: unknown, path: string): WriteExtentsOptions | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'object' || value === null) {
+    throw new VfsError('invalid-argument', 'options must be an object', { path });
+  }
+  const { modified } = value as WriteExtentsOptions;
+  if (modified === undefined) return undefined;
+  if (typeof modified !== 'number' || !Number.isFinite(modified)) {
+    throw new VfsError('invalid-argument', 'modified must be a finite number of milliseconds', { path });
+  }
+  return { modified };
+}
+
 type Invoke = (...args: unknown[]) => unknown;
 
 /**
@@ -108,6 +141,8 @@ const ARG_CHECKS: Record<ArgumentKind, ArgCheck> = {
   // Written at the offset before it, when there is one (writeAt), else at 0.
   data: (value, path, previous) => checkData(value, path, typeof previous === 'number' ? previous : 0),
   times: (value, path) => checkTimes(value, path),
+  extents: (value, path) => checkExtents(value, path),
+  writeOptions: (value, path) => checkWriteOptions(value, path),
 };
 
 /** The checks of an operation's arguments after its path, and which argument it may create. */
@@ -138,6 +173,10 @@ const shortEnough = (names: NameLimits) => Math.floor(Math.min(names.maxNameLeng
 /** What an emulated create writes: nothing, at offset 0. */
 const NOTHING = new Uint8Array(0);
 
+/** The times an emulated writeExtents sets afterwards, if any. */
+const timesOf = (options: WriteExtentsOptions | undefined): SetTimes | undefined =>
+  options?.modified === undefined ? undefined : { modified: options.modified, accessed: options.modified };
+
 function closedError(): VfsError {
   return new VfsError('io', 'storage is closed');
 }
@@ -153,8 +192,8 @@ function capabilitiesOf(driver: VfsDriver | VfsSyncDriver): Capabilities {
 /**
  * Makes a {@link VfsStorage} of a backend's {@link VfsDriver}: normalizes and validates every
  * argument once (as {@link OPERATIONS} describes them), translates stray errors into `io`
- * {@link VfsError}s (with the original as `cause`), fills capability defaults and emulates `append`
- * and `create` when the driver has none.
+ * {@link VfsError}s (with the original as `cause`), fills capability defaults and emulates `append`,
+ * `create` and `writeExtents` when the driver has none.
  */
 export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorage } = {}): VfsStorage {
   const appends = new KeyedQueue();
@@ -184,9 +223,24 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
       await driver.writeAt(path, 0, NOTHING);
     });
 
+  // One writeAt per run: gaps between runs are not read and rewritten, which would undo another
+  // writer's bytes stored there meanwhile. Nothing to write still creates the file, as writeAt does.
+  const emulatedWriteExtents = async (
+    path: string,
+    extents: readonly WriteExtent[],
+    options: WriteExtentsOptions | undefined,
+  ) => {
+    const runs = coalesceExtents(extents);
+    if (runs.length === 0) await driver.writeAt(path, 0, NOTHING);
+    for (const [offset, data] of runs) await driver.writeAt(path, offset, data);
+    const times = timesOf(options);
+    if (times) await driver.setTimes(path, times);
+  };
+
   const emulated: Partial<Record<StorageOperation, Invoke>> = {
     append: emulatedAppend as Invoke,
     create: emulatedCreate as Invoke,
+    writeExtents: emulatedWriteExtents as Invoke,
   };
 
   const names = nameLimits(driver.limits);
@@ -280,9 +334,22 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     driver.writeAt(path, 0, NOTHING);
   };
 
+  const emulatedWriteExtents = (
+    path: string,
+    extents: readonly WriteExtent[],
+    options: WriteExtentsOptions | undefined,
+  ): void => {
+    const runs = coalesceExtents(extents);
+    if (runs.length === 0) driver.writeAt(path, 0, NOTHING);
+    for (const [offset, data] of runs) driver.writeAt(path, offset, data);
+    const times = timesOf(options);
+    if (times) driver.setTimes(path, times);
+  };
+
   const emulated: Partial<Record<StorageOperation, Invoke>> = {
     append: emulatedAppend as Invoke,
     create: emulatedCreate as Invoke,
+    writeExtents: emulatedWriteExtents as Invoke,
   };
 
   const names = nameLimits(driver.limits);

@@ -23,8 +23,9 @@ export interface TraceEvent {
   /** What was thrown (the caller receives the same value), when `outcome` is `'error'`. */
   readonly error?: unknown;
   /**
-   * Bytes moved by a successful `read`, `readAt` (the bytes returned), `write`, `writeAt` or
-   * `append` (the bytes given); `undefined` for the other operations and for failures.
+   * Bytes moved by a successful `read`, `readAt` (the bytes returned), `write`, `writeAt`,
+   * `writeExtents` (the bytes of all its extents) or `append` (the bytes given); `undefined` for
+   * the other operations and for failures.
    */
   readonly bytes?: number;
 }
@@ -59,6 +60,14 @@ const lengthOf = (value: unknown): number | undefined => {
   return typeof length === 'number' ? length : undefined;
 };
 
+/** The bytes of writeExtents' `[offset, data]` pairs, read only after the call succeeded. */
+const extentsLength = (value: unknown): number | undefined => {
+  if (!Array.isArray(value)) return undefined;
+  let total = 0;
+  for (const extent of value) total += lengthOf((extent as unknown[] | undefined)?.[1]) ?? 0;
+  return total;
+};
+
 /**
  * How an operation's event is read off its arguments (`p`, `x`, `y`) and result, derived from its
  * row of {@link OPERATIONS}: whether `x` is a second path, and where the bytes moved are.
@@ -71,9 +80,11 @@ function eventShape(op: StorageOperation) {
       ? (x) => lengthOf(x)
       : data === 2
         ? (_x, y) => lengthOf(y)
-        : result === 'bytes'
-          ? (_x, _y, r) => lengthOf(r)
-          : undefined;
+        : args[1] === 'extents'
+          ? (x) => extentsLength(x)
+          : result === 'bytes'
+            ? (_x, _y, r) => lengthOf(r)
+            : undefined;
   return { secondPath: args[1] === 'path', bytes };
 }
 

@@ -13,8 +13,8 @@ export interface Metadata {
   /** When the entry was created. */
   created: number;
   /**
-   * When the file's content last changed (write, writeAt, append, setSize) or was set by
-   * {@link VfsStorage.setTimes}. For directories: creation time, unless set; backends may also move
+   * When the file's content last changed (write, writeAt, writeExtents, append, setSize) or was set
+   * by {@link VfsStorage.setTimes} (or `writeExtents`' `modified` option). For directories: creation time, unless set; backends may also move
    * it when entries change, so callers must not rely on either.
    */
   modified: number;
@@ -33,6 +33,22 @@ export interface DirEntry {
   kind: FileKind;
   /** Size in bytes; `0` for directories. */
   size: number;
+}
+
+/**
+ * One extent of {@link VfsStorage.writeExtents}: `data` to write at `offset`, as `writeAt` takes
+ * them.
+ */
+export type WriteExtent = readonly [offset: number, data: Uint8Array];
+
+/** Options of {@link VfsStorage.writeExtents}. */
+export interface WriteExtentsOptions {
+  /**
+   * The file's new modification (and access) time, milliseconds since the Unix epoch, instead of
+   * the current time: when the bytes were really written (the sync bridge passes the time of the
+   * last buffered write, which `stat` showed meanwhile). Default: now.
+   */
+  modified?: number;
 }
 
 /** Times to set with {@link VfsStorage.setTimes}; an omitted member is left unchanged. */
@@ -195,6 +211,27 @@ export interface VfsStorage {
   writeAt(path: string, offset: number, data: Uint8Array): Promise<void>;
 
   /**
+   * Writes `extents` into one file as one operation: what `writeAt` of each extent in the order
+   * given would leave (where extents overlap the later one wins; a gap reads as zeros). Creates the
+   * file if missing (the parent must exist), even with nothing to write; an extent without data
+   * writes nothing and does not extend the file. The file's modification and access times become
+   * `options.modified`, else the current time. Costs what it touches: each chunk the extents touch
+   * is stored once, whatever their number (the sync bridge stores all the buffered writes of a file
+   * with one call).
+   *
+   * **All or nothing.** Limits are checked against the file's final size before anything is
+   * written, so a refused call changes nothing. SQLite and PostgreSQL store the whole call in one
+   * transaction and memory in one step, so other readers see all of the extents or none; S3 uploads
+   * each touched chunk once and then commits the file once. A driver may leave it out: core then
+   * writes each run of extents (touching ones merged) with `writeAt`, then sets the time with
+   * `setTimes`, so a failure part-way keeps the runs written so far and other readers may see them
+   * meanwhile.
+   * @throws as {@link VfsStorage.writeAt}; `invalid-argument` (`extents` is not an array of
+   *   `[offset, data]` pairs, or `modified` is not a finite number)
+   */
+  writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Promise<void>;
+
+  /**
    * Appends `data` at the current end of the file, atomically, and returns the offset it was
    * written at. Creates the file if missing (parent must exist). Appending nothing creates a
    * missing file too, and marks an existing one modified (the WASI host's `O_CREAT|O_TRUNC` open
@@ -291,6 +328,7 @@ export interface VfsSyncStorage {
   readAtView?(path: string, offset: number, length: number): Uint8Array;
   write(path: string, data: Uint8Array): void;
   writeAt(path: string, offset: number, data: Uint8Array): void;
+  writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void;
   append(path: string, data: Uint8Array): number;
   create(path: string): void;
   setSize(path: string, size: number): void;
@@ -322,20 +360,30 @@ export interface VfsSyncStorage {
  * What a backend implements: the {@link VfsStorage} operations, called only with normalized paths
  * and validated offsets, sizes and data (core checks them once, in {@link createStorage}).
  * `append` and `create` may be left out (core then emulates them, see
- * {@link Capabilities.nativeAppend} and {@link Capabilities.exclusiveCreate}), as may `close`. Errors a driver throws that are not {@link VfsError}s become `io` errors.
+ * {@link Capabilities.nativeAppend} and {@link Capabilities.exclusiveCreate}), as may
+ * `writeExtents` (emulated with `writeAt`, see {@link VfsStorage.writeExtents}) and `close`. Errors
+ * a driver throws that are not {@link VfsError}s become `io` errors.
  */
-export type VfsDriver = Omit<VfsStorage, 'capabilities' | 'append' | 'create' | 'close' | 'sync'> & {
+export type VfsDriver = Omit<
+  VfsStorage,
+  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'sync'
+> & {
   readonly capabilities?: Partial<Capabilities>;
   append?(path: string, data: Uint8Array): Promise<number>;
   create?(path: string): Promise<void>;
+  writeExtents?(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Promise<void>;
   close?(): Promise<void>;
 };
 
 /** The synchronous {@link VfsDriver}. */
-export type VfsSyncDriver = Omit<VfsSyncStorage, 'capabilities' | 'append' | 'create' | 'close'> & {
+export type VfsSyncDriver = Omit<
+  VfsSyncStorage,
+  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close'
+> & {
   readonly capabilities?: Partial<Capabilities>;
   append?(path: string, data: Uint8Array): number;
   create?(path: string): void;
+  writeExtents?(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void;
   close?(): void;
 };
 

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DirtyExtents } from '../src/bridge/extents.js';
 import type { SyncBridge, SyncBridgeOptions } from '../src/bridge/index.js';
@@ -13,8 +14,8 @@ ensureDist();
 const core = (await import(
   new URL('../dist/index.js', import.meta.url).href
 )) as typeof import('../src/index.js');
-const { isVfsError, toAsync } = core;
-const { createSyncBridge } = (await import(
+const { isVfsError, STORAGE_OPERATIONS, toAsync } = core;
+const { createSyncBridge, serveStorage } = (await import(
   new URL('../dist/bridge/index.js', import.meta.url).href
 )) as typeof import('../src/bridge/index.js');
 
@@ -634,6 +635,97 @@ describe('sync bridge: durability', { timeout: 60_000 }, () => {
     expect(error.path).toBe('/__quota');
     b.flush('/__quota');
     b.flush();
+  });
+});
+
+/**
+ * Runs `steps` (`[operation, ...args]`) on a bridge connected from a worker thread to `storage`,
+ * served from this thread; resolves with what each step returned or threw.
+ */
+async function servedSteps(
+  storage: VfsStorage,
+  steps: [string, ...unknown[]][],
+  options: SyncBridgeOptions = {},
+): Promise<{ value?: unknown; error?: { code: string; message: string } }[]> {
+  const server = serveStorage(storage);
+  const worker = new Worker(new URL('./bridge-serve-client.mjs', import.meta.url), {
+    workerData: { channel: server.channel, steps, options },
+  });
+  try {
+    return await new Promise((resolve, reject) => {
+      worker.once('message', (outcome: { results: never }) => resolve(outcome.results));
+      worker.once('error', reject);
+    });
+  } finally {
+    server.close();
+    await worker.terminate();
+  }
+}
+
+/**
+ * `storage` as a remote backend: every call is counted and costs a timer turn (at least a
+ * millisecond), as a round trip to a database server does.
+ */
+function remoteBackend(storage: VfsStorage, calls: Record<string, number>): VfsStorage {
+  const out: Record<string, unknown> = { ...storage, sync: undefined };
+  for (const op of STORAGE_OPERATIONS) {
+    const fn = storage[op] as (...args: unknown[]) => Promise<unknown>;
+    out[op] = async (...args: unknown[]) => {
+      calls[op] = (calls[op] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      return fn.apply(storage, args);
+    };
+  }
+  return out as unknown as VfsStorage;
+}
+
+describe('sync bridge: flushing many small writes', { timeout: 120_000 }, () => {
+  it('stores 20,000 scattered one-byte writes with one backend call, within the timeout', async () => {
+    const inner = fixture.mapBackend();
+    const calls: Record<string, number> = {};
+    const size = 1 << 20;
+    const expected = new Uint8Array(size);
+    const writes: [string, ...unknown[]][] = [];
+    for (let i = 0; i < 20_000; i++) {
+      // Out of order and never touching: 20,000 extents, far below dirtyBytes.
+      const offset = ((i * 7919) % 20_000) * 50 + (i % 7);
+      expected[offset] = (i % 255) + 1;
+      writes.push(['writeAt', '/f', offset, Uint8Array.of((i % 255) + 1)]);
+    }
+    const results = await servedSteps(
+      remoteBackend(inner, calls),
+      [['write', '/f', new Uint8Array(size)], ...writes, ['flush', '/f'], ['stat', '/f'], ['close']],
+      // One call per write would take 20 s at least: far past the timeout.
+      { timeout: 5_000 },
+    );
+    expect(results.filter((r) => r.error).slice(0, 1)).toEqual([]);
+    // The file's writes reached the backend in one call, not one per write (nor per extent).
+    expect(calls).toEqual({ write: 1, writeExtents: 1, stat: 1 });
+    expect((results[results.length - 2]!.value as { size: number }).size).toBe(size);
+    expectBytes(await inner.read('/f'), expected);
+  });
+
+  it('stores a writeExtents at once, after the writes buffered before it', () => {
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const mirror = mkdtempSync(join(tmpdir(), 'vfs-bridge-'));
+    try {
+      const b = bridge({}, { counters, mirror });
+      b.write('/g', enc('abc'));
+      b.writeAt('/g', 3, enc('d'));
+      const ops = c[COUNTER.ops]!;
+      b.writeExtents('/g', [
+        [1, enc('X')],
+        [6, enc('Z')],
+      ]);
+      expect(c[COUNTER.ops]! - ops).toBeGreaterThan(0);
+      expect([...readFileSync(join(mirror, encodeURIComponent('/g')))]).toEqual([97, 88, 99, 100, 0, 0, 90]);
+      expect([...b.read('/g')]).toEqual([97, 88, 99, 100, 0, 0, 90]);
+      b.writeExtents('/g', [], { modified: 5_000 });
+      expect(b.stat('/g')).toMatchObject({ size: 7, modified: 5_000, accessed: 5_000 });
+    } finally {
+      rmSync(mirror, { recursive: true, force: true });
+    }
   });
 });
 

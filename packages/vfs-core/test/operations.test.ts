@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPERATION_OF_CODE, Op } from '../src/bridge/protocol.js';
+import { OPERATION_OF_CODE, Op, RETIRED_CODES } from '../src/bridge/protocol.js';
 import {
   MUTATING_OPERATIONS,
   OPERATIONS,
@@ -41,11 +41,14 @@ describe('the operation table', () => {
       rename: 13,
       setTimes: 14,
       close: 15,
-      writeMany: 16,
       create: 17,
       flush: 18,
+      writeExtents: 19,
     });
     expect(new Set(Object.values(Op)).size).toBe(Object.keys(Op).length);
+    // 16 was the bridge's own writeMany, which writeExtents replaced: never given to another.
+    expect(RETIRED_CODES).toEqual([16]);
+    for (const code of RETIRED_CODES) expect(Object.values(Op)).not.toContain(code);
     for (const op of STORAGE_OPERATIONS) expect(OPERATION_OF_CODE.get(OPERATIONS[op].code)).toBe(op);
   });
 });

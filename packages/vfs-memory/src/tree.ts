@@ -11,6 +11,7 @@ import {
   checkRename,
   checkRmdir,
   chunkSpans,
+  coalesceExtents,
   type DirEntry,
   type Kind,
   type Metadata,
@@ -19,6 +20,8 @@ import {
   type SetTimes,
   VfsError,
   type VfsSyncDriver,
+  type WriteExtent,
+  type WriteExtentsOptions,
 } from '@eryx/vfs-core';
 
 /** Bytes per chunk. Small files hold one short chunk; large ones never reallocate as they grow. */
@@ -339,6 +342,19 @@ export class MemoryTree implements VfsSyncDriver {
     const file = this.#fileFor(path, offset, data.length);
     this.#writeInto(file, offset, data);
     this.#touch(file);
+  }
+
+  /** One synchronous step: readers see all of the extents or none, and the quota is checked first. */
+  writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void {
+    const runs = coalesceExtents(extents);
+    const last = runs[runs.length - 1];
+    const end = last ? last[0] + last[1].length : 0;
+    // As a write of `end` bytes at 0: the file's size after it is max(size, end).
+    const file = this.#fileFor(path, 0, end);
+    for (const [offset, data] of runs) this.#writeInto(file, offset, data);
+    const t = options?.modified ?? now();
+    file.modified = t;
+    file.accessed = t;
   }
 
   append(path: string, data: Uint8Array): number {

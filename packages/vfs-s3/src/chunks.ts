@@ -1,4 +1,4 @@
-import { type ChunkSpan, chunkCount, chunkSpans, readRange } from '@eryx/vfs-core';
+import { chunkCount, chunkPieces, chunkSpans, readRange } from '@eryx/vfs-core';
 import { commit, inTxn, type Txn } from './commits.js';
 import type { S3Context } from './context.js';
 import { type Entry, type Manifest, manifestChunkKeys, type Slot } from './entries.js';
@@ -84,30 +84,38 @@ async function uploadWhole(ctx: S3Context, data: Uint8Array, txn: Txn): Promise<
   return { s: ctx.chunkSize, c: chunks };
 }
 
-/** writeAt / append / setSize: rewrites only the chunks the change touches, then the entry. */
-export async function patchFile(
-  ctx: S3Context,
-  slot: Slot,
-  change: { offset: number; data: Uint8Array } | { size: number },
-): Promise<void> {
+/**
+ * What {@link patchFile} changes: runs of bytes (sorted, disjoint, as `coalesceExtents` gives them)
+ * written at the time `modified` (default now), or a new size.
+ */
+export type FileChange = { runs: readonly [number, Uint8Array][]; modified?: number } | { size: number };
+
+/**
+ * writeAt / writeExtents / append / setSize: uploads each chunk the change touches once, then
+ * commits the entry once (the commit point: readers see the whole change or none of it).
+ */
+export async function patchFile(ctx: S3Context, slot: Slot, change: FileChange): Promise<void> {
   await inTxn(ctx, slot.path, async (txn) => {
     const old = slot.entry;
     const oldSize = old?.meta.size ?? 0;
-    const newSize = 'data' in change ? Math.max(oldSize, change.offset + change.data.length) : change.size;
+    const runs = 'runs' in change ? change.runs : [];
+    const last = runs[runs.length - 1];
+    const newSize = 'runs' in change ? Math.max(oldSize, last ? last[0] + last[1].length : 0) : change.size;
     const now = Date.now();
+    const time = ('runs' in change ? change.modified : undefined) ?? now;
     const meta: EntryMeta = {
       kind: 'i',
       size: newSize,
       created: old?.meta.created ?? now,
-      modified: now,
-      accessed: now,
+      modified: time,
+      accessed: time,
     };
     const inline = !old || old.meta.kind === 'i';
     const oldContent = inline && old && oldSize > 0 ? await ctx.objects.get(old.key) : undefined;
     if (inline && newSize <= ctx.inlineThreshold) {
       const next = new Uint8Array(newSize);
       if (oldContent) next.set(oldContent.subarray(0, Math.min(oldSize, newSize)));
-      if ('data' in change) next.set(change.data, change.offset);
+      for (const [offset, data] of runs) next.set(data, offset);
       await commit(ctx, slot, meta, next, txn);
       return;
     }
@@ -121,27 +129,25 @@ export async function patchFile(
       const last = chunks[keep - 1];
       if (last) chunks[keep - 1] = [last[0], Math.min(last[1], newSize - (keep - 1) * size)];
     }
-    // An inline file becoming chunked moves its old content into chunk 0.
-    const spans = new Map<number, ChunkSpan | undefined>();
-    if (oldContent) spans.set(0, undefined);
-    if ('data' in change) {
-      for (const span of chunkSpans(change.offset, change.data.length, size)) spans.set(span.index, span);
-    }
-    await mapLimit([...spans], ctx.concurrency, async ([index, span]) => {
+    // The pieces of each touched chunk, `[start in the chunk, bytes]`, in order. An inline file
+    // becoming chunked moves its old content into chunk 0.
+    const pieces = chunkPieces(runs, size);
+    if (oldContent && !pieces.has(0)) pieces.set(0, []);
+    await mapLimit([...pieces], ctx.concurrency, async ([index, list]) => {
       const previous = chunks[index] ?? null;
       const seed = index === 0 ? oldContent : undefined;
       const previousLength = seed ? seed.length : (previous?.[1] ?? 0);
-      const covered = span !== undefined && span.start === 0 && span.end >= previousLength;
+      const first = list[0];
+      const end = list.reduce((n, [start, data]) => Math.max(n, start + data.length), 0);
+      // Runs never touch, so only a single piece can cover the chunk.
+      const covered = list.length === 1 && first![0] === 0 && first![1].length >= previousLength;
       let before = seed;
       if (!before && previous && previousLength > 0 && !covered) {
         before = ctx.chunkCache.get(previous[0]) ?? (await ctx.objects.get(ctx.layout.chunkKey(previous[0])));
       }
-      const buffer = new Uint8Array(Math.max(previousLength, span?.end ?? 0));
+      const buffer = new Uint8Array(Math.max(previousLength, end));
       if (before && !covered) buffer.set(before.subarray(0, previousLength));
-      if (span && 'data' in change) {
-        const from = span.rangeOffset;
-        buffer.set(change.data.subarray(from, from + span.end - span.start), span.start);
-      }
+      for (const [start, data] of list) buffer.set(data, start);
       const id = newId();
       const key = ctx.layout.chunkKey(id);
       txn.uploaded.push(key);

@@ -10,6 +10,7 @@ import {
   checkFileTarget,
   checkRename,
   checkRmdir,
+  coalesceExtents,
   type DirEntry,
   isVfsError,
   KeyedQueue,
@@ -18,6 +19,8 @@ import {
   type SetTimes,
   type StorageLimits,
   type VfsDriver,
+  type WriteExtent,
+  type WriteExtentsOptions,
 } from '@eryx/vfs-core';
 import { patchFile, readFileRange, writeFile } from './chunks.js';
 import { commitEmpty, commitTimes, removeName } from './commits.js';
@@ -176,7 +179,20 @@ export class S3Driver implements VfsDriver {
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
       checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
-      await patchFile(this.#ctx, slot, { offset, data });
+      await patchFile(this.#ctx, slot, { runs: [[offset, data]] });
+    });
+  }
+
+  async writeExtents(
+    path: string,
+    extents: readonly WriteExtent[],
+    options?: WriteExtentsOptions,
+  ): Promise<void> {
+    const runs = coalesceExtents(extents);
+    await this.#op(path, 'shared', path, async () => {
+      const [slot, parent] = await lookupWithParent(this.#ctx, path);
+      checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
+      await patchFile(this.#ctx, slot, { runs, modified: options?.modified });
     });
   }
 
@@ -186,7 +202,7 @@ export class S3Driver implements VfsDriver {
       checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
       const offset = slot.entry?.meta.size ?? 0;
       checkData(data, path, offset);
-      await patchFile(this.#ctx, slot, { offset, data });
+      await patchFile(this.#ctx, slot, { runs: [[offset, data]] });
       return offset;
     });
   }

@@ -12,7 +12,9 @@ import {
   checkRmdir,
   chunkCount,
   chunkLength,
+  chunkPieces,
   chunkSpans,
+  coalesceExtents,
   createSyncStorage,
   type DirEntry,
   type FileKind,
@@ -526,8 +528,44 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     return at;
   }
 
+  /**
+   * writeExtents: the entry once (limits checked against the final size first), then each chunk
+   * the runs touch once, merged with its stored bytes when they do not cover it.
+   */
+  function writeRuns(path: string, runs: readonly [number, Uint8Array][], time: number): void {
+    const parent = parentPath(path);
+    const entry = q.entry.get(ns, path);
+    if (entry === undefined) checkPathLength(path);
+    const exists = checkFileTarget(path, entry?.[0], parentKind(entry, parent));
+    const oldSize = exists ? entry![2] : 0;
+    const last = runs[runs.length - 1];
+    const size = Math.max(oldSize, last ? last[0] + last[1].length : 0);
+    checkFileSize(path, size, oldSize);
+    const allocated = account(path, exists ? 0 : 1, size - oldSize, !exists);
+    const ino = exists ? entry![1] : allocated;
+    if (!exists) q.insertEntry.run(ns, path, parent, baseName(path), 'file', ino, size, time, time, time);
+    else if (size === oldSize) q.touch.run(time, time, ns, path);
+    else q.setContent.run(size, time, time, ns, path);
+    for (const [index, pieces] of chunkPieces(runs, cs)) {
+      const [firstStart, firstData] = pieces[0]!;
+      const [lastStart, lastData] = pieces[pieces.length - 1]!;
+      // Runs never touch, so only a single piece can cover what the chunk holds.
+      const covered =
+        pieces.length === 1 && firstStart === 0 && firstData.length >= chunkLength(index, oldSize, cs);
+      let chunk = firstData;
+      if (!covered) {
+        const old = exists ? q.chunk.get(ns, ino, index) : undefined;
+        chunk = new Uint8Array(Math.max(old?.length ?? 0, lastStart + lastData.length));
+        if (old) chunk.set(old);
+        for (const [start, data] of pieces) chunk.set(data, start);
+      }
+      q.putChunk.run(ns, ino, index, chunk);
+    }
+  }
+
   const tx = {
     writeFile: db.transaction(writeFile),
+    writeRuns: db.transaction(writeRuns),
     setSize: db.transaction((path: string, size: number) => {
       const entry = q.entry.get(ns, path);
       checkExistingFile(path, entry?.[0]);
@@ -626,6 +664,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     },
     writeAt: (path, offset, data) => {
       mutate(path, () => tx.writeFile.immediate(path, offset, data, false));
+    },
+    writeExtents: (path, extents, options) => {
+      const runs = coalesceExtents(extents);
+      mutate(path, () => tx.writeRuns.immediate(path, runs, options?.modified ?? Date.now()));
     },
     append: (path, data) => mutate(path, () => tx.writeFile.immediate(path, undefined, data, false)),
     setSize: (path, size) => mutate(path, () => tx.setSize.immediate(path, size)),

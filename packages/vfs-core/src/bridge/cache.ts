@@ -1,6 +1,13 @@
 import { isVfsError, type VfsError } from '../errors.js';
 import { isSameOrDescendant, joinPath } from '../path.js';
-import type { DirEntry, Metadata, SetTimes, VfsSyncDriver } from '../types.js';
+import type {
+  DirEntry,
+  Metadata,
+  SetTimes,
+  VfsSyncDriver,
+  WriteExtent,
+  WriteExtentsOptions,
+} from '../types.js';
 import { DirtyExtents } from './extents.js';
 import { Op, type OpCode, type Value } from './protocol.js';
 
@@ -160,13 +167,17 @@ export class BlockCache implements VfsSyncDriver {
 
   // --- flushing ---------------------------------------------------------------------------
 
-  /** Writes the buffered extents of `file` to the backend. A failure is kept for the next flush. */
+  /**
+   * Writes the buffered extents of `file` to the backend, in one `writeExtents` call (one round
+   * trip, and one transaction where the backend has them). A failure is kept for the next flush.
+   */
   #write(file: FileState): void {
     if (file.dirty.list.length === 0) return;
     const extents = file.dirty.list.map((e) => [e.offset, e.buffer.subarray(0, e.length)] as const);
     try {
       // With the time of the last buffered write: that write, not this flush, changed the file.
-      this.#remote(Op.writeMany, file.path, extents as unknown as Value, file.touched);
+      const options: WriteExtentsOptions = { modified: file.touched };
+      this.#remote(Op.writeExtents, file.path, extents as unknown as Value, options as Value);
     } catch (error) {
       // Like a failed writeback in an OS: the data is dropped and the error reported once, by the
       // next flush of the file. What the backend holds now is unknown, so the file is forgotten.
@@ -368,6 +379,15 @@ export class BlockCache implements VfsSyncDriver {
     file.size = Math.max(file.size, offset + data.length);
     file.touched = Date.now();
     this.#onDirty?.(path, file.dirty.bytes);
+  }
+
+  /** Not buffered: the backend stores it all or nothing, after what is buffered for the file. */
+  writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void {
+    const file = this.#files.get(path);
+    if (file) this.#write(file);
+    this.#remote(Op.writeExtents, path, extents as unknown as Value, options as Value);
+    // What is cached of the file may be stale in many places: it is read again when needed.
+    this.#forget(path);
   }
 
   append(path: string, data: Uint8Array): number {

@@ -139,9 +139,13 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * - Reads are served from an LRU cache of `blockSize` blocks (`cacheBytes` at most); a read too
  *   large for the cache goes straight to the backend. Nothing ever loads a whole store.
  * - `writeAt` to a file that exists is buffered (`dirtyBytes` at most; reaching it stores every
- *   buffered write). Everything else — write, append, create, setSize, mkdir, rmdir, delete,
- *   rename, setTimes — goes to the backend before returning, after storing the buffered writes it
- *   depends on, so the backend sees operations in the order they were made.
+ *   buffered write). Everything else — write, writeExtents, append, create, setSize, mkdir, rmdir,
+ *   delete, rename, setTimes — goes to the backend before returning, after storing the buffered
+ *   writes it depends on, so the backend sees operations in the order they were made.
+ * - A file's buffered writes are stored with one `writeExtents` call (one round trip to the worker),
+ *   with the time of the last of them as the modification time: SQLite and PostgreSQL store them in
+ *   one transaction, so other readers see all of them or none, and a flush costs the chunks it
+ *   touches, not one backend call per write.
  * - What the caller sees is always current: reads, `stat`, `list` and `exists` include buffered
  *   writes.
  * - Buffered writes are stored by `flush(path)` (the WASI host calls it on sync, sync-data and file

@@ -32,17 +32,19 @@ export const DEAD = 3;
 
 /**
  * Request operation codes: each storage operation's `code` from {@link OPERATIONS}, plus the
- * bridge's own `close`, `writeMany` (the dirty extents of one file in one round trip) and `flush`
- * (a durable flush, forwarded to a storage that has one).
+ * bridge's own `close` and `flush` (a durable flush, forwarded to a storage that has one). Code 16
+ * was the bridge's `writeMany`, which `writeExtents` replaced: it is never reused.
  */
 export const Op = Object.freeze({
   ...(Object.fromEntries(STORAGE_OPERATIONS.map((op) => [op, OPERATIONS[op].code])) as {
     readonly [K in StorageOperation]: number;
   }),
   close: 15,
-  writeMany: 16,
   flush: 18,
 });
+
+/** Codes that once meant something on the wire and must never be given to another operation. */
+export const RETIRED_CODES: readonly number[] = Object.freeze([16]);
 export type OpCode = number;
 
 /** The storage operation of each request code. */

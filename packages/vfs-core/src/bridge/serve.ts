@@ -1,4 +1,4 @@
-import { isVfsError, VfsError } from '../errors.js';
+import { VfsError } from '../errors.js';
 import { OPERATIONS, type ResultKind } from '../operations.js';
 import type { DirEntry, FlushOptions, Metadata, VfsStorage, VfsSyncStorage } from '../types.js';
 import {
@@ -68,23 +68,6 @@ async function handle(storage: ServedStorage, request: Decoder, ownsStorage: boo
     return toWire(await fn.apply(storage, values), result);
   }
   switch (code) {
-    case Op.writeMany: {
-      // The dirty extents of one file, in offset order, in one round trip, and when the last of
-      // them was written (what the caller's stat showed as modified meanwhile).
-      const p = request.value() as string;
-      const extents = request.value() as [number, Uint8Array][];
-      const touched = request.value();
-      for (const [offset, data] of extents) await storage.writeAt(p, offset, data);
-      if (typeof touched === 'number' && touched > 0) {
-        // Another writer may have removed the file since: the writes were stored all the same.
-        try {
-          await storage.setTimes(p, { modified: touched, accessed: touched });
-        } catch (error) {
-          if (!isVfsError(error, 'not-found')) throw error;
-        }
-      }
-      return undefined;
-    }
     case Op.flush: {
       const path = request.value();
       flushOf(storage)?.(typeof path === 'string' ? path : undefined, { durable: true });

@@ -1,7 +1,7 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { baseName, joinPath, parentPath } from '../path.js';
 import { checkFileTarget } from '../semantics.js';
-import type { Metadata, StorageLimits, VfsStorage } from '../types.js';
+import type { Metadata, StorageLimits, VfsStorage, WriteExtent, WriteExtentsOptions } from '../types.js';
 import { call, type Plan, wrapStorage } from '../wrap.js';
 
 /** Options of {@link limits}: the {@link StorageLimits} to enforce; a member left out is unlimited. */
@@ -193,6 +193,16 @@ function plans(max: StorageLimits) {
       yield* checkFileWrite(path, meta, size);
       yield* mutate(call('writeAt', path, offset, data));
       account(((yield* statOrUndefined(path))?.size ?? size) - oldSize, meta ? 0 : 1);
+    },
+
+    *writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Plan<void> {
+      const meta = yield* fileMeta(path);
+      if (meta === 'directory') return yield* call('writeExtents', path, extents, options);
+      // Empty extents do not extend the file: the final size is known before anything is written.
+      let end = 0;
+      for (const [offset, data] of extents) if (data.length > 0) end = Math.max(end, offset + data.length);
+      const size = Math.max(meta?.size ?? 0, end);
+      yield* fileWrite(path, meta, size, call('writeExtents', path, extents, options));
     },
 
     *append(path: string, data: Uint8Array): Plan<number> {

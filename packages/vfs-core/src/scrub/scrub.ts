@@ -1,7 +1,8 @@
+import { coalesceExtents } from '../chunks.js';
 import { isVfsError, VfsError } from '../errors.js';
 import { joinPath, parentPath, rebasePath } from '../path.js';
 import { checkRename, type Kind } from '../semantics.js';
-import type { Metadata, VfsStorage } from '../types.js';
+import type { Metadata, VfsStorage, WriteExtent, WriteExtentsOptions } from '../types.js';
 import { call, type Plan, wrapStorage } from '../wrap.js';
 import { globMatcher } from './glob.js';
 import { applyMasks, compileSecrets, findRuns, type SecretSet, scrubBytes } from './secrets.js';
@@ -30,6 +31,15 @@ export interface ScrubOptions {
 }
 
 const READ_CHUNK = 1 << 20;
+/** Windows of a writeExtents closer than this share one read of the stored bytes. */
+const READ_GAP = 64 * 1024;
+
+/** Runs of a writeExtents close enough that one secret may span them, and their neighbourhood. */
+interface Window {
+  start: number;
+  end: number;
+  runs: [number, Uint8Array][];
+}
 
 function policyMatcher(policy: ScrubPolicy | undefined): ((path: string) => boolean) | 'all' | 'none' {
   if (policy === undefined || policy === 'all') return 'all';
@@ -89,6 +99,26 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
     }
   }
 
+  /**
+   * What to write for one window of a writeExtents, given the stored bytes of `[start, end)`: its
+   * runs, or one extent from the first new or masked byte to the last (see `writeAt`).
+   */
+  function scrubWindow(w: Window, stored: Uint8Array): [number, Uint8Array][] {
+    const [lastOffset, lastData] = w.runs[w.runs.length - 1]!;
+    const newEnd = lastOffset + lastData.length - w.start;
+    const window = new Uint8Array(Math.max(stored.length, newEnd));
+    window.set(stored);
+    for (const [offset, data] of w.runs) window.set(data, offset - w.start);
+    const runs = findRuns(set, window);
+    if (runs.length === 0) return w.runs;
+    applyMasks(set, window, runs);
+    // Stored bytes between the runs are rewritten as they are (or masked): zeros past the old end
+    // lie below the new end, so they change nothing either.
+    const from = Math.min(w.runs[0]![0] - w.start, runs[0]![0]);
+    const to = Math.max(newEnd, runs[runs.length - 1]![1]);
+    return [[w.start + from, window.subarray(from, to)]];
+  }
+
   /** The files of a directory tree, as paths relative to it (`''` is the root itself). */
   function* filesBelow(dir: string, rel = ''): Plan<{ rel: string; size: number }[]> {
     const out: { rel: string; size: number }[] = [];
@@ -124,6 +154,43 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
       const from = Math.min(offset - start, runs[0]![0]);
       const to = Math.max(offset - start + data.length, runs[runs.length - 1]![1]);
       yield* call('writeAt', path, start + from, window.subarray(from, to));
+    },
+
+    *writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Plan<void> {
+      if (!scrubbed(path)) return yield* call('writeExtents', path, extents, options);
+      // As writeAt does for one extent, but over all of them at once: runs within reach of one
+      // secret share a window, and nearby windows one read, so the cost follows the bytes touched.
+      const windows: Window[] = [];
+      for (const run of coalesceExtents(extents)) {
+        const [offset, data] = run;
+        const last = windows[windows.length - 1];
+        if (last && offset - K <= last.end) {
+          last.end = offset + data.length + K;
+          last.runs.push(run);
+        } else {
+          windows.push({ start: Math.max(0, offset - K), end: offset + data.length + K, runs: [run] });
+        }
+      }
+      const out: [number, Uint8Array][] = [];
+      for (let i = 0; i < windows.length; ) {
+        const from = windows[i]!.start;
+        let j = i + 1;
+        while (
+          j < windows.length &&
+          windows[j]!.start - windows[j - 1]!.end < READ_GAP &&
+          windows[j]!.end - from <= READ_CHUNK
+        ) {
+          j++;
+        }
+        const stored = yield* readAtOrEmpty(path, from, windows[j - 1]!.end - from);
+        for (const w of windows.slice(i, j)) {
+          const at = Math.min(stored.length, w.start - from);
+          out.push(...scrubWindow(w, stored.subarray(at, Math.min(stored.length, w.end - from))));
+        }
+        i = j;
+      }
+      // One inner call: the scrubbed extents are stored all or nothing, as given.
+      yield* call('writeExtents', path, out, options);
     },
 
     *append(path: string, data: Uint8Array): Plan<number> {
@@ -170,8 +237,8 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
  * A storage that masks configured secrets before bytes reach `storage`, whatever the write pattern.
  *
  * **What is stored.** No configured secret ever appears in the stored bytes of a scrubbed path:
- * not when written whole, nor when a placeholder is split across `writeAt` calls, appends or stream
- * flushes, nor when a write completes a placeholder together with bytes stored around it. Before each
+ * not when written whole, nor when a placeholder is split across `writeAt` calls, the extents of a
+ * `writeExtents`, appends or stream flushes, nor when a write completes a placeholder together with bytes stored around it. Before each
  * write the wrapper reads the stored neighbours within reach of a secret (the longest secret's length
  * minus one on each side), masks every occurrence in that window and stores the result in one inner
  * write: the secret never touches storage, even for a moment.
@@ -199,6 +266,12 @@ export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
   const p = plans(set, policyMatcher(options.policy));
   return wrapStorage(storage, {
     capabilities: { ...storage.capabilities, nativeAppend: false, multiProcess: false },
-    plans: { write: p.write, writeAt: p.writeAt, append: p.append, rename: p.rename },
+    plans: {
+      write: p.write,
+      writeAt: p.writeAt,
+      writeExtents: p.writeExtents,
+      append: p.append,
+      rename: p.rename,
+    },
   });
 }
