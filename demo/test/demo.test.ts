@@ -13,7 +13,7 @@ afterAll(() => rmSync(state, { recursive: true, force: true }));
 
 /** `pnpm demo` as a user runs it (after the build), with its state in a temporary directory. */
 async function demo(): Promise<string> {
-  const env = { ...process.env, VFS_DEMO_DIR: state };
+  const env: NodeJS.ProcessEnv = { ...process.env, VFS_DEMO_DIR: state };
   for (const name of ['VFS_STORE_URL', 'VFS_POSTGRES_URL', 'VFS_S3_ENDPOINT']) delete env[name];
   const { stdout } = await exec(process.execPath, ['--import', 'tsx', 'src/demo.ts'], {
     cwd: demoDir,
