@@ -30,7 +30,10 @@ async function execute(label: string, note: string): Promise<Grown | undefined> 
     mounts: { '/data': store.url, '/app': app },
     timeout: 120_000,
   });
-  for (const [name, text] of [['stdout', result.stdout], ['stderr', result.stderr]] as const) {
+  for (const [name, text] of [
+    ['stdout', result.stdout],
+    ['stderr', result.stderr],
+  ] as const) {
     for (const line of text.trimEnd().split('\n').filter(Boolean)) {
       if (!line.startsWith('RESULT ')) console.log(`   guest ${name} | ${line}`);
     }

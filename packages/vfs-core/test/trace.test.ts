@@ -118,7 +118,16 @@ const CALLS: { [K in StorageOperation]: { args: unknown[]; bytes?: number } } = 
   readAt: { args: ['/d/f', 1, 3], bytes: 3 },
   write: { args: ['/d/g', enc('four')], bytes: 4 },
   writeAt: { args: ['/d/f', 4, enc('abc')], bytes: 3 },
-  writeExtents: { args: ['/d/f', [[1, enc('ab')], [7, enc('c')]]], bytes: 3 },
+  writeExtents: {
+    args: [
+      '/d/f',
+      [
+        [1, enc('ab')],
+        [7, enc('c')],
+      ],
+    ],
+    bytes: 3,
+  },
   append: { args: ['/d/f', enc('!!')], bytes: 2 },
   create: { args: ['/d/new'] },
   setSize: { args: ['/d/f', 2] },

@@ -58,10 +58,14 @@ export interface PythonOptions extends Omit<RunOptions, 'component' | 'args'> {
 function checkWhat(options: PythonOptions): string[] {
   const given = (['code', 'module', 'script'] as const).filter((name) => options[name] !== undefined);
   if (given.length > 1) {
-    throw new VfsError('invalid-argument', `python: give one of code, module and script, not ${given.join(' and ')}`);
+    throw new VfsError(
+      'invalid-argument',
+      `python: give one of code, module and script, not ${given.join(' and ')}`,
+    );
   }
   for (const name of given) {
-    if (typeof options[name] !== 'string') throw new VfsError('invalid-argument', `python: ${name} must be a string`);
+    if (typeof options[name] !== 'string')
+      throw new VfsError('invalid-argument', `python: ${name} must be a string`);
   }
   for (const name of ['args', 'pythonArgs'] as const) {
     const list = options[name];
@@ -166,13 +170,19 @@ export async function python(options: PythonOptions = {}): Promise<RunResult> {
   if (sitePackages !== undefined) all[SITE_PACKAGES] = readOnly(sitePackages);
   for (const [at, mount] of Object.entries(mounts ?? {})) {
     if (at === STDLIB_MOUNT || at === PYTHON_HOME || at === '/usr' || at === '/') {
-      throw new VfsError('invalid-argument', `python: ${at} would hide the standard library; mount elsewhere`, {
-        path: at,
-      });
+      throw new VfsError(
+        'invalid-argument',
+        `python: ${at} would hide the standard library; mount elsewhere`,
+        {
+          path: at,
+        },
+      );
     }
     all[at] = mount;
   }
-  const component = await pythonComponent(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir });
+  const component = await pythonComponent(
+    options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
+  );
   return run({
     ...rest,
     component,

@@ -54,7 +54,8 @@ describe('python() options', () => {
   });
 
   it('gives each execution a fresh /tmp, none with tmp: false, or the given mount', async () => {
-    const write = 'import os; open("/tmp/t", "a").write("x"); print(sorted(os.listdir("/tmp")), len(open("/tmp/t").read()))';
+    const write =
+      'import os; open("/tmp/t", "a").write("x"); print(sorted(os.listdir("/tmp")), len(open("/tmp/t").read()))';
     expect((await python({ code: write })).stdout).toBe("['t'] 1\n");
     expect((await python({ code: write })).stdout).toBe("['t'] 1\n");
     const none = await python({ code: 'import os; print(os.path.exists("/tmp"))', tmp: false });
