@@ -9,18 +9,11 @@ import {
 } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import { expectError, referenceStorage } from '../src/index.js';
+import { SAMPLE_ARGUMENTS } from '../src/util.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
-const SAMPLE = {
-  offset: 0,
-  length: 4,
-  size: 0,
-  data: text('x'),
-  times: { modified: 1 },
-  extents: [[0, text('x')]],
-  writeOptions: undefined,
-};
+const SAMPLE = SAMPLE_ARGUMENTS;
 
 /** A call of `op` on `path` with valid other arguments (a second path is `to`). */
 const callOf = (storage: VfsStorage, op: StorageOperation, path: string, to = '/elsewhere') => {

@@ -4,7 +4,7 @@ import type { RunMount } from '@eryx/vfs-run';
 import type { CommandSpec } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
 import { expectCount } from '../operands.js';
-import { PROGRAM_OPTIONS, parseMounts, parseProgramOptions, reportRun, withInterrupt } from './run.js';
+import { PROGRAM_OPTIONS, parseMounts, programOptions, reportRun, withInterrupt } from './run.js';
 
 /** Where a script from the host is mounted (read-only, that one file alone). */
 const SCRIPT_DIR = '/app';
@@ -44,7 +44,7 @@ export const python: CommandSpec = {
     const inline = code !== undefined || module !== undefined;
     if (!inline)
       expectCount(ctx, positionals, 1, Number.POSITIVE_INFINITY, 'the script (or -c <code>, -m <module>)');
-    const { env, timeout, cwd, cacheDir } = parseProgramOptions(ctx, values);
+    const options = programOptions(ctx, values);
     const mounts: Record<string, RunMount> = await parseMounts(
       ctx,
       (values.mount as string[] | undefined) ?? [],
@@ -87,22 +87,15 @@ export const python: CommandSpec = {
     const { python: runPython } = await import('@eryx/vfs-python');
     const result = await withInterrupt((signal) =>
       runPython({
+        ...options,
         ...(code !== undefined && { code }),
         ...(module !== undefined && { module }),
         ...(script !== undefined && { script }),
         args,
         mounts,
-        env,
         ...(values['no-tmp'] === true && { tmp: false }),
         ...(sitePackages !== undefined && { sitePackages }),
-        ...(cwd !== undefined && { cwd }),
-        ...(cacheDir !== undefined && { cacheDir }),
-        ...(timeout !== undefined && { timeout }),
-        stdin: ctx.io.stdin,
         signal,
-        hostCwd: ctx.io.cwd,
-        onStdout: (chunk) => ctx.io.stdout.write(chunk),
-        onStderr: (chunk) => ctx.io.stderr.write(chunk),
       }),
     );
     return reportRun(ctx, 'python', name, result, values.timeout as string | undefined);

@@ -53,31 +53,21 @@ export const run: CommandSpec = {
     expectCount(ctx, positionals, 1, Number.POSITIVE_INFINITY, 'the program (a .wasm file)');
     const [component, ...extra] = positionals as [string, ...string[]];
     const mounts = await parseMounts(ctx, (values.mount as string[] | undefined) ?? []);
-    const { env, timeout, cwd, cacheDir } = parseProgramOptions(ctx, values);
+    const options = programOptions(ctx, values);
     const argv0 = basename(component).replace(/(\.component)?\.wasm$/, '');
     const { run: runProgram } = await import('@eryx/vfs-run');
     const result = await withInterrupt((signal) =>
-      runProgram({
-        component,
-        mounts,
-        args: [argv0, ...extra, ...rest],
-        env,
-        ...(cwd !== undefined && { cwd }),
-        ...(cacheDir !== undefined && { cacheDir }),
-        ...(timeout !== undefined && { timeout }),
-        stdin: ctx.io.stdin,
-        signal,
-        hostCwd: ctx.io.cwd,
-        onStdout: (chunk) => ctx.io.stdout.write(chunk),
-        onStderr: (chunk) => ctx.io.stderr.write(chunk),
-      }),
+      runProgram({ ...options, component, mounts, args: [argv0, ...extra, ...rest], signal }),
     );
     return reportRun(ctx, 'run', component, result, values.timeout as string | undefined);
   },
 };
 
-/** `--env`, `--timeout`, `--cwd` and `--cache-dir`, checked. */
-export function parseProgramOptions(ctx: Context, values: ParsedArgs['values']) {
+/**
+ * What `run()` and `python()` take from `--env`, `--timeout`, `--cwd` and `--cache-dir` (checked),
+ * with this process's stdin, stdout, stderr and working directory.
+ */
+export function programOptions(ctx: Context, values: ParsedArgs['values']) {
   const env = parseEnv(ctx, (values.env as string[] | undefined) ?? []);
   let timeout: number | undefined;
   if (values.timeout !== undefined) {
@@ -88,9 +78,13 @@ export function parseProgramOptions(ctx: Context, values: ParsedArgs['values']) 
   }
   return {
     env,
-    timeout,
-    cwd: values.cwd as string | undefined,
-    cacheDir: values['cache-dir'] as string | undefined,
+    ...(values.cwd !== undefined && { cwd: values.cwd as string }),
+    ...(values['cache-dir'] !== undefined && { cacheDir: values['cache-dir'] as string }),
+    ...(timeout !== undefined && { timeout }),
+    stdin: ctx.io.stdin,
+    hostCwd: ctx.io.cwd,
+    onStdout: (chunk: Uint8Array) => ctx.io.stdout.write(chunk),
+    onStderr: (chunk: Uint8Array) => ctx.io.stderr.write(chunk),
   };
 }
 
