@@ -169,8 +169,9 @@ rm -rf "$stage/lib" && mkdir -p "$lib"
 for p in "${prune[@]}"; do rm -rf "${lib:?}/$p"; done
 builddir="$(cat "$cpython/pybuilddir.txt")"
 # The sysconfig data records the build's paths: replace the scratch directory with a fixed name.
-sed "s#$cpython#/usr/src/python3.11#g; s#$deps#/usr/src/deps#g" \
-  "$cpython/$builddir/"_sysconfigdata_*.py >"$lib/$(basename "$cpython/$builddir/"_sysconfigdata_*.py)"
+sysconfigdata="$(basename "$cpython/$builddir/"_sysconfigdata_*.py)"
+"$build_python" "$here/stdlib.py" sysconfig "$cpython/$builddir/$sysconfigdata" "$lib/$sysconfigdata" \
+  "$cpython=/usr/src/python3.11" "$deps=/usr/src/deps"
 # co_filename points into the zip, so tracebacks find the source through zipimport's get_source.
 "$build_python" "$here/stdlib.py" pyc "$lib" "$zip_guest_path"
 "$build_python" "$here/stdlib.py" zip "$lib" "$stage/python311.zip"

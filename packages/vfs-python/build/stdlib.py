@@ -6,12 +6,15 @@
                                        a zip of DIR for zipimport: sorted entries, fixed times/modes,
                                        each .pyc beside its source (where zipimport looks for it)
   stdlib.py tar DIR OUT [--no-pyc]     an uncompressed ustar of DIR: sorted, fixed times/owners/modes
+  stdlib.py sysconfig SRC DST OLD=NEW...
+                                       the sysconfig data with build paths replaced, formatted anew
 
 The bytes depend only on the files, the build Python and (for a deflated zip) the host's zlib:
 run with PYTHONHASHSEED=0 so sets and frozensets in constants marshal in a fixed order.
 """
 
 import compileall
+import pprint
 import os
 import py_compile
 import sys
@@ -87,9 +90,33 @@ def make_tar(root, out, with_pyc):
                 tf.addfile(info, f)
 
 
+def sysconfig(source, target, replacements):
+    """The sysconfig data with build paths replaced, then formatted as sysconfig writes it.
+
+    Replacing in the formatted text would keep line breaks that depend on the paths' lengths, so
+    builds in different directories would differ."""
+    scope = {}
+    with open(source, encoding="utf-8") as f:
+        exec(f.read(), scope)
+
+    def fix(value):
+        if isinstance(value, str):
+            for old, new in replacements:
+                value = value.replace(old, new)
+        return value
+
+    data = {key: fix(value) for key, value in scope["build_time_vars"].items()}
+    with open(target, "w", encoding="utf-8") as f:
+        f.write("# system configuration generated and used by the sysconfig module\n")
+        f.write("build_time_vars = ")
+        pprint.pprint(data, stream=f)
+
+
 def main(argv):
     cmd, root, target, *flags = argv
-    if cmd == "pyc":
+    if cmd == "sysconfig":
+        sysconfig(root, target, [tuple(pair.split("=", 1)) for pair in flags])
+    elif cmd == "pyc":
         pyc(root, target)
     elif cmd == "zip":
         make_zip(root, target, "--stored" in flags, "--no-pyc" not in flags)
