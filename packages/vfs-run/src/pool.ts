@@ -33,8 +33,21 @@ export function workerExecArgv(execArgv: readonly string[] = process.execArgv): 
   return out;
 }
 
+/** The options workers get; none once Node refused this process's (`--expose-gc`, say). */
+let inherited: string[] | undefined;
+
 function spawn(): Worker {
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { execArgv: workerExecArgv() });
+  const url = new URL('./worker.js', import.meta.url);
+  inherited ??= workerExecArgv();
+  let worker: Worker;
+  try {
+    worker = new Worker(url, { execArgv: inherited });
+  } catch (error) {
+    // Node refuses per-process options for a worker; the guest worker needs none of them.
+    if ((error as NodeJS.ErrnoException).code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw error;
+    inherited = [];
+    worker = new Worker(url, { execArgv: inherited });
+  }
   // An idle worker that dies (it should not) is simply forgotten.
   worker.on('exit', () => {
     const index = idle.indexOf(worker);

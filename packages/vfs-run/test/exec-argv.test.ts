@@ -21,5 +21,13 @@ const r = await run({ component: ${JSON.stringify(fixture('notes'))}, mounts: { 
 console.log(r.status, r.exitCode);`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', code]);
     expect(stdout).toBe('exited 0\n');
+    // Options Node allows for the process only (--expose-gc) are not passed on either.
+    const gc = await promisify(execFile)(process.execPath, [
+      '--expose-gc',
+      '--input-type=module',
+      '-e',
+      code,
+    ]);
+    expect(gc.stdout).toBe('exited 0\n');
   });
 });
