@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { benchCliRun, type CliRunRow, formatCliRun } from './cli-run.js';
 import {
   formatGuest,
   GUEST_BINDINGS,
@@ -9,6 +10,7 @@ import {
   runGuestBench,
   selectGuestTargets,
 } from './guest.js';
+import { benchPython, formatPython, type PythonBenchResult, selectPythonBackends } from './python.js';
 import { benchTar, formatTar, type TarRow } from './tar.js';
 import type { BenchBackend } from './types.js';
 import { type Phase, sizes, WORKLOADS } from './workloads.js';
@@ -28,6 +30,11 @@ const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? '2'));
 /** Measured guest runs per measuring process, and iterations of the phases per run (see runGuestBench). */
 const guestRuns = Math.max(1, Number(process.env.BENCH_GUEST_RUNS ?? '2'));
 const guestIterations = Math.max(1, Number(process.env.BENCH_GUEST_ITERATIONS ?? '3'));
+/** Rounds of the CLI run workload (src/cli-run.ts). */
+const cliRounds = Math.max(1, Number(process.env.BENCH_CLI_ROUNDS ?? '9'));
+/** Rounds of the Python workload's file-heavy script, and start-ups of each kind (src/python.ts). */
+const pythonRounds = Math.max(1, Number(process.env.BENCH_PYTHON_ROUNDS ?? '3'));
+const pythonStarts = Math.max(1, Number(process.env.BENCH_PYTHON_STARTS ?? '15'));
 
 interface Row {
   workload: string;
@@ -145,6 +152,28 @@ for (const backend of await loadBackends()) {
 
 if (runTar && Object.keys(tarResults).length > 0) console.log(formatTar(tarResults, repeat).join('\n'));
 
+// The CLI run workload, with the others or alone with BENCH_WORKLOADS=cli-run; BENCH_BACKENDS picks its mounts.
+let cliRun: CliRunRow[] | undefined;
+const cliMounts = ['memory', 'sqlite'].filter((m) => !only || only.includes(m));
+if ((!onlyWorkloads || onlyWorkloads.includes('cli-run')) && cliMounts.length > 0) {
+  cliRun = await benchCliRun({ mounts: cliMounts, rounds: cliRounds, log: (line) => console.error(line) });
+  console.log(formatCliRun(cliRun, cliRounds).join('\n'));
+}
+
+// The Python workload, with the others or alone with BENCH_WORKLOADS=python; BENCH_BACKENDS picks its mounts.
+let pythonResult: PythonBenchResult | undefined;
+if (!onlyWorkloads || onlyWorkloads.includes('python')) {
+  pythonResult = await benchPython({
+    backends: selectPythonBackends(only),
+    files: Math.max(1, Math.round(1000 * scale)),
+    rounds: pythonRounds,
+    starts: pythonStarts,
+    log: (line) => console.error(line),
+  });
+  console.log(formatPython(pythonResult).join('\n'));
+  if (pythonResult.fileHeavy.some((row) => 'error' in row)) process.exitCode = 1;
+}
+
 // The guest-level benchmark, after every storage-level table.
 let guest: object | undefined;
 if (process.env.BENCH_GUEST !== '0') {
@@ -176,7 +205,16 @@ const outDir = join(here, '..', 'results');
 mkdirSync(outDir, { recursive: true });
 const out = join(outDir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 const json = JSON.stringify(
-  { scale, node: process.version, date: new Date().toISOString(), results, tar: tarResults, guest },
+  {
+    scale,
+    node: process.version,
+    date: new Date().toISOString(),
+    results,
+    tar: tarResults,
+    cliRun,
+    python: pythonResult,
+    guest,
+  },
   null,
   2,
 );

@@ -34,17 +34,24 @@ const RESULT_PREFIX = 'guest-result ';
 /** Printed by a gated measuring process each time its guest waits for the go of its next phase. */
 const WAITING = 'guest-waiting';
 
-/** A measuring process: a fresh Node process with the same flags as this one (tsx, --expose-gc). */
+/**
+ * A measuring process: a fresh Node process with the same flags as this one (tsx) and `--expose-gc`,
+ * given here rather than to the bench process, whose workers (`run()` of @eryx/vfs-run) refuse it.
+ */
 function spawnChild(
   request: GuestChildRequest,
   env: Record<string, string>,
   onWaiting: () => void,
 ): { result: Promise<GuestPhase[]>; go(): void } {
   const script = fileURLToPath(new URL('../guest-child.ts', import.meta.url));
-  const child = spawn(process.execPath, [...process.execArgv, script, JSON.stringify(request)], {
-    env: { ...process.env, ...env },
-    stdio: [request.gated ? 'pipe' : 'ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...process.execArgv, '--expose-gc', script, JSON.stringify(request)],
+    {
+      env: { ...process.env, ...env },
+      stdio: [request.gated ? 'pipe' : 'ignore', 'pipe', 'inherit'],
+    },
+  );
   const result = new Promise<GuestPhase[]>((resolve, reject) => {
     let out = '';
     let scanned = 0;
