@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Install-alone check: packs every publishable package, installs each one (with only the core it
-// peers on) into a clean project outside the workspace, type-checks and imports it there, loads it
+// peers on, and the workspace packages it depends on) into a clean project outside the workspace, type-checks and imports it there, loads it
 // with require() from a CommonJS file (core and the backends: importing them has no top-level
-// await), and checks that no other backend's client library came along. Needs the packages built.
+// await), and checks that no other backend's client library came along (the CLI brings them all).
+// vfs-python runs its interpreter there, and vfs-cli its bin. Needs the packages built.
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
@@ -91,6 +92,41 @@ console.log('s3 cjs ok', Object.keys(s3).length > 0);`,
 const options: ConformanceOptions = { name: 'x', create: referenceStorage };
 console.log('conformance ok', typeof runConformance, options.name);`,
   },
+  '@eryx/vfs-run': {
+    dir: 'packages/vfs-run',
+    client: null,
+    with: ['@eryx/vfs-memory'],
+    code: `import { run, type RunResult } from '@eryx/vfs-run';
+const component = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]);
+const result: RunResult | undefined = undefined;
+// An empty core module has no _start: refused before any guest runs, as a typed VfsError.
+const error = await run({ component, mounts: { '/data': 'memory:' }, cacheDir: 'cache' }).catch((e: Error) => e);
+console.log('run ok', typeof run, result === undefined, (error as { code?: string }).code !== undefined);`,
+  },
+  '@eryx/vfs-python': {
+    dir: 'packages/vfs-python',
+    client: null,
+    with: ['@eryx/vfs-run', '@eryx/vfs-memory'],
+    // The published package carries the interpreter and its standard library: run them.
+    code: `import { python } from '@eryx/vfs-python';
+const r = await python({ code: 'import json, sys; print(json.dumps(sys.version_info[:2]))', cacheDir: 'cache' });
+console.log('python ok', r.status, r.exitCode, r.stdout.trim(), r.stderr.trim());`,
+  },
+  '@eryx/vfs-cli': {
+    dir: 'packages/vfs-cli',
+    clients: CLIENTS,
+    with: [
+      '@eryx/vfs-run',
+      '@eryx/vfs-python',
+      '@eryx/vfs-memory',
+      '@eryx/vfs-sqlite',
+      '@eryx/vfs-postgres',
+      '@eryx/vfs-s3',
+    ],
+    code: `import { execFileSync } from 'node:child_process';
+const out = execFileSync('node_modules/.bin/eryx-vfs', ['ls', 'memory:', '/'], { encoding: 'utf8' });
+console.log('cli ok', JSON.stringify(out));`,
+  },
 };
 
 const run = (cmd, args, cwd) =>
@@ -104,7 +140,10 @@ const selected = Object.entries(PACKAGES).filter(([name]) => only.length === 0 |
 const failures = [];
 try {
   const tarballOf = {};
-  const needed = new Set(['@eryx/vfs-core', ...selected.map(([name]) => name)]);
+  const needed = new Set([
+    '@eryx/vfs-core',
+    ...selected.flatMap(([name, spec]) => [name, ...(spec.with ?? [])]),
+  ]);
   for (const [name, { dir }] of Object.entries(PACKAGES).filter(([n]) => needed.has(n))) {
     const pkgDir = join(root, dir);
     if (!existsSync(join(pkgDir, 'dist'))) throw new Error(`${name}: no dist/ — run pnpm build first`);
@@ -115,7 +154,7 @@ try {
     tarballOf[name] = join(tarballs, added[0]);
   }
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  for (const [name, { client, code, require }] of selected) {
+  for (const [name, { client, clients, with: others = [], code, require }] of selected) {
     const project = join(work, name.replace('@eryx/', ''));
     mkdirSync(project);
     writeFileSync(
@@ -138,7 +177,12 @@ try {
       }),
     );
     writeFileSync(join(project, 'check.ts'), code);
-    const deps = [tarballOf['@eryx/vfs-core'], tarballOf[name], '@types/node@20'];
+    const deps = [
+      tarballOf['@eryx/vfs-core'],
+      tarballOf[name],
+      ...others.map((o) => tarballOf[o]),
+      '@types/node@20',
+    ];
     try {
       // --ignore-scripts: native clients are not compiled here; their JS and types must still load.
       run(
@@ -158,7 +202,10 @@ try {
         writeFileSync(join(project, 'check.cjs'), require);
         output += `; ${run(process.execPath, [join(project, 'check.cjs')], project).trim()}`;
       }
-      const pulled = CLIENTS.filter((c) => c !== client && existsSync(join(project, 'node_modules', c)));
+      const allowed = clients ?? [client];
+      const pulled = CLIENTS.filter(
+        (c) => !allowed.includes(c) && existsSync(join(project, 'node_modules', c)),
+      );
       if (pulled.length > 0) throw new Error(`installing ${name} pulled other clients: ${pulled.join(', ')}`);
       const size = JSON.parse(
         readFileSync(join(project, 'node_modules', name, 'package.json'), 'utf8'),
