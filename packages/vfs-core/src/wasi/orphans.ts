@@ -31,8 +31,7 @@ export function isOrphanPath(path: string): boolean {
 export interface SweepOrphansOptions {
   /**
    * Only orphans made and last written more than this many milliseconds ago are deleted. Default
-   * 24 hours. `0` deletes every orphan: only when no host is
-   * running on the store.
+   * 24 hours. `0` deletes every orphan: use it only when no host is running on the store.
    */
   olderThanMs?: number;
 }
