@@ -1,10 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { postgresStoreUrl, s3StoreUrl } from '@eryx/test-servers';
+import { ensureDist as buildIfStale, postgresStoreUrl, s3StoreUrl } from '@eryx/test-servers';
 import { postgresStore } from '@eryx/vfs-postgres';
 import { s3Store } from '@eryx/vfs-s3';
 import { afterAll } from 'vitest';
@@ -76,21 +75,8 @@ export function findHostPython(): string | undefined {
   });
 }
 
-/**
- * The child-process tests run the built package (a plain `node` cannot load TypeScript), so build
- * it when `dist` is missing or older than `src`.
- */
-export function ensureDist(): void {
-  const stale = readdirSync(join(root, 'src'))
-    .filter((name) => name.endsWith('.ts'))
-    .some((name) => {
-      const built = join(root, 'dist', name.replace(/\.ts$/, '.js'));
-      return !existsSync(built) || statSync(built).mtimeMs < statSync(join(root, 'src', name)).mtimeMs;
-    });
-  if (!stale) return;
-  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
-  execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
-}
+/** The child-process tests run the built package (a plain `node` cannot load TypeScript). */
+export const ensureDist = (): void => buildIfStale(root);
 
 /** The built package's entry, for child processes. */
 export const DIST_ENTRY = join(root, 'dist', 'index.js');

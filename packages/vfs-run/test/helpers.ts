@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from '@bytecodealliance/jco-transpile/wasm-tools';
+import { ensureDist } from '@eryx/test-servers';
 import { afterAll } from 'vitest';
-import { ensureDist } from './build-dist.js';
 
 // The guest worker loads the built package: the tests use the built package throughout.
-ensureDist();
+ensureDist(fileURLToPath(new URL('..', import.meta.url)));
 export const api = (await import(
   new URL('../dist/index.js', import.meta.url).href
 )) as typeof import('../src/index.js');
