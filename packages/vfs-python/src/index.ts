@@ -43,8 +43,9 @@ export interface PythonOptions extends Omit<RunOptions, 'component' | 'args'> {
   /** Options of the interpreter itself, before the code, module or script (e.g. `['-I', '-X', 'utf8']`). */
   pythonArgs?: string[];
   /**
-   * What is mounted at `/tmp`: a fresh, empty memory store for each execution by default (CPython
-   * for WASI has no `/tmp` otherwise); any mount to keep it, `false` for none.
+   * What is mounted at `/tmp`: a fresh, empty memory store for each execution by default, of at
+   * most 64 MiB (the memory backend's default limit; CPython for WASI has no `/tmp` otherwise); any
+   * mount to keep it or size it otherwise (`'memory:?maxBytes=1GiB'`), `false` for none.
    */
   tmp?: RunMount | false;
   /**

@@ -60,6 +60,18 @@ describe('python() options', () => {
     expect((await python({ code: write })).stdout).toBe("['t'] 1\n");
     const none = await python({ code: 'import os; print(os.path.exists("/tmp"))', tmp: false });
     expect(none.stdout).toBe('False\n');
+    // The default /tmp holds 64 MiB at most: a guest cannot grow host memory through it.
+    const full = await python({
+      code: [
+        'import errno',
+        'try:',
+        '    with open("/tmp/big", "wb") as f:',
+        '        for _ in range(80): f.write(bytes(1 << 20))',
+        'except OSError as e:',
+        '    print(errno.errorcode[e.errno])',
+      ].join('\n'),
+    });
+    expect(full).toMatchObject({ status: 'exited', exitCode: 0, stdout: 'ENOSPC\n' });
     const kept = memory();
     await python({ code: write, tmp: kept });
     expect((await python({ code: write, tmp: kept })).stdout).toBe("['t'] 2\n");
