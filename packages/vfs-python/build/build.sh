@@ -41,13 +41,15 @@ zlib_version=1.2.13
 # Where the guest finds its stdlib: PYTHONHOME=/usr/local, and the zip is on the default sys.path.
 prefix=/usr/local
 zip_guest_path="$prefix/lib/python311.zip"
-# A large initial memory: Debian's wasi-libc (2022) must never grow the heap over the preview1
-# adapter's state (DESIGN.md §4/§9); the stack goes first so an overflow traps instead of corrupting.
-# The maximum leaves the adapter the pages it takes for its state and no more, so an allocation
-# beyond the initial memory fails in malloc (a Python MemoryError) instead of trapping later.
-initial_memory=268435456
-max_memory=$((initial_memory + 1048576))
-ldflags_wasm="-z stack-size=524288 -Wl,--stack-first -Wl,--initial-memory=$initial_memory -Wl,--max-memory=$max_memory"
+# Memory: a small initial memory that the heap grows as needed, up to 256 MiB, beyond which malloc
+# fails (a Python MemoryError, never a trap). Growing is safe because cabi_realloc.c hands the
+# preview1 adapter its state from the heap (DESIGN.md §4/§9: with the adapter's own memory.grow pages,
+# Debian's wasi-libc (2022) heap overran them). The stack goes first so an overflow traps instead of
+# corrupting. The allocator's object is linked from the CPython tree (a path relative to it, so the
+# link line, and BUILD-INFO, do not depend on WORK).
+initial_memory=16777216
+max_memory=268435456
+ldflags_wasm="-z stack-size=524288 -Wl,--stack-first -Wl,--initial-memory=$initial_memory -Wl,--max-memory=$max_memory Modules/eryx_cabi_realloc.o"
 wasi_emulated="-D_WASI_EMULATED_MMAN -D_WASI_EMULATED_GETPID -D_WASI_EMULATED_PROCESS_CLOCKS"
 sqlite_flags="-Os -DSQLITE_THREADSAFE=0 -DSQLITE_OMIT_WAL -DSQLITE_OMIT_LOAD_EXTENSION -DSQLITE_DEFAULT_MEMSTATUS=0 $wasi_emulated"
 zlib_flags="-O2 -D_LARGEFILE64_SOURCE=1 -DHAVE_HIDDEN"
@@ -152,10 +154,16 @@ for mod in _SQLITE3 ZLIB BINASCII; do
   grep -q "^MODULE_${mod}_STATE=yes" "$cpython/Makefile" ||
     { echo "configure disabled ${mod,,}: see $work/configure.log" >&2; rm -f "$cpython/Makefile"; exit 1; }
 done
-if [ ! -e "$cpython/python.wasm" ]; then
+# Relinked whenever the link flags or the allocator change (the objects stay).
+link_stamp="$ldflags_wasm $(sha256sum <"$here/cabi_realloc.c")"
+if [ ! -e "$cpython/python.wasm" ] || [ "$(cat "$cpython/.eryx-link" 2>/dev/null)" != "$link_stamp" ]; then
+  $cc $cflags -c "$here/cabi_realloc.c" -o "$cpython/Modules/eryx_cabi_realloc.o"
+  # pybuilddir.txt's rule writes the sysconfig data, which records the link flags: redone too.
+  rm -f "$cpython/python.wasm" "$cpython/pybuilddir.txt"
   # LDFLAGS_NODIST comes after configure's own (--initial-memory=10485760) on the link line, so ours wins.
   (cd "$cpython" && make -j"$jobs" LDFLAGS_NODIST="$ldflags_wasm" >"$work/make.log" 2>&1) ||
     { tail -30 "$work/make.log" >&2; exit 1; }
+  echo "$link_stamp" >"$cpython/.eryx-link"
 fi
 # --- the component ----------------------------------------------------------------------------------
 mkdir -p "$stage"
@@ -200,7 +208,7 @@ cp "$stage/python311.zip" "$out/python311.zip"
 # Checksums of the inputs this repo holds and of every artifact, so a machine without the toolchain
 # can still prove that the committed artifacts are the build of the committed scripts.
 {
-  (cd "$here/.." && sha256sum build/build.sh build/stdlib.py)
+  (cd "$here/.." && sha256sum build/build.sh build/cabi_realloc.c build/stdlib.py)
   (cd "$sqlite_dir" && sha256sum sqlite3.c | sed 's#  #  better-sqlite3/deps/sqlite3/#')
   (cd "$out" && sha256sum BUILD-INFO python.component.wasm.br python311.zip | sed 's#  #  guest/#')
 } >"$out/checksums.txt"

@@ -62,6 +62,7 @@ describe('committed CPython guest', () => {
     const sums = recorded(guest);
     const inputs: [string, string][] = [
       ['build/build.sh', buildScript],
+      ['build/cabi_realloc.c', join(root, 'build', 'cabi_realloc.c')],
       ['build/stdlib.py', join(root, 'build', 'stdlib.py')],
       ['better-sqlite3/deps/sqlite3/sqlite3.c', join(sqliteDir(), 'sqlite3.c')],
       ...readdirSync(guest)
