@@ -88,6 +88,18 @@ function readOnly(mount: RunMount): RunMount {
 }
 
 const prepared = new Map<string, Promise<PreparedComponent>>();
+const unpacked = new Map<string, Promise<string>>();
+
+/** `unpack` once per cache directory and process. */
+function unpackOnce(cacheDir: string): Promise<string> {
+  let file = unpacked.get(cacheDir);
+  if (!file) {
+    file = unpack(cacheDir);
+    file.catch(() => unpacked.delete(cacheDir));
+    unpacked.set(cacheDir, file);
+  }
+  return file;
+}
 
 /**
  * The CPython guest ready to run: decompressed into the cache once (as `python-<hash>.wasm`) and
@@ -97,7 +109,7 @@ export function pythonComponent(options: { cacheDir?: string } = {}): Promise<Pr
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   let entry = prepared.get(cacheDir);
   if (!entry) {
-    entry = unpack(cacheDir).then((file) => prepareComponent(file, { cacheDir }));
+    entry = unpackOnce(cacheDir).then((file) => prepareComponent(file, { cacheDir }));
     entry.catch(() => prepared.delete(cacheDir));
     prepared.set(cacheDir, entry);
   }
@@ -181,9 +193,8 @@ export async function python(options: PythonOptions = {}): Promise<RunResult> {
     }
     all[at] = mount;
   }
-  const component = await pythonComponent(
-    options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir },
-  );
+  // The file, not pythonComponent(): run() then compiles it while its worker starts.
+  const component = await unpackOnce(options.cacheDir ?? defaultCacheDir());
   return run({
     ...rest,
     component,

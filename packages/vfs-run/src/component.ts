@@ -6,6 +6,8 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { VfsError } from '@eryx/vfs-core';
+import { importMemory } from './memory.js';
+import { prestartWorker } from './pool.js';
 import type { CoreModule } from './protocol.js';
 
 /** What `run` and `prepareComponent` accept as a program: a path, a `file:` URL, or the bytes. */
@@ -178,7 +180,8 @@ async function transpileInto(dir: string, bytes: Uint8Array, preview1: boolean):
     for (const [name, data] of Object.entries(files)) {
       const file = join(temp, name);
       await mkdir(dirname(file), { recursive: true });
-      await writeFile(file, data);
+      // Rewritten here, once, rather than copied at each compile (memory.ts).
+      await writeFile(file, (name.endsWith('.wasm') && importMemory(data)) || data);
     }
     try {
       await rename(temp, dir);
@@ -206,11 +209,14 @@ const loaded = new Map<string, Promise<Loaded>>();
 /** The content hash of files already read, by path, size and modification time. */
 const hashes = new Map<string, { size: number; mtimeMs: number; key: string; preview1: boolean }>();
 
+/** What every key is salted with: a new entry format or transpiler makes new entries. */
+function salt(): string {
+  return `eryx-vfs-run 2\0jco-transpile ${transpiler()}\0${JSON.stringify(TRANSPILE_OPTIONS)}\0`;
+}
+
 function keyOf(bytes: Uint8Array, kind: 'module' | 'component'): string {
   const hash = createHash('sha256');
-  hash.update(
-    `eryx-vfs-run 1\0jco-transpile ${transpiler()}\0${JSON.stringify(TRANSPILE_OPTIONS)}\0${kind}\0`,
-  );
+  hash.update(`${salt()}${kind}\0`);
   if (kind === 'module') {
     // The adapter is part of the output: a new jco version is a new entry.
     try {
@@ -230,9 +236,14 @@ async function compileEntry(
   preview1: boolean,
 ): Promise<Loaded> {
   const modules: Record<string, CoreModule> = {};
-  for (const name of await readdir(dir)) {
-    if (name.endsWith('.wasm')) modules[name] = await compile(await readFile(join(dir, name)));
-  }
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.wasm'));
+  await Promise.all(
+    names.map(async (name) => {
+      const bytes = await readFile(join(dir, name));
+      // Entries are written rewritten (transpileInto); one written otherwise is rewritten here.
+      modules[name] = await compile(importMemory(bytes) ?? bytes);
+    }),
+  );
   return { key, dir, fromCache, preview1, js: pathToFileURL(join(dir, JS_FILE)).href, modules };
 }
 
@@ -252,11 +263,87 @@ export async function prepareComponent(
   return load(component, options);
 }
 
+/**
+ * Starts a worker for the next `run` ahead of time and, given a prepared component, has it load the
+ * component's JS: a program that runs a guest once can overlap that start (tens to hundreds of
+ * milliseconds) with its own work, such as compiling the component or opening its stores. The worker
+ * waits among the idle ones `run` takes from and does not keep the process alive.
+ *
+ * @example
+ * ```ts
+ * const component = await prepareComponent('app.component.wasm');
+ * prestart(component);
+ * const result = await run({ component, args: ['app'] });
+ * ```
+ */
+export function prestart(component?: PreparedComponent): void {
+  prestartWorker(component === undefined ? undefined : pathToFileURL(join(component.dir, JS_FILE)).href);
+}
+
+/** A component file's key, as an earlier process found it, kept in the cache by path. */
+interface KnownFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  salt: string;
+  key: string;
+  preview1: boolean;
+}
+
+function knownFileEntry(cacheDir: string, path: string): string {
+  return join(cacheDir, 'files', `${createHash('sha256').update(path).digest('hex').slice(0, 32)}.json`);
+}
+
+/**
+ * The key an earlier process computed for this file, if its size and modification time are still
+ * those it hashed (the same shortcut `hashes` takes within a process): a new process then neither
+ * reads nor hashes a large component again.
+ */
+async function knownFile(
+  cacheDir: string,
+  path: string,
+  stats: { size: number; mtimeMs: number },
+): Promise<KnownFile | undefined> {
+  try {
+    const known = JSON.parse(await readFile(knownFileEntry(cacheDir, path), 'utf8')) as KnownFile;
+    const same =
+      known.path === path &&
+      known.size === stats.size &&
+      known.mtimeMs === stats.mtimeMs &&
+      known.salt === salt() &&
+      typeof known.key === 'string' &&
+      /^[0-9a-f]{64}$/.test(known.key);
+    return same ? known : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function rememberFile(cacheDir: string, known: KnownFile): Promise<void> {
+  const entry = knownFileEntry(cacheDir, known.path);
+  const temp = `${entry}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await mkdir(dirname(entry), { recursive: true });
+    await writeFile(temp, JSON.stringify(known));
+    await rename(temp, entry);
+  } catch {
+    // Only a shortcut for the next process, which then hashes the file again.
+    await rm(temp, { force: true }).catch(() => {});
+  }
+}
+
+/**
+ * The component's cache entry, transpiled if needed, and compiled. `onEntry` gets the entry's JS
+ * (`file:` URL) as soon as the entry is on disk, before compiling: `run` has its worker import it
+ * meanwhile.
+ */
 export async function load(
   component: ComponentSource | PreparedComponent,
   options: PrepareOptions,
+  onEntry?: (js: string) => void,
 ): Promise<Loaded> {
   if (isPrepared(component)) {
+    onEntry?.(pathToFileURL(join(component.dir, JS_FILE)).href);
     const known = loaded.get(component.dir);
     if (known) return known;
     return remember(component.dir, () =>
@@ -276,9 +363,16 @@ export async function load(
   let bytes: Uint8Array | undefined;
   let key: string;
   let preview1: boolean;
+  const known =
+    path && stats && !(seen && seen.size === stats.size && seen.mtimeMs === stats.mtimeMs)
+      ? await knownFile(cacheDir, path, stats)
+      : undefined;
   if (stats && seen && seen.size === stats.size && seen.mtimeMs === stats.mtimeMs) {
     // The same file as before (size and modification time): no need to read and hash it again.
     ({ key, preview1 } = seen);
+  } else if (path && stats && known) {
+    ({ key, preview1 } = known);
+    hashes.set(path, { size: stats.size, mtimeMs: stats.mtimeMs, key, preview1 });
   } else {
     bytes = await readSource(component);
     const kind = kindOf(bytes);
@@ -290,17 +384,24 @@ export async function load(
     }
     key = keyOf(bytes, kind);
     preview1 = kind === 'module';
-    if (path && stats) hashes.set(path, { size: stats.size, mtimeMs: stats.mtimeMs, key, preview1 });
+    if (path && stats) {
+      hashes.set(path, { size: stats.size, mtimeMs: stats.mtimeMs, key, preview1 });
+      await rememberFile(cacheDir, { path, ...stats, salt: salt(), key, preview1 });
+    }
   }
   const dir = join(cacheDir, key);
-  return (
-    loaded.get(dir) ??
-    remember(dir, async () => {
-      const fromCache = existsSync(join(dir, JS_FILE));
-      if (!fromCache) await transpileInto(dir, bytes ?? (await readSource(component)), preview1);
-      return compileEntry(dir, key, fromCache, preview1);
-    })
-  );
+  const js = pathToFileURL(join(dir, JS_FILE)).href;
+  const existing = loaded.get(dir);
+  if (existing) {
+    onEntry?.(js);
+    return existing;
+  }
+  return remember(dir, async () => {
+    const fromCache = existsSync(join(dir, JS_FILE));
+    if (!fromCache) await transpileInto(dir, bytes ?? (await readSource(component)), preview1);
+    onEntry?.(js);
+    return compileEntry(dir, key, fromCache, preview1);
+  });
 }
 
 function remember(dir: string, make: () => Promise<Loaded>): Promise<Loaded> {

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { PreloadRequest } from './protocol.js';
 
 /*
  * Guest workers. Starting a worker (a V8 isolate that loads core's WASI host) costs tens of
@@ -55,6 +56,20 @@ function spawn(): Worker {
   });
   worker.on('error', () => {});
   return worker;
+}
+
+/**
+ * Makes sure a worker waits for the next run, starting one if none is idle, and has it import a
+ * component's JS (`js`, a `file:` URL) now: the run that takes it skips both.
+ */
+export function prestartWorker(js?: string): void {
+  let worker = idle.at(-1);
+  if (!worker) {
+    worker = spawn();
+    worker.unref();
+    idle.push(worker);
+  }
+  if (js !== undefined) worker.postMessage({ type: 'preload', js } satisfies PreloadRequest);
 }
 
 /** A worker for one run: an idle one, else a new one. It keeps the process alive until released. */

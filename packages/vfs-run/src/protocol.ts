@@ -61,6 +61,13 @@ export interface RunRequest {
   stdinBuffer: SharedArrayBuffer | undefined;
 }
 
+/** Caller -> worker: import a component's JS now, ahead of the run that will need it. */
+export interface PreloadRequest {
+  type: 'preload';
+  /** `file:` URL of the transpiled component's JS module. */
+  js: string;
+}
+
 /** A VfsError as it crosses to the caller. */
 export interface WireError {
   code: string;

@@ -6,6 +6,7 @@ import { type DescribedMounts, describeMounts, type RunMount } from './mounts.js
 import { acquireWorker, discardWorker, releaseWorker } from './pool.js';
 import {
   CONTROL_SLOTS,
+  type PreloadRequest,
   type RunRequest,
   STDIN_BUFFER_BYTES,
   STDIN_EMPTY,
@@ -179,7 +180,12 @@ export async function run(options: RunOptions): Promise<RunResult> {
   // The worker starts (or a warm one is taken) while the component is loaded.
   const worker = acquireWorker();
   const [loaded, described] = await Promise.allSettled([
-    load(options.component, { ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }) }),
+    load(
+      options.component,
+      { ...(options.cacheDir === undefined ? {} : { cacheDir: options.cacheDir }) },
+      // The worker imports the component's JS while its core modules compile here.
+      (js) => worker.postMessage({ type: 'preload', js } satisfies PreloadRequest),
+    ),
     describeMounts(options.mounts ?? {}, {
       cwd: hostCwd,
       ...(options.stores ? { stores: options.stores } : {}),

@@ -10,9 +10,11 @@ import {
   type WasiImports,
   type WasiMount,
 } from '@eryx/vfs-core/wasi';
+import { MemoryPool } from './memory.js';
 import {
   type CoreModule,
   type MountDescriptor,
+  type PreloadRequest,
   type RunRequest,
   STDIN_EMPTY,
   STDIN_EOF,
@@ -42,6 +44,7 @@ interface Transpiled {
   instantiate(
     getCoreModule: (path: string) => CoreModule | Promise<CoreModule>,
     imports: WasiImports,
+    instantiateCore?: (module: CoreModule, imports?: object) => Promise<object>,
   ): Promise<{ run: { run(): void } }>;
 }
 
@@ -50,6 +53,8 @@ if (!port) throw new Error('@eryx/vfs-run: worker.js runs in a worker thread onl
 const post = (message: WorkerMessage) => port.postMessage(message);
 
 const transpiled = new Map<string, Promise<Transpiled>>();
+/** The memories of this worker's guests, kept from one run to the next (memory.ts). */
+const memories = new MemoryPool();
 
 function importComponent(js: string): Promise<Transpiled> {
   let loaded = transpiled.get(js);
@@ -251,11 +256,15 @@ async function run(request: RunRequest): Promise<void> {
   let trap: string | undefined;
   try {
     const component = await importComponent(request.js);
-    const instance = await component.instantiate((file) => {
-      const module = request.modules[file];
-      if (!module) throw new Error(`the component has no core module ${file}`);
-      return module;
-    }, host.imports);
+    const instance = await component.instantiate(
+      (file) => {
+        const module = request.modules[file];
+        if (!module) throw new Error(`the component has no core module ${file}`);
+        return memories.track(module, `${request.js}\0${file}`);
+      },
+      host.imports,
+      memories.instantiate,
+    );
     check();
     post({ type: 'started' });
     instance.run.run();
@@ -276,6 +285,8 @@ async function run(request: RunRequest): Promise<void> {
   const closeFailures = closeAll();
   if (closeFailures.length > 0) flushError = [flushError, ...closeFailures].filter(Boolean).join('; ');
   post({ type: 'done', exitCode, trap, flushError });
+  // After answering: the caller need not wait for the clearing.
+  memories.recycle();
 }
 
 /** Fixed stdin bytes; each read checks for a stop, as every other host call does. */
@@ -318,7 +329,12 @@ function streamedStdin(control: Int32Array, buffer: SharedArrayBuffer, check: ()
   };
 }
 
-port.on('message', (request: RunRequest) => {
+port.on('message', (request: RunRequest | PreloadRequest) => {
+  if (request.type === 'preload') {
+    // A failure shows again, and is reported, when the run imports it.
+    importComponent(request.js).catch(() => transpiled.delete(request.js));
+    return;
+  }
   run(request).catch((error: unknown) => {
     // Nothing above should throw; if it does, the run is over all the same.
     post({ type: 'done', exitCode: undefined, trap: messageOf(error), flushError: undefined });

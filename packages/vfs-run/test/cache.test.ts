@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -22,6 +22,9 @@ async function prepareElsewhere(
   return JSON.parse(stdout) as { fromCache: boolean; key: string };
 }
 
+/** The cache's entries, without its index of component files (`files/`). */
+const entries = (cacheDir: string) => readdirSync(cacheDir).filter((name) => name !== 'files');
+
 describe('the transpile cache', () => {
   it('transpiles once into the cache; a later process finds it there and does not transpile', async () => {
     const cacheDir = tempDir();
@@ -31,11 +34,32 @@ describe('the transpile cache', () => {
     expect(prepared.dir).toBe(join(cacheDir, prepared.key));
     expect(prepared.key).toMatch(/^[0-9a-f]{64}$/);
     expect(existsSync(join(prepared.dir, 'component.js'))).toBe(true);
-    expect(readdirSync(cacheDir)).toEqual([prepared.key]);
+    expect(entries(cacheDir)).toEqual([prepared.key]);
 
     const elsewhere = await prepareElsewhere(fixture('notes'), cacheDir);
     expect(elsewhere).toEqual({ fromCache: true, key: prepared.key });
-    expect(readdirSync(cacheDir)).toEqual([prepared.key]);
+    expect(entries(cacheDir)).toEqual([prepared.key]);
+  });
+
+  it("remembers a file's key by path, size and time, so a later process need not hash it again", async () => {
+    const cacheDir = tempDir();
+    const file = join(tempDir(), 'print.wasm');
+    writeFileSync(file, await preview1(PRINT));
+    const first = await prepareComponent(file, { cacheDir });
+    const [index] = readdirSync(join(cacheDir, 'files'));
+    const known = JSON.parse(readFileSync(join(cacheDir, 'files', index!), 'utf8')) as {
+      key: string;
+      path: string;
+    };
+    expect(known).toMatchObject({ key: first.key, path: file });
+    expect(await prepareElsewhere(file, cacheDir)).toEqual({ fromCache: true, key: first.key });
+
+    // Other bytes (another size and time): hashed again, another entry.
+    writeFileSync(file, await preview1(`${PRINT}${PRINT}`));
+    const changed = await prepareElsewhere(file, cacheDir);
+    expect(changed.key).not.toBe(first.key);
+    expect(changed.fromCache).toBe(false);
+    expect((await run({ component: file, cacheDir })).stdout).toBe('spinning\nspinning\n');
   });
 
   it('lets processes that transpile the same component at once all succeed', async () => {
@@ -46,7 +70,7 @@ describe('the transpile cache', () => {
     ]);
     expect(results[0]!.key).toBe(results[1]!.key);
     // One entry, no temporary directory left behind.
-    expect(readdirSync(cacheDir)).toEqual([results[0]!.key]);
+    expect(entries(cacheDir)).toEqual([results[0]!.key]);
     const result = await run({ component: fixture('escape'), args: ['escape', 'ls', '/'], cacheDir });
     expect(result.exitCode).toBe(0);
   });
@@ -57,7 +81,7 @@ describe('the transpile cache', () => {
     const b = await prepareComponent(await preview1(`${PRINT}${PRINT}`), { cacheDir });
     expect(a.preview1).toBe(true);
     expect(a.key).not.toBe(b.key);
-    expect(readdirSync(cacheDir).sort()).toEqual([a.key, b.key].sort());
+    expect(entries(cacheDir).sort()).toEqual([a.key, b.key].sort());
     expect((await run({ component: b, cacheDir })).stdout).toBe('spinning\nspinning\n');
   });
 
