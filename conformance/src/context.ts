@@ -28,6 +28,7 @@ export type SuiteName =
   | 'illFormed'
   | 'concurrency'
   | 'shared'
+  | 'sharedFiles'
   | 'persistence'
   | 'atomicity'
   | 'chaos'
@@ -50,7 +51,9 @@ export interface ConformanceOptions {
    * form under test: in the sync form its `sync` is the original's twin), as another process would:
    * its own connection, client or handle, sharing nothing in memory with the first. Enables the
    * `shared` sub-suite, which checks across the two what the capabilities promise across processes
-   * (`exclusiveCreate`, `nativeAppend`, `multiProcess`). The kit closes it with `close()`. With
+   * (`exclusiveCreate`, `nativeAppend`, `multiProcess`), and the `sharedFiles` sub-suite, which
+   * checks that a file one object deletes or replaces is never brought back nor overwritten by the
+   * other's writes through its identity (`nativeIfFile`). The kit closes it with `close()`. With
    * `persistent` claimed it also enables the `persistence` sub-suite: the kit closes the store under
    * test and calls `reopen` with the closed object (read only what identifies the store from it: a
    * path, a namespace), as a new process would open the store after this one exited. Leave it out

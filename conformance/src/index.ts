@@ -18,6 +18,7 @@ import { limitsSuite } from './suites/limits.js';
 import { illFormedSuite, nameLimitsSuite } from './suites/names.js';
 import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
+import { sharedFilesSuite } from './suites/shared-files.js';
 import { tarSuite } from './suites/tar.js';
 import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
 import { randomName } from './util.js';
@@ -45,6 +46,7 @@ export * from './suites/limits.js';
 export * from './suites/names.js';
 export * from './suites/property.js';
 export * from './suites/robustness.js';
+export * from './suites/shared-files.js';
 export * from './suites/tar.js';
 export * from './suites/tree.js';
 export { expectBytes, expectError, pattern, randomName } from './util.js';
@@ -78,6 +80,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   illFormed: illFormedSuite,
   concurrency: concurrencySuite,
   shared: sharedSuite,
+  sharedFiles: sharedFilesSuite,
   persistence: persistenceSuite,
   atomicity: atomicitySuite,
   chaos: chaosSuite,
@@ -166,7 +169,7 @@ export function useConformanceContext(
  * ```
  *
  * Runs every sub-suite in the async form and, when the store has a `sync` twin, again in the sync
- * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe, `shared` only with
+ * form. Sub-suites listed in `skip` are left out; `probe` runs only with a probe, `shared` and `sharedFiles` only with
  * `reopen`; `persistence` and `atomicity` only for the claims the store makes (`persistence` with
  * `reopen`); the `limits` tests run for the limits the store declares. A first test, `kit report`,
  * says what was left out and which claims nothing verified (see {@link conformanceReport}); in

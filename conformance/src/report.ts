@@ -25,6 +25,7 @@ const SUITE_ORDER = Object.keys({
   illFormed: 0,
   concurrency: 0,
   shared: 0,
+  sharedFiles: 0,
   persistence: 0,
   atomicity: 0,
   chaos: 0,
@@ -36,7 +37,13 @@ const SUITE_ORDER = Object.keys({
 } satisfies Record<SuiteName, 0>) as SuiteName[];
 
 /** Sub-suites that verify claims: left out, they leave a claim unverified rather than the contract untested. */
-const CLAIM_SUITES: ReadonlySet<SuiteName> = new Set(['shared', 'persistence', 'atomicity', 'probe']);
+const CLAIM_SUITES: ReadonlySet<SuiteName> = new Set([
+  'shared',
+  'sharedFiles',
+  'persistence',
+  'atomicity',
+  'probe',
+]);
 
 /**
  * Which sub-suites verify each capability claim. `nativeAppend` and `exclusiveCreate` promise
@@ -55,6 +62,9 @@ export function claimVerifiers(capability: Capability, claims: Capabilities): re
     case 'atomicRename':
     case 'atomicDirectoryRename':
       return ['atomicity'];
+    // Against other writers of the store where there can be any, else within the one object.
+    case 'nativeIfFile':
+      return claims.multiProcess ? ['sharedFiles'] : ['sharedFiles', 'writeExtents'];
   }
 }
 
@@ -62,6 +72,7 @@ const NEEDS: Record<SuiteName, string> = Object.fromEntries(
   SUITE_ORDER.map((name) => [name, `the \`${name}\` sub-suite`]),
 ) as Record<SuiteName, string>;
 NEEDS.shared = 'the `shared` sub-suite (give `reopen`)';
+NEEDS.sharedFiles = 'the `sharedFiles` sub-suite (give `reopen`)';
 NEEDS.persistence = 'the `persistence` sub-suite (give `reopen`)';
 
 /** A sub-suite (or a form) the kit did not run, and why. */
@@ -127,7 +138,9 @@ function gate(
   }
   if (options.skip?.includes(suite)) return off('skip', !CLAIM_SUITES.has(suite));
   if (suite === 'probe' && !options.probe) return off('no probe');
-  if ((suite === 'shared' || suite === 'persistence') && !options.reopen) return off('no reopen');
+  if ((suite === 'shared' || suite === 'sharedFiles' || suite === 'persistence') && !options.reopen) {
+    return off('no reopen');
+  }
   return undefined;
 }
 

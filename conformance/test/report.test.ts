@@ -1,4 +1,10 @@
-import { type Capabilities, createSyncStorage, toAsync, type VfsStorage } from '@eryx/vfs-core';
+import {
+  type Capabilities,
+  createSyncStorage,
+  resolveCapabilities,
+  toAsync,
+  type VfsStorage,
+} from '@eryx/vfs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   conformanceReport,
@@ -74,6 +80,29 @@ describe('conformanceReport', () => {
     expect(report.run.async).toEqual(expect.arrayContaining(['shared', 'persistence', 'atomicity']));
   });
 
+  it('nativeIfFile: verified by sharedFiles across objects, or within one object by writeExtents', () => {
+    // Declared directly: core reports nativeIfFile only for a driver with its own writeExtents.
+    const declared = (claims: Partial<Capabilities>): Declared => ({
+      limits: undefined,
+      sync: true,
+      capabilities: resolveCapabilities(claims),
+    });
+    const reopen = (s: VfsStorage) => s;
+    const shared = conformanceReport(
+      { name: 'db', reopen },
+      declared({ nativeIfFile: true, multiProcess: true }),
+    );
+    expect(shared.verified.nativeIfFile).toEqual(['sharedFiles']);
+    expect(shared.run.async).toContain('sharedFiles');
+    const alone = conformanceReport({ name: 'map' }, declared({ nativeIfFile: true }));
+    expect(alone.verified.nativeIfFile).toEqual(['writeExtents']);
+    expect(
+      conformanceReport({ name: 'db' }, declared({ nativeIfFile: true, multiProcess: true })).problems,
+    ).toContain(
+      'claims nativeIfFile, but nothing verified it (needs the `sharedFiles` sub-suite (give `reopen`))',
+    );
+  });
+
   it('multiProcess without reopen: the cross-object claims are unverified', () => {
     expect(problemsOf({ multiProcess: true })).toEqual([
       'claims nativeAppend, but nothing verified it (needs the `shared` sub-suite (give `reopen`))',
@@ -103,6 +132,7 @@ describe('conformanceReport', () => {
     expect(report.skipped).toEqual([
       { suite: 'readAtView', reason: 'not declared', required: false },
       { suite: 'shared', reason: 'no reopen', required: false },
+      { suite: 'sharedFiles', reason: 'no reopen', required: false },
       { suite: 'persistence', reason: 'not claimed', required: false },
       { suite: 'atomicity', reason: 'not claimed', required: false },
       { suite: 'probe', reason: 'no probe', required: false },
@@ -110,7 +140,7 @@ describe('conformanceReport', () => {
       { suite: 'flush', reason: 'not declared', required: false },
     ]);
     expect(report.summary).toBe(
-      'skipped readAtView, limits, flush (not declared); shared (no reopen); persistence, atomicity (not claimed); probe (no probe) | unverified claims: none',
+      'skipped readAtView, limits, flush (not declared); shared, sharedFiles (no reopen); persistence, atomicity (not claimed); probe (no probe) | unverified claims: none',
     );
   });
 

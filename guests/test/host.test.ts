@@ -127,8 +127,12 @@ describe('createWasiHost', () => {
 
   it('maps every other failure to io (never a trap) and tells onError', () => {
     const broken = new TypeError('driver exploded');
+    // Writes through a descriptor carry the file's identity: they are writeExtents calls.
     const storage = override(memory().sync, {
       writeAt: () => {
+        throw broken;
+      },
+      writeExtents: () => {
         throw broken;
       },
     });

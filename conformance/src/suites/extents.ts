@@ -1,7 +1,7 @@
 import { limits, type StorageLimits, scrub, type VfsStorage, type WriteExtent } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectBytes, expectError, pattern, str, text } from '../util.js';
+import { expectBytes, expectError, pattern, sleep, str, text } from '../util.js';
 
 /** What writing `extents` in order over `base` gives: the reference for every test below. */
 function applied(base: Uint8Array, extents: readonly WriteExtent[]): Uint8Array {
@@ -235,6 +235,90 @@ export function writeExtentsSuite(ctx: SuiteContext): void {
         'quota-exceeded',
       );
       expectBytes(await ctx.storage.read(q), file, `content of ${q}`);
+    });
+
+    it('ifFile: writes into the file stat named, through renames; its id is stable and its own', async () => {
+      const p = ctx.path('mine');
+      await ctx.storage.write(p, text('hello'));
+      const meta = await ctx.storage.stat(p);
+      if (meta.id !== undefined) expect(typeof meta.id, `type of stat(${p}).id`).toBe('string');
+      await ctx.storage.writeExtents(p, [[5, text(' world')]], { ifFile: meta });
+      await ctx.storage.setSize(p, 11);
+      const q = ctx.path('moved');
+      await ctx.storage.rename(p, q);
+      await ctx.storage.writeExtents(q, [[0, text('H')]], { ifFile: meta });
+      expect(str(await ctx.storage.read(q)), `content of ${q}`).toBe('Hello world');
+      const after = await ctx.storage.stat(q);
+      expect(after.id, `stat(${q}).id after writes and a rename`).toBe(meta.id);
+      expect(after.created, `stat(${q}).created after writes and a rename`).toBe(meta.created);
+      // Past the creation time's millisecond: stores without an id tell files apart by it.
+      await sleep(5);
+      await ctx.storage.write(p, text('another'));
+      const other = await ctx.storage.stat(p);
+      if (meta.id !== undefined) expect(other.id, `stat(${p}).id of another file`).not.toBe(meta.id);
+      await expectError(
+        () => ctx.storage.writeExtents(p, [[0, text('x')]], { ifFile: meta }),
+        'not-found',
+        'writeExtents into another file with ifFile',
+      );
+    });
+
+    it('ifFile: a deleted file fails with not-found and is never created again', async () => {
+      const p = ctx.path('gone');
+      await ctx.storage.write(p, text('data'));
+      const meta = await ctx.storage.stat(p);
+      await ctx.storage.delete(p);
+      await expectError(() => ctx.storage.writeExtents(p, [[10, text('!')]], { ifFile: meta }), 'not-found');
+      await expectError(() => ctx.storage.writeExtents(p, [], { ifFile: meta }), 'not-found');
+      expect(await ctx.storage.exists(p), `exists(${p}) after writes with ifFile`).toBe(false);
+    });
+
+    it('ifFile: a replaced file fails with not-found and the new file is left intact', async () => {
+      const p = ctx.path('replaced');
+      await ctx.storage.write(p, text('old'));
+      const meta = await ctx.storage.stat(p);
+      // Past the creation time's millisecond: stores without an id tell files apart by it.
+      await sleep(5);
+      const next = ctx.path('next');
+      await ctx.storage.write(next, text('new content'));
+      await ctx.storage.rename(next, p);
+      await expectError(() => ctx.storage.writeExtents(p, [[0, text('OLD')]], { ifFile: meta }), 'not-found');
+      await ctx.storage.delete(p);
+      await sleep(5);
+      await ctx.storage.write(p, text('newer content'));
+      await expectError(
+        () =>
+          ctx.storage.writeExtents(
+            p,
+            [
+              [0, text('OLD')],
+              [50, text('!')],
+            ],
+            { ifFile: meta },
+          ),
+        'not-found',
+      );
+      expect(str(await ctx.storage.read(p)), `content of ${p}`).toBe('newer content');
+      // Through the limits wrapper too, before any limit is looked at.
+      const wrapped = limits(ctx.storage, { maxFiles: 0 });
+      await expectError(
+        () => wrapped.writeExtents(ctx.path('none'), [[0, text('x')]], { ifFile: meta }),
+        'not-found',
+      );
+      await expectError(() => wrapped.writeExtents(p, [[0, text('x')]], { ifFile: meta }), 'not-found');
+    });
+
+    it('ifFile: a malformed identity is invalid-argument', async () => {
+      const p = ctx.path('f');
+      await ctx.storage.write(p, text('x'));
+      for (const ifFile of [null, 'id', { created: 'now' }, { id: 7, created: 1 }, {}]) {
+        await expectError(
+          () => ctx.storage.writeExtents(p, [[0, text('y')]], { ifFile } as never),
+          'invalid-argument',
+          `writeExtents with ifFile ${JSON.stringify(ifFile)}`,
+        );
+      }
+      expect(str(await ctx.storage.read(p)), `content of ${p}`).toBe('x');
     });
   });
 }

@@ -14,7 +14,8 @@ import type { VfsOperation, VfsSyncStorage } from './types.js';
  * a safe integer (`invalid-argument` / `invalid-offset`); `times` is a {@link SetTimes} object
  * (`invalid-argument`); `extents` is an array of `[offset, data]` pairs, each checked as an
  * `offset` and its `data` (`invalid-argument` when it is not such an array); `writeOptions` is
- * `undefined` or a {@link WriteExtentsOptions} object (`invalid-argument`).
+ * `undefined` or a {@link WriteExtentsOptions} object: `modified` a finite number, `ifFile` a
+ * `FileIdentity` (`invalid-argument`). The sync bridge carries both, and `stat`'s `id`, as they are.
  */
 export type ArgumentKind =
   | 'path'

@@ -7,7 +7,10 @@ import { normalizePath } from './path.js';
 import { runAsync, runSync } from './plan.js';
 import {
   type Capabilities,
+  checkIfFile,
+  type FileIdentity,
   type FlushOptions,
+  type Metadata,
   resolveCapabilities,
   type SetTimes,
   type VfsDriver,
@@ -117,12 +120,36 @@ function checkWriteOptions(value: unknown, path: string): WriteExtentsOptions | 
   if (typeof value !== 'object' || value === null) {
     throw new VfsError('invalid-argument', 'options must be an object', { path });
   }
-  const { modified } = value as WriteExtentsOptions;
-  if (modified === undefined) return undefined;
-  if (typeof modified !== 'number' || !Number.isFinite(modified)) {
+  const { modified, ifFile } = value as WriteExtentsOptions;
+  if (modified !== undefined && (typeof modified !== 'number' || !Number.isFinite(modified))) {
     throw new VfsError('invalid-argument', 'modified must be a finite number of milliseconds', { path });
   }
-  return { modified };
+  if (ifFile === undefined) return modified === undefined ? undefined : { modified };
+  const { id, created } = (ifFile ?? {}) as FileIdentity;
+  if (
+    typeof ifFile !== 'object' ||
+    (id !== undefined && typeof id !== 'string') ||
+    typeof created !== 'number' ||
+    !Number.isFinite(created)
+  ) {
+    const message = 'ifFile must be { id?: string, created: number }, as stat gives them';
+    throw new VfsError('invalid-argument', message, { path });
+  }
+  return { modified, ifFile: id === undefined ? { created } : { id, created } };
+}
+
+/** The options a driver without {@link Capabilities.nativeIfFile} is called with: no `ifFile`. */
+const withoutIfFile = (options: WriteExtentsOptions | undefined): WriteExtentsOptions | undefined =>
+  options?.modified === undefined ? undefined : { modified: options.modified };
+
+/** What `stat` says is at `path`; `undefined` for nothing (or a missing parent). */
+function statOrNothing(stat: (path: string) => Metadata, path: string): Metadata | undefined {
+  try {
+    return stat(path);
+  } catch (error) {
+    if (isVfsError(error, 'not-found') || isVfsError(error, 'not-a-directory')) return undefined;
+    throw error;
+  }
 }
 
 type Invoke = (...args: unknown[]) => unknown;
@@ -186,6 +213,8 @@ function capabilitiesOf(driver: VfsDriver | VfsSyncDriver): Capabilities {
     ...driver.capabilities,
     nativeAppend: driver.append !== undefined && driver.capabilities?.nativeAppend !== false,
     exclusiveCreate: driver.create !== undefined && driver.capabilities?.exclusiveCreate !== false,
+    // A driver that leaves writeExtents to core cannot check the precondition atomically either.
+    nativeIfFile: driver.writeExtents !== undefined && driver.capabilities?.nativeIfFile === true,
   });
 }
 
@@ -230,6 +259,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     extents: readonly WriteExtent[],
     options: WriteExtentsOptions | undefined,
   ) => {
+    if (options?.ifFile) await checkedIfFile(path, options.ifFile);
     const runs = coalesceExtents(extents);
     if (runs.length === 0) await driver.writeAt(path, 0, NOTHING);
     for (const [offset, data] of runs) await driver.writeAt(path, offset, data);
@@ -237,11 +267,34 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     if (times) await driver.setTimes(path, times);
   };
 
+  // ifFile checked by a stat just before the write: a replacement in between goes undetected.
+  const checkedIfFile = async (path: string, ifFile: FileIdentity) => {
+    let meta: Metadata | undefined;
+    try {
+      meta = await driver.stat(path);
+    } catch (error) {
+      if (!isVfsError(error, 'not-found') && !isVfsError(error, 'not-a-directory')) throw error;
+    }
+    checkIfFile(path, meta, ifFile);
+  };
+
   const emulated: Partial<Record<StorageOperation, Invoke>> = {
     append: emulatedAppend as Invoke,
     create: emulatedCreate as Invoke,
     writeExtents: emulatedWriteExtents as Invoke,
   };
+  // A driver's own writeExtents that does not check ifFile itself (read per call: a backend may
+  // learn what it can promise only once it has reached its server).
+  const native = driver.writeExtents;
+  const ownWriteExtents = native
+    ? async (path: string, extents: readonly WriteExtent[], options: WriteExtentsOptions | undefined) => {
+        if (!options?.ifFile || driver.capabilities?.nativeIfFile === true) {
+          return native.call(driver, path, extents, options);
+        }
+        await checkedIfFile(path, options.ifFile);
+        return native.call(driver, path, extents, withoutIfFile(options));
+      }
+    : undefined;
 
   const names = nameLimits(driver.limits);
   const short = shortEnough(names);
@@ -252,7 +305,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
 
   // One closure per arity, without an array or a loop per call (see createSyncStorage).
   const guard = (op: StorageOperation): Invoke => {
-    const impl = (driver[op] ?? emulated[op]) as Invoke;
+    const impl = ((op === 'writeExtents' ? ownWriteExtents : driver[op]) ?? emulated[op]) as Invoke;
     const { rest, creates } = argumentChecks(op);
     const [c1, c2] = rest;
     if (c1 === undefined) {
@@ -339,6 +392,7 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     extents: readonly WriteExtent[],
     options: WriteExtentsOptions | undefined,
   ): void => {
+    if (options?.ifFile) checkIfFile(path, statOrNothing(driver.stat.bind(driver), path), options.ifFile);
     const runs = coalesceExtents(extents);
     if (runs.length === 0) driver.writeAt(path, 0, NOTHING);
     for (const [offset, data] of runs) driver.writeAt(path, offset, data);
@@ -351,6 +405,18 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     create: emulatedCreate as Invoke,
     writeExtents: emulatedWriteExtents as Invoke,
   };
+  // As in createStorage: a driver's own writeExtents that does not check ifFile itself.
+  const native = driver.writeExtents;
+  const ownWriteExtents = native
+    ? (path: string, extents: readonly WriteExtent[], options: WriteExtentsOptions | undefined): void => {
+        if (!options?.ifFile || driver.capabilities?.nativeIfFile === true) {
+          native.call(driver, path, extents, options);
+          return;
+        }
+        checkIfFile(path, statOrNothing(driver.stat.bind(driver), path), options.ifFile);
+        native.call(driver, path, extents, withoutIfFile(options));
+      }
+    : undefined;
 
   const names = nameLimits(driver.limits);
   const short = shortEnough(names);
@@ -406,35 +472,38 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
 
   const readAtView = driver.readAtView;
   const flush = driver.flush;
-  return fromOperations<VfsSyncStorage>((op) => guard((driver[op] ?? emulated[op]) as Invoke, op), {
-    capabilities: capabilitiesOf(driver),
-    limits: driver.limits,
-    ...(readAtView ? { readAtView: guard(readAtView as Invoke, 'readAt') } : {}),
-    ...(flush
-      ? {
-          flush(p?: string, options?: FlushOptions) {
-            if (closed) throw closedError();
-            try {
-              flush.call(driver, p === undefined ? undefined : normalizePath(p), {
-                durable: options?.durable === true,
-              });
-            } catch (error) {
-              throw toVfsError(error);
-            }
-          },
+  return fromOperations<VfsSyncStorage>(
+    (op) => guard(((op === 'writeExtents' ? ownWriteExtents : driver[op]) ?? emulated[op]) as Invoke, op),
+    {
+      capabilities: capabilitiesOf(driver),
+      limits: driver.limits,
+      ...(readAtView ? { readAtView: guard(readAtView as Invoke, 'readAt') } : {}),
+      ...(flush
+        ? {
+            flush(p?: string, options?: FlushOptions) {
+              if (closed) throw closedError();
+              try {
+                flush.call(driver, p === undefined ? undefined : normalizePath(p), {
+                  durable: options?.durable === true,
+                });
+              } catch (error) {
+                throw toVfsError(error);
+              }
+            },
+          }
+        : {}),
+      close() {
+        if (closed) return;
+        try {
+          driver.close?.();
+        } catch (error) {
+          throw toVfsError(error);
+        } finally {
+          closed = true;
         }
-      : {}),
-    close() {
-      if (closed) return;
-      try {
-        driver.close?.();
-      } catch (error) {
-        throw toVfsError(error);
-      } finally {
-        closed = true;
-      }
+      },
     },
-  });
+  );
 }
 
 /**

@@ -1,3 +1,5 @@
+import { VfsError } from './errors.js';
+
 /** What a path names. */
 export type FileKind = 'file' | 'directory';
 
@@ -23,6 +25,54 @@ export interface Metadata {
    * make every read cost a write); it is set at creation, on content changes and by `setTimes`.
    */
   accessed: number;
+  /**
+   * The file's (or directory's) identity in its store, where the backend has one: an opaque string
+   * that stays the same while the file lives (writes, size changes and renames keep it), that no
+   * other file of the store ever had or gets, and that every storage object on the store reports
+   * alike. SQLite and PostgreSQL give the inode number, memory a number per node. Absent where the
+   * backend has none (S3, whose files are told apart by `created`): see
+   * {@link WriteExtentsOptions.ifFile}.
+   */
+  id?: string;
+}
+
+/**
+ * Which file a write through an open file means: `id` and `created` as `stat` returned them when the
+ * file was opened. See {@link WriteExtentsOptions.ifFile}.
+ */
+export type FileIdentity = Pick<Metadata, 'id' | 'created'>;
+
+/**
+ * Whether `meta` (what is at a path now, `undefined` for nothing) is the file `expected` names: a
+ * file with the same `id`, or, where `expected` has no `id`, created at the same time.
+ */
+export function isSameFile(
+  meta: Pick<Metadata, 'kind' | 'id' | 'created'> | undefined,
+  expected: FileIdentity,
+): boolean {
+  if (meta?.kind !== 'file') return false;
+  return expected.id !== undefined ? meta.id === expected.id : meta.created === expected.created;
+}
+
+/**
+ * Fails a write whose {@link WriteExtentsOptions.ifFile} precondition does not hold, as every
+ * backend and core's emulation report it: `not-found` (the file the writer opened is gone from the
+ * path, deleted or replaced, as Linux's NFS client reports ESTALE), never creating anything.
+ * @throws {VfsError} `not-found` unless {@link isSameFile}
+ */
+export function checkIfFile(
+  path: string,
+  meta: Pick<Metadata, 'kind' | 'id' | 'created'> | undefined,
+  expected: FileIdentity | undefined,
+): void {
+  if (expected === undefined || isSameFile(meta, expected)) return;
+  throw new VfsError(
+    'not-found',
+    meta === undefined
+      ? 'the file was deleted since it was opened (by another storage object or process)'
+      : 'the file was replaced since it was opened (by another storage object or process)',
+    { path },
+  );
 }
 
 /** One entry of {@link VfsStorage.list}. */
@@ -49,6 +99,20 @@ export interface WriteExtentsOptions {
    * last buffered write, which `stat` showed meanwhile). Default: now.
    */
   modified?: number;
+  /**
+   * Write only into this file (`stat`'s `id` and `created` when the writer opened it): when nothing
+   * is at `path`, or another file is (the file was deleted, or replaced by a rename or a new file,
+   * through any storage object on the store), the call fails with `not-found` and changes nothing;
+   * it never creates a file, nor writes into the one that took the path. The WASI host passes it for
+   * every write through a descriptor, so a file another host or process unlinked never comes back.
+   *
+   * A file is recognized by its `id` where `stat` gives one, else by its creation time (a file
+   * replaced by one created within the same millisecond then goes undetected). The check is atomic
+   * with the write where the backend declares {@link Capabilities.nativeIfFile} (memory, SQLite,
+   * PostgreSQL, S3 in conditional mode); elsewhere core checks it with a `stat` just before the write,
+   * and a replacement in between goes undetected. Default: none (the write creates a missing file).
+   */
+  ifFile?: FileIdentity;
 }
 
 /** Times to set with {@link VfsStorage.setTimes}; an omitted member is left unchanged. */
@@ -89,6 +153,12 @@ export interface Capabilities {
   persistent: boolean;
   /** Several processes (or storage objects) may use the same store at once without losing updates. Default `false`. */
   multiProcess: boolean;
+  /**
+   * The backend checks `writeExtents`' {@link WriteExtentsOptions.ifFile} itself, atomically with
+   * the write, against every writer of the store. When `false`, core checks it with a `stat` just
+   * before calling the driver (which then never sees the option). Default `false`.
+   */
+  nativeIfFile: boolean;
 }
 
 /** The defaults of every {@link Capabilities} flag: the weakest promise. */
@@ -99,6 +169,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   atomicDirectoryRename: false,
   persistent: false,
   multiProcess: false,
+  nativeIfFile: false,
 });
 
 /** Fills the flags a backend left out with their defaults. */
@@ -226,8 +297,12 @@ export interface VfsStorage {
    * writes each run of extents (touching ones merged) with `writeAt`, then sets the time with
    * `setTimes`, so a failure part-way keeps the runs written so far and other readers may see them
    * meanwhile.
-   * @throws as {@link VfsStorage.writeAt}; `invalid-argument` (`extents` is not an array of
-   *   `[offset, data]` pairs, or `modified` is not a finite number)
+   *
+   * With `options.ifFile`, it writes only into that file, else fails with `not-found` (see
+   * {@link WriteExtentsOptions.ifFile}).
+   * @throws as {@link VfsStorage.writeAt}; `not-found` (`ifFile` is not the file at `path`);
+   *   `invalid-argument` (`extents` is not an array of `[offset, data]` pairs, `modified` is not a
+   *   finite number, `ifFile` is not an identity)
    */
   writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Promise<void>;
 
@@ -258,7 +333,7 @@ export interface VfsStorage {
   setSize(path: string, size: number): Promise<void>;
 
   /**
-   * Kind, size and times of a file or directory.
+   * Kind, size, times and, where the backend has one, identity (`id`) of a file or directory.
    * @throws `not-found`
    */
   stat(path: string): Promise<Metadata>;

@@ -1,5 +1,5 @@
 import { joinPath, VfsError } from '@eryx/vfs-core';
-import { CHUNK_SIZE, type DirNode, type FileNode, type Node, newDir, readFileRange } from './tree.js';
+import { CHUNK_SIZE, type DirNode, type FileNode, type Node, newDir, nextId, readFileRange } from './tree.js';
 
 /*
  * Format (all integers little-endian):
@@ -124,7 +124,14 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     const modified = f64();
     const accessed = f64();
     if (kind === 2) {
-      const dir: DirNode = { kind: 'directory', children: new Map(), created, modified, accessed };
+      const dir: DirNode = {
+        kind: 'directory',
+        children: new Map(),
+        id: nextId(),
+        created,
+        modified,
+        accessed,
+      };
       parent.children.set(name, dir);
       dirs.set(path, dir);
       continue;
@@ -132,7 +139,15 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     const size = f64();
     if (!Number.isSafeInteger(size) || size < 0) throw corrupt('bad file size');
     need(size);
-    const file: FileNode = { kind: 'file', size, chunks: new Map(), created, modified, accessed };
+    const file: FileNode = {
+      kind: 'file',
+      size,
+      chunks: new Map(),
+      id: nextId(),
+      created,
+      modified,
+      accessed,
+    };
     for (let i = 0; i * CHUNK_SIZE < size; i++) {
       const start = at + i * CHUNK_SIZE;
       file.chunks.set(i, bytes.slice(start, Math.min(start + CHUNK_SIZE, at + size)));

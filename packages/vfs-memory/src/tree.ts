@@ -7,6 +7,7 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
+  checkIfFile,
   checkMkdir,
   checkRename,
   checkRmdir,
@@ -28,6 +29,8 @@ import {
 export const CHUNK_SIZE = 64 * 1024;
 
 interface Times {
+  /** The node's identity (`Metadata.id`): unique within the process, kept by renames. */
+  id: string;
   created: number;
   modified: number;
   accessed: number;
@@ -55,23 +58,43 @@ export type Node = FileNode | DirNode;
 const timeOrigin = performance.timeOrigin;
 export const now = (): number => timeOrigin + performance.now();
 
+let lastId = 0;
+
+/** A new node identity: never one another node of this process had (copies get new ones). */
+export const nextId = (): string => String(++lastId);
+
 export function newDir(time = now()): DirNode {
-  return { kind: 'directory', children: new Map(), created: time, modified: time, accessed: time };
+  return {
+    kind: 'directory',
+    children: new Map(),
+    id: nextId(),
+    created: time,
+    modified: time,
+    accessed: time,
+  };
 }
 
 export function newFile(time = now()): FileNode {
-  return { kind: 'file', size: 0, chunks: new Map(), created: time, modified: time, accessed: time };
+  return {
+    kind: 'file',
+    size: 0,
+    chunks: new Map(),
+    id: nextId(),
+    created: time,
+    modified: time,
+    accessed: time,
+  };
 }
 
 export function cloneNode(node: Node): Node {
   if (node.kind === 'file') {
     const chunks = new Map<number, Uint8Array>();
     for (const [i, chunk] of node.chunks) chunks.set(i, chunk.slice());
-    return { ...node, chunks };
+    return { ...node, chunks, id: nextId() };
   }
   const children = new Map<string, Node>();
   for (const [name, child] of node.children) children.set(name, cloneNode(child));
-  return { ...node, children };
+  return { ...node, children, id: nextId() };
 }
 
 /** Reads `length` bytes at `offset` of a file (the range must lie within the file). */
@@ -111,6 +134,7 @@ export class MemoryTree implements VfsSyncDriver {
     exclusiveCreate: true,
     atomicRename: true,
     atomicDirectoryRename: true,
+    nativeIfFile: true,
   };
   #root: DirNode = newDir();
   /**
@@ -346,6 +370,19 @@ export class MemoryTree implements VfsSyncDriver {
 
   /** One synchronous step: readers see all of the extents or none, and the quota is checked first. */
   writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void {
+    const ifFile = options?.ifFile;
+    if (ifFile) checkIfFile(path, this.lookup(path), ifFile);
+    const first = extents[0];
+    if (extents.length === 1 && first![1].length > 0) {
+      // One extent (what the WASI host writes through a descriptor): as writeAt, without runs.
+      const [offset, data] = first!;
+      const file = this.#fileFor(path, offset, data.length);
+      this.#writeInto(file, offset, data);
+      const t = options?.modified ?? now();
+      file.modified = t;
+      file.accessed = t;
+      return;
+    }
     const runs = coalesceExtents(extents);
     const last = runs[runs.length - 1];
     const end = last ? last[0] + last[1].length : 0;
@@ -390,6 +427,7 @@ export class MemoryTree implements VfsSyncDriver {
       created: n.created,
       modified: n.modified,
       accessed: n.accessed,
+      id: n.id,
     };
   }
 

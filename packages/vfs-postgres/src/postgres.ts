@@ -7,6 +7,7 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
+  checkIfFile,
   checkMkdir,
   checkRename,
   checkRmdir,
@@ -14,6 +15,7 @@ import {
   coalesceExtents,
   createStorage,
   type DirEntry,
+  type FileIdentity,
   type FileKind,
   type Kind,
   type Metadata,
@@ -111,6 +113,7 @@ const CAPABILITIES: Partial<Capabilities> = {
   atomicDirectoryRename: true,
   persistent: true,
   multiProcess: true,
+  nativeIfFile: true,
 };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -527,6 +530,20 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     return Number(status.n);
   }
 
+  /**
+   * Checks, in a transaction, that the file at `path` is `ifFile` and locks its row until COMMIT,
+   * so no delete, rename or other write can replace it before the write that follows.
+   * @throws `not-found` when it is not
+   */
+  async function lockIfFile(run: Run, path: string, ifFile: FileIdentity): Promise<void> {
+    const [row] = await run<{ kind: FileKind; ino: string; created: number }>(
+      'lockIfFile',
+      `SELECT kind, ino, created FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2 FOR UPDATE`,
+      [namespace, path],
+    );
+    checkIfFile(path, row && { kind: row.kind, id: row.ino, created: row.created }, ifFile);
+  }
+
   async function put(
     path: string,
     mode: 0 | 1 | 2,
@@ -545,7 +562,12 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
    * then one statement reads the stored chunks the runs cover only in part, and one stores every
    * touched chunk. Five round trips, whatever the number of runs.
    */
-  async function putRuns(path: string, runs: readonly [number, Uint8Array][], time: number): Promise<void> {
+  async function putRuns(
+    path: string,
+    runs: readonly [number, Uint8Array][],
+    time: number,
+    ifFile?: FileIdentity,
+  ): Promise<void> {
     const last = runs[runs.length - 1]!;
     const end = last[0] + last[1].length;
     const pieces = chunkPieces(runs, chunkSize);
@@ -554,6 +576,7 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
       .filter(([, list]) => list.length > 1 || list[0]![0] > 0 || list[0]![1].length < chunkSize)
       .map(([index]) => index);
     await transaction(path, async (run) => {
+      if (ifFile) await lockIfFile(run, path, ifFile);
       const { text, values } = writeStatement(path, 1, end, EMPTY, time);
       written(path, (await run<Status>('write', text, values))[0]!);
       const rows = await run<{ ino: string; idx: string | null; data: Buffer | null }>(
@@ -654,9 +677,17 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async writeExtents(path, extents, options) {
       const runs = coalesceExtents(extents);
       const time = options?.modified ?? now();
+      const ifFile = options?.ifFile;
       // One run (or none) is one vfs_write call: a transaction of its own already.
-      if (runs.length > 1) await putRuns(path, runs, time);
-      else await put(path, 1, runs[0]?.[0] ?? 0, runs[0]?.[1] ?? EMPTY, time);
+      if (runs.length > 1) await putRuns(path, runs, time, ifFile);
+      else if (!ifFile) await put(path, 1, runs[0]?.[0] ?? 0, runs[0]?.[1] ?? EMPTY, time);
+      else {
+        await transaction(path, async (run) => {
+          await lockIfFile(run, path, ifFile);
+          const { text, values } = writeStatement(path, 1, runs[0]?.[0] ?? 0, runs[0]?.[1] ?? EMPTY, time);
+          written(path, (await run<Status>('write', text, values))[0]!);
+        });
+      }
     },
 
     append: (path, data) => put(path, 2, 0, data),
@@ -689,9 +720,10 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         created: number;
         modified: number;
         accessed: number;
+        ino: string;
       }>(
         'stat',
-        `SELECT kind, size, created, modified, accessed FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
+        `SELECT kind, size, created, modified, accessed, ino FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
         [namespace, path],
         path,
         true,
@@ -704,6 +736,8 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         created: row!.created,
         modified: row!.modified,
         accessed: row!.accessed,
+        // The inode number: kept by renames, never reused (one sequence per schema).
+        id: row!.ino,
       };
     },
 

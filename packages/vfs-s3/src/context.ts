@@ -103,5 +103,7 @@ export function capabilitiesFor(mode: ConsistencyMode): Partial<Capabilities> {
     // Generation 1 of a new name is claimed like any update: one creator across processes wins.
     exclusiveCreate: mode === 'conditional',
     multiProcess: false,
+    // writeExtents' ifFile, checked against the entry its commit is conditional on.
+    nativeIfFile: mode === 'conditional',
   };
 }

@@ -8,6 +8,7 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
+  checkIfFile,
   checkRename,
   checkRmdir,
   coalesceExtents,
@@ -189,8 +190,16 @@ export class S3Driver implements VfsDriver {
     options?: WriteExtentsOptions,
   ): Promise<void> {
     const runs = coalesceExtents(extents);
+    const ifFile = options?.ifFile;
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
+      // By creation time (entries have no other lasting identity; renames and writes keep it). In
+      // conditional mode the commit is conditional on this lookup's generation: a file replaced
+      // meanwhile conflicts, and the retry looks (and checks) again.
+      if (ifFile) {
+        const kind = fileKind(slot.entry);
+        checkIfFile(path, kind && { kind, created: slot.entry!.meta.created }, ifFile);
+      }
       checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
       await patchFile(this.#ctx, slot, { runs, modified: options?.modified });
     });

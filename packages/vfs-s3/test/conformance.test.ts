@@ -6,8 +6,8 @@ import { Layout } from '../src/layout.js';
 import { randomPrefix, serverOptions } from './helpers.js';
 
 // No `reopen`: single-writer mode (s3rver ignores conditional writes) allows one writer per prefix
-// and caches entries, so the `shared` sub-suite's two writers are outside what it promises; that
-// sub-suite runs in conditional mode (conditional.test.ts).
+// and caches entries, so the two writers of the `shared` and `sharedFiles` sub-suites are outside
+// what it promises; those sub-suites run in conditional mode (conditional.test.ts).
 runConformance({
   name: 's3',
   // The tar round trip at a tenth of the kit's scale: s3rver stores about 100 small objects a

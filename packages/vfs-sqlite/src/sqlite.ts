@@ -8,6 +8,7 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
+  checkIfFile,
   checkRename,
   checkRmdir,
   chunkCount,
@@ -17,6 +18,7 @@ import {
   coalesceExtents,
   createSyncStorage,
   type DirEntry,
+  type FileIdentity,
   type FileKind,
   type FlushOptions,
   parentPath,
@@ -294,8 +296,8 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path IN (?, ?, ?)',
     ),
     stat: db
-      .prepare<[string, string], [FileKind, number, number, number, number]>(
-        'SELECT kind, size, created, modified, accessed FROM vfs_entries WHERE ns = ? AND path = ?',
+      .prepare<[string, string], [FileKind, number, number, number, number, number]>(
+        'SELECT kind, size, created, modified, accessed, ino FROM vfs_entries WHERE ns = ? AND path = ?',
       )
       .raw(),
     exists: db
@@ -532,9 +534,19 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
    * writeExtents: the entry once (limits checked against the final size first), then each chunk
    * the runs touch once, merged with its stored bytes when they do not cover it.
    */
-  function writeRuns(path: string, runs: readonly [number, Uint8Array][], time: number): void {
+  function writeRuns(
+    path: string,
+    runs: readonly [number, Uint8Array][],
+    time: number,
+    ifFile: FileIdentity | undefined,
+  ): void {
     const parent = parentPath(path);
     const entry = q.entry.get(ns, path);
+    if (ifFile) {
+      // By inode number; an identity without one (not made by this backend) by creation time.
+      const created = ifFile.id === undefined ? (q.stat.get(ns, path)?.[2] ?? 0) : 0;
+      checkIfFile(path, entry && { kind: entry[0], id: String(entry[1]), created }, ifFile);
+    }
     if (entry === undefined) checkPathLength(path);
     const exists = checkFileTarget(path, entry?.[0], parentKind(entry, parent));
     const oldSize = exists ? entry![2] : 0;
@@ -656,6 +668,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       atomicDirectoryRename: true,
       persistent: !db.memory,
       multiProcess: !db.memory,
+      nativeIfFile: true,
     } satisfies Capabilities,
     read: (path) => run(path, () => readRangeOf(path, 0, 0, true)),
     readAt: (path, offset, length) => run(path, () => readRangeOf(path, offset, length, false)),
@@ -667,7 +680,9 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     },
     writeExtents: (path, extents, options) => {
       const runs = coalesceExtents(extents);
-      mutate(path, () => tx.writeRuns.immediate(path, runs, options?.modified ?? Date.now()));
+      mutate(path, () =>
+        tx.writeRuns.immediate(path, runs, options?.modified ?? Date.now(), options?.ifFile),
+      );
     },
     append: (path, data) => mutate(path, () => tx.writeFile.immediate(path, undefined, data, false)),
     setSize: (path, size) => mutate(path, () => tx.setSize.immediate(path, size)),
@@ -675,8 +690,9 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       run(path, () => {
         const row = q.stat.get(ns, path);
         checkExists(path, row?.[0]);
-        const [kind, size, created, modified, accessed] = row!;
-        return { kind, size, created, modified, accessed };
+        const [kind, size, created, modified, accessed, ino] = row!;
+        // The inode number: kept by renames, never reused (next_ino only grows).
+        return { kind, size, created, modified, accessed, id: String(ino) };
       }),
     list: (path) =>
       run(path, () => {

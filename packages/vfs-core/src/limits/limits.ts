@@ -1,7 +1,14 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { baseName, joinPath, parentPath } from '../path.js';
 import { checkFileTarget } from '../semantics.js';
-import type { Metadata, StorageLimits, VfsStorage, WriteExtent, WriteExtentsOptions } from '../types.js';
+import {
+  checkIfFile,
+  type Metadata,
+  type StorageLimits,
+  type VfsStorage,
+  type WriteExtent,
+  type WriteExtentsOptions,
+} from '../types.js';
 import { call, type Plan, wrapStorage } from '../wrap.js';
 
 /** Options of {@link limits}: the {@link StorageLimits} to enforce; a member left out is unlimited. */
@@ -198,6 +205,8 @@ function plans(max: StorageLimits) {
     *writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Plan<void> {
       const meta = yield* fileMeta(path);
       if (meta === 'directory') return yield* call('writeExtents', path, extents, options);
+      // Not the file the writer means: not-found before any limit (the inner storage checks again).
+      checkIfFile(path, meta, options?.ifFile);
       // Empty extents do not extend the file: the final size is known before anything is written.
       let end = 0;
       for (const [offset, data] of extents) if (data.length > 0) end = Math.max(end, offset + data.length);
