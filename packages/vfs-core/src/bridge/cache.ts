@@ -1,12 +1,15 @@
-import { isVfsError, type VfsError } from '../errors.js';
-import { isSameOrDescendant, joinPath } from '../path.js';
-import type {
-  DirEntry,
-  Metadata,
-  SetTimes,
-  VfsSyncDriver,
-  WriteExtent,
-  WriteExtentsOptions,
+import { isVfsError, VfsError } from '../errors.js';
+import { isSameOrDescendant, joinPath, rebasePath } from '../path.js';
+import {
+  checkIfFile,
+  type DirEntry,
+  type FileIdentity,
+  isSameFile,
+  type Metadata,
+  type SetTimes,
+  type VfsSyncDriver,
+  type WriteExtent,
+  type WriteExtentsOptions,
 } from '../types.js';
 import { DirtyExtents } from './extents.js';
 import { Op, type OpCode, type Value } from './protocol.js';
@@ -19,6 +22,13 @@ export interface CacheLimits {
   blockSize: number;
   cacheBytes: number;
   dirtyBytes: number;
+  /**
+   * The store's declared `maxBytes`: a buffered write that grows a file could be refused only when
+   * stored, after the caller was told it succeeded, so growth goes to the backend at once.
+   */
+  maxBytes?: number;
+  /** The store's declared `maxFileSize`: growth past it goes to the backend at once (which refuses it). */
+  maxFileSize?: number;
 }
 
 /**
@@ -51,6 +61,8 @@ interface FileState {
   dirty: DirtyExtents;
   /** When the last buffered write was made (what `stat` reports as modified until it is stored). */
   touched: number;
+  /** The file the buffered writes were made to (the WASI host's `ifFile`): stored only into it. */
+  ifFile?: FileIdentity;
 }
 
 /**
@@ -66,7 +78,11 @@ export class BlockCache implements VfsSyncDriver {
   readonly #lru = new Map<Block, true>();
   #cachedBytes = 0;
   #dirtyBytes = 0;
-  /** Flush failures not yet reported, by path (reported once, by the next flush that covers it). */
+  /**
+   * Flush failures not yet reported, by the file's current path: a failure belongs to the file, so
+   * a rename moves it and deleting or replacing the file drops it. Reported once, by the next flush
+   * that covers the file.
+   */
   readonly #failures = new Map<string, VfsError>();
   readonly #onDirty: DirtyListener | undefined;
 
@@ -176,7 +192,7 @@ export class BlockCache implements VfsSyncDriver {
     const extents = file.dirty.list.map((e) => [e.offset, e.buffer.subarray(0, e.length)] as const);
     try {
       // With the time of the last buffered write: that write, not this flush, changed the file.
-      const options: WriteExtentsOptions = { modified: file.touched };
+      const options: WriteExtentsOptions = { modified: file.touched, ifFile: file.ifFile };
       this.#remote(Op.writeExtents, file.path, extents as unknown as Value, options as Value);
     } catch (error) {
       // Like a failed writeback in an OS: the data is dropped and the error reported once, by the
@@ -222,11 +238,44 @@ export class BlockCache implements VfsSyncDriver {
     for (const file of [...this.#files.values()]) this.#write(file);
   }
 
+  /** Throws the failure of `path` (of every file when omitted: all of them in one error). */
   #report(path?: string): void {
-    for (const [key, error] of this.#failures) {
-      if (path !== undefined && key !== path) continue;
-      this.#failures.delete(key);
+    if (path !== undefined) {
+      const error = this.#failures.get(path);
+      if (!error) return;
+      this.#failures.delete(path);
       throw error;
+    }
+    const errors = [...this.#failures.values()];
+    this.#failures.clear();
+    if (errors.length === 1) throw errors[0];
+    if (errors.length > 1) {
+      // One error for the caller's error handling, every failure in it: none is left for later.
+      throw new VfsError(
+        errors[0]!.code,
+        `storing the buffered writes of ${errors.length} files failed: ${errors.map((e) => e.message).join('; ')}`,
+        { cause: new AggregateError(errors) },
+      );
+    }
+  }
+
+  /** A rename from `from` to `to` succeeded: failures follow their files; those at `to` are gone. */
+  #renameFailures(from: string, to: string): void {
+    const moving: Array<[string, VfsError]> = [];
+    for (const [key, error] of this.#failures) {
+      if (isSameOrDescendant(from, key)) moving.push([key, error]);
+      else if (isSameOrDescendant(to, key)) this.#failures.delete(key);
+    }
+    for (const [key, error] of moving) {
+      this.#failures.delete(key);
+      const path = rebasePath(key, from, to);
+      this.#failures.set(
+        path,
+        new VfsError(error.code, `the file's buffered writes were not stored (it was at ${key} then)`, {
+          path,
+          cause: error,
+        }),
+      );
     }
   }
 
@@ -248,6 +297,26 @@ export class BlockCache implements VfsSyncDriver {
       this.#forget(path);
     }
     this.#report(path);
+  }
+
+  /**
+   * Whether a write ending at `end` must go to the backend at once because it grows the file and
+   * the store declares a limit that could refuse it (see {@link CacheLimits.maxBytes}). Overwrites
+   * are buffered: they change no limit's count. Stores without those limits buffer everything.
+   */
+  #storeDecides(file: FileState, end: number): boolean {
+    if (end <= file.size) return false;
+    const { maxBytes, maxFileSize } = this.#limits;
+    return maxBytes !== undefined || (maxFileSize !== undefined && end > maxFileSize);
+  }
+
+  /** `data` was stored at `offset` by a write that bypassed the buffer: the cache follows. */
+  #storedThrough(path: string, offset: number, data: Uint8Array): void {
+    const now = this.#files.get(path);
+    if (now) {
+      this.#patch(now, offset, data);
+      now.size = Math.max(now.size, now.stored);
+    }
   }
 
   /** Makes room for `incoming` buffered bytes. */
@@ -357,15 +426,12 @@ export class BlockCache implements VfsSyncDriver {
       this.#track(path, offset + data.length);
       return;
     }
-    if (data.length > this.#limits.dirtyBytes / 2) {
-      // Large writes gain nothing from buffering; earlier buffered writes go first.
+    if (data.length > this.#limits.dirtyBytes / 2 || this.#storeDecides(file, offset + data.length)) {
+      // Large writes gain nothing from buffering, and growth a declared limit may refuse is refused
+      // now, not after the caller was told it succeeded. Earlier buffered writes go first.
       this.#write(file);
       this.#remote(Op.writeAt, path, offset, data);
-      const now = this.#files.get(path);
-      if (now) {
-        this.#patch(now, offset, data);
-        now.size = Math.max(now.size, now.stored);
-      }
+      this.#storedThrough(path, offset, data);
       return;
     }
     this.#reserve(data.length);
@@ -381,8 +447,56 @@ export class BlockCache implements VfsSyncDriver {
     this.#onDirty?.(path, file.dirty.bytes);
   }
 
+  /**
+   * Buffers one extent written through an open file (the WASI host's writes carry `ifFile`), as
+   * `writeAt` buffers: the flush stores it with that `ifFile`, so if another process deleted or
+   * replaced the file meanwhile, the flush fails (`not-found`, reported by the next flush of the
+   * path) instead of bringing the path back. Returns `false` for what is not buffered.
+   */
+  #buffer(path: string, [offset, data]: WriteExtent, ifFile: FileIdentity): boolean {
+    if (data.length === 0 || data.length > this.#limits.dirtyBytes / 2) return false;
+    let file = this.#files.get(path);
+    if (!file?.ifFile || !isSameFile({ kind: 'file', ...file.ifFile }, ifFile)) {
+      // The first write buffered for this file: it is checked now (one stat), so that a file
+      // deleted or replaced before it fails at once; later ones fail when they are stored. Writes
+      // buffered for another file (or without one) are stored first, with their own.
+      if (file && file.dirty.bytes > 0) this.#write(file);
+      let meta: Metadata | undefined;
+      try {
+        meta = this.stat(path);
+      } catch (error) {
+        if (!isVfsError(error, 'not-found')) throw error;
+      }
+      checkIfFile(path, meta, ifFile);
+      file = this.#files.get(path);
+      if (!file) return false;
+      file.ifFile = ifFile;
+    }
+    if (this.#storeDecides(file, offset + data.length)) {
+      // Growth a declared limit may refuse: stored now (see writeAt), with its ifFile.
+      this.#write(file);
+      const options: WriteExtentsOptions = { ifFile };
+      this.#remote(Op.writeExtents, path, [[offset, data]] as unknown as Value, options as Value);
+      this.#storedThrough(path, offset, data);
+      return true;
+    }
+    this.#reserve(data.length);
+    // A flush that failed forgot the file: the backend decides.
+    if (this.#files.get(path) !== file) return false;
+    this.#dirtyBytes += file.dirty.write(offset, data);
+    file.size = Math.max(file.size, offset + data.length);
+    file.touched = Date.now();
+    this.#onDirty?.(path, file.dirty.bytes);
+    return true;
+  }
+
   /** Not buffered: the backend stores it all or nothing, after what is buffered for the file. */
   writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void {
+    const ifFile = options?.ifFile;
+    // A write through an open file (the WASI host's): buffered like writeAt.
+    if (ifFile && options.modified === undefined && extents.length === 1) {
+      if (this.#buffer(path, extents[0]!, ifFile)) return;
+    }
     const file = this.#files.get(path);
     if (file) this.#write(file);
     this.#remote(Op.writeExtents, path, extents as unknown as Value, options as Value);
@@ -484,6 +598,8 @@ export class BlockCache implements VfsSyncDriver {
     // Buffered writes of a deleted file need not be stored; keep them until the delete succeeds.
     this.#remote(Op.delete, path);
     this.#forget(path);
+    // Its failure went with it: nobody can store into (or fsync) a deleted file.
+    this.#failures.delete(path);
   }
 
   rename(from: string, to: string): void {
@@ -492,6 +608,7 @@ export class BlockCache implements VfsSyncDriver {
     if (from === to) return;
     this.#forgetTree(from);
     this.#forgetTree(to);
+    this.#renameFailures(from, to);
   }
 
   setTimes(path: string, times: SetTimes): void {

@@ -107,7 +107,8 @@ export interface SyncBridge extends VfsSyncStorage {
   /**
    * Stores the buffered writes of `path` (every file when omitted), then forgets what the cache
    * holds about it so that the next access reads what the backend has (close-to-open
-   * consistency). Reports, once, a failure of an earlier background store of that file.
+   * consistency). Reports, once, a failure of an earlier background store of that file (one made
+   * before a rename is reported under the file's new name; `flush()` reports every file's at once).
    * `durable` also calls the backend's own `flush(path, { durable: true })` when it has one
    * (SQLite fsyncs its log); PostgreSQL and S3 have none: what they stored is durable once the
    * call returns.
@@ -151,14 +152,18 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  * - Buffered writes are stored by `flush(path)` (the WASI host calls it on sync, sync-data and file
  *   close), by `flush()` (the host calls it at the end of an execution) and by `close()`. A crash of the host process
  *   loses at most the writes made since the file's last flush. Errors only the backend can see
- *   while storing (`quota-exceeded`, `io`) are reported by the flush, as an OS reports them at
- *   fsync; the failed file's unstored writes are then dropped.
+ *   while storing (`io`, a limit another writer used up) are reported by the file's next flush, as
+ *   an OS reports them at fsync, under its current name (they follow renames made through the
+ *   bridge); the failed file's unstored writes are then dropped.
+ * - When the backend declares `maxBytes` (or `maxFileSize`), a `writeAt` that grows a file (past
+ *   `maxFileSize`) is not buffered: the backend refuses it at once (`quota-exceeded`), so nothing
+ *   the caller was told is written can be refused later by those limits.
  * - Another process's changes are seen after a `flush` of the file (close-to-open), or when `stat`
  *   finds the size changed.
  * - If the worker dies or does not answer within `timeout`, the call fails with an `io`
  *   `VfsError` and so do all later calls; buffered writes are lost.
- * - The backend's capabilities are the bridge's; of its declared limits, the name and path limits
- *   (`maxNameLength`, `maxPathLength`) are declared and enforced by the bridge too.
+ * - The backend's capabilities and declared limits are the bridge's; the name and path limits
+ *   (`maxNameLength`, `maxPathLength`) are enforced by the bridge too, before its cache.
  *
  * @throws `invalid-argument` (bad options, module without the export); `io` (the worker failed to
  *   start); the factory's own errors
@@ -291,11 +296,19 @@ function connect(shared: Shared, tuning: Tuning, release: (endpoint: CallerEndpo
     return answer(response);
   };
 
-  const cache = new BlockCache(remote, { blockSize, cacheBytes, dirtyBytes }, tuning.onDirty);
+  // Size limits the store declares make the cache write growth through (see CacheLimits).
+  const { maxBytes, maxFileSize } = limits ?? {};
+  const cache = new BlockCache(
+    remote,
+    { blockSize, cacheBytes, dirtyBytes, maxBytes, maxFileSize },
+    tuning.onDirty,
+  );
   let closed = false;
   const storage = createSyncStorage({
     ...bind(cache),
-    capabilities,
+    // The guard must hand writeExtents' ifFile to the cache, which buffers the write and passes it
+    // on when it stores it: the backend's storage checks it then (itself, or core with a stat).
+    capabilities: { ...capabilities, nativeIfFile: true },
     ...(limits ? { limits } : {}),
     close() {
       closed = true;
@@ -313,6 +326,7 @@ function connect(shared: Shared, tuning: Tuning, release: (endpoint: CallerEndpo
   });
   return {
     ...storage,
+    capabilities,
     flush(path?: string, options?: FlushOptions) {
       if (closed) throw new VfsError('io', 'storage is closed');
       const normalized = path === undefined ? undefined : normalizePath(path);

@@ -29,7 +29,7 @@ export type ServedStorage = VfsStorage | VfsSyncStorage;
 
 /** What the serving end answers the connecting end first: the storage's capabilities and more. */
 export interface ServerHello {
-  /** The storage's capabilities, plus its name and path limits (which the client enforces too). */
+  /** The storage's capabilities, plus its declared limits (`limits`), which the client declares too. */
   [key: string]: Value;
   /** Whether the storage has a `flush` worth forwarding (`flush(path, { durable: true })`). */
   flushes: boolean;
@@ -99,11 +99,14 @@ export async function serveChannel(
     await endpoint.send(failed(error));
     return;
   }
-  // The name and path limits go along: the bridge's own guard enforces them before its cache.
+  // The limits go along: the bridge's own guard enforces the name and path limits before its
+  // cache, and its cache writes growth through when a size limit could refuse it at flush time.
   const declared = storage.limits ?? (storage as VfsStorage).sync?.limits ?? {};
-  const { maxNameLength, maxPathLength } = declared;
+  const { maxNameLength, maxPathLength, maxBytes, maxFiles, maxFileSize } = declared;
   const limits = Object.fromEntries(
-    Object.entries({ maxNameLength, maxPathLength }).filter(([, v]) => v !== undefined),
+    Object.entries({ maxNameLength, maxPathLength, maxBytes, maxFiles, maxFileSize }).filter(
+      ([, v]) => v !== undefined,
+    ),
   ) as Record<string, number>;
   const hello: ServerHello = { ...storage.capabilities, limits, flushes: flushOf(storage) !== undefined };
   if (!(await endpoint.send(ok(hello)))) return;

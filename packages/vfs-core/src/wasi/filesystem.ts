@@ -219,6 +219,7 @@ export class Descriptor {
     descriptor.#flags = flags;
     descriptor.#context = context;
     descriptor.#closed = false;
+    descriptor.#errorsSeen = node.writeErrors;
     return descriptor;
   }
 
@@ -230,6 +231,8 @@ export class Descriptor {
   /** Something was written through this descriptor since it was last flushed. */
   #dirty = false;
   #closed = true;
+  /** How many of the node's write failures this descriptor has reported (see {@link Node.failed}). */
+  #errorsSeen = 0;
 
   /** `descriptor`, when it is an open descriptor (the other one of a rename or link). */
   static #opened(descriptor: unknown): Descriptor {
@@ -244,8 +247,41 @@ export class Descriptor {
     this.#dirty = true;
     const node = this.#node;
     if ((this.#flags.fileIntegritySync || this.#flags.dataIntegritySync) && node.inStorage) {
-      node.mount.storage.flush?.(node.path, DURABLE);
+      this.#flush(node.path);
       this.#dirty = false;
+    }
+  }
+
+  /**
+   * Flushes durably (`path`, or the whole mount when `undefined`), then reports a failure to store
+   * the file that this descriptor has not reported yet: a failure belongs to the file, whichever
+   * descriptor's flush (or the storage's own background flush) met it, and each descriptor reports
+   * it once, as Linux reports a writeback error once per open file.
+   */
+  #flush(path: string | undefined): void {
+    const node = this.#node;
+    if (node.inStorage) {
+      try {
+        node.mount.storage.flush?.(path, DURABLE);
+      } catch (error) {
+        if (node.kind !== 'file') {
+          // A directory's sync flushed the whole mount: the files it failed for (open ones) get
+          // their failures too, for their own descriptors' next sync; this one reported them.
+          const cause = (error as { cause?: unknown }).cause;
+          for (const one of cause instanceof AggregateError ? cause.errors : [error]) {
+            const file = node.mount.openFile((one as { path?: unknown }).path);
+            file?.failed(one);
+            if (file) file.writeErrorSeen = true;
+          }
+          throw error;
+        }
+        node.failed(error);
+      }
+    }
+    if (node.writeErrors !== this.#errorsSeen) {
+      this.#errorsSeen = node.writeErrors;
+      node.writeErrorSeen = true;
+      throw node.writeError;
     }
   }
 
@@ -360,7 +396,7 @@ export class Descriptor {
       const node = this.#node;
       // fsync: durable, not merely stored (a directory's sync covers the whole mount). An orphan's
       // too: what a caching storage buffered may be refused by the store's limits only then.
-      if (node.inStorage) node.mount.storage.flush?.(node.kind === 'file' ? node.path : undefined, DURABLE);
+      this.#flush(node.kind === 'file' ? node.path : undefined);
       this.#dirty = false;
       node.dirty = false;
     });
@@ -545,7 +581,7 @@ export class Descriptor {
               dataIntegritySync: !!flags.dataIntegritySync,
               requestedWriteSync: !!flags.requestedWriteSync,
             };
-      return Descriptor.open(mount.acquire(target, kind), granted, this.#context);
+      return Descriptor.open(mount.acquire(target, kind, !!flags.write), granted, this.#context);
     });
   }
 
@@ -684,10 +720,15 @@ export class Descriptor {
         node.mount.storage.flush?.(node.path);
       }
     } catch (error) {
-      // Dropping a descriptor cannot fail for the guest; the host's close() reports it instead.
-      this.#context.deferred.push(error);
+      node.failed(error);
     } finally {
       node.mount.release(node);
+    }
+    // Dropping a descriptor cannot fail for the guest: a failure no descriptor reported is the
+    // host's close() to report, once.
+    if (!node.writeErrorSeen && node.writeErrors !== this.#errorsSeen) {
+      node.writeErrorSeen = true;
+      this.#context.deferred.push(node.writeError);
     }
   }
 }

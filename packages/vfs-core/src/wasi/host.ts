@@ -97,7 +97,8 @@ export interface WasiHost {
    * and may serve later executions.
    *
    * @throws the failures of those flushes, and of the flushes that ran when the guest closed a
-   *   written file (which the guest cannot be told of): data the guest wrote may not be stored.
+   *   written file (which the guest cannot be told of), and any failure to store a file that none
+   *   of its descriptors reported to the guest at a sync: data the guest wrote may not be stored.
    */
   close(): void;
 }

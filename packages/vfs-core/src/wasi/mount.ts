@@ -1,6 +1,6 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { isSameOrDescendant, parentPath, rebasePath } from '../path.js';
-import type { FileKind, Metadata, VfsSyncStorage } from '../types.js';
+import type { FileIdentity, FileKind, Metadata, VfsSyncStorage } from '../types.js';
 import { hashSeed } from './hash.js';
 // ORPHANS_DIRECTORY and sweepOrphans are imported for the documentation's links.
 import { isOrphanPath, type ORPHANS_DIRECTORY, Orphanage, type sweepOrphans } from './orphans.js';
@@ -30,10 +30,21 @@ export class Node {
   unlinked = false;
   /** A descriptor that wrote was closed while others stayed open: the last one flushes. */
   dirty = false;
+  /**
+   * The last failure to store this file's writes (a flush of a caching storage such as the sync
+   * bridge), and how many there were: each descriptor reports a failure once, at its next sync,
+   * like Linux's per-open-file writeback errors (see `Descriptor`).
+   */
+  writeError: unknown;
+  writeErrors = 0;
+  /** Some descriptor reported {@link Node.writeError} to the guest. */
+  writeErrorSeen = true;
   /** The content of an unlinked file kept in host memory (mounts of host directories only). */
   #copy: MemoryCopy | undefined;
   /** The path the guest opened, once the file lives on under the orphan directory. */
   #openedAt: string | undefined;
+  /** Which file this is (see {@link Node.identify}), as the options of its writes. */
+  #writeOptions: { readonly ifFile: FileIdentity } | undefined;
 
   constructor(
     readonly mount: Mount,
@@ -50,6 +61,13 @@ export class Node {
   /** The path metadata hashes are made from: the guest's, unchanged by unlinking. */
   get hashPath(): string {
     return this.#openedAt ?? this.path;
+  }
+
+  /** Storing this file's writes failed with `error`: every descriptor of it gets to report it. */
+  failed(error: unknown): void {
+    this.writeError = error;
+    this.writeErrors++;
+    this.writeErrorSeen = false;
   }
 
   /** The file now lives at `orphan` in storage, nameless for the guest. */
@@ -70,6 +88,19 @@ export class Node {
     if (this.#copy) this.mount.charge(-this.#copy.size);
     this.#copy = undefined;
     if (relinked) this.unlinked = false;
+  }
+
+  /**
+   * Remembers which file this is, when it is opened for writing in a storage mount: every write
+   * then carries it (`writeExtents`' `ifFile`), so a file that another host or process sharing the
+   * store deleted or replaced fails the write (`not-found`, the guest's `no-entry`) instead of
+   * coming back at its path or changing the file that took it. (A host directory has no stable
+   * identity to offer, and the host's own unlinks keep the file as an orphan, which keeps it.)
+   */
+  identify(): void {
+    if (this.#writeOptions || this.kind !== 'file' || !this.mount.hidesOrphans || !this.inStorage) return;
+    const { id, created } = this.mount.storage.stat(this.path);
+    this.#writeOptions = { ifFile: id === undefined ? { created } : { id, created } };
   }
 
   #gone(): never {
@@ -99,7 +130,9 @@ export class Node {
   writeAt(offset: number, data: Uint8Array): void {
     const copy = this.#copy;
     if (!copy) {
-      this.mount.storage.writeAt(this.path, offset, data);
+      const options = this.#writeOptions;
+      if (options) this.mount.storage.writeExtents(this.path, [[offset, data]], options);
+      else this.mount.storage.writeAt(this.path, offset, data);
       return;
     }
     this.#resize(copy, Math.max(copy.size, offset + data.length));
@@ -238,15 +271,24 @@ export class Mount {
     }
   }
 
-  /** The node for a path a new descriptor opens (shared with the descriptors already open there). */
-  acquire(path: string, kind: FileKind): Node {
+  /**
+   * The node for a path a new descriptor opens (shared with the descriptors already open there);
+   * for a descriptor that may `write`, it knows which file it is (see {@link Node.identify}).
+   */
+  acquire(path: string, kind: FileKind, write = false): Node {
     let node = this.#nodes.get(path);
-    if (!node || node.kind !== kind) {
-      node = new Node(this, path, kind);
-      this.#nodes.set(path, node);
-    }
+    if (!node || node.kind !== kind) node = new Node(this, path, kind);
+    // First: a failure leaves nothing behind.
+    if (write) node.identify();
+    this.#nodes.set(path, node);
     node.refs++;
     return node;
+  }
+
+  /** The node of the file open at `path`, if any. */
+  openFile(path: unknown): Node | undefined {
+    const node = typeof path === 'string' ? this.#nodes.get(path) : undefined;
+    return node?.kind === 'file' ? node : undefined;
   }
 
   /** A descriptor of `node` was closed: the last one deletes an unlinked file. */
