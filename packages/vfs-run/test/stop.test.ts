@@ -86,7 +86,8 @@ describe('run: stopping a guest', () => {
   });
 
   it('reports the buffered writes a killed guest lost, over a storage object', async () => {
-    const store = memory();
+    // Unlimited: a store that declares maxBytes gets growing writes at once, unbuffered (next test).
+    const store = memory({ maxBytes: Number.POSITIVE_INFINITY });
     const guest = await preview1(WRITE_FILE + PRINT + SPIN);
     const result = await abortOnOutput({
       component: guest,
@@ -101,6 +102,19 @@ describe('run: stopping a guest', () => {
     // The caller's storage is still usable.
     await store.write('/after', new Uint8Array([1]));
     expect(await store.exists('/after')).toBe(true);
+  });
+
+  it('loses nothing of a killed guest over a store that declares maxBytes: growth is not buffered', async () => {
+    const store = memory();
+    const result = await abortOnOutput({
+      component: await preview1(WRITE_FILE + PRINT + SPIN),
+      mounts: { '/data': store },
+      stopGrace: 100,
+      cacheDir,
+    });
+    expect(result.status).toBe('aborted');
+    expect(result.unstored).toEqual([]);
+    expect((await store.stat('/out.txt')).size).toBe(13);
   });
 
   it('stores or reports every buffered write over PostgreSQL (through the sync bridge)', async () => {
