@@ -1,6 +1,12 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { isSameOrDescendant, parentPath, rebasePath } from '../path.js';
-import type { FileIdentity, FileKind, Metadata, VfsSyncStorage } from '../types.js';
+import {
+  checkIfFile,
+  type FileIdentity,
+  type FileKind,
+  type Metadata,
+  type VfsSyncStorage,
+} from '../types.js';
 import { hashSeed } from './hash.js';
 // ORPHANS_DIRECTORY and sweepOrphans are imported for the documentation's links.
 import { isOrphanPath, type ORPHANS_DIRECTORY, Orphanage, type sweepOrphans } from './orphans.js';
@@ -103,6 +109,24 @@ export class Node {
     this.#writeOptions = { ifFile: id === undefined ? { created } : { id, created } };
   }
 
+  /**
+   * For the operations storage offers by path only (append, setSize, setTimes): a file another host
+   * deleted or replaced since it was opened is `not-found`, as writes through `ifFile` are. A stat
+   * just before the call, so a replacement in between goes undetected: appends keep their atomic
+   * end-of-file placement, which a write at a stat's size would lose.
+   */
+  #checkIdentity(): void {
+    const options = this.#writeOptions;
+    if (!options) return;
+    let meta: Metadata | undefined;
+    try {
+      meta = this.mount.storage.stat(this.path);
+    } catch (error) {
+      if (!isVfsError(error, 'not-found')) throw error;
+    }
+    checkIfFile(this.path, meta, options.ifFile);
+  }
+
   #gone(): never {
     throw new VfsError('not-found', 'the directory was removed', { path: this.path });
   }
@@ -141,7 +165,10 @@ export class Node {
 
   append(data: Uint8Array): number {
     const copy = this.#copy;
-    if (!copy) return this.mount.storage.append(this.path, data);
+    if (!copy) {
+      this.#checkIdentity();
+      return this.mount.storage.append(this.path, data);
+    }
     const at = copy.size;
     this.writeAt(at, data);
     return at;
@@ -150,6 +177,7 @@ export class Node {
   setSize(size: number): void {
     const copy = this.#copy;
     if (!copy) {
+      this.#checkIdentity();
       this.mount.storage.setSize(this.path, size);
       return;
     }
@@ -159,6 +187,7 @@ export class Node {
   setTimes(accessed: number | undefined, modified: number | undefined): void {
     const copy = this.#copy;
     if (!copy) {
+      this.#checkIdentity();
       this.mount.storage.setTimes(this.path, { accessed, modified });
       return;
     }
