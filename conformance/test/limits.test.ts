@@ -78,14 +78,48 @@ describe('limits wrapper', () => {
     await inner.mkdir('/d');
     await inner.write('/d/a', bytes(80));
     await inner.write('/b', bytes(40));
+    // Usage 123: the names d, a and b (a byte each) and 120 bytes of content.
     const s = limits(inner, { maxBytes: 100, maxFiles: 2 });
     await expectError(() => s.append('/b', bytes(1)), 'quota-exceeded');
     await expectError(() => s.write('/c', new Uint8Array(0)), 'quota-exceeded');
     await s.writeAt('/b', 0, bytes(40)); // in place: allowed although over the limit
-    await s.setSize('/d/a', 50);
+    await s.rename('/b', '/e'); // a name no longer: allowed although over the limit
+    await s.rename('/e', '/b');
+    await s.setSize('/d/a', 47);
     await expectError(() => s.append('/b', bytes(11)), 'quota-exceeded');
     await s.append('/b', bytes(10));
     expect((await s.stat('/b')).size).toBe(50);
+  });
+
+  it('counts names: mkdir, rmdir and renames, a directory rename by its own name only', async () => {
+    const inner = referenceStorage();
+    await inner.mkdir('/dir');
+    await inner.write('/dir/f', bytes(2));
+    // Usage 6: the names dir and f, and 2 bytes of content.
+    const s = limits(inner, { maxBytes: 8 });
+    const refusal = await s.mkdir('/abc').catch((e: unknown) => e);
+    expect(isVfsError(refusal, 'quota-exceeded')).toBe(true);
+    expect((refusal as Error).message).toContain(
+      'the store would hold 9 bytes (names included), the limit is 8',
+    );
+    // A call that fails anyway reports the contract's error, not the quota.
+    await expectError(() => s.mkdir('/dir'), 'already-exists');
+    await expectError(() => s.mkdir('/missing/abc'), 'not-found');
+    await expectError(() => s.rename('/dir', '/dir/inside'), 'invalid-path');
+    await expectError(() => s.rename('/dir/f', '/missing/abcd'), 'not-found');
+    await s.mkdir('/ab');
+    await expectError(() => s.write('/x', new Uint8Array(0)), 'quota-exceeded');
+    await expectError(() => s.rename('/dir/f', '/dir/ff'), 'quota-exceeded');
+    // The directory's own name shrinks by 2 bytes; its entry keeps its name.
+    await s.rename('/dir', '/d');
+    await s.write('/x', bytes(1));
+    await expectError(() => s.mkdir('/y'), 'quota-exceeded');
+    await s.rmdir('/ab');
+    // Replacing /d/f frees its name and size, and the name x: 3 bytes used.
+    await s.rename('/x', '/d/f');
+    await s.mkdir('/yyyyy');
+    await expectError(() => s.mkdir('/z'), 'quota-exceeded');
+    expect((await inner.stat('/d/f')).size).toBe(1);
   });
 
   it('reports the contract error, not the quota, for a creation that fails anyway', async () => {
@@ -134,7 +168,7 @@ describe('limits wrapper', () => {
   });
 
   it('the sync twin and the async form share one tally', async () => {
-    const s = limits(referenceStorage(), { maxBytes: 10 });
+    const s = limits(referenceStorage(), { maxBytes: 12 });
     await s.write('/a', bytes(6));
     expect(() => s.sync!.write('/b', bytes(5))).toThrow(/quota-exceeded/);
     s.sync!.write('/b', bytes(4));
@@ -158,7 +192,7 @@ describe('limits wrapper', () => {
     const inner = asyncOnly(referenceStorage());
     // The inner write takes effect, then fails: the wrapper cannot know what happened.
     const flaky = chaos(inner, { failAfter: { write: 0 }, afterCall: true });
-    const s = limits(flaky, { maxBytes: 10 });
+    const s = limits(flaky, { maxBytes: 12 });
     await expectError(() => s.write('/a', bytes(8)), 'io');
     await expectError(() => s.writeAt('/b', 0, bytes(3)), 'quota-exceeded');
     await s.writeAt('/b', 0, bytes(2));
@@ -195,11 +229,12 @@ describe('limits wrapper', () => {
           }),
         );
         const entries = await base.list('/');
+        const used = entries.reduce((n, e) => n + e.name.length + e.size, 0);
         expect(entries.length).toBeLessThanOrEqual(4);
-        expect(entries.reduce((n, e) => n + e.size, 0)).toBeLessThanOrEqual(100);
+        expect(used).toBeLessThanOrEqual(100);
         for (const e of entries) expect(e.size).toBeLessThanOrEqual(60);
         // The tally still matches the store: filling it exactly to the limit works, one more byte fails.
-        const room = 100 - entries.reduce((n, e) => n + e.size, 0);
+        const room = 100 - used;
         const target = entries[0]?.name;
         if (target && entries[0]!.size + room <= 60) {
           await s.setSize(`/${target}`, entries[0]!.size + room);

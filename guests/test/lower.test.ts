@@ -208,7 +208,8 @@ describe('direct lowerings (jco --import-bindings hybrid)', () => {
   });
 
   it('streams: writes and reads through handles, and a failed write hands the guest an error with its code', () => {
-    const storage = limits(memory(), { maxBytes: 8 }).sync!;
+    // 13 bytes: the name `f.txt` (5) and 8 of content.
+    const storage = limits(memory(), { maxBytes: 13 }).sync!;
     const s = make(storage);
     const file = openAt(s, s.preopen, 'f.txt', CREATE, READ | WRITE).handle!;
     const ret = s.io.ret();

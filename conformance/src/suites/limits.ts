@@ -13,13 +13,17 @@ const MAX_FILL_FILES = 5000;
 const declaredLimits = (s: VfsStorage): StorageLimits | undefined => s.limits ?? s.sync?.limits;
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
-/** Bytes and files in the whole store, walked with `list`. */
+/**
+ * The whole store's usage, walked with `list`: `bytes` as `maxBytes` counts them (the UTF-8 bytes of
+ * every entry's name, files and directories, plus every file's size), and the number of files.
+ */
 async function usage(s: VfsStorage): Promise<{ bytes: number; files: number }> {
   const total = { bytes: 0, files: 0 };
   const pending = ['/'];
   while (pending.length > 0) {
     const dir = pending.pop()!;
     for (const e of await s.list(dir)) {
+      total.bytes += utf8(e.name);
       if (e.kind === 'directory') pending.push(dir === '/' ? `/${e.name}` : `${dir}/${e.name}`);
       else {
         total.bytes += e.size;
@@ -59,6 +63,37 @@ async function expectRefused(s: VfsStorage, run: () => Promise<unknown>, code: V
   expect(await snapshot(s), `every path of the store (kind, size, digest) after a refused call`).toEqual(
     before,
   );
+}
+
+/** A file {@link fillPlan} makes: its name and size. */
+interface Fill {
+  name: string;
+  size: number;
+}
+
+/**
+ * Files that together use exactly `bytes` bytes of `maxBytes` (their names included), none larger
+ * than `perFile`: `f0`, `f1`, … and, where fewer bytes are left than the next such name takes, a
+ * last empty file whose name is exactly that long. `undefined` past {@link MAX_FILL_FILES} files.
+ */
+function fillPlan(bytes: number, perFile: number): Fill[] | undefined {
+  const plan: Fill[] = [];
+  for (let i = 0, left = bytes; left > 0; i++) {
+    if (plan.length === MAX_FILL_FILES) return undefined;
+    const name = utf8(`f${i}`) <= left ? `f${i}` : 'g'.repeat(left);
+    const size = Math.min(perFile, left - utf8(name));
+    plan.push({ name, size });
+    left -= utf8(name) + size;
+  }
+  return plan;
+}
+
+/** Makes the files of a {@link fillPlan} in the directory `dir`. */
+async function fill(s: VfsStorage, dir: string, plan: readonly Fill[]): Promise<void> {
+  for (const { name, size } of plan) {
+    await s.write(`${dir}/${name}`, new Uint8Array(0));
+    await s.setSize(`${dir}/${name}`, size);
+  }
 }
 
 /**
@@ -128,34 +163,45 @@ export function limitsSuite(ctx: SuiteContext): void {
         await expectRefused(s, () => s.setSize(p, 3 + room + 1), 'quota-exceeded');
         await expectRefused(s, () => s.writeAt(p, 3 + room, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.writeAt(ctx.path('new'), room, text('x')), 'quota-exceeded');
-        if (room > MAX_FILL) return;
-        // Fill the store to exactly the limit, in files no larger than maxFileSize.
-        const perFile = Math.min(limits?.maxFileSize ?? room, room);
-        if (room > 0 && perFile === 0) return;
-        const needed = room === 0 ? 0 : Math.ceil(room / perFile);
-        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
-        if (needed + 2 > freeFiles) return;
-        await s.mkdir(ctx.path('fill'));
-        for (let i = 0, left = room; left > 0; i++, left -= perFile) {
-          await s.write(ctx.path('fill', `f${i}`), new Uint8Array(0));
-          await s.setSize(ctx.path('fill', `f${i}`), Math.min(perFile, left));
+        // Its content alone would fit: the new file's name takes the last bytes.
+        if (room >= utf8('new')) {
+          await expectRefused(
+            s,
+            () => s.writeAt(ctx.path('new'), room - utf8('new'), text('x')),
+            'quota-exceeded',
+          );
         }
-        expect((await usage(s)).bytes, 'bytes stored in the whole store').toBe(max);
+        if (room > MAX_FILL) return;
+        // Fill the store to exactly the limit, in files no larger than maxFileSize, in a directory
+        // whose name counts too; the first file gets at least a byte (see the end of the test).
+        const left = room - utf8('fill');
+        const perFile = Math.min(limits?.maxFileSize ?? left, left);
+        if (left < utf8('f0') + 1 || perFile === 0) return;
+        const plan = fillPlan(left, perFile);
+        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
+        if (plan === undefined || plan.length + 2 > freeFiles) return;
+        await s.mkdir(ctx.path('fill'));
+        await fill(s, ctx.path('fill'), plan);
+        expect((await usage(s)).bytes, 'bytes stored in the whole store, names included').toBe(max);
         await expectRefused(s, () => s.write(ctx.path('new'), text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.append(p, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.append(ctx.path('new'), text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.writeAt(p, 3, text('x')), 'quota-exceeded');
         await expectRefused(s, () => s.setSize(p, 4), 'quota-exceeded');
         await expectRefused(s, () => s.write(p, text('abcd')), 'quota-exceeded');
+        // An empty file or a directory still takes its name's bytes.
+        await expectRefused(s, () => s.write(ctx.path('empty'), new Uint8Array(0)), 'quota-exceeded');
+        await expectRefused(s, () => s.mkdir(ctx.path('empty')), 'quota-exceeded');
         // What does not grow the total works; freed bytes can be used again.
         await s.writeAt(p, 0, text('XY'));
-        await s.write(ctx.path('empty'), new Uint8Array(0));
         await s.write(p, text('ab'));
         await s.append(p, text('c'));
         expect(str(await s.read(p)), `content of ${p}`).toBe('abc');
-        await s.delete(ctx.path('fill', 'f0'));
-        await s.write(ctx.path('new'), new Uint8Array(Math.min(perFile, room)));
-        expect((await usage(s)).bytes, 'bytes stored in the whole store').toBe(max);
+        const first = plan[0]!;
+        await s.delete(ctx.path('fill', first.name));
+        // What the deleted file freed (its name and size) holds a file of another name.
+        await s.write(ctx.path('new'), new Uint8Array(utf8(first.name) + first.size - utf8('new')));
+        expect((await usage(s)).bytes, 'bytes stored in the whole store, names included').toBe(max);
       });
 
     if (declared.maxBytes !== undefined)
@@ -165,14 +211,16 @@ export function limitsSuite(ctx: SuiteContext): void {
         if (max === undefined)
           expect.fail('the store declared this limit when the suite was registered, but not now');
         const s = ctx.storage;
-        const room = max - (await usage(s)).bytes;
-        const size = Math.min(limits?.maxFileSize ?? room, Math.floor(room / 3) + 1);
-        const fits = Math.floor(room / size);
-        const attempts = fits + 3;
-        if (room > MAX_FILL || size < 1 || fits > 50) return;
+        const before = max - (await usage(s)).bytes;
+        const size = Math.min(limits?.maxFileSize ?? before, Math.floor(before / 3) + 1);
+        const attempts = Math.floor(before / size) + 3;
+        if (before > MAX_FILL || size < 1 || attempts > 53) return;
         if ((limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files < attempts) return;
         const names = Array.from({ length: attempts }, (_, i) => ctx.path(`c${i}`));
         for (const name of names) await s.write(name, new Uint8Array(0));
+        // The empty files' names took bytes: what is left now tells how many fit.
+        const room = max - (await usage(s)).bytes;
+        const fits = Math.floor(room / size);
         const results = await Promise.allSettled(names.map((name) => s.setSize(name, size)));
         const refused = results.filter((r) => r.status === 'rejected');
         for (const r of refused) expect(isVfsError(r.reason, 'quota-exceeded'), String(r.reason)).toBe(true);
@@ -180,6 +228,89 @@ export function limitsSuite(ctx: SuiteContext): void {
           fits,
         );
         expect((await usage(s)).bytes, 'bytes stored in the whole store').toBeLessThanOrEqual(max);
+      });
+
+    if (declared.maxBytes !== undefined)
+      it('maxBytes: names count, of files and directories, through renames and deletes', async () => {
+        const limits = declaredLimits(ctx.storage);
+        const max = limits?.maxBytes;
+        if (max === undefined)
+          expect.fail('the store declared this limit when the suite was registered, but not now');
+        const s = ctx.storage;
+        // Long names (200 bytes, or less where the store allows less), short enough that a rename to
+        // a name one byte longer is refused by the quota alone, the paths below a directory included.
+        const maxName = Math.min(
+          limits?.maxNameLength ?? 255,
+          (limits?.maxPathLength ?? 4096) - utf8(ctx.dir) - 3,
+        );
+        const long = Math.min(200, maxName - 1) & ~1;
+        if (long < 8) return;
+        const half = long / 2;
+        const a = ctx.path('a'.repeat(long));
+        // Two bytes a character: names count UTF-8 bytes.
+        const b = ctx.path('é'.repeat(half));
+        const c = ctx.path('c'.repeat(long));
+        const h = ctx.path('h'.repeat(half));
+        // Leave exactly this much room: file `a`, directory `b` with the empty file `k`, and `h`.
+        const room = long + long + 1 + half;
+        const before = max - (await usage(s)).bytes;
+        const left = before - utf8('fill') - room;
+        if (before > MAX_FILL || left < 0) return;
+        const plan = fillPlan(left, Math.min(limits?.maxFileSize ?? left, left));
+        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
+        if (plan === undefined || plan.length + 6 > freeFiles) return;
+        await s.mkdir(ctx.path('fill'));
+        await fill(s, ctx.path('fill'), plan);
+        const expectUsage = async (free: number) =>
+          expect((await usage(s)).bytes, 'bytes stored in the whole store, names included').toBe(max - free);
+        /**
+         * At the limit: not one more byte of name fits, as a file or as a directory. (The usage,
+         * measured again, shows nothing was made: cheaper than comparing every file's content.)
+         */
+        const expectFull = async () => {
+          await expectUsage(0);
+          await expectError(() => s.write(ctx.path('z'), new Uint8Array(0)), 'quota-exceeded');
+          await expectError(() => s.mkdir(ctx.path('z')), 'quota-exceeded');
+          await expectUsage(0);
+        };
+        await expectUsage(room);
+
+        await s.write(a, new Uint8Array(0));
+        await s.mkdir(b);
+        await s.write(`${b}/k`, new Uint8Array(0));
+        await expectUsage(half);
+        // An empty file or directory of a long name no longer fits, whichever way it is made.
+        await expectRefused(s, () => s.write(c, new Uint8Array(0)), 'quota-exceeded');
+        await expectRefused(s, () => s.create(c), 'quota-exceeded');
+        await expectRefused(s, () => s.append(c, new Uint8Array(0)), 'quota-exceeded');
+        await expectRefused(s, () => s.writeAt(c, 0, new Uint8Array(0)), 'quota-exceeded');
+        await expectRefused(s, () => s.writeExtents(c, [[0, text('x')]]), 'quota-exceeded');
+        await expectRefused(s, () => s.mkdir(c), 'quota-exceeded');
+        await s.mkdir(h);
+        await expectFull();
+
+        // A rename to a longer name is refused, to a name as long or shorter works.
+        await expectRefused(s, () => s.rename(a, `${a}a`), 'quota-exceeded');
+        await expectRefused(s, () => s.rename(b, `${b}b`), 'quota-exceeded');
+        await s.rename(a, c);
+        await s.rename(c, ctx.path('a'));
+        await expectUsage(long - 1);
+        // A directory's rename changes its own name only, not those of the entries below it.
+        await s.rename(b, ctx.path('b'));
+        await expectUsage(2 * (long - 1));
+        await s.write(ctx.path('e'.repeat(long - 1)), new Uint8Array(0));
+        await s.mkdir(ctx.path('d'.repeat(long - 1)));
+        await expectFull();
+
+        // Deleting frees the name's bytes, as does replacing a file by rename (the source's name).
+        await s.delete(ctx.path('a'));
+        await s.rmdir(h);
+        await s.mkdir(ctx.path('y'.repeat(half + 1)));
+        await expectFull();
+        await s.rename(ctx.path('e'.repeat(long - 1)), ctx.path('b', 'k'));
+        await expectUsage(long - 1);
+        await s.write(ctx.path('x'.repeat(long - 1)), new Uint8Array(0));
+        await expectFull();
       });
 
     if (declared.maxFiles !== undefined)
@@ -190,6 +321,9 @@ export function limitsSuite(ctx: SuiteContext): void {
         const s = ctx.storage;
         const room = max - (await usage(s)).files;
         if (room < 3 || room > MAX_FILL_FILES) return;
+        // The files' names (and the few bytes written) must fit a declared maxBytes.
+        const bytes = declaredLimits(s)?.maxBytes;
+        if (bytes !== undefined && bytes - (await usage(s)).bytes < room * utf8(`f${room}`) + 100) return;
         await s.mkdir(ctx.path('many'));
         const names = Array.from({ length: room }, (_, i) => ctx.path('many', `f${i}`));
         await inParallel(names, 16, (name) => s.write(name, new Uint8Array(0)));

@@ -27,12 +27,12 @@ export function tarSizes(options: Pick<ConformanceOptions, 'tar'>): {
 
 /**
  * Why a store's declared limits cannot hold the `tar` round trip (the tree twice: the original and
- * its copy), or `undefined` when they can.
+ * its copy, names included as `maxBytes` counts them), or `undefined` when they can.
  */
 export function tarDoesNotFit(options: Pick<ConformanceOptions, 'tar'>, limits: StorageLimits | undefined) {
   if (!limits) return undefined;
   const { files, largeFileBytes } = tarSizes(options);
-  const bytes = 2 * (largeFileBytes + files * 100);
+  const bytes = 2 * (largeFileBytes + files * 100 + treeNameBytes(files));
   if (limits.maxBytes !== undefined && limits.maxBytes < bytes) return `maxBytes below ${bytes}`;
   if (limits.maxFiles !== undefined && limits.maxFiles < 2 * (files + 1))
     return `maxFiles below ${2 * (files + 1)}`;
@@ -91,6 +91,16 @@ const smallSize = (i: number) => i % 200;
 function smallBytes(files: number): number {
   let total = 0;
   for (let i = 0; i < files; i++) total += smallSize(i);
+  return total;
+}
+
+/** The UTF-8 bytes of the names in the tree {@link writeTree} makes (its root's included). */
+function treeNameBytes(files: number): number {
+  const utf8 = (name: string) => Buffer.byteLength(name, 'utf8');
+  let total = utf8('src') + utf8('empty') + utf8('nested-empty') + utf8('large.bin');
+  const dirs = Math.ceil(files / PER_DIRECTORY);
+  for (let d = 0; d < dirs; d++) total += utf8(`dir-${d}`) + (d % 10 === 0 ? utf8(`group-${d / 10}`) : 0);
+  for (let i = 0; i < files; i++) total += utf8(`file-${i}`);
   return total;
 }
 

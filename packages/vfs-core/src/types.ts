@@ -181,8 +181,8 @@ export function resolveCapabilities(declared: Partial<Capabilities> = {}): Capab
  * Limits a storage enforces per store, as declared in {@link VfsStorage.limits}. Exceeding one fails
  * the operation before anything changed: `quota-exceeded` for sizes and counts, `name-too-long` for
  * paths. Only growth is refused: an operation that does not increase a quantity (overwriting in place,
- * shrinking, deleting) always works, even in a store already over a limit. A member left out is
- * unlimited, except the two name limits below.
+ * shrinking, deleting, renaming to a name no longer) always works, even in a store already over a
+ * limit. A member left out is unlimited, except the two name limits below.
  *
  * **Names and paths are never unlimited.** The guards of {@link createStorage} and
  * {@link createSyncStorage} (so every backend and every mount) refuse, with `name-too-long` and
@@ -190,12 +190,19 @@ export function resolveCapabilities(declared: Partial<Capabilities> = {}): Capab
  * target) a name longer than {@link StorageLimits.maxNameLength} or a path longer than
  * {@link StorageLimits.maxPathLength}, taking the values the driver declares, else 255 and 4,096
  * UTF-8 bytes. A path over the limits that already exists is not refused (it creates nothing);
- * lookups are never checked: a name that could not be created is simply `not-found`. Bounding each
- * name bounds the name bytes every file costs: names are not counted in `maxBytes`. A wrapper such
+ * lookups are never checked: a name that could not be created is simply `not-found`. A wrapper such
  * as `limits()` can only lower these limits; raising them takes a driver that declares higher ones.
+ *
+ * **Names count in `maxBytes`**, so that long names and empty directories cannot grow a limited
+ * store without bound: creating a file or a directory adds its name's bytes, a rename adds the new
+ * name's bytes less the old one's (only the entry's own name: a moved directory's entries keep
+ * theirs), and replacing a file by rename frees the replaced file's name and size.
  */
 export interface StorageLimits {
-  /** Most bytes the store may hold: the sum of all file sizes. */
+  /**
+   * Most bytes the store may hold, its usage: the UTF-8 bytes of the name (last path segment) of
+   * every entry but the root, files and directories alike, plus the size of every file.
+   */
   readonly maxBytes?: number;
   /** Most files the store may hold (directories are not counted). */
   readonly maxFiles?: number;

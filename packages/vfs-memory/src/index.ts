@@ -14,8 +14,9 @@ import { cloneNode, type DirNode, MemoryTree } from './tree.js';
 /** Options of {@link memory}. */
 export interface MemoryOptions {
   /**
-   * Most bytes all files together may hold (their sizes, sparse gaps included). A write that would
-   * exceed it fails with `quota-exceeded` before anything is allocated. Default 64 MiB.
+   * Most bytes the store may hold: the UTF-8 bytes of every file's and directory's name plus every
+   * file's size (sparse gaps included), as `StorageLimits.maxBytes` counts them. An operation that
+   * would exceed it fails with `quota-exceeded` before anything changes or is allocated. Default 64 MiB.
    */
   maxBytes?: number;
   /**
@@ -33,7 +34,7 @@ export class MemorySnapshot {
   /** @internal */
   constructor(
     /** @internal */ readonly root: DirNode,
-    /** Bytes held by the files of the snapshot. */
+    /** The snapshot's usage: the names of its entries and the sizes of its files, in bytes. */
     readonly usedBytes: number,
   ) {}
 }
@@ -43,7 +44,7 @@ export interface MemoryStorage extends VfsStorage {
   readonly sync: VfsSyncStorage;
   /** The limit this store enforces, in bytes. */
   readonly maxBytes: number;
-  /** Bytes currently held by all files. */
+  /** The store's current usage, which `maxBytes` bounds: all names' bytes plus all file sizes. */
   readonly usedBytes: number;
   /** A copy of the whole store as it is now. */
   snapshot(): MemorySnapshot;

@@ -1,5 +1,14 @@
 import { joinPath, VfsError } from '@eryx/vfs-core';
-import { CHUNK_SIZE, type DirNode, type FileNode, type Node, newDir, nextId, readFileRange } from './tree.js';
+import {
+  CHUNK_SIZE,
+  type DirNode,
+  type FileNode,
+  type Node,
+  nameBytes,
+  newDir,
+  nextId,
+  readFileRange,
+} from './tree.js';
 
 /*
  * Format (all integers little-endian):
@@ -123,6 +132,8 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     const created = f64();
     const modified = f64();
     const accessed = f64();
+    // Usage as the tree counts it: every entry's name, then each file's size.
+    usedBytes += nameBytes(name);
     if (kind === 2) {
       const dir: DirNode = {
         kind: 'directory',

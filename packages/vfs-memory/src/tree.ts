@@ -116,6 +116,9 @@ export function readFileRange(file: FileNode, offset: number, length: number, vi
   return out;
 }
 
+/** The bytes an entry's name costs in the store's usage (see `StorageLimits.maxBytes`). */
+export const nameBytes = (name: string): number => Buffer.byteLength(name, 'utf8');
+
 /** Where {@link MemoryTree}'s writes go besides an offset: at the end, or replacing everything. */
 const APPEND = -1;
 const REPLACE = -2;
@@ -157,7 +160,10 @@ export class MemoryTree implements VfsSyncDriver {
    */
   #lastPath = '';
   #lastNode: Node | undefined;
-  /** Sum of all file sizes; compared with `maxBytes` before anything is allocated. */
+  /**
+   * The usage `maxBytes` bounds: every entry's name bytes (the root has none) plus every file's
+   * size. Compared with `maxBytes` before anything changes or is allocated.
+   */
   used = 0;
 
   constructor(readonly maxBytes: number) {}
@@ -211,7 +217,7 @@ export class MemoryTree implements VfsSyncDriver {
     return dir;
   }
 
-  /** Unlinks the entry at `path` (which exists) from its parent. */
+  /** Unlinks the entry at `path` (which exists) from its parent (its usage is the caller's). */
   #remove(path: string, node: Node): void {
     this.#dir(parentPath(path)).children.delete(baseName(path));
     // The node (a directory: and its descendants) may be cached under its old path.
@@ -227,12 +233,13 @@ export class MemoryTree implements VfsSyncDriver {
     return this.lookup(path) as DirNode;
   }
 
-  #reserve(path: string, oldSize: number, newSize: number): void {
-    const next = this.used - oldSize + newSize;
-    if (next > this.maxBytes) {
+  /** Refuses growing the usage by `growth` bytes past `maxBytes`; only growth is refused. */
+  #reserve(path: string, growth: number): void {
+    const next = this.used + growth;
+    if (growth > 0 && next > this.maxBytes) {
       throw new VfsError(
         'quota-exceeded',
-        `memory store limit of ${this.maxBytes} bytes would be exceeded (${next} bytes)`,
+        `the memory store would hold ${next} bytes (names included), the limit is ${this.maxBytes}`,
         { path },
       );
     }
@@ -258,9 +265,12 @@ export class MemoryTree implements VfsSyncDriver {
       return this.#existingFile(path, node, at, length);
     }
     checkFileTarget(path, undefined, parent ? 'directory' : this.#kind(parentPath(path)));
-    this.#reserve(path, 0, sizeAfter(0, at, length));
+    const nameLength = nameBytes(name);
+    this.#reserve(path, nameLength + sizeAfter(0, at, length));
     const file = newFile();
     (parent as DirNode).children.set(name, file);
+    // The size is counted as it is written.
+    this.used += nameLength;
     // Known at once, for the write that usually follows.
     this.#remember(path, file);
     return file;
@@ -270,7 +280,7 @@ export class MemoryTree implements VfsSyncDriver {
   #existingFile(path: string, node: Node, at: number, length: number): FileNode {
     checkFileTarget(path, node.kind, undefined);
     const file = node as FileNode;
-    this.#reserve(path, file.size, sizeAfter(file.size, at, length));
+    this.#reserve(path, sizeAfter(file.size, at, length) - file.size);
     return file;
   }
 
@@ -412,7 +422,7 @@ export class MemoryTree implements VfsSyncDriver {
     const node = this.lookup(path);
     checkExistingFile(path, node?.kind);
     const file = node as FileNode;
-    this.#reserve(path, file.size, size);
+    this.#reserve(path, size - file.size);
     this.#truncate(file, size);
     this.#touch(file);
   }
@@ -447,20 +457,24 @@ export class MemoryTree implements VfsSyncDriver {
 
   mkdir(path: string): void {
     checkMkdir(path, this.#kind(path), this.#kind(parentPath(path)));
-    this.#dir(parentPath(path)).children.set(baseName(path), newDir());
+    const name = baseName(path);
+    this.#reserve(path, nameBytes(name));
+    this.#dir(parentPath(path)).children.set(name, newDir());
+    this.used += nameBytes(name);
   }
 
   rmdir(path: string): void {
     const node = this.lookup(path);
     checkRmdir(path, node?.kind, node?.kind === 'directory' && node.children.size > 0);
     this.#remove(path, node as Node);
+    this.used -= nameBytes(baseName(path));
   }
 
   delete(path: string): void {
     const node = this.lookup(path);
     checkDelete(path, node?.kind);
     this.#remove(path, node as Node);
-    this.used -= (node as FileNode).size;
+    this.used -= nameBytes(baseName(path)) + (node as FileNode).size;
   }
 
   rename(from: string, to: string): void {
@@ -468,9 +482,14 @@ export class MemoryTree implements VfsSyncDriver {
     const target = this.lookup(to);
     const plan = checkRename(from, to, source?.kind, target?.kind, this.#kind(parentPath(to)));
     if (plan === 'noop') return;
-    if (plan === 'replace-file') this.used -= (target as FileNode).size;
+    // Only the entry's own name changes; a replaced file frees its name and size.
+    const newName = nameBytes(baseName(to));
+    const freed = plan === 'replace-file' ? newName + (target as FileNode).size : 0;
+    const growth = newName - nameBytes(baseName(from)) - freed;
+    this.#reserve(to, growth);
     this.#remove(from, source as Node);
     this.#dir(parentPath(to)).children.set(baseName(to), source as Node);
+    this.used += growth;
   }
 
   setTimes(path: string, times: SetTimes): void {

@@ -33,30 +33,64 @@ describe('memory limits', () => {
   });
 
   it('counts every kind of growth and gives space back', async () => {
+    // Usage counts each name (a byte here) with the file's size.
     const s = memory({ maxBytes: 1000 });
     await s.write('/a', pattern(600));
-    await expectError(() => s.write('/b', pattern(401)), 'quota-exceeded');
-    await expectError(() => s.append('/a', pattern(401)), 'quota-exceeded');
-    await expectError(() => s.setSize('/a', 1001), 'quota-exceeded');
-    await expectError(() => s.writeAt('/a', 1000, pattern(1)), 'quota-exceeded');
+    await expectError(() => s.write('/b', pattern(399)), 'quota-exceeded');
+    await expectError(() => s.append('/a', pattern(400)), 'quota-exceeded');
+    await expectError(() => s.setSize('/a', 1000), 'quota-exceeded');
+    await expectError(() => s.writeAt('/a', 999, pattern(1)), 'quota-exceeded');
     expect(await s.exists('/b')).toBe(false);
     expectBytes(await s.read('/a'), pattern(600));
-    await s.write('/b', pattern(400));
+    await s.write('/b', pattern(398));
     expect(s.usedBytes).toBe(1000);
     await s.delete('/a');
     await s.setSize('/b', 100);
     await s.write('/c', pattern(800));
     await s.write('/b', pattern(50));
-    expect(s.usedBytes).toBe(850);
+    expect(s.usedBytes).toBe(852);
     await s.rename('/b', '/c');
-    expect(s.usedBytes).toBe(50);
+    expect(s.usedBytes).toBe(51);
+  });
+
+  it('counts names: files, directories, renames; only growth is refused, before any change', async () => {
+    const s = memory({ maxBytes: 20 });
+    await s.mkdir('/dir');
+    await s.write('/dir/é', text('xy'));
+    expect(s.usedBytes).toBe(3 + 2 + 2);
+    const refusal = await s.mkdir('/abcdefghijklmn').catch((e: unknown) => e);
+    expect(isVfsError(refusal, 'quota-exceeded')).toBe(true);
+    expect((refusal as Error).message).toContain(
+      'the memory store would hold 21 bytes (names included), the limit is 20',
+    );
+    await expectError(() => s.write('/abcdefghijklmn', new Uint8Array(0)), 'quota-exceeded');
+    await expectError(() => s.create('/abcdefghijklmn'), 'quota-exceeded');
+    await expectError(() => s.rename('/dir', '/dir-abcdefghijklm'), 'quota-exceeded');
+    expect(await s.list('/')).toEqual([{ name: 'dir', kind: 'directory', size: 0 }]);
+    expect(s.usedBytes).toBe(7);
+    // A directory's rename changes its own name only.
+    await s.rename('/dir', '/d');
+    expect(s.usedBytes).toBe(5);
+    await s.mkdir('/abcdefghijklmno');
+    expect(s.usedBytes).toBe(20);
+    await expectError(() => s.rename('/d', '/dd'), 'quota-exceeded');
+    await s.rename('/abcdefghijklmno', '/abcdefghijklmnp');
+    await s.rmdir('/abcdefghijklmnp');
+    await s.write('/f', text('abcdefghijklm'));
+    expect(s.usedBytes).toBe(19);
+    // Replacing a file frees its name and size, and the source's old name.
+    await s.rename('/f', '/d/é');
+    expect(s.usedBytes).toBe(1 + 2 + 13);
+    await s.delete('/d/é');
+    await s.rmdir('/d');
+    expect(s.usedBytes).toBe(0);
   });
 
   it('a replacing write may use the space it frees', async () => {
     const s = memory({ maxBytes: 100 });
-    await s.write('/a', pattern(100));
-    await s.write('/a', pattern(100, 2));
-    expectBytes(await s.read('/a'), pattern(100, 2));
+    await s.write('/a', pattern(99));
+    await s.write('/a', pattern(99, 2));
+    expectBytes(await s.read('/a'), pattern(99, 2));
   });
 
   it('rejects a bad limit', () => {
@@ -86,7 +120,8 @@ describe('memory snapshots', () => {
     expect(str(await s.read('/dir/a'))).toBe('alpha');
     expect(str(await s.read('/😀 name'))).toBe('emoji');
     expect(await s.exists('/new')).toBe(false);
-    expect(s.usedBytes).toBe(5 + 200_001 + 5);
+    // The sizes, then the names: dir, a, sparse, empty and '😀 name' (UTF-8 bytes).
+    expect(s.usedBytes).toBe(5 + 200_001 + 5 + (3 + 1 + 6 + 5 + 9));
     await s.write('/dir/a', text('again'));
     s.restore(snap);
     expect(str(await s.read('/dir/a'))).toBe('alpha');
@@ -114,6 +149,7 @@ describe('memory snapshots', () => {
     expect(await t.list('/dir/empty')).toEqual([]);
     expect(str(await t.read('/😀 name'))).toBe('emoji');
     expect(t.usedBytes).toBe(s.usedBytes);
+    expect(t.usedBytes).toBe(5 + 200_001 + 5 + (3 + 1 + 6 + 5 + 9));
     expectBytes(t.serialize(), bytes);
   });
 

@@ -62,8 +62,9 @@ export interface PostgresOptions extends PostgresConnectionOptions {
   /**
    * Limits enforced in the same transaction as each change, so they hold across every client of the
    * namespace: `maxBytes`, `maxFiles` and `maxFileSize` (`quota-exceeded`), `maxPathLength`
-   * (`name-too-long`), with the semantics of {@link StorageLimits}. Checked against the namespace's
-   * usage row, whatever the namespace's size; growing operations serialize on that row. Default: none.
+   * (`name-too-long`), with the semantics of {@link StorageLimits} (names count in `maxBytes`).
+   * Checked against the namespace's usage row, whatever the namespace's size; growing operations
+   * serialize on that row. Default: none.
    */
   limits?: StorageLimits;
   /**
@@ -83,7 +84,10 @@ export interface NamespaceInfo {
   chunkSize: number;
   /** Number of files (directories not counted). */
   files: number;
-  /** Sum of all file sizes, in bytes (logical: a sparse gap counts). */
+  /**
+   * The usage `limits.maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) plus
+   * the UTF-8 bytes of the name of every file and directory but the root.
+   */
   bytes: number;
 }
 
@@ -321,7 +325,8 @@ export async function migrateSchema(
 
 /**
  * The namespaces in `schema`, sorted, with their usage rows (schema version 3 on; before it, names
- * only). None when the schema holds no eryx-vfs tables. Only reads.
+ * only). `bytes` is as in {@link NamespaceInfo} (a schema of version 3, not yet migrated, reports file
+ * sizes only). None when the schema holds no eryx-vfs tables. Only reads.
  * @throws {VfsError} `unsupported` for a newer schema version
  */
 export async function listNamespaces(
@@ -461,9 +466,15 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
       );
     }
     if (status.st === 'quota') {
+      // k1 is the limit; n the file's size for maxFileSize, else what the namespace would hold.
       const limit = status.k1 as string;
-      const value = limit === 'maxFileSize' ? maxFileSize : limit === 'maxFiles' ? maxFiles : maxBytes;
-      throw new VfsError('quota-exceeded', `${limit} of ${value} would be exceeded`, { path });
+      const message =
+        limit === 'maxFileSize'
+          ? `file size ${status.n} exceeds the limit of ${maxFileSize} bytes`
+          : limit === 'maxFiles'
+            ? `the namespace would hold ${status.n} files, the limit is ${maxFiles}`
+            : `the namespace would hold ${status.n} bytes (names included), the limit is ${maxBytes}`;
+      throw new VfsError('quota-exceeded', message, { path });
     }
     check();
     throw new VfsError('io', `the database refused the operation but the contract allows it`, { path });
@@ -695,8 +706,8 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async create(path) {
       const [status] = await query<Status>(
         'create',
-        `SELECT * FROM ${s}.vfs_create($1, $2, $3, $4, $5, $6::bigint, $7::integer)`,
-        [namespace, path, parentPath(path), baseName(path), now(), maxFiles, maxPathLength],
+        `SELECT * FROM ${s}.vfs_create($1, $2, $3, $4, $5, $6::bigint, $7::bigint, $8::integer)`,
+        [namespace, path, parentPath(path), baseName(path), now(), maxBytes, maxFiles, maxPathLength],
         path,
       );
       if (status!.st !== 'ok')
@@ -781,8 +792,8 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async mkdir(path) {
       const [status] = await query<Status>(
         'mkdir',
-        `SELECT * FROM ${s}.vfs_mkdir($1, $2, $3, $4, $5, $6::integer)`,
-        [namespace, path, parentPath(path), baseName(path), now(), maxPathLength],
+        `SELECT * FROM ${s}.vfs_mkdir($1, $2, $3, $4, $5, $6::bigint, $7::integer)`,
+        [namespace, path, parentPath(path), baseName(path), now(), maxBytes, maxPathLength],
         path,
       );
       if (status!.st !== 'ok')
@@ -814,12 +825,13 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async rename(from, to) {
       const [status] = await query<Status>(
         'rename',
-        `SELECT * FROM ${s}.vfs_rename($1, $2, $3, $4, $5, $6::integer)`,
-        [namespace, from, to, parentPath(to), baseName(to), maxPathLength],
+        `SELECT * FROM ${s}.vfs_rename($1, $2, $3, $4, $5, $6::bigint, $7::integer)`,
+        [namespace, from, to, parentPath(to), baseName(to), maxBytes, maxPathLength],
         from,
       );
       if (status!.st !== 'ok') {
-        fail(status!.st === 'name-too-long' ? to : from, status!, () =>
+        // A path or byte limit is reported on the target, as core's limits() does.
+        fail(status!.st === 'check' ? from : to, status!, () =>
           checkRename(from, to, kind(status!.k1), kind(status!.k2), kind(status!.k3)),
         );
       }

@@ -16,7 +16,8 @@
  * "tree" lock, which rmdir and directory renames take exclusively: nothing appears inside a directory
  * while it is removed or moved, so no entry is ever orphaned. Since version 3 the namespace's row in
  * vfs_namespaces holds its usage (files, bytes), updated by every change in its transaction; it is the
- * last lock a function takes, and limits are checked by a conditional update of it (see V3).
+ * last lock a function takes, and limits are checked by a conditional update of it (see V3). Since
+ * version 4 its bytes count the names of files and directories as well as file sizes (see V4).
  */
 
 /**
@@ -739,8 +740,397 @@ BEGIN
 END $$;
 `;
 
+// Names count in maxBytes (issue #18): the usage row's bytes is the sum of file sizes plus the
+// octet_length of every entry's name, files and directories (the root's name is '', so it counts
+// nothing). Every function that adds, removes or renames an entry adds the name's bytes to its
+// accounting; mkdir, create and rename gain an overload that takes maxBytes, since a directory or a
+// longer name is now growth, and their old signatures stay (without a byte limit) for clients of the
+// previous package version. Directory renames account after the move, as the row is the last lock,
+// and move back when refused. The upgrade recounts every namespace once under the table locks.
+const V4 = `
+LOCK TABLE {s}.vfs_namespaces, {s}.vfs_entries IN EXCLUSIVE MODE;
+
+UPDATE {s}.vfs_namespaces n SET files = u.files, bytes = u.bytes
+FROM (
+  SELECT ns, count(*) FILTER (WHERE kind = 'file') AS files,
+    coalesce(sum(size + octet_length(name)), 0) AS bytes
+  FROM {s}.vfs_entries GROUP BY ns
+) AS u
+WHERE n.ns = u.ns;
+
+-- What the namespace would hold had a refused growth (of vfs_account) been made: its files for
+-- maxFiles, else its bytes. For the error message only.
+CREATE FUNCTION {s}.vfs_would_hold(p_ns text, p_limit text, p_files bigint, p_bytes bigint) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+  SELECT CASE p_limit WHEN 'maxFiles' THEN files + p_files ELSE bytes + p_bytes END
+  FROM {s}.vfs_namespaces WHERE ns = p_ns
+$$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text, p_mode integer,
+  p_off bigint, p_data bytea, p_now double precision, p_cs integer,
+  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint, p_max_path integer,
+  OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_limited boolean := p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL;
+  v_creating boolean := false;
+  v_counted boolean := false;
+  v_ino bigint;
+  v_len bigint := length(p_data);
+  v_name bigint := octet_length(p_name);
+  v_off bigint := p_off;
+  v_old bigint := 0;
+  v_new bigint;
+  v_limit text;
+BEGIN
+  IF p_mode = 0 AND NOT v_limited AND p_max_file_size IS NULL AND NOT octet_length(p_path) > p_max_path IS TRUE THEN
+    -- A write usually creates: try to insert the entry and its chunks in one statement, and take the
+    -- general way below when something is there already or the parent is not a directory.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    WITH ins AS (
+      INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+      SELECT p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_len, p_now, p_now, p_now
+      WHERE EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent AND e.kind = 'directory')
+      ON CONFLICT (ns, path) DO NOTHING
+      RETURNING ino
+    ), chunks AS (
+      INSERT INTO {s}.vfs_chunks (ns, ino, idx, data)
+      SELECT p_ns, ins.ino, i, substring(p_data FROM (i * p_cs + 1)::integer FOR p_cs)
+      FROM ins, generate_series(0, (v_len - 1) / p_cs) AS i
+    )
+    SELECT ino INTO v_ino FROM ins;
+    IF FOUND THEN
+      PERFORM {s}.vfs_account(p_ns, 1, v_len + v_name, NULL, NULL);
+      st := 'ok'; n := 0; RETURN;
+    END IF;
+  END IF;
+  LOOP
+    -- The row lock serializes the writers of the file: concurrent appends each get their own offset.
+    SELECT e.ino, e.size INTO v FROM {s}.vfs_entries e
+    WHERE e.ns = p_ns AND e.path = p_path AND e.kind = 'file' FOR NO KEY UPDATE;
+    IF FOUND THEN
+      v_ino := v.ino;
+      v_old := v.size;
+      v_off := CASE WHEN p_mode = 2 THEN v.size ELSE p_off END;
+      v_new := CASE WHEN p_mode = 0 THEN v_len ELSE greatest(v.size, v_off + v_len) END;
+      IF p_max_file_size IS NOT NULL AND v_new > v_old AND v_new > p_max_file_size THEN
+        st := 'quota'; k1 := 'maxFileSize'; n := v_new; RETURN;
+      END IF;
+      IF v_limited AND v_new > v_old THEN
+        v_limit := {s}.vfs_account(p_ns, 0, v_new - v_old, NULL, p_max_bytes);
+        IF v_limit IS NOT NULL THEN
+          st := 'quota'; k1 := v_limit; n := {s}.vfs_would_hold(p_ns, v_limit, 0, v_new - v_old); RETURN;
+        END IF;
+        v_counted := true;
+      END IF;
+      UPDATE {s}.vfs_entries SET size = v_new, modified = p_now, accessed = p_now
+      WHERE ns = p_ns AND path = p_path;
+      EXIT;
+    END IF;
+    SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+    IF k1 = 'directory' THEN st := 'check'; RETURN; END IF;
+    IF k1 = 'file' THEN k1 := NULL; CONTINUE; END IF;
+    IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+    -- Creations share the tree lock; rmdir and directory renames take it exclusively.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+    IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+    k2 := NULL;
+    v_off := CASE WHEN p_mode = 2 THEN 0 ELSE p_off END;
+    v_new := v_off + v_len;
+    IF p_max_file_size IS NOT NULL AND v_new > p_max_file_size THEN
+      st := 'quota'; k1 := 'maxFileSize'; n := v_new; RETURN;
+    END IF;
+    INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+    VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_new, p_now, p_now, p_now)
+    ON CONFLICT (ns, path) DO NOTHING
+    RETURNING ino INTO v_ino;
+    IF FOUND THEN
+      v_creating := true;
+      IF v_limited THEN
+        v_limit := {s}.vfs_account(p_ns, 1, v_new + v_name, p_max_files, p_max_bytes);
+        IF v_limit IS NOT NULL THEN
+          DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+          st := 'quota'; k1 := v_limit; n := {s}.vfs_would_hold(p_ns, v_limit, 1, v_new + v_name); RETURN;
+        END IF;
+        v_counted := true;
+      END IF;
+      EXIT;
+    END IF;
+    -- Lost a race with another creator: look again (its row is committed now).
+  END LOOP;
+
+  IF v_len > 0 THEN
+    -- The chunks the data covers. A partly covered chunk is merged with what is stored (read under
+    -- the entry's row lock, which every writer of this file holds), padded with zeros if shorter.
+    INSERT INTO {s}.vfs_chunks AS c (ns, ino, idx, data)
+    SELECT p_ns, v_ino, g.i,
+      CASE
+        WHEN g.s = 0 AND g.e = p_cs OR p_mode = 0 OR v_creating OR old.data IS NULL THEN
+          CASE WHEN g.s = 0 THEN ''::bytea ELSE decode(repeat('00', g.s), 'hex') END || g.piece
+        WHEN length(old.data) = g.s THEN old.data || g.piece
+        WHEN length(old.data) > g.s THEN overlay(old.data PLACING g.piece FROM g.s + 1)
+        ELSE old.data || decode(repeat('00', g.s - length(old.data)), 'hex') || g.piece
+      END
+    FROM (
+      SELECT i, s, e, substring(p_data FROM (i * p_cs + s - v_off + 1)::integer FOR e - s) AS piece
+      FROM generate_series(v_off / p_cs, (v_off + v_len - 1) / p_cs) AS i,
+        LATERAL (SELECT greatest(v_off - i * p_cs, 0)::integer AS s,
+                        least(v_off + v_len - i * p_cs, p_cs)::integer AS e) AS b
+    ) AS g
+    LEFT JOIN LATERAL (
+      SELECT o.data FROM {s}.vfs_chunks o
+      WHERE p_mode <> 0 AND NOT v_creating AND NOT (g.s = 0 AND g.e = p_cs)
+        AND o.ns = p_ns AND o.ino = v_ino AND o.idx = g.i
+    ) AS old ON true
+    ON CONFLICT (ns, ino, idx) DO UPDATE SET data = excluded.data;
+  END IF;
+  IF p_mode = 0 AND NOT v_creating THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino AND idx >= (v_len + p_cs - 1) / p_cs;
+  END IF;
+  IF NOT v_counted AND (v_creating OR v_new <> v_old) THEN
+    IF v_creating THEN
+      PERFORM {s}.vfs_account(p_ns, 1, v_new + v_name, NULL, NULL);
+    ELSE
+      PERFORM {s}.vfs_account(p_ns, 0, v_new - v_old, NULL, NULL);
+    END IF;
+  END IF;
+  st := 'ok'; n := v_off;
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_set_size(p_ns text, p_path text, p_size bigint, p_now double precision,
+  p_cs integer, p_max_bytes bigint, p_max_file_size bigint,
+  OUT st text, OUT k1 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_limit text;
+BEGIN
+  SELECT e.kind, e.ino, e.size INTO v FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_path FOR NO KEY UPDATE;
+  IF NOT FOUND OR v.kind <> 'file' THEN st := 'check'; k1 := v.kind; RETURN; END IF;
+  IF p_max_file_size IS NOT NULL AND p_size > v.size AND p_size > p_max_file_size THEN
+    st := 'quota'; k1 := 'maxFileSize'; n := p_size; RETURN;
+  END IF;
+  IF p_max_bytes IS NOT NULL AND p_size > v.size THEN
+    v_limit := {s}.vfs_account(p_ns, 0, p_size - v.size, NULL, p_max_bytes);
+    IF v_limit IS NOT NULL THEN
+      st := 'quota'; k1 := v_limit; n := {s}.vfs_would_hold(p_ns, v_limit, 0, p_size - v.size); RETURN;
+    END IF;
+  END IF;
+  IF p_size < v.size THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v.ino AND idx >= (p_size + p_cs - 1) / p_cs;
+    -- Cut the tail of the last chunk so a later extension reads zeros, not old bytes.
+    UPDATE {s}.vfs_chunks SET data = substring(data FOR (p_size - idx * p_cs)::integer)
+    WHERE ns = p_ns AND ino = v.ino AND idx = p_size / p_cs AND length(data) > p_size - idx * p_cs;
+  END IF;
+  UPDATE {s}.vfs_entries SET size = p_size, modified = p_now, accessed = p_now
+  WHERE ns = p_ns AND path = p_path;
+  IF p_size < v.size OR p_size > v.size AND p_max_bytes IS NULL THEN
+    PERFORM {s}.vfs_account(p_ns, 0, p_size - v.size, NULL, NULL);
+  END IF;
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_delete(p_ns text, p_path text, OUT st text, OUT k1 text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_ino bigint;
+  v_bytes bigint;
+BEGIN
+  LOOP
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path AND kind = 'file'
+    RETURNING ino, size + octet_length(name) INTO v_ino, v_bytes;
+    EXIT WHEN FOUND;
+    k1 := (SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path);
+    -- A file renamed onto the path while the DELETE waited for the row it replaced: delete that one.
+    CONTINUE WHEN k1 = 'file';
+    st := 'check';
+    RETURN;
+  END LOOP;
+  k1 := NULL;
+  DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
+  PERFORM {s}.vfs_account(p_ns, -1, -v_bytes, NULL, NULL);
+  st := 'ok';
+END $$;
+
+-- The checks follow checkMkdir; a mkdir that would fail anyway reports that, not the quota.
+CREATE FUNCTION {s}.vfs_mkdir(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_bytes bigint, p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+  IF FOUND OR p_path = '/' THEN st := 'check'; RETURN; END IF;
+  IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+  IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  VALUES (p_ns, p_path, p_parent, p_name, 'directory', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  IF NOT FOUND THEN
+    st := 'check';
+    k1 := coalesce((SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path), 'directory');
+    RETURN;
+  END IF;
+  -- The usage row after the insert: it is the last lock taken.
+  k1 := {s}.vfs_account(p_ns, 0, octet_length(p_name), NULL, p_max_bytes);
+  IF k1 IS NOT NULL THEN
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+    st := 'quota'; n := {s}.vfs_would_hold(p_ns, k1, 0, octet_length(p_name)); RETURN;
+  END IF;
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_mkdir(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE sql AS $$ SELECT * FROM {s}.vfs_mkdir(p_ns, p_path, p_parent, p_name, p_now, NULL::bigint, p_max_path) $$;
+
+-- n = 1 when the directory has entries.
+CREATE OR REPLACE FUNCTION {s}.vfs_rmdir(p_ns text, p_path text, OUT st text, OUT k1 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_name bigint;
+BEGIN
+  n := 0;
+  IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  -- Exclusive: no creation inside the directory is in flight while it is checked and removed.
+  PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind, octet_length(e.name) INTO k1, v_name FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_path FOR UPDATE;
+  IF k1 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  IF EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.parent = p_path) THEN
+    st := 'check'; n := 1; RETURN;
+  END IF;
+  DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+  PERFORM {s}.vfs_account(p_ns, 0, -v_name, NULL, NULL);
+  st := 'ok';
+END $$;
+
+CREATE FUNCTION {s}.vfs_create(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_bytes bigint, p_max_files bigint, p_max_path integer,
+  OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+  IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+  IF FOUND THEN st := 'check'; RETURN; END IF;
+  IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+  IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), 0, p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  IF NOT FOUND THEN
+    -- Another creator committed first (the insert waited for it). Its entry may be gone again by
+    -- now, but it was there when this creation ran.
+    st := 'check';
+    k1 := coalesce((SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path), 'file');
+    RETURN;
+  END IF;
+  -- The usage row after the insert: it is the last lock taken.
+  k1 := {s}.vfs_account(p_ns, 1, octet_length(p_name), p_max_files, p_max_bytes);
+  IF k1 IS NOT NULL THEN
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+    st := 'quota'; n := {s}.vfs_would_hold(p_ns, k1, 1, octet_length(p_name)); RETURN;
+  END IF;
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_create(p_ns text, p_path text, p_parent text, p_name text, p_now double precision,
+  p_max_files bigint, p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE sql AS $$
+  SELECT * FROM {s}.vfs_create(p_ns, p_path, p_parent, p_name, p_now, NULL::bigint, p_max_files, p_max_path)
+$$;
+
+-- k1 = source kind, k2 = target kind, k3 = target parent kind; n = a path length over p_max_path.
+CREATE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
+  p_max_bytes bigint, p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT k3 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_target_ino bigint;
+  v_target_bytes bigint := 0;
+  v_growth bigint;
+BEGIN
+  IF p_from = '/' OR p_to = '/' THEN st := 'check'; RETURN; END IF;
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from;
+  IF NOT FOUND THEN st := 'check'; RETURN; END IF;
+  IF p_from = p_to THEN st := 'ok'; RETURN; END IF;
+  IF k1 = 'directory' THEN
+    -- Nothing may be created inside the subtree while it moves.
+    PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  END IF;
+  SELECT e.kind, e.parent, e.name INTO v FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from FOR UPDATE;
+  IF NOT FOUND THEN k1 := NULL; st := 'check'; RETURN; END IF;
+  IF v.kind <> k1 THEN
+    -- Replaced by another kind between the look and the lock: start again.
+    RAISE EXCEPTION 'entry changed kind during rename' USING ERRCODE = 'serialization_failure';
+  END IF;
+  SELECT e.kind, e.ino, e.size + octet_length(e.name) INTO k2, v_target_ino, v_target_bytes FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_to FOR UPDATE;
+  IF k2 IS NULL AND p_max_path IS NOT NULL THEN
+    IF octet_length(p_to) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_to); RETURN; END IF;
+    IF k1 = 'directory' AND octet_length(p_to) > octet_length(p_from) THEN
+      SELECT max(octet_length(e.path)) - octet_length(p_from) + octet_length(p_to) INTO n FROM {s}.vfs_entries e
+      WHERE e.ns = p_ns AND e.path >= (p_from || '/') COLLATE "C" AND e.path < (p_from || '0') COLLATE "C";
+      IF n > p_max_path THEN st := 'name-too-long'; RETURN; END IF;
+      n := NULL;
+    END IF;
+  END IF;
+  IF k1 = 'directory' AND left(p_to, length(p_from) + 1) = p_from || '/' THEN
+    k2 := NULL; st := 'check'; RETURN;
+  END IF;
+  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent;
+  IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
+  IF k2 IS NOT NULL THEN
+    IF k1 <> 'file' OR k2 <> 'file' THEN st := 'check'; RETURN; END IF;
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_target_ino;
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_to;
+  END IF;
+  IF k1 = 'file' THEN
+    UPDATE {s}.vfs_entries SET path = p_to, parent = p_to_parent, name = p_to_name
+    WHERE ns = p_ns AND path = p_from;
+  ELSE
+    UPDATE {s}.vfs_entries SET
+      path = p_to || substring(path FROM length(p_from) + 1),
+      parent = CASE WHEN path = p_from THEN p_to_parent ELSE p_to || substring(parent FROM length(p_from) + 1) END,
+      name = CASE WHEN path = p_from THEN p_to_name ELSE name END
+    WHERE ns = p_ns AND (path = p_from
+      OR (path >= (p_from || '/') COLLATE "C" AND path < (p_from || '0') COLLATE "C"));
+  END IF;
+  -- Only the entry's own name changes; a replaced target frees its name and size.
+  v_growth := octet_length(p_to_name) - octet_length(v.name) - coalesce(v_target_bytes, 0);
+  IF v_growth <> 0 OR v_target_ino IS NOT NULL THEN
+    -- The usage row after the move: it is the last lock taken.
+    k1 := {s}.vfs_account(p_ns, CASE WHEN v_target_ino IS NULL THEN 0 ELSE -1 END, v_growth, NULL, p_max_bytes);
+    IF k1 IS NOT NULL THEN
+      -- Refused, so it grew: no target was replaced. Move the entry (and its subtree) back.
+      UPDATE {s}.vfs_entries SET
+        path = p_from || substring(path FROM length(p_to) + 1),
+        parent = CASE WHEN path = p_to THEN v.parent ELSE p_from || substring(parent FROM length(p_to) + 1) END,
+        name = CASE WHEN path = p_to THEN v.name ELSE name END
+      WHERE ns = p_ns AND (path = p_to
+        OR (path >= (p_to || '/') COLLATE "C" AND path < (p_to || '0') COLLATE "C"));
+      st := 'quota'; k2 := NULL; k3 := NULL; n := {s}.vfs_would_hold(p_ns, k1, 0, v_growth); RETURN;
+    END IF;
+  END IF;
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
+  p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT k3 text, OUT n bigint)
+LANGUAGE sql AS $$
+  SELECT * FROM {s}.vfs_rename(p_ns, p_from, p_to, p_to_parent, p_to_name, NULL::bigint, p_max_path)
+$$;
+`;
+
 /** The migrations in order; version `i + 1` is `MIGRATIONS[i]`. Never edit a released one: append. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
 
 /** The schema version this package writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -750,6 +1140,7 @@ const MIGRATION_STEPS: readonly string[] = [
   'create the tables vfs_namespaces, vfs_entries and vfs_chunks, the sequence vfs_ino and the functions',
   'add the function vfs_create (exclusive creation of an empty file)',
   'add the usage row (files, bytes) to vfs_namespaces, count every namespace once under a table lock, and check the limits against it',
+  'count names in the usage row: recompute bytes (file sizes plus the names of files and directories) of every namespace under a table lock',
 ];
 
 /**

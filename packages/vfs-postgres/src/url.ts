@@ -103,8 +103,9 @@ async function administer<T>(
 
 /**
  * The namespaces of the URL's PostgreSQL schema (default `public`), sorted, with `files` and `bytes`
- * from their usage rows (schema version 3 on); the URL's namespace is ignored. Only reads: a schema
- * without eryx-vfs tables has none, and is not created.
+ * from their usage rows (schema version 3 on; `bytes` counts names from version 4 on, as
+ * `maxBytes` does); the URL's namespace is ignored. Only reads: a schema without eryx-vfs tables has
+ * none, and is not created.
  * @throws {VfsError} `not-found` when the database does not exist; `unsupported` for a newer schema
  */
 export async function postgresNamespaces(
@@ -117,7 +118,8 @@ export async function postgresNamespaces(
 
 /**
  * Creates or upgrades the tables and functions of the URL's PostgreSQL schema (`migrate`, as the
- * first operation of a storage does; version 2 to 3 counts every namespace's usage once) and
+ * first operation of a storage does; version 2 to 3 counts every namespace's usage once, 3 to 4
+ * recounts it with names) and
  * reports the version before (`null`: no eryx-vfs tables), the steps and whether anything was
  * written. With `dryRun` it only reads (not even the schema is created).
  * @throws {VfsError} `not-found` when the database does not exist; `unsupported` for a newer schema

@@ -57,10 +57,10 @@ async function expectNoOrphans(ns: string, schema = 'public'): Promise<void> {
   expect(chunks.rows).toEqual([]);
 }
 
-/** The namespace's usage counted from its entries, to compare with its usage row. */
+/** The namespace's usage counted from its entries (names included), to compare with its usage row. */
 async function recount(ns: string, schema = 'public'): Promise<{ files: number; bytes: number }> {
   const { rows } = await admin.query<{ files: string; bytes: string }>(
-    `SELECT count(*) FILTER (WHERE kind = 'file') AS files, coalesce(sum(size), 0) AS bytes
+    `SELECT count(*) FILTER (WHERE kind = 'file') AS files, coalesce(sum(size + octet_length(name)), 0) AS bytes
      FROM "${schema}".vfs_entries WHERE ns = $1`,
     [ns],
   );
@@ -506,13 +506,17 @@ describe('migrations', () => {
       await admin.query(migrationSql(version - 1, schema));
       await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
     }
-    // Data written by version 2's functions (this package's client calls them with the same arguments).
+    // Data written by version 2's functions: this package's client calls them with the same arguments,
+    // except mkdir and create, which take maxBytes since version 4 and are called here directly.
     const a = open({ schema, migrate: false });
     const b = open({ schema, migrate: false });
-    await a.mkdir('/d');
+    await a.exists('/');
+    await admin.query(`SELECT * FROM "${schema}".vfs_mkdir($1, '/d', '/', 'd', 0, NULL)`, [a.namespace]);
     await a.write('/d/f', new Uint8Array(70_000));
     await a.append('/d/f', bytes('tail'));
-    await a.create('/empty');
+    await admin.query(`SELECT * FROM "${schema}".vfs_create($1, '/empty', '/', 'empty', 0, NULL, NULL)`, [
+      a.namespace,
+    ]);
     await a.write('/gone', bytes('x'));
     await a.delete('/gone');
     await a.writeAt('/sparse', 1_000_000, bytes('z'));
@@ -526,13 +530,14 @@ describe('migrations', () => {
     expect(await migrate({ connectionString: url, schema })).toEqual({ from: 2, to: SCHEMA_VERSION });
     expect(text(await a.read('/d/f')).endsWith('tail')).toBe(true);
     expect((await a.stat('/sparse')).size).toBe(1_000_001);
-    expect(await a.info()).toMatchObject({ files: 3, bytes: 70_004 + 1_000_001 });
-    expect(await b.info()).toMatchObject({ files: 1, bytes: 5 });
+    // Sizes, then names (version 4): d, f, empty, sparse; other.
+    expect(await a.info()).toMatchObject({ files: 3, bytes: 70_004 + 1_000_001 + 1 + 1 + 5 + 6 });
+    expect(await b.info()).toMatchObject({ files: 1, bytes: 5 + 5 });
     await expectExactUsage(a);
     await expectExactUsage(b);
 
-    // The limits now hold against the migrated usage.
-    const limited = open({ schema, namespace: a.namespace, limits: { maxFiles: 4, maxBytes: 1_070_010 } });
+    // The limits now hold against the migrated usage: /fourth and its 5 bytes just fit.
+    const limited = open({ schema, namespace: a.namespace, limits: { maxFiles: 4, maxBytes: 1_070_029 } });
     await limited.create('/fourth');
     expect((await rejection(limited.create('/fifth'))).code).toBe('quota-exceeded');
     await limited.append('/fourth', bytes('12345'));
@@ -540,6 +545,49 @@ describe('migrations', () => {
     await limited.delete('/empty');
     await limited.write('/fifth', new Uint8Array(0));
     await expectExactUsage(limited);
+  });
+
+  it('upgrades a schema of version 3, counting names in the usage rows', async () => {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const version of [1, 2, 3]) {
+      await admin.query(migrationSql(version - 1, schema));
+      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
+    }
+    // Written by version 3's functions; mkdir, create and rename through their version 3 arguments.
+    const a = open({ schema, migrate: false });
+    const b = open({ schema, migrate: false });
+    const empty = open({ schema, migrate: false });
+    await Promise.all([a.exists('/'), b.exists('/'), empty.exists('/')]);
+    const v3 = (sql: string, ...args: unknown[]) =>
+      admin.query(`SELECT * FROM "${schema}".${sql}`, [a.namespace, ...args]);
+    await v3(`vfs_mkdir($1, '/dir', '/', 'dir', 0, NULL)`);
+    await v3(`vfs_mkdir($1, '/dir/été', '/dir', 'été', 0, NULL)`);
+    await a.write('/dir/été/f', bytes('12345'));
+    await v3(`vfs_create($1, '/lock', '/', 'lock', 0, NULL, NULL)`);
+    await v3(`vfs_rename($1, '/dir', '/directory', '/', 'directory', NULL)`);
+    await a.write('/gone', bytes('x'));
+    await a.delete('/gone');
+    await b.writeAt('/sparse', 99, bytes('z'));
+    // Version 3 counts sizes only.
+    expect(await a.info()).toMatchObject({ files: 2, bytes: 5 });
+
+    expect(await migrate({ connectionString: url, schema })).toEqual({ from: 3, to: SCHEMA_VERSION });
+    // directory, été (5 bytes in UTF-8), f, lock; sparse; the root's name counts nothing.
+    expect(await a.info()).toMatchObject({ files: 2, bytes: 5 + 9 + 5 + 1 + 4 });
+    expect(await b.info()).toMatchObject({ files: 1, bytes: 100 + 6 });
+    expect(await empty.info()).toMatchObject({ files: 0, bytes: 0 });
+    await expectExactUsage(a);
+
+    // A client of the previous version (its arguments) keeps the row exact, without a byte limit.
+    await v3(`vfs_mkdir($1, '/old', '/', 'old', 0, NULL)`);
+    await v3(`vfs_create($1, '/old/file', '/old', 'file', 0, NULL, NULL)`);
+    await v3(`vfs_rename($1, '/old', '/older', '/', 'older', NULL)`);
+    expect(await a.info()).toMatchObject({ files: 3, bytes: 24 + 5 + 4 });
+    await expectExactUsage(a);
   });
 
   it('says to run migrate() when migration is off and the schema is missing', async () => {
@@ -569,19 +617,26 @@ describe('migrations', () => {
 
 describe('limits', () => {
   it('enforces maxFileSize, maxBytes, maxFiles and maxPathLength and leaves the store unchanged', async () => {
-    const s = open({ limits: { maxBytes: 100, maxFiles: 3, maxFileSize: 60, maxPathLength: 40 } });
-    await s.write('/a', new Uint8Array(50));
-    expect((await rejection(s.write('/b', new Uint8Array(61)))).code).toBe('quota-exceeded');
-    expect(await s.exists('/b')).toBe(false);
-    await s.write('/b', new Uint8Array(50));
-    expect((await rejection(s.append('/b', new Uint8Array(1)))).code).toBe('quota-exceeded');
-    expect((await rejection(s.setSize('/a', 51))).code).toBe('quota-exceeded');
-    expect((await s.stat('/b')).size).toBe(50);
-    // Directories are not counted as files.
+    const s = open({ limits: { maxBytes: 110, maxFiles: 3, maxFileSize: 60, maxPathLength: 40 } });
+    // Directories are not counted as files; every name here costs 1 byte of maxBytes.
     await s.mkdir('/d');
     await s.mkdir('/e');
     await s.write('/d/x', new Uint8Array(0));
-    expect((await rejection(s.write('/d/y', new Uint8Array(0)))).code).toBe('quota-exceeded');
+    await s.write('/a', new Uint8Array(50));
+    expect((await rejection(s.write('/b', new Uint8Array(61)))).message).toContain(
+      'file size 61 exceeds the limit of 60 bytes',
+    );
+    expect(await s.exists('/b')).toBe(false);
+    await s.write('/b', new Uint8Array(55));
+    expect((await rejection(s.append('/b', new Uint8Array(1)))).message).toContain(
+      'the namespace would hold 111 bytes (names included), the limit is 110',
+    );
+    expect((await rejection(s.setSize('/a', 51))).code).toBe('quota-exceeded');
+    expect((await s.stat('/b')).size).toBe(55);
+    expect((await rejection(s.mkdir('/f'))).code).toBe('quota-exceeded');
+    expect((await rejection(s.write('/d/y', new Uint8Array(0)))).message).toContain(
+      'the namespace would hold 4 files, the limit is 3',
+    );
     expect((await rejection(s.create('/d/y'))).code).toBe('quota-exceeded');
     // A creation that would fail anyway reports the contract's error, not the quota.
     expect((await rejection(s.create('/d/x'))).code).toBe('already-exists');
@@ -590,10 +645,15 @@ describe('limits', () => {
     expect(await s.exists('/d/y')).toBe(false);
     expect((await rejection(s.mkdir(`/${'n'.repeat(40)}`))).code).toBe('name-too-long');
     expect((await rejection(s.rename('/d', `/${'n'.repeat(38)}`))).code).toBe('name-too-long');
-    await s.rename('/d', `/${'n'.repeat(37)}`);
+    // A longer name is growth: refused until shrinking makes room, and the subtree moves back.
+    expect((await rejection(s.rename('/d', `/${'n'.repeat(37)}`))).code).toBe('quota-exceeded');
+    expect(await s.exists('/d/x')).toBe(true);
+    expect(await s.exists(`/${'n'.repeat(37)}/x`)).toBe(false);
     await s.setSize('/a', 10);
+    await s.rename('/d', `/${'n'.repeat(37)}`);
     await s.writeAt('/b', 0, new Uint8Array(50).fill(1));
-    expect((await s.stat('/b')).size).toBe(50);
+    expect((await s.stat('/b')).size).toBe(55);
+    await expectExactUsage(s);
   });
 
   it('never exceeds maxFiles under concurrent creates from separate pools', async () => {

@@ -106,9 +106,10 @@ it("lists the schema's namespaces with their usage rows, ignoring the URL's name
     await s.write('/g', new Uint8Array(1));
     await s.close();
   }
+  // Sizes plus names: d, f, g.
   expect(await postgresStore.namespaces(storeUrl({ schema }, 'whatever'))).toEqual([
-    { name: 'a', files: 2, bytes: 11 },
-    { name: 'b', files: 2, bytes: 4 },
+    { name: 'a', files: 2, bytes: 11 + 3 },
+    { name: 'b', files: 2, bytes: 4 + 3 },
   ]);
   // A pool of one's own is used, and left open.
   const pool = new pg.Pool({ connectionString: process.env.VFS_POSTGRES_URL!, max: 1 });
@@ -144,16 +145,17 @@ it('migrates a new schema only when not dry, reporting every step', async () => 
     expect.stringMatching(/^version 1: create the tables/),
     expect.stringMatching(/^version 2: add the function vfs_create/),
     expect.stringMatching(/^version 3: add the usage row/),
+    expect.stringMatching(/^version 4: count names in the usage row/),
   ];
   const dry = await migratePostgresUrl(url, { dryRun: true });
   expect(dry).toEqual({ from: null, to: SCHEMA_VERSION, steps, applied: false });
   expect(await schemaExists(schema)).toBe(false);
   expect(await postgresStore.migrate(url)).toEqual({ ...dry, applied: true });
-  expect(await versions(schema)).toEqual([1, 2, 3]);
+  expect(await versions(schema)).toEqual([1, 2, 3, 4]);
   expect(await postgresStore.namespaces(url)).toEqual([]);
 });
 
-it('upgrades a schema of version 2 to 3: the dry run leaves it as it was; names are listed before', async () => {
+it('upgrades a schema of version 2 to 4: the dry run leaves it as it was; names are listed before', async () => {
   const schema = newSchema();
   await admin.query(`CREATE SCHEMA "${schema}"`);
   await admin.query(
@@ -172,15 +174,18 @@ it('upgrades a schema of version 2 to 3: the dry run leaves it as it was; names 
   const dry = await postgresStore.migrate(url, { dryRun: true });
   expect(dry).toEqual({
     from: 2,
-    to: 3,
-    steps: [expect.stringMatching(/^version 3: add the usage row/)],
+    to: 4,
+    steps: [
+      expect.stringMatching(/^version 3: add the usage row/),
+      expect.stringMatching(/^version 4: count names in the usage row/),
+    ],
     applied: false,
   });
   expect(await versions(schema)).toEqual([1, 2]);
   expect(await postgresStore.migrate(url)).toEqual({ ...dry, applied: true });
-  expect(await versions(schema)).toEqual([1, 2, 3]);
-  expect(await postgresStore.namespaces(url)).toEqual([{ name: 'old', files: 1, bytes: 5 }]);
-  expect(await postgresStore.migrate(url)).toEqual({ from: 3, to: 3, steps: [], applied: false });
+  expect(await versions(schema)).toEqual([1, 2, 3, 4]);
+  expect(await postgresStore.namespaces(url)).toEqual([{ name: 'old', files: 1, bytes: 5 + 1 }]);
+  expect(await postgresStore.migrate(url)).toEqual({ from: 4, to: 4, steps: [], applied: false });
 });
 
 it('refuses a schema newer than it knows', async () => {

@@ -56,6 +56,17 @@ DROP TABLE vfs_schema;
 ALTER TABLE vfs_schema_v2 RENAME TO vfs_schema;
 `;
 
+/**
+ * The usage row's `bytes` counts names too (issue #18): the sum of file sizes plus the UTF-8 length
+ * of every entry's name, files and directories; the root (path `/`, name `''`) counts nothing.
+ */
+const SCHEMA_V3 = `
+UPDATE vfs_namespaces SET bytes = (
+  SELECT coalesce(sum(CASE kind WHEN 'file' THEN size ELSE 0 END + length(CAST(name AS BLOB))), 0)
+  FROM vfs_entries e WHERE e.ns = vfs_namespaces.ns AND e.path <> '/'
+);
+`;
+
 /** The version table as a new database gets it (a database of version 1 has `version` only). */
 const VERSION_TABLE =
   'CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)';
@@ -64,7 +75,7 @@ const VERSION_TABLE =
  * Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`.
  * Never edit a released one: append.
  */
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2];
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /** The schema version this package writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -73,6 +84,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 const MIGRATION_STEPS: readonly string[] = [
   'create the tables vfs_namespaces (with the usage row), vfs_entries and vfs_chunks',
   'rebuild vfs_schema with the time each version was applied, as in @eryx/vfs-postgres',
+  'recompute the usage rows: bytes counts the names of files and directories as well as file sizes',
 ];
 
 /**
@@ -185,7 +197,9 @@ export function listNamespaces(db: BetterSqlite3.Database): string[] {
 
 /**
  * The namespaces stored in `db` with their usage rows, sorted by name; none when `db` has no
- * eryx-vfs schema. Only reads.
+ * eryx-vfs schema. Only reads. `files` counts files; `bytes` is the usage `maxBytes` bounds, file
+ * sizes plus the UTF-8 length of every entry's name (a database of schema version 2 or older, not yet
+ * migrated, reports file sizes only).
  * @throws {VfsError} `unsupported` (newer schema)
  */
 export function namespaceUsage(db: BetterSqlite3.Database): { name: string; files: number; bytes: number }[] {

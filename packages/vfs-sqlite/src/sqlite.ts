@@ -52,7 +52,7 @@ export interface SqliteOptions {
   /**
    * The namespace's limits ({@link StorageLimits}: `maxBytes`, `maxFiles`, `maxFileSize`,
    * `maxPathLength`), enforced in each operation's transaction. The same option on every backend.
-   * Default: none.
+   * `maxBytes` bounds file sizes plus the UTF-8 length of every entry's name. Default: none.
    */
   limits?: StorageLimits;
   /** @deprecated Use `limits: { maxBytes }`; `limits` wins where both are given. */
@@ -86,7 +86,10 @@ export interface NamespaceInfo {
   chunkSize: number;
   /** Number of files (directories not counted). */
   files: number;
-  /** Sum of all file sizes, in bytes (logical: a sparse gap counts). */
+  /**
+   * The usage `maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) plus the
+   * UTF-8 length of every entry's name (files and directories, the root excluded).
+   */
   bytes: number;
 }
 
@@ -440,6 +443,11 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     return new VfsError('quota-exceeded', what, { path });
   }
 
+  /** The bytes an entry's name counts in the usage (its last segment, UTF-8). */
+  function nameBytes(path: string): number {
+    return Buffer.byteLength(baseName(path), 'utf8');
+  }
+
   /** Name-too-long for a path about to be created (checked before its parent, as core's `limits` does). */
   function checkPathLength(path: string, length = Buffer.byteLength(path, 'utf8')): void {
     if (maxPathLength !== undefined && length > maxPathLength) {
@@ -468,7 +476,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       throw quota(path, `the namespace would hold ${row.files} files, the limit is ${maxFiles}`);
     }
     if (bytes > 0 && maxBytes !== undefined && row.bytes > maxBytes) {
-      throw quota(path, `the namespace would hold ${row.bytes} bytes, the limit is ${maxBytes}`);
+      throw quota(
+        path,
+        `the namespace would hold ${row.bytes} bytes (names included), the limit is ${maxBytes}`,
+      );
     }
     return row.next_ino - 1;
   }
@@ -496,9 +507,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     const existing = q.kind.get(ns, path);
     if (existing === undefined) checkPathLength(path);
     checkCreate(path, existing, existing === undefined ? q.kind.get(ns, parent) : undefined);
-    const ino = account(path, kind === 'file' ? 1 : 0, 0, true);
+    const name = baseName(path);
+    const ino = account(path, kind === 'file' ? 1 : 0, Buffer.byteLength(name, 'utf8'), true);
     const time = Date.now();
-    q.insertEntry.run(ns, path, parent, baseName(path), kind, ino, 0, time, time, time);
+    q.insertEntry.run(ns, path, parent, name, kind, ino, 0, time, time, time);
   }
 
   /** write, writeAt and append: `offset` undefined means "at the end". Returns the offset written at. */
@@ -512,7 +524,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     if (offset === undefined) checkData(data, path, at);
     const size = replace ? data.length : Math.max(oldSize, at + data.length);
     checkFileSize(path, size, oldSize);
-    const allocated = account(path, exists ? 0 : 1, size - oldSize, !exists);
+    const allocated = account(path, exists ? 0 : 1, size - oldSize + (exists ? 0 : nameBytes(path)), !exists);
     const time = Date.now();
     let ino: number;
     if (exists) {
@@ -553,7 +565,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     const last = runs[runs.length - 1];
     const size = Math.max(oldSize, last ? last[0] + last[1].length : 0);
     checkFileSize(path, size, oldSize);
-    const allocated = account(path, exists ? 0 : 1, size - oldSize, !exists);
+    const allocated = account(path, exists ? 0 : 1, size - oldSize + (exists ? 0 : nameBytes(path)), !exists);
     const ino = exists ? entry![1] : allocated;
     if (!exists) q.insertEntry.run(ns, path, parent, baseName(path), 'file', ino, size, time, time, time);
     else if (size === oldSize) q.touch.run(time, time, ns, path);
@@ -602,6 +614,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       const hasEntries = kind === 'directory' && q.hasChildren.get(ns, path) !== undefined;
       checkRmdir(path, kind, hasEntries);
       q.deleteEntry.run(ns, path);
+      account(path, 0, -nameBytes(path), false);
     }),
     delete: db.transaction((path: string) => {
       const deleted = q.deleteFile.get(ns, path);
@@ -609,7 +622,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       if (deleted === undefined) return checkDelete(path, q.kind.get(ns, path));
       const [ino, size] = deleted;
       q.deleteChunks.run(ns, ino);
-      account(path, -1, -size, false);
+      account(path, -1, -size - nameBytes(path), false);
     }),
     rename: db.transaction((from: string, to: string) => {
       const toParent = parentPath(to);
@@ -627,12 +640,18 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       }
       const plan = checkRename(from, to, source?.kind, target?.kind, find(toParent)?.kind);
       if (plan === 'noop') return;
+      // Only the moved entry's own name changes (descendants keep theirs); a replaced target frees
+      // its name, which is the new one, and its size: so a replacing rename never grows the usage.
+      const name = baseName(to);
+      const toBytes = Buffer.byteLength(name, 'utf8');
+      let bytes = toBytes - nameBytes(from);
       if (plan === 'replace-file') {
         q.deleteChunks.run(ns, target!.ino);
         q.deleteEntry.run(ns, to);
-        account(to, -1, -target!.size, false);
+        bytes -= toBytes + target!.size;
       }
-      q.moveEntry.run(to, toParent, baseName(to), ns, from);
+      account(to, plan === 'replace-file' ? -1 : 0, bytes, false);
+      q.moveEntry.run(to, toParent, name, ns, from);
       if (source!.kind === 'directory') q.moveSubtree.run({ ns, from, to });
     }),
     setTimes: db.transaction((path: string, times: SetTimes) => {

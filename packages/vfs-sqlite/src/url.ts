@@ -113,8 +113,9 @@ function readExisting<T>(url: SqliteStoreUrl, fn: (db: Database.Database) => T):
 }
 
 /**
- * The namespaces of the URL's database file with their usage rows (`files`, `bytes`), sorted; the
- * URL's namespace is ignored. Only reads: the file is opened read-only. A file without an eryx-vfs
+ * The namespaces of the URL's database file with their usage rows (`files`; `bytes`: file sizes plus
+ * the UTF-8 length of every entry's name, what `maxBytes` bounds), sorted; the URL's namespace is
+ * ignored. Only reads: the file is opened read-only. A file without an eryx-vfs
  * schema has none, and so does `sqlite::memory:` (each open of it is a new database).
  * @throws {VfsError} `not-found` naming the file when it does not exist; `unsupported` for a newer schema
  */

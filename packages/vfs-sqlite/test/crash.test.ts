@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { sqlite } from '../src/index.js';
 import { lines, startChild } from './children.js';
 import { byteOf, contentOf, opOf, RECORD } from './fixtures/crash-ops.mjs';
-import { randomNamespace, tempDb } from './helpers.js';
+import { randomNamespace, tempDb, usageFromEntries } from './helpers.js';
 
 const ROUNDS = 6;
 
-/** The database-level invariants: integrity, chunks within sizes, usage row = the files. */
+/** The database-level invariants: integrity, chunks within sizes, usage row = the files and names. */
 function checkConsistency(path: string, namespace: string): void {
   const db = new Database(path, { readonly: true });
   try {
@@ -26,12 +26,7 @@ function checkConsistency(path: string, namespace: string): void {
       .all(namespace, chunkSize);
     expect(outside).toEqual([]);
     const usage = db.prepare('SELECT files, bytes FROM vfs_namespaces WHERE ns = ?').get(namespace);
-    const actual = db
-      .prepare(
-        "SELECT count(*) AS files, coalesce(sum(size), 0) AS bytes FROM vfs_entries WHERE ns = ? AND kind = 'file'",
-      )
-      .get(namespace);
-    expect(usage).toEqual(actual);
+    expect(usage).toEqual(usageFromEntries(db, namespace));
     // Every entry's parent is a directory.
     const orphans = db
       .prepare(

@@ -40,3 +40,29 @@ export async function codeOf(fn: () => unknown): Promise<string | undefined> {
   }
   return undefined;
 }
+
+/**
+ * A namespace's usage computed in JavaScript from its entries, independently of the SQL that keeps
+ * the usage row: files, and file sizes plus the UTF-8 length of every name but the root's.
+ */
+export function usageFromEntries(
+  db: { prepare(sql: string): { all(...args: unknown[]): unknown[] } },
+  namespace: string,
+): { files: number; bytes: number } {
+  const rows = db.prepare('SELECT path, name, kind, size FROM vfs_entries WHERE ns = ?').all(namespace) as {
+    path: string;
+    name: string;
+    kind: string;
+    size: number;
+  }[];
+  const usage = { files: 0, bytes: 0 };
+  for (const row of rows) {
+    if (row.path === '/') continue;
+    usage.bytes += Buffer.byteLength(row.name, 'utf8');
+    if (row.kind === 'file') {
+      usage.files += 1;
+      usage.bytes += row.size;
+    }
+  }
+  return usage;
+}

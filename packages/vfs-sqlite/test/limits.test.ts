@@ -16,25 +16,63 @@ function snapshot(s: SqliteStorage) {
 }
 
 describe('limits', () => {
-  it('maxBytes: refuses any growth past the total, changing nothing', async () => {
+  it('maxBytes: refuses any growth past the total, names included, changing nothing', async () => {
     const s = sqlite({ path: tempDb(), chunkSize: 8, maxBytes: 100 });
-    await s.write('/a', pattern(60));
-    await s.write('/b', pattern(40));
+    // 98 bytes of data and 2 of names.
+    await s.write('/a', pattern(59));
+    await s.write('/b', pattern(39));
     const before = snapshot(s);
     expect(await codeOf(() => s.write('/c', pattern(1)))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.write('/c', new Uint8Array(0)))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.create('/c'))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.writeExtents('/c', []))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.mkdir('/c'))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.rename('/a', '/aa'))).toBe('quota-exceeded');
     expect(await codeOf(() => s.append('/a', pattern(1)))).toBe('quota-exceeded');
-    expect(await codeOf(() => s.writeAt('/b', 39, pattern(2)))).toBe('quota-exceeded');
-    expect(await codeOf(() => s.setSize('/a', 61))).toBe('quota-exceeded');
-    expect(await codeOf(() => s.write('/b', pattern(41)))).toBe('quota-exceeded');
-    expect(() => s.sync.write('/c', pattern(1))).toThrow(/quota/);
+    expect(await codeOf(() => s.writeAt('/b', 38, pattern(2)))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.setSize('/a', 60))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.write('/b', pattern(40)))).toBe('quota-exceeded');
+    expect(() => s.sync.write('/c', pattern(1))).toThrow(
+      /the namespace would hold 102 bytes \(names included\), the limit is 100/,
+    );
     expect(snapshot(s)).toEqual(before);
     // Writes that do not grow the total still work, and freed space can be reused.
     await s.writeAt('/a', 10, pattern(10, 9));
+    await s.rename('/a', '/z');
+    await s.setSize('/z', 48);
     await s.write('/c', new Uint8Array(0));
-    await s.setSize('/a', 50);
     await s.write('/c', pattern(10));
     expect(await s.info()).toMatchObject({ bytes: 100, files: 3 });
     await s.close();
+  });
+
+  it('maxBytes: directories and renames count names; what does not grow always works', async () => {
+    const path = tempDb();
+    const s = sqlite({ path, namespace: 'n', maxBytes: 20 });
+    await s.mkdir('/dir');
+    await s.mkdir('/dir/sub');
+    await s.write('/dir/sub/file', pattern(10));
+    const before = snapshot(s);
+    expect(await codeOf(() => s.mkdir('/dir/x'))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.rename('/dir/sub', '/dir/subs'))).toBe('quota-exceeded');
+    expect(snapshot(s)).toEqual(before);
+    // A directory rename changes only its own name, whatever lies below; replacing a file frees it.
+    await s.rename('/dir', '/d');
+    await s.mkdir('/d/e');
+    await s.write('/d/f', new Uint8Array(0));
+    expect(await s.info()).toMatchObject({ bytes: 20, files: 2 });
+    await s.rename('/d/sub/file', '/d/f');
+    await s.rmdir('/d/e');
+    expect(await s.info()).toMatchObject({ bytes: 1 + 3 + 1 + 10, files: 1 });
+    await s.close();
+    // Limits lowered below the usage: nothing that grows, everything that does not.
+    const low = sqlite({ path, namespace: 'n', maxBytes: 5 });
+    expect(await codeOf(() => low.mkdir('/d/e'))).toBe('quota-exceeded');
+    await low.rename('/d/sub', '/d/s');
+    await low.delete('/d/f');
+    await low.rmdir('/d/s');
+    expect(await low.info()).toMatchObject({ bytes: 1, files: 0 });
+    await low.close();
   });
 
   it('maxFiles: counts files, not directories', async () => {
@@ -79,7 +117,7 @@ describe('limits', () => {
     const s = sqlite({ path, namespace: 'n', maxBytes: 50 });
     expect(await codeOf(() => s.append('/a', pattern(1)))).toBe('quota-exceeded');
     await s.setSize('/a', 80);
-    expect(await s.info()).toMatchObject({ bytes: 80 });
+    expect(await s.info()).toMatchObject({ bytes: 81 });
     await s.close();
   });
 });

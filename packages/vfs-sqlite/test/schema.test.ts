@@ -8,8 +8,8 @@ import {
   schemaVersion,
   sqlite,
 } from '../src/index.js';
-import { MIGRATIONS } from '../src/schema.js';
-import { codeOf, pattern, tempDb } from './helpers.js';
+import { MIGRATIONS, namespaceUsage } from '../src/schema.js';
+import { codeOf, pattern, tempDb, usageFromEntries } from './helpers.js';
 
 const columns = (db: Database.Database, table: string) =>
   (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
@@ -92,13 +92,61 @@ describe('schema', () => {
 
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(columns(db, 'vfs_schema')).toEqual(['version', 'applied']);
-    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2]);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2, 3]);
     const s = sqlite({ database: db, namespace: 'old', migrate: false });
     expect(new TextDecoder().decode(await s.read('/f'))).toBe('hello');
     await s.write('/g', pattern(3));
-    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 8 });
+    // The usage row, recomputed by version 3, counts the names `f` and `g`.
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 10 });
     expect(db.prepare("SELECT ino FROM vfs_entries WHERE ns = 'old' AND path = '/g'").pluck().get()).toBe(3);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
+    await s.close();
+    db.close();
+  });
+
+  it('upgrades a database of version 2: every usage row counts names, files and directories', async () => {
+    const path = tempDb();
+    const writer = sqlite({ path, namespace: 'a' });
+    await writer.mkdir('/dír');
+    await writer.write('/dír/日本', pattern(10));
+    await writer.writeAt('/dír/😀', 100, pattern(5));
+    await writer.mkdir('/dír/empty');
+    await writer.close();
+    await sqlite({ path, namespace: 'empty' }).close();
+    const db = new Database(path);
+    const expected = {
+      a: { files: 2, bytes: 10 + 105 + Buffer.byteLength('dír日本😀empty') },
+      empty: { files: 0, bytes: 0 },
+    };
+    expect(usageFromEntries(db, 'a')).toEqual(expected.a);
+    // Back to version 2 as it was released: the usage rows held the file sizes only.
+    db.exec('DELETE FROM vfs_schema WHERE version > 2');
+    db.exec(
+      `UPDATE vfs_namespaces SET bytes = (SELECT coalesce(sum(size), 0) FROM vfs_entries e
+       WHERE e.ns = vfs_namespaces.ns AND e.kind = 'file')`,
+    );
+    expect(schemaVersion(db)).toBe(2);
+    expect(namespaceUsage(db)).toEqual([
+      { name: 'a', files: 2, bytes: 115 },
+      { name: 'empty', files: 0, bytes: 0 },
+    ]);
+
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(namespaceUsage(db)).toEqual([
+      { name: 'a', ...expected.a },
+      { name: 'empty', ...expected.empty },
+    ]);
+    // And the operations keep it so.
+    const s = sqlite({
+      database: db,
+      namespace: 'a',
+      migrate: false,
+      limits: { maxBytes: expected.a.bytes },
+    });
+    expect(await codeOf(() => s.mkdir('/x'))).toBe('quota-exceeded');
+    await s.rmdir('/dír/empty');
+    expect(await s.info()).toMatchObject({ bytes: expected.a.bytes - 5 });
+    expect(await s.info()).toMatchObject(usageFromEntries(db, 'a'));
     await s.close();
     db.close();
   });

@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { sqlite } from '../src/index.js';
-import { codeOf, pattern, randomNamespace, tempDb } from './helpers.js';
+import { codeOf, pattern, randomNamespace, tempDb, usageFromEntries } from './helpers.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -160,18 +160,33 @@ describe('sqlite storage', () => {
     db.close();
   });
 
-  it('keeps the usage row in step with the files', async () => {
+  it('keeps the usage row in step with the files and the names', async () => {
     const s = sqlite({ path: tempDb(), chunkSize: 10 });
+    const inStep = () => expect(s.sync.info()).toMatchObject(usageFromEntries(s.db, s.namespace));
     await s.mkdir('/d');
     await s.write('/d/a', pattern(25));
     await s.append('/d/a', pattern(5));
     await s.writeAt('/d/b', 40, pattern(2));
     await s.write('/d/c', pattern(7));
     await s.rename('/d/c', '/d/a');
-    expect(await s.info()).toEqual({ namespace: 'default', chunkSize: 10, files: 2, bytes: 49 });
+    // 49 bytes of data, 3 of names (d, a, b).
+    expect(await s.info()).toEqual({ namespace: 'default', chunkSize: 10, files: 2, bytes: 52 });
+    inStep();
     await s.setSize('/d/b', 3);
     await s.delete('/d/a');
-    expect(s.sync.info()).toMatchObject({ files: 1, bytes: 3 });
+    expect(s.sync.info()).toMatchObject({ files: 1, bytes: 5 });
+    // Names count their UTF-8 bytes, directories' too; a directory rename changes its own name only.
+    await s.mkdir('/d/日本');
+    await s.create('/d/日本/😀');
+    await s.writeExtents('/d/e', [[3, pattern(2)]]);
+    await s.rename('/d', '/directory');
+    expect(s.sync.info()).toMatchObject({ files: 3, bytes: 5 + 6 + 4 + 6 + 8 });
+    inStep();
+    await s.delete('/directory/日本/😀');
+    await s.rmdir('/directory/日本');
+    await s.rename('/directory/e', '/directory/b');
+    expect(s.sync.info()).toMatchObject({ files: 1, bytes: 9 + 1 + 5 });
+    inStep();
     await s.close();
   });
 

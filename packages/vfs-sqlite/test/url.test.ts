@@ -134,7 +134,7 @@ it('takes limits as an option, like every backend; limits wins over the old top-
   await s.close();
 });
 
-/** A database of schema version 1 as it was released, with namespace `old` holding one 5-byte file. */
+/** A database of schema version 1 as it was released, with namespace `old` holding one 5-byte file `/f`. */
 function versionOneDb(): string {
   const path = tempDb('v1');
   const db = new Database(path);
@@ -144,6 +144,9 @@ function versionOneDb(): string {
   db.prepare(
     "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 1, 5, 3)",
   ).run();
+  const entry = db.prepare('INSERT INTO vfs_entries VALUES (?, ?, ?, ?, ?, ?, ?, 0, 0, 0)');
+  entry.run('old', '/', '', '', 'directory', 1, 0);
+  entry.run('old', '/f', '/', 'f', 'file', 2, 5);
   db.close();
   return path;
 }
@@ -169,9 +172,10 @@ it("lists the namespaces of the file with their usage rows, ignoring the URL's n
     await s.write('/g', new Uint8Array(1));
     await s.close();
   }
+  // Sizes and names: `d`, `f` and `g` take 3 bytes.
   const expected = [
-    { name: 'a', files: 2, bytes: 11 },
-    { name: 'b', files: 2, bytes: 4 },
+    { name: 'a', files: 2, bytes: 14 },
+    { name: 'b', files: 2, bytes: 7 },
   ];
   expect(await sqliteStore.namespaces(`sqlite:${file}#whatever`)).toEqual(expected);
   // Relative to cwd, and through a read-only URL.
@@ -199,6 +203,7 @@ it('migrates a missing file only when not dry, reporting every step', async () =
     'create the version table vfs_schema',
     expect.stringMatching(/^version 1: create the tables/),
     expect.stringMatching(/^version 2: rebuild vfs_schema/),
+    expect.stringMatching(/^version 3: recompute the usage rows/),
   ];
   const dry = await migrateSqliteUrl(`sqlite:${file}#n`, { dryRun: true });
   expect(dry).toEqual({ from: null, to: SCHEMA_VERSION, steps, applied: false });
@@ -209,7 +214,7 @@ it('migrates a missing file only when not dry, reporting every step', async () =
     steps,
     applied: true,
   });
-  expect(versions(file)).toEqual([1, 2]);
+  expect(versions(file)).toEqual([1, 2, 3]);
   expect(await sqliteNamespaces(`sqlite:${file}`)).toEqual([]);
 });
 
@@ -219,8 +224,11 @@ it('upgrades a database of version 1: the dry run leaves the version rows as the
   const dry = await sqliteStore.migrate(url, { dryRun: true });
   expect(dry).toEqual({
     from: 1,
-    to: 2,
-    steps: [expect.stringMatching(/^version 2: rebuild vfs_schema/)],
+    to: 3,
+    steps: [
+      expect.stringMatching(/^version 2: rebuild vfs_schema/),
+      expect.stringMatching(/^version 3: recompute the usage rows/),
+    ],
     applied: false,
   });
   expect(versions(file)).toEqual([1]);
@@ -228,19 +236,20 @@ it('upgrades a database of version 1: the dry run leaves the version rows as the
   expect(await sqliteStore.migrate(`${url}?readOnly=true`, { dryRun: true })).toEqual(dry);
   await expect(sqliteStore.migrate(`sqlite:${file}?readOnly=true`)).rejects.toMatchObject({
     code: 'read-only',
-    message: expect.stringMatching(/is read-only; cannot migrate \(1 steps to do\)/),
+    message: expect.stringMatching(/is read-only; cannot migrate \(2 steps to do\)/),
   });
   expect(versions(file)).toEqual([1]);
   expect(await sqliteStore.migrate(url)).toEqual({ ...dry, applied: true });
-  expect(versions(file)).toEqual([1, 2]);
+  expect(versions(file)).toEqual([1, 2, 3]);
   expect(await sqliteStore.migrate(`sqlite:${file}?readOnly=true`)).toEqual({
-    from: 2,
-    to: 2,
+    from: 3,
+    to: 3,
     steps: [],
     applied: false,
   });
   const s = openSqliteUrl(url, { migrate: false });
-  expect(await s.info()).toMatchObject({ files: 1, bytes: 5 });
+  // Version 3 recomputed the usage row: the 5 bytes of `/f` and its 1-byte name.
+  expect(await s.info()).toMatchObject({ files: 1, bytes: 6 });
   await s.close();
 });
 
@@ -261,7 +270,10 @@ it('refuses a schema newer than it knows, and has no gc', async () => {
       ),
     });
   }
-  expect(versions(file)).toEqual([1, 2, SCHEMA_VERSION + 1]);
+  expect(versions(file)).toEqual([
+    ...Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+    SCHEMA_VERSION + 1,
+  ]);
   expect(sqliteStore.gc).toBeUndefined();
   // Not a database at all: an error, not an empty list.
   const junk = tempDb('junk');

@@ -1,6 +1,6 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { baseName, joinPath, parentPath } from '../path.js';
-import { checkFileTarget } from '../semantics.js';
+import { checkFileTarget, checkMkdir, checkRename } from '../semantics.js';
 import {
   checkIfFile,
   type Metadata,
@@ -44,7 +44,11 @@ function tighter(a: StorageLimits | undefined, b: StorageLimits): StorageLimits 
 
 const utf8Length = (path: string) => Buffer.byteLength(path, 'utf8');
 
+/** The bytes an entry's name costs in `maxBytes` (see {@link StorageLimits}). */
+const nameBytes = (path: string) => utf8Length(baseName(path));
+
 interface Usage {
+  /** Names of every entry but the root plus file sizes (see {@link StorageLimits.maxBytes}). */
   bytes: number;
   files: number;
 }
@@ -73,6 +77,7 @@ function plans(max: StorageLimits) {
     while (pending.length > 0) {
       const dir = pending.pop()!;
       for (const entry of yield* call('list', dir)) {
+        total.bytes += utf8Length(entry.name);
         if (entry.kind === 'directory') pending.push(joinPath(dir, entry.name));
         else {
           total.bytes += entry.size;
@@ -113,6 +118,18 @@ function plans(max: StorageLimits) {
 
   const nameLimited = max.maxPathLength !== undefined || max.maxNameLength !== undefined;
 
+  /** Why growing the usage by `growth` bytes is refused, if it is. */
+  function* bytesProblem(growth: number): Plan<string | undefined> {
+    if (max.maxBytes === undefined || growth <= 0) return undefined;
+    const total = (yield* currentUsage()).bytes + growth;
+    if (total <= max.maxBytes) return undefined;
+    return `the store would hold ${total} bytes (names included), the limit is ${max.maxBytes}`;
+  }
+
+  /** The usage a file write adds: the new size's growth, plus the name when it creates the file. */
+  const fileGrowth = (path: string, meta: Metadata | undefined, newSize: number) =>
+    newSize - (meta?.size ?? 0) + (meta ? 0 : nameBytes(path));
+
   /**
    * Checks a file write that takes a file from `oldSize` to `newSize` (creating it when `meta` is
    * undefined). A creation that would fail anyway reports the contract's error, not the quota.
@@ -128,12 +145,8 @@ function plans(max: StorageLimits) {
       const u = yield* currentUsage();
       if (creating && max.maxFiles !== undefined && u.files + 1 > max.maxFiles) {
         problem = `the store would hold ${u.files + 1} files, the limit is ${max.maxFiles}`;
-      } else if (
-        max.maxBytes !== undefined &&
-        newSize > oldSize &&
-        u.bytes + newSize - oldSize > max.maxBytes
-      ) {
-        problem = `the store would hold ${u.bytes + newSize - oldSize} bytes, the limit is ${max.maxBytes}`;
+      } else {
+        problem = yield* bytesProblem(fileGrowth(path, meta, newSize));
       }
     }
     if (problem === undefined) return;
@@ -153,10 +166,9 @@ function plans(max: StorageLimits) {
 
   /** A file write taking the file at `path` (described by `meta`) to `size` bytes: check, call, account. */
   function* fileWrite<T>(path: string, meta: Metadata | undefined, size: number, inner: Plan<T>): Plan<T> {
-    const oldSize = meta?.size ?? 0;
     yield* checkFileWrite(path, meta, size);
     const result = yield* mutate(inner);
-    account(size - oldSize, meta ? 0 : 1);
+    account(fileGrowth(path, meta, size), meta ? 0 : 1);
     return result;
   }
 
@@ -192,14 +204,14 @@ function plans(max: StorageLimits) {
     *writeAt(path: string, offset: number, data: Uint8Array): Plan<void> {
       const meta = yield* fileMeta(path);
       if (meta === 'directory') return yield* call('writeAt', path, offset, data);
-      const oldSize = meta?.size ?? 0;
-      const size = Math.max(oldSize, offset + data.length);
+      const size = Math.max(meta?.size ?? 0, offset + data.length);
       if (data.length > 0) return yield* fileWrite(path, meta, size, call('writeAt', path, offset, data));
       // An empty write past the end may or may not extend the file: check the most it could do,
       // then ask rather than guess.
       yield* checkFileWrite(path, meta, size);
       yield* mutate(call('writeAt', path, offset, data));
-      account(((yield* statOrUndefined(path))?.size ?? size) - oldSize, meta ? 0 : 1);
+      const after = yield* statOrUndefined(path);
+      account(fileGrowth(path, meta, after?.size ?? size), meta ? 0 : 1);
     },
 
     *writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Plan<void> {
@@ -235,7 +247,12 @@ function plans(max: StorageLimits) {
     *delete(path: string): Plan<void> {
       const meta = yield* statOrUndefined(path);
       yield* mutate(call('delete', path));
-      if (meta?.kind === 'file') account(-meta.size, -1);
+      if (meta?.kind === 'file') account(-meta.size - nameBytes(path), -1);
+    },
+
+    *rmdir(path: string): Plan<void> {
+      yield* mutate(call('rmdir', path));
+      account(-nameBytes(path), 0);
     },
 
     *mkdir(path: string): Plan<void> {
@@ -246,7 +263,15 @@ function plans(max: StorageLimits) {
           if (!(yield* call('exists', path))) throw error;
         }
       }
+      const problem = yield* bytesProblem(nameBytes(path));
+      if (problem !== undefined) {
+        // A mkdir that would fail anyway reports the contract's error, not the quota.
+        const existing = yield* statOrUndefined(path);
+        checkMkdir(path, existing?.kind, (yield* statOrUndefined(parentPath(path)))?.kind);
+        throw quota(path, problem);
+      }
       yield* mutate(call('mkdir', path));
+      account(nameBytes(path), 0);
     },
 
     *rename(from: string, to: string): Plan<void> {
@@ -271,22 +296,30 @@ function plans(max: StorageLimits) {
           }
         }
       }
+      // The entry changes only its own name; a replaced target's name and size are freed.
+      const growth = nameBytes(to) - nameBytes(from) - (target ? nameBytes(to) + target.size : 0);
+      const problem = yield* bytesProblem(growth);
+      if (problem !== undefined) {
+        // A rename that would fail anyway reports the contract's error, not the quota.
+        checkRename(from, to, source.kind, target?.kind, (yield* statOrUndefined(parentPath(to)))?.kind);
+        throw quota(to, problem);
+      }
       yield* mutate(call('rename', from, to));
-      if (source.kind === 'file' && target?.kind === 'file') account(-target.size, -1);
+      account(growth, source.kind === 'file' && target?.kind === 'file' ? -1 : 0);
     },
   };
 }
 
 /**
- * A storage that enforces {@link StorageLimits} on `storage`: total bytes, file count, file size
- * (`quota-exceeded`), path and name length (`name-too-long`). Every check runs before the inner
- * call, so a refused operation changes nothing. Only growth is refused (see {@link StorageLimits}); the result
- * declares the limits as {@link VfsStorage.limits} (the tighter of these and any the inner storage
- * declares).
+ * A storage that enforces {@link StorageLimits} on `storage`: total bytes (names included), file
+ * count, file size (`quota-exceeded`), path and name length (`name-too-long`). Every check runs
+ * before the inner call, so a refused operation changes nothing. Only growth is refused (see
+ * {@link StorageLimits}); the result declares the limits as {@link VfsStorage.limits} (the tighter
+ * of these and any the inner storage declares).
  *
- * **Usage** (bytes and files) is computed once, on the first write that needs it, by walking the
- * tree (one `list` per directory), then tracked through the wrapper's own operations; an `io` failure
- * of the inner storage makes it walk again. Other writers of the same store (another process,
+ * **Usage** (name and file bytes, files) is computed once, on the first write that needs it, by
+ * walking the tree (one `list` per directory), then tracked through the wrapper's own operations; an
+ * `io` failure of the inner storage makes it walk again. Other writers of the same store (another process,
  * another storage object) bypass the wrapper and its tally: prefer a backend's native limits where
  * it has them (SQLite and PostgreSQL take `maxBytes`, `maxFiles` and `maxFileSize` options enforced
  * inside their own transactions), and use this wrapper for the rest or for backends without them.
