@@ -23,6 +23,7 @@ export type SuiteName =
   | 'list'
   | 'directories'
   | 'rename'
+  | 'links'
   | 'badInput'
   | 'nameLimits'
   | 'illFormed'

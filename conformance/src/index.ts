@@ -15,6 +15,7 @@ import {
 import { writeExtentsSuite } from './suites/extents.js';
 import { flushSuite } from './suites/flush.js';
 import { limitsSuite } from './suites/limits.js';
+import { linksSuite } from './suites/links.js';
 import { illFormedSuite, nameLimitsSuite } from './suites/names.js';
 import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
@@ -43,6 +44,7 @@ export * from './suites/data.js';
 export * from './suites/extents.js';
 export * from './suites/flush.js';
 export * from './suites/limits.js';
+export * from './suites/links.js';
 export * from './suites/names.js';
 export * from './suites/property.js';
 export * from './suites/robustness.js';
@@ -75,6 +77,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   list: listSuite,
   directories: directorySuite,
   rename: renameSuite,
+  links: linksSuite,
   badInput: badInputSuite,
   nameLimits: nameLimitsSuite,
   illFormed: illFormedSuite,

@@ -1,4 +1,5 @@
 import {
+  type Capabilities,
   createSyncStorage,
   type DirEntry,
   type FileKind,
@@ -12,6 +13,7 @@ import {
 
 interface Entry {
   kind: FileKind;
+  /** A file's content; a link's target as UTF-8. */
   data: Uint8Array;
   created: number;
   modified: number;
@@ -28,13 +30,22 @@ const within = (dir: string, path: string) => path.startsWith(dir === '/' ? '/' 
 /**
  * The reference model: the contract written as plainly as possible, a flat map of path → entry with
  * whole-file buffers. Written independently of core's shared checks, following the contract's TSDoc,
- * so the property test compares two independent readings of the contract.
+ * so the property test compares two independent readings of the contract. With `symlinks: false`
+ * it stores no links (it has no `symlink` or `readlink`), as a backend that declares none.
  */
 export class ReferenceModel implements VfsSyncDriver {
-  readonly capabilities = { nativeAppend: true, atomicRename: true, atomicDirectoryRename: true };
+  readonly capabilities: Partial<Capabilities>;
   readonly entries = new Map<string, Entry>();
+  symlink?: (path: string, target: string) => void;
+  readlink?: (path: string) => string;
 
-  constructor() {
+  constructor(options: { symlinks?: boolean } = {}) {
+    const symlinks = options.symlinks !== false;
+    this.capabilities = { nativeAppend: true, atomicRename: true, atomicDirectoryRename: true, symlinks };
+    if (symlinks) {
+      this.symlink = (path, target) => this.#symlink(path, target);
+      this.readlink = (path) => this.#readlink(path);
+    }
     const t = Date.now();
     this.entries.set('/', {
       kind: 'directory',
@@ -53,18 +64,20 @@ export class ReferenceModel implements VfsSyncDriver {
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
     if (e.kind === 'directory') this.fail('is-a-directory', path);
+    if (e.kind === 'symlink') this.fail('is-a-symlink', path);
     return e;
   }
 
   private creatable(path: string): void {
     const parent = this.entries.get(parentOf(path));
     if (!parent) this.fail('not-found', path);
-    if (parent.kind === 'file') this.fail('not-a-directory', path);
+    if (parent.kind !== 'directory') this.fail('not-a-directory', path);
   }
 
   private fileForWrite(path: string): Entry {
     const e = this.entries.get(path);
     if (e?.kind === 'directory') this.fail('is-a-directory', path);
+    if (e?.kind === 'symlink') this.fail('is-a-symlink', path);
     if (e) return e;
     this.creatable(path);
     const t = Date.now();
@@ -131,17 +144,18 @@ export class ReferenceModel implements VfsSyncDriver {
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
     const { kind, created, modified, accessed } = e;
-    return { kind, size: kind === 'file' ? e.data.length : 0, created, modified, accessed };
+    return { kind, size: kind === 'directory' ? 0 : e.data.length, created, modified, accessed };
   }
 
   list(path: string): DirEntry[] {
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
-    if (e.kind === 'file') this.fail('not-a-directory', path);
+    if (e.kind !== 'directory') this.fail('not-a-directory', path);
     const out: DirEntry[] = [];
     for (const [p, child] of this.entries) {
       if (p !== '/' && parentOf(p) === path) {
-        out.push({ name: nameOf(p), kind: child.kind, size: child.kind === 'file' ? child.data.length : 0 });
+        const size = child.kind === 'directory' ? 0 : child.data.length;
+        out.push({ name: nameOf(p), kind: child.kind, size });
       }
     }
     return out;
@@ -168,14 +182,16 @@ export class ReferenceModel implements VfsSyncDriver {
     if (path === '/') this.fail('busy', path);
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
-    if (e.kind === 'file') this.fail('not-a-directory', path);
+    if (e.kind !== 'directory') this.fail('not-a-directory', path);
     for (const p of this.entries.keys())
       if (p !== path && within(path, p)) this.fail('directory-not-empty', path);
     this.entries.delete(path);
   }
 
   delete(path: string): void {
-    this.file(path);
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    if (e.kind === 'directory') this.fail('is-a-directory', path);
     this.entries.delete(path);
   }
 
@@ -188,8 +204,8 @@ export class ReferenceModel implements VfsSyncDriver {
     this.creatable(to);
     const target = this.entries.get(to);
     if (target) {
-      if (source.kind === 'file' && target.kind === 'directory') this.fail('is-a-directory', to);
-      if (source.kind === 'directory' && target.kind === 'file') this.fail('not-a-directory', to);
+      if (source.kind !== 'directory' && target.kind === 'directory') this.fail('is-a-directory', to);
+      if (source.kind === 'directory' && target.kind !== 'directory') this.fail('not-a-directory', to);
       if (source.kind === 'directory') this.fail('already-exists', to);
     }
     const moved = [...this.entries].filter(([p]) => p === from || within(from, p));
@@ -203,12 +219,28 @@ export class ReferenceModel implements VfsSyncDriver {
     if (times.accessed !== undefined) e.accessed = times.accessed;
     if (times.modified !== undefined) e.modified = times.modified;
   }
+
+  #symlink(path: string, target: string): void {
+    if (this.entries.has(path)) this.fail('already-exists', path);
+    this.creatable(path);
+    const t = Date.now();
+    const data = new TextEncoder().encode(target);
+    this.entries.set(path, { kind: 'symlink', data, created: t, modified: t, accessed: t });
+  }
+
+  #readlink(path: string): string {
+    const e = this.entries.get(path);
+    if (!e) this.fail('not-found', path);
+    if (e.kind !== 'symlink') this.fail('invalid-argument', path);
+    return new TextDecoder().decode(e.data);
+  }
 }
 
 /**
  * The reference model as a storage (both forms). Slow for big files (whole-buffer copies) but
  * obviously right; the kit tests itself against it, and it is a starting point for new backends.
+ * It stores symbolic links unless `symlinks` is `false`.
  */
-export function referenceStorage(): VfsStorage {
-  return toAsync(createSyncStorage(new ReferenceModel()));
+export function referenceStorage(options: { symlinks?: boolean } = {}): VfsStorage {
+  return toAsync(createSyncStorage(new ReferenceModel(options)));
 }

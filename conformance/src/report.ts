@@ -20,6 +20,7 @@ const SUITE_ORDER = Object.keys({
   list: 0,
   directories: 0,
   rename: 0,
+  links: 0,
   badInput: 0,
   nameLimits: 0,
   illFormed: 0,
@@ -65,6 +66,8 @@ export function claimVerifiers(capability: Capability, claims: Capabilities): re
     // Against other writers of the store where there can be any, else within the one object.
     case 'nativeIfFile':
       return claims.multiProcess ? ['sharedFiles'] : ['sharedFiles', 'writeExtents'];
+    case 'symlinks':
+      return ['links'];
   }
 }
 

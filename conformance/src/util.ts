@@ -33,6 +33,7 @@ export const SAMPLE_ARGUMENTS: Readonly<Record<Exclude<ArgumentKind, 'path'>, un
   times: { modified: 1 },
   extents: [[0, text('x')]],
   writeOptions: { modified: 1 },
+  linkTarget: 'target',
 };
 
 /**

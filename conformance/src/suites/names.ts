@@ -37,6 +37,8 @@ async function createWith(s: VfsStorage, op: StorageOperation, path: string, sou
       return s.mkdir(path);
     case 'rename':
       return s.rename(source, path);
+    case 'symlink':
+      return s.symlink(path, 'target');
     default:
       throw new Error(`no creating call for ${op}`);
   }
@@ -53,7 +55,8 @@ async function snapshot(s: VfsStorage, dir: string): Promise<Record<string, stri
       if (e.kind === 'directory') {
         out[path] = 'dir';
         pending.push(path);
-      } else out[path] = `file:${str(await s.read(path))}`;
+      } else if (e.kind === 'symlink') out[path] = `link:${await s.readlink(path)}`;
+      else out[path] = `file:${str(await s.read(path))}`;
     }
   }
   return out;
@@ -66,6 +69,8 @@ async function snapshot(s: VfsStorage, dir: string): Promise<Record<string, stri
 export function nameLimitsSuite(ctx: SuiteContext): void {
   describe('name and path limits', () => {
     const maxName = ctx.declared.limits?.maxNameLength ?? DEFAULT_MAX_NAME_LENGTH;
+    // `symlink` creates only in a store that stores links (elsewhere it is `unsupported`).
+    const creating = CREATING.filter(([op]) => op !== 'symlink' || ctx.declared.capabilities?.symlinks);
     const maxPath = ctx.declared.limits?.maxPathLength ?? DEFAULT_MAX_PATH_LENGTH;
     // `/t-0123456789/rename/` plus the name must fit the path limit for the name tests.
     const names: [string, string, string][] = [
@@ -82,7 +87,7 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
           const s = ctx.storage;
           expect(utf8(longest)).toBe(maxName);
           expect(utf8(tooLong)).toBeGreaterThan(maxName);
-          for (const [op] of CREATING) {
+          for (const [op] of creating) {
             await s.mkdir(ctx.path(op));
             await s.write(ctx.path(op, 'source'), text('s'));
             const before = await snapshot(s, ctx.dir);
@@ -117,7 +122,7 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
       await s.write(`${dir}/${'f'.repeat(rest)}`, text('edge'));
       expect(str(await s.read(`${dir}/${'f'.repeat(rest)}`))).toBe('edge');
       const before = await snapshot(s, ctx.dir);
-      for (const [op] of CREATING) {
+      for (const [op] of creating) {
         await expectError(
           () => createWith(s, op, `${dir}/${'g'.repeat(rest + 1)}`, `${dir}/s`),
           'name-too-long',

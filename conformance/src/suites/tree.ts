@@ -103,6 +103,8 @@ export function metadataSuite(ctx: SuiteContext): void {
         'atomicDirectoryRename',
         'persistent',
         'multiProcess',
+        'nativeIfFile',
+        'symlinks',
       ]) {
         expect(
           typeof (ctx.capabilities as unknown as Record<string, unknown>)[key],

@@ -7,6 +7,7 @@
  * | `already-exists` | the target exists and the operation would not replace it | `exist` |
  * | `not-a-directory` | a directory was expected (a parent, `list`, `rmdir`) but a file is there | `not-directory` |
  * | `is-a-directory` | a file was expected but a directory is there | `is-directory` |
+ * | `is-a-symlink` | a file's data was asked of a symbolic link (storage never follows links) | `loop` |
  * | `directory-not-empty` | `rmdir` of a directory that has entries | `not-empty` |
  * | `invalid-path` | relative, escaping the root, containing NUL, not a string, or an impossible move (into its own subtree) | `invalid` |
  * | `invalid-offset` | an offset, length or size that is not a non-negative safe integer | `invalid` |
@@ -25,6 +26,7 @@ export type VfsErrorCode =
   | 'already-exists'
   | 'not-a-directory'
   | 'is-a-directory'
+  | 'is-a-symlink'
   | 'directory-not-empty'
   | 'invalid-path'
   | 'invalid-offset'
@@ -44,6 +46,7 @@ export const VFS_ERROR_CODES: readonly VfsErrorCode[] = [
   'already-exists',
   'not-a-directory',
   'is-a-directory',
+  'is-a-symlink',
   'directory-not-empty',
   'invalid-path',
   'invalid-offset',
@@ -64,6 +67,7 @@ export type WasiErrorCode =
   | 'exist'
   | 'not-directory'
   | 'is-directory'
+  | 'loop'
   | 'not-empty'
   | 'invalid'
   | 'name-too-long'
@@ -80,6 +84,7 @@ const WASI_CODES: Record<VfsErrorCode, WasiErrorCode> = {
   'already-exists': 'exist',
   'not-a-directory': 'not-directory',
   'is-a-directory': 'is-directory',
+  'is-a-symlink': 'loop',
   'directory-not-empty': 'not-empty',
   'invalid-path': 'invalid',
   'invalid-offset': 'invalid',
@@ -112,6 +117,7 @@ const DEFAULT_MESSAGES: Record<VfsErrorCode, string> = {
   'already-exists': 'file or directory already exists',
   'not-a-directory': 'not a directory',
   'is-a-directory': 'is a directory',
+  'is-a-symlink': 'is a symbolic link',
   'directory-not-empty': 'directory not empty',
   'invalid-path': 'invalid path',
   'invalid-offset': 'invalid offset or size',

@@ -15,6 +15,7 @@ export {
   createStorage,
   createSyncStorage,
   isUint8Array,
+  MAX_LINK_TARGET,
   toAsync,
 } from './storage.js';
 export * from './store-url.js';

@@ -15,7 +15,9 @@ import type { VfsOperation, VfsSyncStorage } from './types.js';
  * (`invalid-argument`); `extents` is an array of `[offset, data]` pairs, each checked as an
  * `offset` and its `data` (`invalid-argument` when it is not such an array); `writeOptions` is
  * `undefined` or a {@link WriteExtentsOptions} object: `modified` a finite number, `ifFile` a
- * `FileIdentity` (`invalid-argument`). The sync bridge carries both, and `stat`'s `id`, as they are.
+ * `FileIdentity` (`invalid-argument`); `linkTarget` is a symbolic link's target: a string of 1 to
+ * 4,096 UTF-8 bytes without NUL or lone surrogate (`invalid-argument`), kept verbatim (never
+ * normalized). The sync bridge carries all of these, and `stat`'s `id`, as they are.
  */
 export type ArgumentKind =
   | 'path'
@@ -25,10 +27,11 @@ export type ArgumentKind =
   | 'data'
   | 'times'
   | 'extents'
-  | 'writeOptions';
+  | 'writeOptions'
+  | 'linkTarget';
 
 /** What an operation resolves to. */
-export type ResultKind = 'void' | 'bytes' | 'offset' | 'metadata' | 'entries' | 'boolean';
+export type ResultKind = 'void' | 'bytes' | 'offset' | 'metadata' | 'entries' | 'boolean' | 'text';
 
 /** One row of {@link OPERATIONS}. */
 export interface OperationSpec {
@@ -79,6 +82,8 @@ export const OPERATIONS: { readonly [K in StorageOperation]: Row<K> } = Object.f
   delete: { args: ['path'], mutating: true, result: 'void', code: 12 },
   rename: { args: ['path', 'path'], mutating: true, result: 'void', code: 13, creates: 1 },
   setTimes: { args: ['path', 'times'], mutating: true, result: 'void', code: 14 },
+  symlink: { args: ['path', 'linkTarget'], mutating: true, result: 'void', code: 20, creates: 0 },
+  readlink: { args: ['path'], mutating: false, result: 'text', code: 21 },
 } as const);
 
 /** The names of {@link OPERATIONS}, in table order. */

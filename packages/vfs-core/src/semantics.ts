@@ -14,30 +14,35 @@ export type Kind = FileKind | undefined;
 function parentMustBeDirectory(path: string, parent: Kind): void {
   if (parent === undefined) throw new VfsError('not-found', 'parent directory does not exist', { path });
   if (parent === 'file') throw new VfsError('not-a-directory', 'parent is a file', { path });
+  // Storage never follows links: a link stands where a directory is needed as a file would.
+  if (parent === 'symlink') throw new VfsError('not-a-directory', 'parent is a symbolic link', { path });
 }
 
 /**
- * For write, writeAt and append: whether the file exists already (`true`) or will be created
- * (`false`).
- * @throws `is-a-directory`; `not-found` / `not-a-directory` (parent, only when creating)
+ * For write, writeAt, writeExtents and append: whether the file exists already (`true`) or will be
+ * created (`false`).
+ * @throws `is-a-directory`; `is-a-symlink`; `not-found` / `not-a-directory` (parent, only when
+ *   creating)
  */
 export function checkFileTarget(path: string, existing: Kind, parent: Kind): boolean {
   if (existing === 'directory') throw new VfsError('is-a-directory', undefined, { path });
+  if (existing === 'symlink') throw new VfsError('is-a-symlink', undefined, { path });
   if (existing === 'file') return true;
   parentMustBeDirectory(path, parent);
   return false;
 }
 
-/** For read, readAt and setSize. @throws `not-found`; `is-a-directory` */
+/** For read, readAt and setSize. @throws `not-found`; `is-a-directory`; `is-a-symlink` */
 export function checkExistingFile(path: string, existing: Kind): void {
   if (existing === undefined) throw new VfsError('not-found', undefined, { path });
   if (existing === 'directory') throw new VfsError('is-a-directory', undefined, { path });
+  if (existing === 'symlink') throw new VfsError('is-a-symlink', undefined, { path });
 }
 
-/** For list. @throws `not-found`; `not-a-directory` */
+/** For list (and rmdir). @throws `not-found`; `not-a-directory` (a file or a symbolic link) */
 export function checkExistingDirectory(path: string, existing: Kind): void {
   if (existing === undefined) throw new VfsError('not-found', undefined, { path });
-  if (existing === 'file') throw new VfsError('not-a-directory', undefined, { path });
+  if (existing !== 'directory') throw new VfsError('not-a-directory', undefined, { path });
 }
 
 /** For stat and setTimes. @throws `not-found` */
@@ -57,6 +62,18 @@ export function checkMkdir(path: string, existing: Kind, parent: Kind): void {
 /** For create: the same rule as {@link checkMkdir}, since both make something new where nothing is. */
 export const checkCreate: (path: string, existing: Kind, parent: Kind) => void = checkMkdir;
 
+/**
+ * For symlink: the same rule as {@link checkMkdir} (anything at `path`, the root included, is
+ * `already-exists`; the parent must be a directory).
+ */
+export const checkSymlink: (path: string, existing: Kind, parent: Kind) => void = checkMkdir;
+
+/** For readlink. @throws `not-found`; `invalid-argument` (a file or a directory: not a link) */
+export function checkReadlink(path: string, existing: Kind): void {
+  if (existing === undefined) throw new VfsError('not-found', undefined, { path });
+  if (existing !== 'symlink') throw new VfsError('invalid-argument', 'not a symbolic link', { path });
+}
+
 /** For rmdir. @throws `busy` (root); `not-found`; `not-a-directory`; `directory-not-empty` */
 export function checkRmdir(path: string, existing: Kind, hasEntries: boolean): void {
   if (path === '/') throw new VfsError('busy', 'the root cannot be removed', { path });
@@ -64,12 +81,13 @@ export function checkRmdir(path: string, existing: Kind, hasEntries: boolean): v
   if (hasEntries) throw new VfsError('directory-not-empty', undefined, { path });
 }
 
-/** For delete. @throws `not-found`; `is-a-directory` */
+/** For delete, of a file or a symbolic link (never its target). @throws `not-found`; `is-a-directory` */
 export function checkDelete(path: string, existing: Kind): void {
-  checkExistingFile(path, existing);
+  if (existing === undefined) throw new VfsError('not-found', undefined, { path });
+  if (existing === 'directory') throw new VfsError('is-a-directory', undefined, { path });
 }
 
-/** What a valid rename does. */
+/** What a valid rename does; `replace-file` replaces a file or a symbolic link at the target. */
 export type RenamePlan = 'noop' | 'move' | 'replace-file';
 
 /**
@@ -92,9 +110,10 @@ export function checkRename(
   }
   parentMustBeDirectory(to, targetParent);
   if (target === undefined) return 'move';
-  if (source === 'file' && target === 'directory')
+  // A file and a symbolic link move alike: the link itself, never its target.
+  if (source !== 'directory' && target === 'directory')
     throw new VfsError('is-a-directory', undefined, { path: to });
-  if (source === 'directory' && target === 'file')
+  if (source === 'directory' && target !== 'directory')
     throw new VfsError('not-a-directory', undefined, { path: to });
   if (source === 'directory') {
     throw new VfsError('already-exists', 'directories are never merged', { path: to });

@@ -170,6 +170,7 @@ const ARG_CHECKS: Record<ArgumentKind, ArgCheck> = {
   times: (value, path) => checkTimes(value, path),
   extents: (value, path) => checkExtents(value, path),
   writeOptions: (value, path) => checkWriteOptions(value, path),
+  linkTarget: (value, path) => checkLinkTarget(value, path),
 };
 
 /** The checks of an operation's arguments after its path, and which argument it may create. */
@@ -204,6 +205,42 @@ const NOTHING = new Uint8Array(0);
 const timesOf = (options: WriteExtentsOptions | undefined): SetTimes | undefined =>
   options?.modified === undefined ? undefined : { modified: options.modified, accessed: options.modified };
 
+/** `symlink` of a driver that stores no links. */
+function noSymlinks(path: string): never {
+  throw new VfsError('unsupported', 'this storage does not store symbolic links', { path });
+}
+
+/** `readlink` of a driver that stores no links: whatever exists (`stat` found it) is not one. */
+function notALink(path: string, _meta: Metadata): never {
+  throw new VfsError('invalid-argument', 'not a symbolic link', { path });
+}
+
+/** The most UTF-8 bytes of a symbolic link's target (Linux's `PATH_MAX`). */
+export const MAX_LINK_TARGET = 4096;
+
+/** A symbolic link's target as the contract takes it (see `linkTarget` in `OPERATIONS`). */
+function checkLinkTarget(value: unknown, path: string): string {
+  if (typeof value !== 'string' || value === '' || value.includes('\0') || /[\uD800-\uDFFF]/u.test(value)) {
+    throw new VfsError(
+      'invalid-argument',
+      'a link target must be a well-formed, non-empty string without NUL',
+      {
+        path,
+      },
+    );
+  }
+  // A UTF-16 unit is 1 to 3 UTF-8 bytes: only a target of 1,366 to 4,096 units needs counting.
+  if (
+    value.length > MAX_LINK_TARGET ||
+    (value.length * 3 > MAX_LINK_TARGET && Buffer.byteLength(value, 'utf8') > MAX_LINK_TARGET)
+  ) {
+    throw new VfsError('invalid-argument', `a link target may have at most ${MAX_LINK_TARGET} UTF-8 bytes`, {
+      path,
+    });
+  }
+  return value;
+}
+
 function closedError(): VfsError {
   return new VfsError('io', 'storage is closed');
 }
@@ -215,6 +252,7 @@ function capabilitiesOf(driver: VfsDriver | VfsSyncDriver): Capabilities {
     exclusiveCreate: driver.create !== undefined && driver.capabilities?.exclusiveCreate !== false,
     // A driver that leaves writeExtents to core cannot check the precondition atomically either.
     nativeIfFile: driver.writeExtents !== undefined && driver.capabilities?.nativeIfFile === true,
+    symlinks: driver.symlink !== undefined && driver.capabilities?.symlinks !== false,
   });
 }
 
@@ -282,6 +320,8 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     append: emulatedAppend as Invoke,
     create: emulatedCreate as Invoke,
     writeExtents: emulatedWriteExtents as Invoke,
+    symlink: noSymlinks as Invoke,
+    readlink: (async (path: string) => notALink(path, await driver.stat(path))) as Invoke,
   };
   // A driver's own writeExtents that does not check ifFile itself (read per call: a backend may
   // learn what it can promise only once it has reached its server).
@@ -404,6 +444,8 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     append: emulatedAppend as Invoke,
     create: emulatedCreate as Invoke,
     writeExtents: emulatedWriteExtents as Invoke,
+    symlink: noSymlinks as Invoke,
+    readlink: ((path: string) => notALink(path, driver.stat(path))) as Invoke,
   };
   // As in createStorage: a driver's own writeExtents that does not check ifFile itself.
   const native = driver.writeExtents;

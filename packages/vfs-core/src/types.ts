@@ -1,16 +1,19 @@
 import { VfsError } from './errors.js';
 
-/** What a path names. */
-export type FileKind = 'file' | 'directory';
+/**
+ * What a path names. A `symlink` is a symbolic link: an entry holding a target path, which storage
+ * keeps verbatim and never follows (see {@link VfsStorage.symlink}); the WASI host resolves links.
+ */
+export type FileKind = 'file' | 'directory' | 'symlink';
 
 /**
  * What {@link VfsStorage.stat} returns. Times are milliseconds since the Unix epoch (fractions
  * allowed); backends store at least millisecond precision.
  */
 export interface Metadata {
-  /** `file` or `directory`. */
+  /** `file`, `directory` or `symlink` (`stat` never follows a link). */
   kind: FileKind;
-  /** Size in bytes; `0` for directories. */
+  /** Size in bytes; `0` for directories; a symlink's is its target's length in UTF-8 bytes. */
   size: number;
   /** When the entry was created. */
   created: number;
@@ -79,9 +82,9 @@ export function checkIfFile(
 export interface DirEntry {
   /** The entry's name within its directory (one path segment). */
   name: string;
-  /** `file` or `directory`. */
+  /** `file`, `directory` or `symlink`. */
   kind: FileKind;
-  /** Size in bytes; `0` for directories. */
+  /** Size in bytes, as {@link Metadata.size}. */
   size: number;
 }
 
@@ -159,6 +162,12 @@ export interface Capabilities {
    * before calling the driver (which then never sees the option). Default `false`.
    */
   nativeIfFile: boolean;
+  /**
+   * The backend stores symbolic links ({@link VfsStorage.symlink}, {@link VfsStorage.readlink}).
+   * When `false`, `symlink` fails with `unsupported` and nothing is ever a link; the WASI host then
+   * answers a guest's `symlink` with `unsupported`. Default `false`.
+   */
+  symlinks: boolean;
 }
 
 /** The defaults of every {@link Capabilities} flag: the weakest promise. */
@@ -170,6 +179,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   persistent: false,
   multiProcess: false,
   nativeIfFile: false,
+  symlinks: false,
 });
 
 /** Fills the flags a backend left out with their defaults. */
@@ -201,10 +211,11 @@ export function resolveCapabilities(declared: Partial<Capabilities> = {}): Capab
 export interface StorageLimits {
   /**
    * Most bytes the store may hold, its usage: the UTF-8 bytes of the name (last path segment) of
-   * every entry but the root, files and directories alike, plus the size of every file.
+   * every entry but the root, files, directories and links alike, plus the size of every file and
+   * of every link (its target's UTF-8 bytes).
    */
   readonly maxBytes?: number;
-  /** Most files the store may hold (directories are not counted). */
+  /** Most files the store may hold (symbolic links count as files, directories do not). */
   readonly maxFiles?: number;
   /** Largest size of one file, in bytes. */
   readonly maxFileSize?: number;
@@ -235,6 +246,12 @@ export interface StorageLimits {
  * **Offsets, lengths and sizes** must be non-negative safe integers, else `invalid-offset`.
  * **Data** must be a `Uint8Array` (a `Buffer` is one), else `invalid-argument`. Storage never keeps
  * a reference to a caller's buffer, and callers may keep or change the arrays it returns.
+ *
+ * **Symbolic links** are entries of their own kind that storage never follows: `stat`, `list`,
+ * `exists`, `delete`, `rename` and `setTimes` act on the link itself; asking a link for a file's
+ * data (`read`, `readAt`, `write`, `writeAt`, `writeExtents`, `append`, `setSize`) is
+ * `is-a-symlink`; a link where a directory is needed is what a file is there: `not-a-directory`
+ * for a creation's parent, `list` and `rmdir`, `not-found` for a lookup below it.
  *
  * **Errors** are always {@link VfsError}s; on any error nothing was changed. The contract fixes which
  * code wins when several apply, so every backend reports the same:
@@ -368,26 +385,46 @@ export interface VfsStorage {
   rmdir(path: string): Promise<void>;
 
   /**
-   * Deletes a file.
+   * Deletes a file, or a symbolic link (never its target).
    * @throws `not-found`; `is-a-directory`
    */
   delete(path: string): Promise<void>;
 
   /**
-   * Moves a file or a whole directory tree. A file replaces an existing file at `to`; a directory is
-   * never merged into an existing one. Renaming a path onto itself does nothing. Checks, in order:
-   * `busy` (either path is the root); `not-found` (`from`); `invalid-path` (a directory into its own
-   * subtree); `not-found` / `not-a-directory` (parent of `to`); then, when `to` exists,
-   * `is-a-directory` (file onto directory), `not-a-directory` (directory onto file) or
-   * `already-exists` (directory onto directory).
+   * Moves a file, a symbolic link (itself, never its target) or a whole directory tree. A file or
+   * link replaces an existing file or link at `to`; a directory is never merged into an existing
+   * one. Renaming a path onto itself does nothing. Checks, in order: `busy` (either path is the
+   * root); `not-found` (`from`); `invalid-path` (a directory into its own subtree); `not-found` /
+   * `not-a-directory` (parent of `to`); then, when `to` exists, `is-a-directory` (file or link onto
+   * directory), `not-a-directory` (directory onto file or link) or `already-exists` (directory onto
+   * directory).
    */
   rename(from: string, to: string): Promise<void>;
 
   /**
-   * Sets the access and/or modification time of a file or directory.
+   * Sets the access and/or modification time of a file, directory or symbolic link (the link's
+   * own, never its target's).
    * @throws `not-found`; `invalid-argument` (a time that is not a finite number)
    */
   setTimes(path: string, times: SetTimes): Promise<void>;
+
+  /**
+   * Creates at `path` a symbolic link holding `target`: any string of 1 to 4,096 UTF-8 bytes
+   * without NUL, absolute or relative, stored verbatim and never resolved or checked against what
+   * exists (a dangling link is fine). Note the order: the new entry first, as in every operation
+   * here (Node's `fs.symlink` and POSIX take the target first). The parent must exist. The link
+   * counts as a file in `maxFiles`, and its name and target in `maxBytes`.
+   * @throws `already-exists` (anything at `path`); `not-found` / `not-a-directory` (parent);
+   *   `invalid-argument` (a bad target); `quota-exceeded`; `read-only`; `unsupported` (the backend
+   *   does not declare {@link Capabilities.symlinks})
+   */
+  symlink(path: string, target: string): Promise<void>;
+
+  /**
+   * The target of the symbolic link at `path`, as {@link VfsStorage.symlink} stored it.
+   * @throws `not-found`; `invalid-argument` (a file or directory is at `path`: not a link)
+   */
+  readlink(path: string): Promise<string>;
 
   /** Releases what the storage holds (connections, handles). Calls after `close` are not allowed. */
   close(): Promise<void>;
@@ -422,6 +459,8 @@ export interface VfsSyncStorage {
   delete(path: string): void;
   rename(from: string, to: string): void;
   setTimes(path: string, times: SetTimes): void;
+  symlink(path: string, target: string): void;
+  readlink(path: string): string;
   /**
    * Stores what a caching layer holds back (for `path` only, when given), so that a crash of this
    * process cannot lose it; with `{ durable: true }`, also makes everything written so far survive
@@ -443,14 +482,18 @@ export interface VfsSyncStorage {
  * and validated offsets, sizes and data (core checks them once, in {@link createStorage}).
  * `append` and `create` may be left out (core then emulates them, see
  * {@link Capabilities.nativeAppend} and {@link Capabilities.exclusiveCreate}), as may
- * `writeExtents` (emulated with `writeAt`, see {@link VfsStorage.writeExtents}) and `close`. Errors
+ * `writeExtents` (emulated with `writeAt`, see {@link VfsStorage.writeExtents}) and `close`, and
+ * `symlink` / `readlink` by a backend that stores no links (core then answers `unsupported`, and
+ * `invalid-argument` for whatever exists). Errors
  * a driver throws that are not {@link VfsError}s become `io` errors.
  */
 export type VfsDriver = Omit<
   VfsStorage,
-  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'sync'
+  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'sync' | 'symlink' | 'readlink'
 > & {
   readonly capabilities?: Partial<Capabilities>;
+  symlink?(path: string, target: string): Promise<void>;
+  readlink?(path: string): Promise<string>;
   append?(path: string, data: Uint8Array): Promise<number>;
   create?(path: string): Promise<void>;
   writeExtents?(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Promise<void>;
@@ -460,9 +503,11 @@ export type VfsDriver = Omit<
 /** The synchronous {@link VfsDriver}. */
 export type VfsSyncDriver = Omit<
   VfsSyncStorage,
-  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close'
+  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'symlink' | 'readlink'
 > & {
   readonly capabilities?: Partial<Capabilities>;
+  symlink?(path: string, target: string): void;
+  readlink?(path: string): string;
   append?(path: string, data: Uint8Array): number;
   create?(path: string): void;
   writeExtents?(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void;

@@ -44,6 +44,8 @@ describe('the operation table', () => {
       create: 17,
       flush: 18,
       writeExtents: 19,
+      symlink: 20,
+      readlink: 21,
     });
     expect(new Set(Object.values(Op)).size).toBe(Object.keys(Op).length);
     // 16 was the bridge's own writeMany, which writeExtents replaced: never given to another.

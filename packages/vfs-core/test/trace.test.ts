@@ -6,8 +6,10 @@ import {
   checkExists,
   checkFileTarget,
   checkMkdir,
+  checkReadlink,
   checkRename,
   checkRmdir,
+  checkSymlink,
   createStorage,
   createSyncStorage,
   type DirEntry,
@@ -29,13 +31,19 @@ import {
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-/** A small synchronous driver (files and directories in a Map) with the contract's error rules. */
+/**
+ * A small synchronous driver (files, links and directories in Maps) with the contract's error
+ * rules.
+ */
 function mapDriver(): VfsSyncDriver {
   const files = new Map<string, Uint8Array>();
+  const links = new Map<string, string>();
   const dirs = new Set(['/']);
-  const kind = (p: string): Kind => (files.has(p) ? 'file' : dirs.has(p) ? 'directory' : undefined);
+  const kind = (p: string): Kind =>
+    files.has(p) ? 'file' : links.has(p) ? 'symlink' : dirs.has(p) ? 'directory' : undefined;
+  const size = (p: string) => files.get(p)?.length ?? Buffer.byteLength(links.get(p) ?? '');
   const children = (p: string) =>
-    [...dirs, ...files.keys()].filter((q) => q !== '/' && parentPath(q) === p && q !== p);
+    [...dirs, ...files.keys(), ...links.keys()].filter((q) => q !== '/' && parentPath(q) === p && q !== p);
   const store = (p: string, content: Uint8Array) => {
     checkFileTarget(p, kind(p), kind(parentPath(p)));
     files.set(p, content);
@@ -66,14 +74,14 @@ function mapDriver(): VfsSyncDriver {
     stat(p) {
       const k = kind(p);
       checkExists(p, k);
-      return { kind: k, size: files.get(p)?.length ?? 0, created: 1, modified: 2, accessed: 3 };
+      return { kind: k, size: size(p), created: 1, modified: 2, accessed: 3 };
     },
     list(p): DirEntry[] {
       checkExistingDirectory(p, kind(p));
       return children(p).map((q) => ({
         name: q.slice(q.lastIndexOf('/') + 1),
         kind: kind(q)!,
-        size: files.get(q)?.length ?? 0,
+        size: size(q),
       }));
     },
     exists: (p) => kind(p) !== undefined,
@@ -88,26 +96,44 @@ function mapDriver(): VfsSyncDriver {
     delete(p) {
       checkDelete(p, kind(p));
       files.delete(p);
+      links.delete(p);
     },
     rename(from, to) {
       const source = kind(from);
       if (checkRename(from, to, source, kind(to), kind(parentPath(to))) === 'noop') return;
       if (source === 'directory')
         throw new VfsError('unsupported', 'test driver: files only', { path: from });
-      files.set(to, files.get(from)!);
-      files.delete(from);
+      // A file or a link replaces a file or a link.
+      if (source === 'symlink') {
+        files.delete(to);
+        links.set(to, links.get(from)!);
+        links.delete(from);
+      } else {
+        links.delete(to);
+        files.set(to, files.get(from)!);
+        files.delete(from);
+      }
     },
     setTimes(p) {
       checkExists(p, kind(p));
     },
+    symlink(p, target) {
+      checkSymlink(p, kind(p), kind(parentPath(p)));
+      links.set(p, target);
+    },
+    readlink(p) {
+      checkReadlink(p, kind(p));
+      return links.get(p)!;
+    },
   };
 }
 
-/** A store with `/d/f` (`hello`) and an empty `/e`, set up before tracing. */
+/** A store with `/d/f` (`hello`), a link `/d/k` to it and an empty `/e`, set up before tracing. */
 function seeded(): VfsSyncStorage {
   const s = createSyncStorage(mapDriver());
   s.mkdir('/d');
   s.write('/d/f', enc('hello'));
+  s.symlink('/d/k', 'f');
   s.mkdir('/e');
   return s;
 }
@@ -139,6 +165,8 @@ const CALLS: { [K in StorageOperation]: { args: unknown[]; bytes?: number } } = 
   delete: { args: ['/d/f'] },
   rename: { args: ['/d/f', '/d/h'] },
   setTimes: { args: ['/d/f', { modified: 5 }] },
+  symlink: { args: ['/d/l', '../d/f'] },
+  readlink: { args: ['/d/k'] },
 };
 
 type Invoke = (...args: unknown[]) => unknown;
@@ -228,6 +256,9 @@ describe.each(FORMS)('trace: $name', ({ sync, make }) => {
       ['stat', ['relative'], 'invalid-path'],
       ['rename', ['/d/f', '/e'], 'is-a-directory'],
       ['rmdir', ['/'], 'busy'],
+      ['symlink', ['/d/f', 'x'], 'already-exists'],
+      ['readlink', ['/d/f'], 'invalid-argument'],
+      ['read', ['/d/k'], 'is-a-symlink'],
     ];
     for (const [op, args, code] of cases) {
       const { events, options } = recorder();

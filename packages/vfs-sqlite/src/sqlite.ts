@@ -688,6 +688,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       persistent: !db.memory,
       multiProcess: !db.memory,
       nativeIfFile: true,
+      symlinks: false,
     } satisfies Capabilities,
     read: (path) => run(path, () => readRangeOf(path, 0, 0, true)),
     readAt: (path, offset, length) => run(path, () => readRangeOf(path, offset, length, false)),

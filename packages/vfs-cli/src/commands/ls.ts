@@ -1,4 +1,4 @@
-import { joinPath, type Metadata } from '@eryx/vfs-core';
+import { type FileKind, joinPath, type Metadata } from '@eryx/vfs-core';
 import type { CommandSpec } from '../command.js';
 import { formatTime, isoTime } from '../format.js';
 import { expectCount, storePath, takeStore } from '../operands.js';
@@ -6,7 +6,7 @@ import { mapLimit, sortByName } from '../walk.js';
 
 interface Row {
   name: string;
-  kind: 'file' | 'directory';
+  kind: FileKind;
   size: number;
   meta?: Metadata;
 }

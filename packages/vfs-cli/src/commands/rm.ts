@@ -1,4 +1,4 @@
-import { isVfsError } from '@eryx/vfs-core';
+import { type FileKind, isVfsError } from '@eryx/vfs-core';
 import type { CommandSpec } from '../command.js';
 import { CliError, EXIT } from '../errors.js';
 import { expectCount, storePath, takeStore } from '../operands.js';
@@ -30,7 +30,7 @@ export const rm: CommandSpec = {
     }
     const { storage } = await ctx.open(store, { mustExist: values.force !== true });
     for (const path of paths) {
-      let kind: 'file' | 'directory';
+      let kind: FileKind;
       try {
         kind = (await storage.stat(path)).kind;
       } catch (error) {

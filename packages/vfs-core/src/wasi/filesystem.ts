@@ -11,14 +11,15 @@ import type {
   PathFlags,
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { isVfsError, VfsError } from '../errors.js';
-import { normalizePath, parentPath } from '../path.js';
-import { knownNormal } from '../path-memo.js';
+import { parentPath } from '../path.js';
+import { MAX_LINK_TARGET } from '../storage.js';
 import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
 import { metadataHash } from './hash.js';
 import { releaseRep } from './jco.js';
 import type { Mount, Node } from './mount.js';
 import { isOrphanPath, ORPHANS_DIRECTORY, ORPHANS_NAME } from './orphans.js';
+import { resolvePath } from './resolve.js';
 import { InputStream, OutputStream } from './streams.js';
 import type { Located, MountTree } from './tree.js';
 
@@ -75,7 +76,7 @@ function fromTimestamp(timestamp: NewTimestamp): number | undefined {
 }
 
 function descriptorType(kind: FileKind): DescriptorType {
-  return kind === 'directory' ? 'directory' : 'regular-file';
+  return kind === 'directory' ? 'directory' : kind === 'symlink' ? 'symbolic-link' : 'regular-file';
 }
 
 function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
@@ -90,44 +91,17 @@ function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
 }
 
 /**
- * Resolves a guest path relative to a directory of a mount. Storage has no symlinks, so `..` is
- * resolved lexically; a path that leaves the mount (or is absolute) is `not-permitted`, as in
- * wasmtime.
- */
-function resolve(dir: string, path: string): string {
-  if (typeof path !== 'string' || path.includes('\0')) return fail('invalid');
-  if (path === '') return fail('no-entry');
-  if (path.startsWith('/')) return fail('not-permitted');
-  const joined = dir === '/' ? `/${path}` : `${dir}/${path}`;
-  // Most paths have no "." or ".." segment and no empty one: joined to a normal directory, they
-  // are normal already, and the storage's own check of the same string is then a comparison.
-  if (
-    path.charCodeAt(0) !== 46 /* . */ &&
-    !path.includes('/.') &&
-    !path.includes('//') &&
-    !path.endsWith('/')
-  ) {
-    return knownNormal(joined);
-  }
-  try {
-    return normalizePath(joined);
-  } catch (error) {
-    if (isVfsError(error, 'invalid-path')) return fail('not-permitted');
-    throw error;
-  }
-}
-
-/**
- * Where a path relative to a directory descriptor lives. It is resolved within the directory's
- * mount (never above its root, see {@link resolve}), then routed through the tree: a path at or
- * below a mount point nested in that mount (or a synthetic directory) belongs to that mount.
+ * Where a path relative to a directory descriptor lives: resolved within that directory (never
+ * above it), links followed as {@link resolvePath} does (the last component's only with `follow`),
+ * and routed through the tree: a path at or below a mount point nested in the directory's mount
+ * (or a synthetic directory) belongs to that mount.
  *
  * The orphan directory of a storage mount (see `Mount`) does not exist for the guest: a path into
  * it is `no-entry`, and making it (`creates`: the path is the new name of a creation or a rename)
  * is `not-permitted`.
  */
-function locate(context: HostContext, dir: Node, path: string, creates = false): Located {
-  const located = context.tree.locateIn(dir.mount, resolve(dir.path, path));
+function locate(context: HostContext, dir: Node, path: string, creates = false, follow = false): Located {
+  const located = resolvePath(context.tree, dir, path, follow);
   if (located.mount.hidesOrphans && isOrphanPath(located.path)) {
     return fail(creates && located.path === ORPHANS_DIRECTORY ? 'not-permitted' : 'no-entry');
   }
@@ -315,8 +289,8 @@ export class Descriptor {
   }
 
   /** Where `path` relative to the directory `dir` (this descriptor's node) lives (see {@link locate}). */
-  #locate(dir: Node, path: string, creates = false): Located {
-    return locate(this.#context, dir, path, creates);
+  #locate(dir: Node, path: string, creates = false, follow = false): Located {
+    return locate(this.#context, dir, path, creates, follow);
   }
 
   readViaStream(offset: bigint): InputStream {
@@ -473,7 +447,9 @@ export class Descriptor {
   createDirectoryAt(path: string): void {
     this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path, true);
+      // `mkdir("name/")` is `mkdir("name")`: a link there, dangling or not, is EEXIST, not followed.
+      const trimmed = typeof path === 'string' && path.length > 1 ? path.replace(/(?<=[^/])\/+$/, '') : path;
+      const { mount, path: target } = this.#locate(dir, trimmed, true);
       mount.assertWritable(target);
       mount.storage.mkdir(target);
     });
@@ -483,20 +459,20 @@ export class Descriptor {
     return this.#run(() => toStat(this.#node.stat(), this.#node.unlinked ? 0n : 1n));
   }
 
-  statAt(_pathFlags: PathFlags, path: string): DescriptorStat {
+  statAt(pathFlags: PathFlags, path: string): DescriptorStat {
     return this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path);
+      const { mount, path: target } = this.#locate(dir, path, false, !!pathFlags?.symlinkFollow);
       const meta = mount.storage.stat(target);
-      if (meta.kind === 'file' && wantsDirectory(path)) return fail('not-directory');
+      if (meta.kind !== 'directory' && wantsDirectory(path)) return fail('not-directory');
       return toStat(meta, 1n);
     });
   }
 
-  setTimesAt(_pathFlags: PathFlags, path: string, atime: NewTimestamp, mtime: NewTimestamp): void {
+  setTimesAt(pathFlags: PathFlags, path: string, atime: NewTimestamp, mtime: NewTimestamp): void {
     this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path);
+      const { mount, path: target } = this.#locate(dir, path, false, !!pathFlags?.symlinkFollow);
       mount.assertWritable(target);
       const accessed = fromTimestamp(atime);
       const modified = fromTimestamp(mtime);
@@ -508,11 +484,11 @@ export class Descriptor {
     });
   }
 
-  linkAt(_oldPathFlags: PathFlags, oldPath: string, newDescriptor: Descriptor, newPath: string): void {
+  linkAt(oldPathFlags: PathFlags, oldPath: string, newDescriptor: Descriptor, newPath: string): void {
     this.#run(() => {
       const dir = this.#directory();
       const other = Descriptor.#opened(newDescriptor);
-      const from = this.#locate(dir, oldPath);
+      const from = this.#locate(dir, oldPath, false, !!oldPathFlags?.symlinkFollow);
       const to = other.#locate(other.#directory(), newPath, true);
       from.mount.storage.stat(from.path);
       to.mount.assertWritable(to.path);
@@ -526,10 +502,12 @@ export class Descriptor {
     });
   }
 
-  openAt(_pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
+  openAt(pathFlags: PathFlags, path: string, openFlags: OpenFlags, flags: DescriptorFlags): Descriptor {
     return this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path, !!openFlags.create);
+      // O_CREAT|O_EXCL never follows a final link (POSIX): the link itself is what exists.
+      const follow = !!pathFlags?.symlinkFollow && !(openFlags.create && openFlags.exclusive);
+      const { mount, path: target } = this.#locate(dir, path, !!openFlags.create, follow);
       const wantsWrite = !!flags.write || !!openFlags.truncate;
       const wantsDir = !!openFlags.directory || wantsDirectory(path);
       let kind: FileKind | undefined;
@@ -547,6 +525,8 @@ export class Descriptor {
       }
 
       if (kind !== undefined && openFlags.create && openFlags.exclusive) return fail('exist');
+      // A link not followed (O_NOFOLLOW) cannot be opened: ELOOP, as Linux has it.
+      if (kind === 'symlink') return fail('loop');
       if (kind === undefined) {
         if (!openFlags.create) return fail('no-entry');
         if (wantsDir) return fail('invalid');
@@ -560,7 +540,7 @@ export class Descriptor {
         }
         kind = 'file';
       }
-      if (kind === 'file' && wantsDir) return fail('not-directory');
+      if (kind !== 'directory' && wantsDir) return fail('not-directory');
       if (kind === 'directory' && openFlags.create && !openFlags.directory) return fail('is-directory');
       if (kind === 'directory' && wantsWrite) return fail('is-directory');
       if (wantsWrite) mount.assertWritable(target);
@@ -589,9 +569,13 @@ export class Descriptor {
     return this.#run(() => {
       const dir = this.#directory();
       const { mount, path: target } = this.#locate(dir, path);
-      mount.storage.stat(target);
-      // Nothing in storage is a symlink: readlink of a file or directory is EINVAL.
-      return fail('invalid');
+      if (!mount.links) {
+        mount.storage.stat(target);
+        // Nothing in this mount is a link: readlink of a file or directory is EINVAL.
+        return fail('invalid');
+      }
+      // A file or a directory is EINVAL too (storage says `invalid-argument`).
+      return mount.storage.readlink(target);
     });
   }
 
@@ -634,12 +618,12 @@ export class Descriptor {
       const fromKind = mount.kindOf(from);
       if (fromKind === undefined) return fail('no-entry');
       const toKind = mount.kindOf(to);
-      if (fromKind === 'file' && wantsDirectory(oldPath)) return fail('not-directory');
+      if (fromKind !== 'directory' && wantsDirectory(oldPath)) return fail('not-directory');
       if (fromKind === 'directory' && toKind === 'directory') {
         if (mount.storage.list(to).length > 0) return fail('not-empty');
         if (to.startsWith(`${from}/`)) return fail('invalid');
         replaceEmptyDirectory(mount, from, to);
-      } else if (fromKind === 'file' && toKind === 'file') {
+      } else if (fromKind !== 'directory' && toKind === 'file') {
         // An open target lives on as an orphan; if the rename fails, it is still there.
         mount.replaceFile(from, to);
       } else {
@@ -655,9 +639,16 @@ export class Descriptor {
       if (typeof oldPath !== 'string') return fail('invalid');
       const { mount, path: target } = this.#locate(dir, newPath, true);
       mount.assertWritable(target);
-      if (mount.kindOf(target) !== undefined) return fail('exist');
-      // Symlinks are refused everywhere: in a host directory one could point outside it.
-      return fail('unsupported');
+      if (!mount.links) {
+        if (mount.kindOf(target) !== undefined) return fail('exist');
+        // A host directory refuses links (one could point outside it), as does storage without them.
+        return fail('unsupported');
+      }
+      // Linux: an empty target is ENOENT, a longer one than PATH_MAX ENAMETOOLONG.
+      if (oldPath === '') return fail('no-entry');
+      if (Buffer.byteLength(oldPath, 'utf8') > MAX_LINK_TARGET) return fail('name-too-long');
+      if (oldPath.includes('\0')) return fail('invalid');
+      mount.storage.symlink(target, oldPath);
     });
   }
 
@@ -670,6 +661,7 @@ export class Descriptor {
       if (kind === undefined) return fail('no-entry');
       if (kind === 'directory') return fail('is-directory');
       if (wantsDirectory(path)) return fail('not-directory');
+      // A link is removed like a file (never its target); no descriptor is ever open on one.
       // An open file lives on as an orphan (see Mount); the common case is one delete.
       mount.unlinkFile(target);
     });
@@ -693,10 +685,10 @@ export class Descriptor {
     );
   }
 
-  metadataHashAt(_pathFlags: PathFlags, path: string): MetadataHashValue {
+  metadataHashAt(pathFlags: PathFlags, path: string): MetadataHashValue {
     return this.#run(() => {
       const dir = this.#directory();
-      const { mount, path: target } = this.#locate(dir, path);
+      const { mount, path: target } = this.#locate(dir, path, false, !!pathFlags?.symlinkFollow);
       // A file open at this path is the one stored there (an unlinked one has left the mount's
       // open nodes), so storage answers for both.
       return metadataHash(mount.hashSeed, target, mount.storage.stat(target).created);

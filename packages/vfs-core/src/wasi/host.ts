@@ -162,16 +162,21 @@ function isHostFiles(storage: VfsSyncStorage | VfsStorage): boolean {
  *
  * **One tree.** The guest sees every mount at its path, and the directories leading to mount points
  * as synthetic read-only directories: with mounts `/data` and `/host/etc`, listing `/` shows
- * `data` and `host`, and `/host` shows `etc` (a preopen `/` is added when nothing is mounted
- * there). A mount point hides a same-named entry of the storage it lies in. Paths resolve within
- * the mount of the directory they are relative to: `..` above a mount's root is `not-permitted`
- * (as in wasmtime), a rename or link between two mounts is `cross-device`, and symlinks and hard
- * links cannot be created anywhere (`unsupported`, `not-permitted`).
+ * `data` and `host`, and `/host` shows `etc` (a preopen `/` is added when something is mounted,
+ * but not there; a host without mounts preopens nothing). A mount point hides a same-named entry
+ * of the storage it lies in. Paths resolve within the directory they are relative to, as WASI
+ * defines capabilities: `..` above it is `not-permitted` (as in wasmtime), and a rename or link
+ * between two mounts is `cross-device`.
+ *
+ * **Symbolic links** live in mounts whose storage stores them (`capabilities.symlinks`: memory,
+ * SQLite, PostgreSQL, S3); the host resolves them itself, within the directory a path is relative
+ * to and within the link's own mount (a target leaving either is `not-permitted`, more than 40
+ * links `loop`; see `resolvePath`). Elsewhere (a host directory, storage without links) `symlink`
+ * is `unsupported`. Hard links are `not-permitted` everywhere.
  *
  * Every call is its own world: two hosts never see each other's mounts or output. Guest failures
  * are always reported as `wasi:filesystem` error codes, never as traps: a storage error becomes
- * its code (see `toWasiErrorCode`), symlinks are `unsupported`, hard links `not-permitted`, and
- * anything unexpected `io`.
+ * its code (see `toWasiErrorCode`) and anything unexpected `io`.
  *
  * Open files behave as POSIX expects: a file unlinked (or replaced by a rename) while open stays
  * readable and writable through its open descriptors and never reappears at its path; an append

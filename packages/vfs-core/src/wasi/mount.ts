@@ -245,6 +245,11 @@ export class Mount {
   readonly #orphanage: Orphanage | undefined;
   /** Whether guests must not see {@link ORPHANS_DIRECTORY} here (every storage mount). */
   readonly hidesOrphans: boolean;
+  /**
+   * Whether the storage stores symbolic links (`capabilities.symlinks`), so that lookups must look
+   * for them (see `resolvePath`). Never for a host directory: it stores none.
+   */
+  readonly links: boolean;
   /** Bytes of the memory copies of this mount's unlinked open files. */
   #copied = 0;
 
@@ -257,6 +262,7 @@ export class Mount {
   ) {
     this.hashSeed = hashSeed(guestPath);
     this.hidesOrphans = keepOrphans === 'storage';
+    this.links = this.hidesOrphans && storage.capabilities?.symlinks === true;
     this.#orphanage = this.hidesOrphans && !readOnly ? new Orphanage(storage) : undefined;
   }
 
@@ -270,7 +276,7 @@ export class Mount {
     const parent = parentPath(path);
     const kind = this.kindOf(parent);
     if (kind === undefined) throw new VfsError('not-found', undefined, { path: parent });
-    if (kind === 'file') throw new VfsError('not-a-directory', undefined, { path: parent });
+    if (kind !== 'directory') throw new VfsError('not-a-directory', undefined, { path: parent });
   }
 
   /** @throws `read-only` when the mount is read-only (after {@link assertParent}, in Linux's order). */

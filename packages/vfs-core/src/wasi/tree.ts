@@ -40,7 +40,8 @@ export class MountTree {
         this.#children.set(dir, names);
       }
     }
-    if (!points.has('/')) this.#syntheticDirs.add('/');
+    // No mounts, no preopen: a guest given nothing sees no directory at all (fd 3 is invalid).
+    if (points.size > 0 && !points.has('/')) this.#syntheticDirs.add('/');
     this.synthetic = new Mount('/', syntheticStorage(this.#syntheticDirs), true);
     this.#leaves = new Set(
       mounts.filter(

@@ -1,0 +1,52 @@
+import { createSyncStorage } from '@eryx/vfs-core';
+import { createWasiHost } from '@eryx/vfs-core/wasi';
+import { memory } from '@eryx/vfs-memory';
+import { describe, expect, it } from 'vitest';
+import { wasiCodeOf as codeOf, R, RW, root } from './descriptors.js';
+
+/*
+ * Issue #22, items 4 and 5: a path may not climb above the directory it is relative to; a host
+ * given no mounts preopens nothing; storage without symbolic links answers `unsupported`.
+ */
+
+describe('hosts without links, and without mounts', () => {
+  it('answers unsupported where storage stores no links', () => {
+    const inner = memory().sync;
+    const { symlink: _s, readlink: _r, capabilities: _c, ...rest } = inner;
+    const noLinks = createSyncStorage({ ...rest } as never);
+    const host = createWasiHost({ mounts: { '/data': noLinks } });
+    const dir = root(host);
+    dir.openAt({}, 'a.txt', { create: true }, RW);
+    expect(codeOf(() => dir.symlinkAt('a.txt', 'link'))).toBe('unsupported');
+    expect(codeOf(() => dir.symlinkAt('a.txt', 'a.txt'))).toBe('exist');
+    expect(codeOf(() => dir.readlinkAt('a.txt'))).toBe('invalid');
+    expect(codeOf(() => dir.readlinkAt('missing'))).toBe('no-entry');
+  });
+
+  it('preopens nothing when given no mounts', () => {
+    const host = createWasiHost({ mounts: {} });
+    const preopens = host.imports['wasi:filesystem/preopens'] as { getDirectories(): unknown[] };
+    expect(preopens.getDirectories()).toEqual([]);
+    // With a mount elsewhere, `/` is the synthetic directory that lists it.
+    const withMount = createWasiHost({ mounts: { '/data': memory() } });
+    expect(
+      (withMount.imports['wasi:filesystem/preopens'] as { getDirectories(): [unknown, string][] })
+        .getDirectories()
+        .map(([, path]) => path),
+    ).toEqual(['/data', '/']);
+  });
+
+  it('confines a path to the directory it is relative to, not only to the mount', () => {
+    const host = createWasiHost({ mounts: { '/data': memory() } });
+    const dir = root(host);
+    dir.createDirectoryAt('dir');
+    dir.createDirectoryAt('dir/nested');
+    dir.openAt({}, 'x', { create: true }, RW);
+    const opened = dir.openAt({}, 'dir', { directory: true }, R);
+    expect(codeOf(() => opened.statAt({}, 'nested/../../x'))).toBe('not-permitted');
+    expect(codeOf(() => opened.openAt({}, '../x', {}, R))).toBe('not-permitted');
+    expect(codeOf(() => opened.openAt({}, 'nested/../../dir/x', { create: true }, RW))).toBe('not-permitted');
+    expect(opened.statAt({}, 'nested/..').type).toBe('directory');
+    expect(dir.statAt({}, 'dir/nested/../../x').type).toBe('regular-file');
+  });
+});
