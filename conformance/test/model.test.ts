@@ -1,8 +1,10 @@
+import { createSyncStorage, toAsync } from '@eryx/vfs-core';
 import { describe } from 'vitest';
 import {
   badInputSuite,
   linksSuite,
   nameLimitsSuite,
+  ReferenceModel,
   referenceStorage,
   runConformance,
   useConformanceContext,
@@ -28,4 +30,14 @@ describe('reference model without links', () => {
       nameLimitsSuite(ctx);
     });
   }
+});
+
+// A model kept across storage objects, claiming `persistent`: the links sub-suite's reopen test.
+describe('reference model kept across storage objects', () => {
+  const kept = new ReferenceModel();
+  Object.assign(kept.capabilities, { persistent: true });
+  const open = () => toAsync(createSyncStorage(kept));
+  const declared = { limits: undefined, sync: true, capabilities: { ...open().capabilities } };
+  const ctx = useConformanceContext({ name: 'kept', create: open, reopen: open }, 'async', declared);
+  linksSuite(ctx);
 });

@@ -35,6 +35,7 @@ describe.each(forms)('readOnly (%s)', (_, make) => {
     const inner = referenceStorage();
     await inner.mkdir('/d');
     await inner.write('/d/f', text('keep'));
+    await inner.symlink('/d/l', 'f');
     return { inner, view: make(inner) };
   }
 
@@ -47,18 +48,19 @@ describe.each(forms)('readOnly (%s)', (_, make) => {
       }
     }
     expect(str(await inner.read('/d/f'))).toBe('keep');
-    expect((await inner.list('/d')).map((e) => e.name)).toEqual(['f']);
+    expect((await inner.list('/d')).map((e) => e.name)).toEqual(['f', 'l']);
     expect(await inner.exists('/elsewhere')).toBe(false);
   });
 
   it('passes every read operation through', async () => {
     const { view } = await seeded();
     for (const op of READ_OPERATIONS) {
-      const path = op === 'list' ? '/d' : '/d/f';
+      const path = op === 'list' ? '/d' : op === 'readlink' ? '/d/l' : '/d/f';
       await expect(callOf(view, op, path)(), op).resolves.toBeDefined();
     }
     expect(str(await view.read('/d/f'))).toBe('keep');
     expect((await view.stat('/d/f')).size).toBe(4);
+    expect(await view.readlink('/d/l')).toBe('f');
   });
 
   it('checks arguments first: a bad path is invalid-path, not read-only', async () => {

@@ -58,8 +58,11 @@ describe('conformanceReport', () => {
       exclusiveCreate: ['concurrency'],
       atomicRename: ['atomicity'],
       atomicDirectoryRename: ['atomicity'],
+      // The model stores links: the links sub-suite, which always runs, verifies the claim.
+      symlinks: ['links'],
     });
     expect(report.run.async).toContain('atomicity');
+    expect(report.run.sync).toContain('links');
     expect(report.run.sync).toContain('atomicity');
     expect(report.run.async).not.toContain('persistence');
   });

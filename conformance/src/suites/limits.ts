@@ -15,7 +15,8 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /**
  * The whole store's usage, walked with `list`: `bytes` as `maxBytes` counts them (the UTF-8 bytes of
- * every entry's name, files and directories, plus every file's size), and the number of files.
+ * every entry's name, files, directories and links, plus every file's size and every link's, its
+ * target's UTF-8 bytes), and the number of files, links counted as files (as `maxFiles` counts).
  */
 async function usage(s: VfsStorage): Promise<{ bytes: number; files: number }> {
   const total = { bytes: 0, files: 0 };
@@ -26,6 +27,7 @@ async function usage(s: VfsStorage): Promise<{ bytes: number; files: number }> {
       total.bytes += utf8(e.name);
       if (e.kind === 'directory') pending.push(dir === '/' ? `/${e.name}` : `${dir}/${e.name}`);
       else {
+        // A file's size, or a link's: its target's UTF-8 bytes.
         total.bytes += e.size;
         total.files += 1;
       }
@@ -45,7 +47,8 @@ async function snapshot(s: VfsStorage): Promise<Record<string, string>> {
       if (e.kind === 'directory') {
         out[path] = 'dir';
         pending.push(path);
-      } else {
+      } else if (e.kind === 'symlink') out[path] = `link:${e.size}:${await s.readlink(path)}`;
+      else {
         const digest = createHash('sha1')
           .update(await s.read(path))
           .digest('hex');
@@ -349,6 +352,84 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.delete(ctx.path('other'));
         await s.append(ctx.path('other'), text('x'));
         expect((await usage(s)).files, 'files in the whole store').toBe(max);
+      });
+
+    const links = ctx.declared.capabilities?.symlinks === true;
+    if (links && declared.maxFiles !== undefined)
+      it('maxFiles: a symbolic link counts as a file; deleting or replacing it frees the slot', async () => {
+        const max = declaredLimits(ctx.storage)?.maxFiles;
+        if (max === undefined)
+          expect.fail('the store declared this limit when the suite was registered, but not now');
+        const s = ctx.storage;
+        const room = max - (await usage(s)).files;
+        if (room < 2 || room > MAX_FILL_FILES) return;
+        const bytes = declaredLimits(s)?.maxBytes;
+        if (bytes !== undefined && bytes - (await usage(s)).bytes < room * utf8(`f${room}`) + 100) return;
+        await s.mkdir(ctx.path('many'));
+        const names = Array.from({ length: room - 1 }, (_, i) => ctx.path('many', `f${i}`));
+        await inParallel(names, 16, (name) => s.write(name, new Uint8Array(0)));
+        await s.symlink(ctx.path('l0'), 't');
+        expect((await usage(s)).files, 'files in the whole store, the link included').toBe(max);
+        await expectRefused(s, () => s.symlink(ctx.path('l1'), 't'), 'quota-exceeded');
+        await expectRefused(s, () => s.write(ctx.path('new'), text('x')), 'quota-exceeded');
+        await expectRefused(s, () => s.create(ctx.path('new')), 'quota-exceeded');
+        // Directories still work; a link onto a file replaces it: one slot freed.
+        await s.mkdir(ctx.path('dir'));
+        await s.delete(ctx.path('l0'));
+        await s.symlink(ctx.path('l1'), 't');
+        await s.rename(ctx.path('l1'), names[0]!);
+        await s.symlink(ctx.path('l2'), 't');
+        await expectRefused(s, () => s.symlink(ctx.path('l3'), 't'), 'quota-exceeded');
+        expect((await usage(s)).files, 'files in the whole store').toBe(max);
+        expect(await s.readlink(names[0]!), 'the link that replaced a file').toBe('t');
+      });
+
+    if (links && declared.maxBytes !== undefined)
+      it("maxBytes: a symbolic link counts its name's and its target's UTF-8 bytes", async () => {
+        const limits = declaredLimits(ctx.storage);
+        const max = limits?.maxBytes;
+        if (max === undefined)
+          expect.fail('the store declared this limit when the suite was registered, but not now');
+        const s = ctx.storage;
+        // 40 UTF-8 bytes in 30 UTF-16 units: the target counts bytes.
+        const target = 'tä/'.repeat(10);
+        const link = ctx.path('link');
+        // Leave exactly the room of the link `link` to `target`.
+        const room = utf8('link') + utf8(target);
+        const before = max - (await usage(s)).bytes;
+        const left = before - utf8('fill') - room;
+        if (before > MAX_FILL || left < 0) return;
+        const plan = fillPlan(left, Math.min(limits?.maxFileSize ?? left, left));
+        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
+        if (plan === undefined || plan.length + 2 > freeFiles) return;
+        await s.mkdir(ctx.path('fill'));
+        await fill(s, ctx.path('fill'), plan);
+        expect((await usage(s)).bytes, 'bytes stored, names included').toBe(max - room);
+        // One byte more, in the target or in the name, is refused.
+        await expectRefused(s, () => s.symlink(link, `${target}x`), 'quota-exceeded');
+        await expectRefused(s, () => s.symlink(`${link}x`, target), 'quota-exceeded');
+        await s.symlink(link, target);
+        expect((await s.stat(link)).size, `size of ${link}`).toBe(utf8(target));
+        expect((await usage(s)).bytes, 'bytes stored, the link included').toBe(max);
+        await expectRefused(s, () => s.symlink(ctx.path('z'), 'z'), 'quota-exceeded');
+        // A rename counts the new name against the old one.
+        await expectRefused(s, () => s.rename(link, `${link}x`), 'quota-exceeded');
+        await s.rename(link, ctx.path('knil'));
+        expect(await s.readlink(ctx.path('knil'))).toBe(target);
+        // Deleting the link frees its name and its target: a file of that size fits again.
+        await s.delete(ctx.path('knil'));
+        await s.write(ctx.path('f'), new Uint8Array(room - utf8('f')));
+        expect((await usage(s)).bytes, 'bytes stored after the link made way for a file').toBe(max);
+      });
+
+    if (links && declared.maxFileSize !== undefined && declared.maxFileSize < 4096)
+      it("maxFileSize does not bound a symbolic link's target", async () => {
+        const s = ctx.storage;
+        const target = `/${'t'.repeat(4095)}`;
+        const room = declaredLimits(s)?.maxBytes;
+        if (room !== undefined && room - (await usage(s)).bytes < utf8(target) + 10) return;
+        await s.symlink(ctx.path('long'), target);
+        expect(await s.readlink(ctx.path('long')), 'a 4,096-byte target').toBe(target);
       });
 
     if (declared.maxPathLength !== undefined)

@@ -1,9 +1,12 @@
-import type { VfsErrorCode, VfsStorage } from '@eryx/vfs-core';
+import { toAsync, type VfsErrorCode, type VfsStorage } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
 import { expectError, str, text } from '../util.js';
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** The longest target: 4,096 UTF-8 bytes. */
+const LONGEST = `/${'a'.repeat(4095)}`;
 
 /** Targets a link must keep verbatim: storage never normalizes, resolves or checks them. */
 const TARGETS: [string, string][] = [
@@ -14,7 +17,7 @@ const TARGETS: [string, string][] = [
   ['unicode', 'ümlaut/日本語/😀'],
   ['odd', ' spaced //double\\back ?*'],
   ['a single dot', '.'],
-  ['4,096 ASCII bytes', `/${'a'.repeat(4095)}`],
+  ['4,096 ASCII bytes', LONGEST],
   // 1,024 four-byte characters: 4,096 UTF-8 bytes in 2,048 UTF-16 units.
   ['4,096 bytes of 4-byte UTF-8', '😀'.repeat(1024)],
 ];
@@ -429,18 +432,40 @@ export function linksSuite(ctx: SuiteContext): void {
       expect(await s.readlink(ctx.path('l')), 'the target after setTimes').toBe('f');
     });
 
+    if (ctx.options.reopen) {
+      it('a second storage object on the store sees the links the first makes, replaces and deletes', async () => {
+        const opened = await ctx.options.reopen!(ctx.storage);
+        const other = ctx.form === 'sync' && opened.sync ? toAsync(opened.sync) : opened;
+        try {
+          const l = ctx.path('l');
+          await ctx.storage.symlink(l, 'first');
+          expect(await other.readlink(l), 'readlink through the second object').toBe('first');
+          expect((await other.stat(l)).kind, 'kind through the second object').toBe('symlink');
+          await expectError(() => other.read(l), 'is-a-symlink');
+          await ctx.storage.delete(l);
+          expect(await other.exists(l), 'exists through the second object after the delete').toBe(false);
+          await other.symlink(l, 'second');
+          expect(await ctx.storage.readlink(l), 'readlink of the link the second object made').toBe('second');
+          await ctx.storage.write(ctx.path('f'), text('file'));
+          await ctx.storage.rename(ctx.path('f'), l);
+          await expectError(() => other.readlink(l), 'invalid-argument');
+          expect(str(await other.read(l)), 'the file that replaced the link').toBe('file');
+        } finally {
+          await opened.close();
+        }
+      });
+    }
+
     if (ctx.declared.capabilities?.persistent && ctx.options.reopen) {
       it('links survive closing the store and reopening it, and can be made afterwards', async () => {
         const s = ctx.storage;
         await s.mkdir(ctx.path('d'));
-        await s.symlink(ctx.path('d', 'l'), TARGETS[7]![1]);
+        await s.symlink(ctx.path('d', 'l'), LONGEST);
         await s.symlink(ctx.path('u'), 'ümlaut/😀');
         await s.setTimes(ctx.path('u'), { modified: 1_300_000_000_000 });
         const before = await s.stat(ctx.path('u'));
         const again = await ctx.restart();
-        expect(await again.readlink(ctx.path('d', 'l')), 'a 4,096-byte target after reopening').toBe(
-          TARGETS[7]![1],
-        );
+        expect(await again.readlink(ctx.path('d', 'l')), 'a 4,096-byte target after reopening').toBe(LONGEST);
         expect(await again.readlink(ctx.path('u')), 'a unicode target after reopening').toBe('ümlaut/😀');
         const meta = await again.stat(ctx.path('u'));
         expect(meta.kind, 'kind after reopening').toBe('symlink');

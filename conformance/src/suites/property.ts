@@ -11,7 +11,9 @@ export type ModelOp =
   | { op: 'readAt'; path: string; offset: number; length: number }
   | { op: 'setSize'; path: string; size: number }
   | { op: 'read' | 'stat' | 'list' | 'exists' | 'mkdir' | 'create' | 'rmdir' | 'delete'; path: string }
-  | { op: 'rename'; path: string; to: string };
+  | { op: 'rename'; path: string; to: string }
+  | { op: 'symlink'; path: string; target: string }
+  | { op: 'readlink'; path: string };
 
 const NAMES = ['a', 'b', 'c'];
 const relPath = fc
@@ -66,6 +68,23 @@ export const modelOp: fc.Arbitrary<ModelOp> = fc.oneof(
   },
 );
 
+/**
+ * {@link modelOp} plus `symlink` and `readlink`, for a store that declares `symlinks`. Targets name
+ * paths of the run and others, so links stand where later operations look (never followed).
+ */
+export const modelOpWithLinks: fc.Arbitrary<ModelOp> = fc.oneof(
+  { weight: 31, arbitrary: modelOp },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('symlink' as const),
+      path: anyPath,
+      target: fc.constantFrom('a', '../b', '/a/b', 'c/ü/😀', '.'),
+    }),
+  },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('readlink' as const), path: anyPath }) },
+);
+
 type Outcome = { ok: unknown } | { error: string };
 
 /** Runs one operation on any storage (async or sync) and reduces the result to comparable data. */
@@ -109,6 +128,10 @@ async function apply(
         return { ok: await s.delete(p) };
       case 'rename':
         return { ok: await s.rename(p, base + o.to || '/') };
+      case 'symlink':
+        return { ok: await s.symlink(p, o.target) };
+      case 'readlink':
+        return { ok: await s.readlink(p) };
     }
   } catch (error) {
     if (isVfsError(error)) return { error: error.code };
@@ -121,26 +144,31 @@ let runCounter = 0;
 /**
  * Model-based property test: random operation sequences run against the backend (each run in a
  * fresh directory) and against the reference model; every result and every error code must match,
- * and at the end both trees must be identical.
+ * and at the end both trees must be identical. With `symlinks` declared, the sequences make and
+ * read symbolic links too; without, the model stores none either.
  */
 export function propertySuite(ctx: SuiteContext): void {
+  const symlinks = ctx.declared.capabilities?.symlinks === true;
   describe('model-based property', () => {
-    it('random operation sequences behave exactly like the reference model', async () => {
+    it(`random operation sequences behave exactly like the reference model${symlinks ? ', links included' : ''}`, async () => {
       await fc.assert(
-        fc.asyncProperty(fc.array(modelOp, { minLength: 1, maxLength: 30 }), async (ops) => {
-          const base = `${ctx.dir}/run${runCounter++}`;
-          await ctx.storage.mkdir(base);
-          const model = createSyncStorage(new ReferenceModel());
-          for (const [i, o] of ops.entries()) {
-            const expected = await apply(model, '', o);
-            const actual = await apply(ctx.storage, base, o);
-            expect(actual, `step ${i}: ${JSON.stringify(o)}`).toEqual(expected);
-          }
-          expect(
-            await snapshotTree(ctx.storage, base),
-            `tree below ${base} (path → 'dir' or hex content) after ${ops.length} steps, against the model`,
-          ).toEqual(await snapshotTree(model, ''));
-        }),
+        fc.asyncProperty(
+          fc.array(symlinks ? modelOpWithLinks : modelOp, { minLength: 1, maxLength: 30 }),
+          async (ops) => {
+            const base = `${ctx.dir}/run${runCounter++}`;
+            await ctx.storage.mkdir(base);
+            const model = createSyncStorage(new ReferenceModel({ symlinks }));
+            for (const [i, o] of ops.entries()) {
+              const expected = await apply(model, '', o);
+              const actual = await apply(ctx.storage, base, o);
+              expect(actual, `step ${i}: ${JSON.stringify(o)}`).toEqual(expected);
+            }
+            expect(
+              await snapshotTree(ctx.storage, base),
+              `tree below ${base} (path → 'dir', link target or hex content) after ${ops.length} steps, against the model`,
+            ).toEqual(await snapshotTree(model, ''));
+          },
+        ),
         { numRuns: ctx.options.propertyRuns ?? 100, endOnFailure: false },
       );
     });
@@ -158,6 +186,8 @@ async function snapshotTree(
       if (e.kind === 'directory') {
         out[child] = 'dir';
         await walk(child);
+      } else if (e.kind === 'symlink') {
+        out[child] = `link:${await s.readlink(base + child)}`;
       } else {
         out[child] = Buffer.from(await s.read(base + child)).toString('hex');
       }

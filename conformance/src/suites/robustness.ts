@@ -49,8 +49,9 @@ function callsWithBad(kind: ArgumentKind, bad: unknown, path: string): [StorageO
   for (const op of STORAGE_OPERATIONS) {
     const kinds = OPERATIONS[op].args;
     kinds.forEach((k, i) => {
-      const value = k === kind ? bad : k === nested?.in ? nested.wrap(bad) : undefined;
-      if (value === undefined) return;
+      // `bad` itself may be `undefined`: whether this argument takes it is asked apart.
+      if (k !== kind && k !== nested?.in) return;
+      const value = k === kind ? bad : nested!.wrap(bad);
       calls.push([
         op,
         kinds.map((other, j) => (j === i ? value : other === 'path' ? path : SAMPLE_ARGUMENTS[other])),
@@ -182,6 +183,27 @@ export function badInputSuite(ctx: SuiteContext): void {
         }
       }
     });
+
+    const badTargets: [string, unknown][] = [
+      ['empty', ''],
+      ['holding NUL', 'a\0b'],
+      ['of 4,097 bytes', 'a'.repeat(4097)],
+      ['of 4,098 UTF-8 bytes in 2,049 units', 'é'.repeat(2049)],
+      ['with a lone surrogate', 'x\uDC00'],
+      ['a number', 42],
+      ['null', null],
+      ['undefined', undefined],
+      ['bytes', text('x')],
+    ];
+    for (const [what, bad] of badTargets) {
+      it(`rejects a link target that is ${what} (invalid-argument, whether or not the store has links)`, async () => {
+        const s = ctx.storage as unknown as Record<string, Any>;
+        const calls = callsWithBad('linkTarget', bad, ctx.path('new'));
+        expect(calls.length, 'calls taking a link target').toBeGreaterThan(0);
+        for (const [op, args] of calls) await expectError(() => s[op]!(...args), 'invalid-argument');
+        expect(await ctx.storage.exists(ctx.path('new'))).toBe(false);
+      });
+    }
 
     it('errors are VfsErrors with code, path and message', async () => {
       const error = await expectError(() => ctx.storage.read(ctx.path('missing')), 'not-found');

@@ -16,6 +16,11 @@ const PER_DIRECTORY = 100;
 const PARALLEL = 8;
 /** Bytes per call for the large file. */
 const PIECE = 4 * MiB;
+/** The symbolic links the tree holds in a store with `symlinks`, below its root: path → target. */
+const LINKS: Readonly<Record<string, string>> = {
+  '/empty/to-large': '../large.bin',
+  '/dangling 😀': 'nowhere/ü',
+};
 
 /** The sizes the `tar` sub-suite runs with: the `tar` option over {@link TAR_DEFAULTS}. */
 export function tarSizes(options: Pick<ConformanceOptions, 'tar'>): {
@@ -34,8 +39,9 @@ export function tarDoesNotFit(options: Pick<ConformanceOptions, 'tar'>, limits: 
   const { files, largeFileBytes } = tarSizes(options);
   const bytes = 2 * (largeFileBytes + files * 100 + treeNameBytes(files));
   if (limits.maxBytes !== undefined && limits.maxBytes < bytes) return `maxBytes below ${bytes}`;
-  if (limits.maxFiles !== undefined && limits.maxFiles < 2 * (files + 1))
-    return `maxFiles below ${2 * (files + 1)}`;
+  // The links count as files (whether the store keeps them or not: a few, to keep this simple).
+  const allFiles = 2 * (files + 1 + Object.keys(LINKS).length);
+  if (limits.maxFiles !== undefined && limits.maxFiles < allFiles) return `maxFiles below ${allFiles}`;
   if (limits.maxFileSize !== undefined && limits.maxFileSize < largeFileBytes) {
     return `maxFileSize below ${largeFileBytes}`;
   }
@@ -47,7 +53,8 @@ export function tarDoesNotFit(options: Pick<ConformanceOptions, 'tar'>, limits: 
  * bytes, in directories of 100, two levels deep, empty directories included) and one large file
  * (default 100 MiB) is exported with `exportTar` and piped straight into `importTar` under another
  * directory of the same store; the copy must have the same directories, names, sizes, content
- * (SHA-256) and modification times (to the second, tar's precision). Registered in the async form
+ * (SHA-256) and modification times (to the second, tar's precision); in a store with `symlinks`,
+ * the tree holds links too, copied as links with their targets. Registered in the async form
  * only (the sync form would repeat the same calls through `toAsync`), and only for stores whose
  * declared limits hold the tree twice. The option `tar` lowers the sizes for a backend too slow for
  * them; the test's timeout is at least 15 minutes.
@@ -55,16 +62,17 @@ export function tarDoesNotFit(options: Pick<ConformanceOptions, 'tar'>, limits: 
 export function tarSuite(ctx: SuiteContext): void {
   if (ctx.form !== 'async' || tarDoesNotFit(ctx.options, ctx.declared.limits)) return;
   const { files, largeFileBytes } = tarSizes(ctx.options);
+  const links = ctx.declared.capabilities?.symlinks === true;
   const timeout = Math.max(ctx.options.timeout ?? 60_000, 15 * 60_000);
   describe('tar', () => {
-    it(`round-trips ${files} small files and a ${largeFileBytes}-byte file through exportTar and importTar`, {
+    it(`round-trips ${files} small files and a ${largeFileBytes}-byte file${links ? ' and links' : ''} through exportTar and importTar`, {
       timeout,
     }, async () => {
       const s = ctx.storage;
       const src = ctx.path('src');
       const dst = ctx.path('dst');
       const started = performance.now();
-      await writeTree(s, src, files, largeFileBytes);
+      await writeTree(s, src, files, largeFileBytes, links);
       const written = performance.now();
       const stats = await importTar(s, exportTar(s, { root: src }), { root: dst });
       const copied = performance.now();
@@ -72,6 +80,7 @@ export function tarSuite(ctx: SuiteContext): void {
       expect(stats, 'importTar totals').toEqual({
         files: files + 1,
         directories,
+        links: links ? Object.keys(LINKS).length : 0,
         bytes: largeFileBytes + smallBytes(files),
         skipped: 0,
       });
@@ -101,11 +110,22 @@ function treeNameBytes(files: number): number {
   const dirs = Math.ceil(files / PER_DIRECTORY);
   for (let d = 0; d < dirs; d++) total += utf8(`dir-${d}`) + (d % 10 === 0 ? utf8(`group-${d / 10}`) : 0);
   for (let i = 0; i < files; i++) total += utf8(`file-${i}`);
+  for (const [path, target] of Object.entries(LINKS))
+    total += utf8(path.slice(path.lastIndexOf('/') + 1)) + utf8(target);
   return total;
 }
 
-/** The tree: `group-G/dir-D/file-I`, two empty directories, `large.bin`, and a few set times. */
-async function writeTree(s: VfsStorage, root: string, files: number, largeFileBytes: number): Promise<void> {
+/**
+ * The tree: `group-G/dir-D/file-I`, two empty directories, `large.bin`, a few set times and, with
+ * `links`, the {@link LINKS}.
+ */
+async function writeTree(
+  s: VfsStorage,
+  root: string,
+  files: number,
+  largeFileBytes: number,
+  links: boolean,
+): Promise<void> {
   await s.mkdir(root);
   await s.mkdir(`${root}/empty`);
   await s.mkdir(`${root}/empty/nested-empty`);
@@ -130,6 +150,9 @@ async function writeTree(s: VfsStorage, root: string, files: number, largeFileBy
   await s.setTimes(large, { modified: 1_234_567_890_000 });
   await s.setTimes(`${root}/empty/nested-empty`, { modified: 1_111_111_111_000 });
   await s.setTimes(dirOf(0), { modified: 1_222_222_222_000 });
+  if (!links) return;
+  for (const [path, target] of Object.entries(LINKS)) await s.symlink(root + path, target);
+  await s.setTimes(`${root}/empty/to-large`, { modified: 1_333_333_333_000 });
 }
 
 /** The two trees have the same directories, names, sizes, content and times (in seconds). */
@@ -144,7 +167,10 @@ async function expectSameTree(s: VfsStorage, a: string, b: string): Promise<void
     for (const entry of left) {
       const path = `${relative}/${entry.name}`;
       if (entry.kind === 'directory') await walk(path);
-      else files.push(path);
+      else if (entry.kind === 'symlink') {
+        expect(await s.readlink(b + path), `target of the link ${b}${path}`).toBe(await s.readlink(a + path));
+        await expectSameTime(s, a + path, b + path);
+      } else files.push(path);
     }
   };
   await walk('');

@@ -16,7 +16,7 @@ function isVfsError(error: unknown): error is VfsError {
  * | code | meaning |
  * |---|---|
  * | 0 | success |
- * | 1 | refused by the store's state (already exists, is a directory, not empty, ...), or an unexpected error |
+ * | 1 | refused by the store's state (already exists, is a directory, is a symbolic link, not empty, too many levels of links, ...), or an unexpected error |
  * | 2 | usage error: unknown command or option, missing or extra argument, malformed store URL or path |
  * | 3 | not found: a path, a database file, a namespace |
  * | 4 | storage failure: I/O, network, quota, read-only store, permission |
@@ -76,7 +76,8 @@ const CODE_HINT: Record<VfsErrorCode, string> = {
   'already-exists': 'remove it first or choose another name',
   'not-a-directory': 'a file is in the way; remove or rename it',
   'is-a-directory': 'name a file, or use -r for a directory',
-  'is-a-symlink': 'a symbolic link is there: name the file it points to',
+  'is-a-symlink':
+    'a symbolic link is there, and storage never writes through one: name its target (eryx-vfs stat <store> <path> shows it), or remove the link (rm removes only the link)',
   'directory-not-empty': 'use rm -r to remove it with everything in it',
   busy: 'the root cannot be removed or moved; retry later if the store is locked',
   'cross-device': 'copy, then remove the source',
@@ -93,6 +94,8 @@ const HOST_CODES: Record<string, VfsErrorCode> = {
   EEXIST: 'already-exists',
   ENOTDIR: 'not-a-directory',
   EISDIR: 'is-a-directory',
+  // What the WASI host reports for is-a-symlink; on the host, also a loop of links.
+  ELOOP: 'is-a-symlink',
   ENOTEMPTY: 'directory-not-empty',
   EACCES: 'permission-denied',
   EPERM: 'permission-denied',

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readlink, rename, rm, stat, symlink } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import {
@@ -12,6 +12,7 @@ import {
   type VfsStorage,
 } from '@eryx/vfs-core';
 import { writeTo } from './context.js';
+import { readFollowingLinks } from './links.js';
 import { sortByName } from './walk.js';
 
 /** The size of the pieces files are streamed in: at most a few of these are in memory at once. */
@@ -56,16 +57,27 @@ export interface Side {
   resolve(path: string): string;
   join(dir: string, name: string): string;
   base(path: string): string;
-  /** Kind and size, or `undefined` when nothing is there. */
+  /**
+   * Kind and size, or `undefined` when nothing is there. A store's symbolic link is one (kind
+   * `symlink`); the host's links are followed (a host side never reports one).
+   */
   stat(path: string): Promise<Omit<SideEntry, 'name'> | undefined>;
   /** A directory's entries, sorted by name. */
   list(path: string): Promise<SideEntry[]>;
   /** Creates one directory; nothing when a directory is already there. */
   ensureDirectory(path: string): Promise<void>;
+  /** A file's content (a store follows its links, as `cat` does: for `cp ... -`). */
   read(path: string): AsyncIterable<Uint8Array>;
   /** Creates or replaces the file with `chunks`; a failure leaves no half-written file behind. */
   write(path: string, chunks: AsyncIterable<Uint8Array>): Promise<void>;
-  /** Removes a file, or a directory with everything in it. */
+  /** The target of the symbolic link at `path`. */
+  readlink(path: string): Promise<string>;
+  /**
+   * Makes `path` a symbolic link holding `target` (verbatim), replacing a file or link there in one
+   * rename (a temporary link first), never a directory.
+   */
+  symlink(path: string, target: string): Promise<void>;
+  /** Removes a file or a symbolic link (never its target), or a directory with everything in it. */
   remove(path: string, kind: FileKind): Promise<void>;
 }
 
@@ -119,6 +131,18 @@ export function hostSide(cwd: string): Side {
         throw error;
       }
     },
+    readlink: (path) => readlink(resolve(cwd, path)),
+    async symlink(path, target) {
+      const link = resolve(cwd, path);
+      const temp = `${link}.eryx-vfs-${process.pid}.link`;
+      await symlink(target, temp);
+      try {
+        await rename(temp, link);
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw error;
+      }
+    },
     async remove(path) {
       await rm(resolve(cwd, path), { recursive: true });
     },
@@ -136,7 +160,7 @@ export function storeSide(storage: VfsStorage, label: string): Side {
     async stat(path) {
       try {
         const meta = await storage.stat(path);
-        return { kind: meta.kind, size: meta.kind === 'file' ? meta.size : 0 };
+        return { kind: meta.kind, size: meta.kind === 'directory' ? 0 : meta.size };
       } catch (error) {
         if (isVfsError(error, 'not-found')) return undefined;
         throw error;
@@ -153,8 +177,10 @@ export function storeSide(storage: VfsStorage, label: string): Side {
           throw error;
       }
     },
-    read: (path) => readChunks(storage, path),
+    read: (path) => readFollowingLinks(storage, path),
     write: (path, chunks) => writeStoreFile(storage, path, chunks),
+    readlink: (path) => storage.readlink(path),
+    symlink: (path, target) => writeStoreLink(storage, path, target),
     async remove(path, kind) {
       await removeStorePath(storage, path, kind);
     },
@@ -176,8 +202,13 @@ export async function writeStoreFile(
   if (first.done) return storage.write(path, new Uint8Array(0));
   const second = await iterator.next();
   if (second.done) return storage.write(path, first.value);
-  const name = baseName(path).slice(0, 180);
-  const temp = joinPath(parentPath(path), `.${name}.eryx-vfs-${process.pid}-${Date.now().toString(36)}.part`);
+  // The rename below would replace a link that `write` refuses (is-a-symlink): refused alike.
+  const existing = await storage.stat(path).catch((error: unknown) => {
+    if (isVfsError(error, 'not-found')) return undefined;
+    throw error;
+  });
+  if (existing?.kind === 'symlink') throw new VfsError('is-a-symlink', undefined, { path });
+  const temp = tempSibling(path, 'part');
   let offset = 0;
   try {
     await storage.write(temp, first.value);
@@ -191,19 +222,50 @@ export async function writeStoreFile(
     await storage.rename(temp, path);
   } catch (error) {
     await storage.delete(temp).catch(() => {});
-    // The caller named `path`, not the temporary file.
-    if (isVfsError(error) && error.path === temp) {
-      throw new VfsError(error.code, undefined, { path, cause: error });
-    }
-    throw error;
+    throw renamed(error, temp, path);
   } finally {
     await iterator.return?.();
   }
 }
 
-/** Deletes a file, or a directory and everything under it (its entries first). */
+/** A hidden sibling of `path` for a copy in progress, unique to this process. */
+function tempSibling(path: string, suffix: string): string {
+  const name = baseName(path).slice(0, 180);
+  return joinPath(parentPath(path), `.${name}.eryx-vfs-${process.pid}-${Date.now().toString(36)}.${suffix}`);
+}
+
+/** An error naming the temporary file as the same error naming `path`: the caller named that. */
+function renamed(error: unknown, temp: string, path: string): unknown {
+  return isVfsError(error) && error.path === temp
+    ? new VfsError(error.code, undefined, { path, cause: error })
+    : error;
+}
+
+/**
+ * Makes `path` of a store a symbolic link holding `target`: a temporary link renamed over `path`,
+ * so a file or link there is replaced in one step and a failure leaves nothing behind.
+ * @throws `unsupported` (the store keeps no links); `is-a-directory` (a directory at `path`)
+ */
+export async function writeStoreLink(storage: VfsStorage, path: string, target: string): Promise<void> {
+  if (!storage.capabilities.symlinks) {
+    throw new VfsError('unsupported', 'this store keeps no symbolic links, and the source is one', { path });
+  }
+  const temp = tempSibling(path, 'link');
+  try {
+    await storage.symlink(temp, target);
+    await storage.rename(temp, path);
+  } catch (error) {
+    await storage.delete(temp).catch(() => {});
+    throw renamed(error, temp, path);
+  }
+}
+
+/**
+ * Deletes a file or a symbolic link (the link, never its target), or a directory and everything
+ * under it (its entries first).
+ */
 export async function removeStorePath(storage: VfsStorage, path: string, kind: FileKind): Promise<void> {
-  if (kind === 'file') return storage.delete(path);
+  if (kind !== 'directory') return storage.delete(path);
   for (const entry of await storage.list(path)) {
     await removeStorePath(storage, joinPath(path, entry.name), entry.kind);
   }

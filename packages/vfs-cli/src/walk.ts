@@ -5,7 +5,7 @@ export interface WalkEntry {
   /** The entry's path in the store. */
   path: string;
   kind: FileKind;
-  /** Bytes; `0` for directories. */
+  /** Bytes; `0` for directories; a symbolic link's target's UTF-8 bytes. */
   size: number;
   /** `0` for the starting path, `1` for its entries, ... */
   depth: number;
@@ -17,13 +17,14 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
 
 /**
  * Every entry under `path` (itself first), depth first, each directory's entries sorted by name.
+ * A symbolic link is an entry of its own, never followed.
  * One `list` per directory; only one directory listing is held per level, so memory follows the
  * tree's depth and width, not its size.
  * @throws `not-found` when `path` does not exist
  */
 export async function* walk(storage: VfsStorage, path: string): AsyncGenerator<WalkEntry> {
   const meta = await storage.stat(path);
-  yield { path, kind: meta.kind, size: meta.kind === 'file' ? meta.size : 0, depth: 0, last: true };
+  yield { path, kind: meta.kind, size: meta.kind === 'directory' ? 0 : meta.size, depth: 0, last: true };
   if (meta.kind === 'directory') yield* below(storage, path, 1);
 }
 
@@ -32,7 +33,7 @@ async function* below(storage: VfsStorage, dir: string, depth: number): AsyncGen
   for (const [i, entry] of entries.entries()) {
     const path = joinPath(dir, entry.name);
     const last = i === entries.length - 1;
-    yield { path, kind: entry.kind, size: entry.kind === 'file' ? entry.size : 0, depth, last };
+    yield { path, kind: entry.kind, size: entry.kind === 'directory' ? 0 : entry.size, depth, last };
     if (entry.kind === 'directory') yield* below(storage, path, depth + 1);
   }
 }

@@ -5,8 +5,9 @@ import { type WrapperPlans, wrapStorage } from './wrap.js';
 
 /**
  * A view of `storage` that refuses every operation that could change what is stored (`write`,
- * `writeAt`, `append`, `create`, `setSize`, `mkdir`, `rmdir`, `delete`, `rename`, `setTimes`) with
- * `read-only`, before the inner storage sees it; reads pass through. Bad arguments are still
+ * `writeAt`, `append`, `create`, `setSize`, `mkdir`, `rmdir`, `delete`, `rename`, `setTimes`,
+ * `symlink`) with `read-only`, before the inner storage sees it; reads (`readlink` included) pass
+ * through. Bad arguments are still
  * `invalid-path` / `invalid-offset` / `invalid-argument` first, as everywhere. Closing the view
  * closes `storage`.
  */

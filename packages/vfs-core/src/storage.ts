@@ -198,6 +198,9 @@ export function fromOperations<T>(
  */
 const shortEnough = (names: NameLimits) => Math.floor(Math.min(names.maxNameLength, names.maxPathLength) / 3);
 
+/** An emulated append's error where something other than a file is (a link's size is no file's). */
+const IS_NOT_A_FILE = { directory: 'is-a-directory', symlink: 'is-a-symlink' } as const;
+
 /** What an emulated create writes: nothing, at offset 0. */
 const NOTHING = new Uint8Array(0);
 
@@ -271,7 +274,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
       let size = 0;
       try {
         const meta = await driver.stat(path);
-        if (meta.kind === 'directory') throw new VfsError('is-a-directory', undefined, { path });
+        if (meta.kind !== 'file') throw new VfsError(IS_NOT_A_FILE[meta.kind], undefined, { path });
         size = meta.size;
       } catch (error) {
         if (!isVfsError(error, 'not-found')) throw error;
@@ -412,7 +415,7 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     let size = 0;
     try {
       const meta = driver.stat(path);
-      if (meta.kind === 'directory') throw new VfsError('is-a-directory', undefined, { path });
+      if (meta.kind !== 'file') throw new VfsError(IS_NOT_A_FILE[meta.kind], undefined, { path });
       size = meta.size;
     } catch (error) {
       if (!isVfsError(error, 'not-found')) throw error;

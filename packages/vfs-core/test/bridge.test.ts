@@ -418,7 +418,7 @@ async function compareRandom(
     const p = pick();
     const data = pattern(rand(6) === 0 ? rand(200) : rand(12), step + seed * 1000);
     const offset = rand(4) === 0 ? rand(300) : rand(40);
-    const kind = rand(15);
+    const kind = rand(17);
     let sync: () => unknown;
     let async: () => Promise<unknown>;
     let name: string;
@@ -487,6 +487,18 @@ async function compareRandom(
         async = () => model.rename(p, to);
         break;
       }
+      case 14: {
+        const target = ['a', '/d', '../e/z', 'x'][rand(4)]!;
+        name = `symlink ${p} ${target}`;
+        sync = () => b.symlink(p, target);
+        async = () => model.symlink(p, target);
+        break;
+      }
+      case 15:
+        name = `readlink ${p}`;
+        sync = () => b.readlink(p);
+        async = () => model.readlink(p);
+        break;
       default:
         name = rand(2) ? `flush ${p}` : 'flush';
         sync = name === 'flush' ? () => b.flush?.() : () => b.flush?.(p);
@@ -768,5 +780,150 @@ describe('sync bridge: failures', { timeout: 60_000 }, () => {
     await storage.write('/f', enc('async'));
     expect(dec(await storage.read('/f'))).toBe('async');
     expect(storage.sync).toBe(b);
+  });
+});
+
+describe('sync bridge: symbolic links', { timeout: 60_000 }, () => {
+  it('carries symlink and readlink, and shows links as links in stat, list and exists', () => {
+    const b = bridge();
+    expect(b.capabilities.symlinks).toBe(true);
+    b.mkdir('/d');
+    b.write('/d/f', enc('data'));
+    b.symlink('/d/l', '../d/f');
+    expect(b.readlink('/d/l')).toBe('../d/f');
+    expect(b.stat('/d/l')).toMatchObject({ kind: 'symlink', size: 6 });
+    expect(b.exists('/d/l')).toBe(true);
+    expect(b.list('/d').sort((x, y) => x.name.localeCompare(y.name))).toEqual([
+      { name: 'f', kind: 'file', size: 4 },
+      { name: 'l', kind: 'symlink', size: 6 },
+    ]);
+    // Targets travel verbatim, in UTF-8, up to the longest one the contract allows.
+    const long = `/${'é'.repeat(2047)}x`;
+    b.symlink('/long', long);
+    expect(b.readlink('/long')).toBe(long);
+    expect(b.stat('/long').size).toBe(4096);
+    b.symlink('/odd', './a//b/../ ');
+    expect(b.readlink('/odd')).toBe('./a//b/../ ');
+    expectCode(() => b.symlink('/bad', ''), 'invalid-argument');
+    expectCode(() => b.symlink('/bad', `${long}y`), 'invalid-argument');
+    expect(b.exists('/bad')).toBe(false);
+  });
+
+  it("reports a link's errors as the backend does: never a file's data, never a directory", () => {
+    const b = bridge();
+    b.write('/f', enc('x'));
+    b.symlink('/l', 'f');
+    for (const [code, call] of [
+      ['is-a-symlink', () => b.read('/l')],
+      ['is-a-symlink', () => b.readAt('/l', 0, 1)],
+      ['is-a-symlink', () => b.write('/l', enc('y'))],
+      ['is-a-symlink', () => b.writeAt('/l', 0, enc('y'))],
+      ['is-a-symlink', () => b.append('/l', enc('y'))],
+      ['is-a-symlink', () => b.setSize('/l', 0)],
+      ['is-a-symlink', () => b.writeExtents('/l', [[0, enc('y')]])],
+      ['not-found', () => b.writeExtents('/l', [[0, enc('y')]], { ifFile: b.stat('/f') })],
+      ['already-exists', () => b.create('/l')],
+      ['already-exists', () => b.mkdir('/l')],
+      ['already-exists', () => b.symlink('/l', 'g')],
+      ['already-exists', () => b.symlink('/f', 'g')],
+      ['not-a-directory', () => b.list('/l')],
+      ['not-a-directory', () => b.rmdir('/l')],
+      ['not-a-directory', () => b.write('/l/x', enc('y'))],
+      ['not-a-directory', () => b.symlink('/l/x', 'y')],
+      ['not-found', () => b.stat('/l/x')],
+      ['invalid-argument', () => b.readlink('/f')],
+      ['invalid-argument', () => b.readlink('/')],
+      ['not-found', () => b.readlink('/missing')],
+    ] as const) {
+      expectCode(call, code);
+    }
+    expect(b.readlink('/l')).toBe('f');
+    expect(dec(b.read('/f'))).toBe('x');
+    b.flush();
+  });
+
+  it('never buffers a write for a path that holds a link', () => {
+    const counters = new SharedArrayBuffer(64);
+    const c = new Int32Array(counters);
+    const b = bridge({}, { counters });
+    // A file the cache knows, with buffered writes, deleted and replaced by a link.
+    b.write('/p', enc('abc'));
+    b.writeAt('/p', 3, enc('d'));
+    b.delete('/p');
+    b.symlink('/p', 'elsewhere');
+    const writes = c[COUNTER.writes]!;
+    expectCode(() => b.writeAt('/p', 0, enc('x')), 'is-a-symlink');
+    expectCode(() => b.writeAt('/p', 0, enc('x')), 'is-a-symlink');
+    expect(c[COUNTER.writes]).toBe(writes);
+    expect(b.stat('/p')).toMatchObject({ kind: 'symlink', size: 9 });
+    b.flush();
+    expect(b.readlink('/p')).toBe('elsewhere');
+  });
+
+  it('follows renames and deletes of links: a link replaces a file with buffered writes and back', () => {
+    const b = bridge();
+    b.write('/f', enc('file'));
+    b.writeAt('/f', 4, enc('!'));
+    b.symlink('/l', 'target');
+    // The link replaces the file: its buffered writes go with it.
+    b.rename('/l', '/f');
+    expect(b.stat('/f')).toMatchObject({ kind: 'symlink', size: 6 });
+    expect(b.exists('/l')).toBe(false);
+    expectCode(() => b.read('/f'), 'is-a-symlink');
+    expectCode(() => b.writeAt('/f', 0, enc('x')), 'is-a-symlink');
+    b.flush();
+    expect(b.readlink('/f')).toBe('target');
+    // A file with buffered writes replaces the link: they are stored under the new name.
+    b.write('/g', enc('g'));
+    b.writeAt('/g', 1, enc('h'));
+    b.rename('/g', '/f');
+    expect(b.stat('/f')).toMatchObject({ kind: 'file', size: 2 });
+    expect(dec(b.read('/f'))).toBe('gh');
+    // A directory holding a link moves with it; deleting the link leaves its target alone.
+    b.mkdir('/d');
+    b.symlink('/d/l', '../f');
+    b.rename('/d', '/e');
+    expect(b.readlink('/e/l')).toBe('../f');
+    b.delete('/e/l');
+    expect(b.exists('/e/l')).toBe(false);
+    expect(dec(b.read('/f'))).toBe('gh');
+    b.flush();
+  });
+
+  it('sees a file another writer replaced by a link once stat shows it, and buffers nothing for it', async () => {
+    const inner = fixture.mapBackend();
+    // `exists('/__swap')` lets the worker's steps have this thread replace /f by a link meanwhile.
+    const storage = {
+      ...inner,
+      async exists(path: string) {
+        if (path !== '/__swap') return inner.exists(path);
+        await inner.delete('/f');
+        await inner.symlink('/f', 'gone');
+        return false;
+      },
+    } as VfsStorage;
+    const results = await servedSteps(storage, [
+      ['write', '/f', enc('abc')],
+      ['readAt', '/f', 0, 3],
+      ['exists', '/__swap'],
+      ['stat', '/f'],
+      ['writeAt', '/f', 0, enc('x')],
+      ['readAt', '/f', 0, 3],
+      ['flush'],
+      ['readlink', '/f'],
+    ]);
+    expect(results.map((r) => r.error?.code)).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      'is-a-symlink',
+      'is-a-symlink',
+      undefined,
+      undefined,
+    ]);
+    expect(results[3]!.value).toMatchObject({ kind: 'symlink', size: 4 });
+    expect(results[7]!.value).toBe('gone');
+    expect(await inner.readlink('/f')).toBe('gone');
   });
 });

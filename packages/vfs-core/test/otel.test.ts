@@ -22,7 +22,9 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
+  checkReadlink,
   checkRename,
+  checkSymlink,
   createStorage,
   createSyncStorage,
   type Kind,
@@ -34,10 +36,12 @@ import { traceWithOpenTelemetry } from '../src/otel.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-/** Files in one flat directory (the root): enough for the calls these tests make. */
+/** Files and links in one flat directory (the root): enough for the calls these tests make. */
 function flatDriver(): VfsSyncDriver {
   const files = new Map<string, Uint8Array>();
-  const kind = (p: string): Kind => (p === '/' ? 'directory' : files.has(p) ? 'file' : undefined);
+  const links = new Map<string, string>();
+  const kind = (p: string): Kind =>
+    p === '/' ? 'directory' : files.has(p) ? 'file' : links.has(p) ? 'symlink' : undefined;
   const parent = (p: string): Kind => (p.lastIndexOf('/') === 0 ? 'directory' : undefined);
   const unsupported = (path: string) => {
     throw new VfsError('unsupported', 'flat test driver', { path });
@@ -74,6 +78,14 @@ function flatDriver(): VfsSyncDriver {
       files.delete(from);
     },
     setTimes: unsupported,
+    symlink(p, target) {
+      checkSymlink(p, kind(p), parent(p));
+      links.set(p, target);
+    },
+    readlink(p) {
+      checkReadlink(p, kind(p));
+      return links.get(p)!;
+    },
   };
 }
 
@@ -137,6 +149,21 @@ describe('traceWithOpenTelemetry', () => {
     ]);
     for (const span of spans) expect(span.status.code).toBe(SpanStatusCode.UNSET);
     expect(spans[0]!.instrumentationScope.name).toBe('vfs-test');
+  });
+
+  it('records symbolic link calls as vfs.symlink and vfs.readlink, failures included', async () => {
+    const { exporter, tracer } = setup();
+    const storage = traceWithOpenTelemetry(createSyncStorage(flatDriver()), { tracer });
+    storage.symlink('/l', 'target');
+    expect(storage.readlink('/l')).toBe('target');
+    expect(() => storage.symlink('/l', 'again')).toThrow(VfsError);
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => [s.name, s.attributes['vfs.path'], s.status.code])).toEqual([
+      ['vfs.symlink', '/l', SpanStatusCode.UNSET],
+      ['vfs.readlink', '/l', SpanStatusCode.UNSET],
+      ['vfs.symlink', '/l', SpanStatusCode.ERROR],
+    ]);
+    expect(spans[2]!.attributes['error.type']).toBe('already-exists');
   });
 
   it('marks a failed call as an error, records the exception and rethrows the same error', async () => {

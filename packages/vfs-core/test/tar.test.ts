@@ -5,8 +5,10 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -23,7 +25,7 @@ import { ensureDist } from './build-dist.js';
 // The storage under test is the Map backend of the bridge tests, built on the package's `dist`.
 ensureDist();
 interface FixtureModule {
-  mapBackend(options?: { counters?: SharedArrayBuffer }): VfsStorage;
+  mapBackend(options?: { counters?: SharedArrayBuffer; noSymlinks?: boolean }): VfsStorage;
   COUNTER: { ops: number; writes: number; bytesWritten: number; reads: number; stats: number; lists: number };
 }
 const { mapBackend, COUNTER } = (await import(
@@ -84,7 +86,10 @@ async function handMade(
   return Buffer.concat(chunks);
 }
 
-/** Every entry under `root`: relative name → kind, size, content and modification time. */
+/**
+ * Every entry under `root`: relative name → kind, size, content (a link's target) and modification
+ * time.
+ */
 async function snapshot(storage: VfsStorage, root: string) {
   const out = new Map<string, { kind: string; size: number; content?: string; modified: number }>();
   const walk = async (dir: string, prefix: string) => {
@@ -96,6 +101,8 @@ async function snapshot(storage: VfsStorage, root: string) {
       if (entry.kind === 'directory') {
         out.set(`${name}/`, { kind: 'directory', size: 0, modified });
         await walk(path, `${name}/`);
+      } else if (entry.kind === 'symlink') {
+        out.set(name, { kind: 'symlink', size: meta.size, content: await storage.readlink(path), modified });
       } else {
         const data = await storage.read(path);
         out.set(name, {
@@ -181,6 +188,7 @@ describe('exportTar and importTar', () => {
     expect(progress.at(-1)).toEqual({
       files: 7,
       directories: 8,
+      links: 0,
       bytes: 70_000 + 11 + 7 + 513 + 1 + 300_000,
       skipped: 0,
     });
@@ -211,6 +219,7 @@ describe('exportTar and importTar', () => {
     expect(stats).toEqual({
       files: 7,
       directories: 8,
+      links: 0,
       bytes: 70_000 + 11 + 7 + 513 + 1 + 300_000,
       skipped: 0,
     });
@@ -300,7 +309,7 @@ describe('exportTar and importTar', () => {
       const storage = mapBackend();
       const stats = await importTar(storage, createReadStream(file), { root: '/in' });
       // './' is the root itself: not counted.
-      expect(stats, format).toEqual({ files: 3, directories: 3, bytes: 5007, skipped: 0 });
+      expect(stats, format).toEqual({ files: 3, directories: 3, links: 0, bytes: 5007, skipped: 0 });
       expect([...(await storage.list('/in'))].map((e) => e.name).sort()).toEqual([
         'd'.repeat(120),
         'empty',
@@ -369,7 +378,7 @@ describe('exportTar and importTar', () => {
     }
   });
 
-  it('refuses links, devices and fifos, or skips and counts them with skipUnsupported', async () => {
+  it('on a store without links, refuses links, devices and fifos, or skips and counts them with skipUnsupported', async () => {
     const entries = [
       { name: 'a.txt', data: 'a' },
       { name: 'link', type: 'symlink' as const, linkname: '/etc/passwd' },
@@ -383,7 +392,7 @@ describe('exportTar and importTar', () => {
       [2, 'link'],
       [3, 'fifo'],
     ] as const) {
-      const storage = mapBackend();
+      const storage = mapBackend({ noSymlinks: true });
       const only = await handMade([entries[0]!, entries[index]!]);
       await expectVfsError(
         () => importTar(storage, only),
@@ -392,14 +401,125 @@ describe('exportTar and importTar', () => {
       );
       expect(await storage.exists(`/${entries[index]!.name}`)).toBe(false);
     }
-    const storage = mapBackend();
+    const storage = mapBackend({ noSymlinks: true });
+    expect(storage.capabilities.symlinks).toBe(false);
     expect(await importTar(storage, evil, { skipUnsupported: true })).toEqual({
       files: 2,
       directories: 0,
+      links: 0,
       bytes: 2,
       skipped: 3,
     });
     expect((await storage.list('/')).map((e) => e.name).sort()).toEqual(['a.txt', 'b.txt']);
+  });
+
+  it('round-trips symbolic links as symlink entries: the link itself, its target verbatim, its time', async () => {
+    const storage = mapBackend();
+    await storage.mkdir('/src');
+    await storage.mkdir('/src/dir');
+    await storage.write('/src/dir/file', enc('content'));
+    const LONG_TARGET = `../${'ü'.repeat(150)}/${'t'.repeat(40)}`;
+    const links: [string, string][] = [
+      ['rel', 'dir/file'],
+      ['abs', '/etc/passwd'],
+      ['dangling', '../../nowhere'],
+      ['dir/up', '..'],
+      ['dir/long', LONG_TARGET],
+      ['to-dir', 'dir'],
+    ];
+    let t = 1_500_000_000_000;
+    for (const [name, target] of links) {
+      await storage.symlink(`/src/${name}`, target);
+      t += 86_400_000;
+      await storage.setTimes(`/src/${name}`, { modified: t });
+    }
+    const tarBytes = await archive(storage, { root: '/src' });
+    // The archive holds symlink entries with tar's linkname, in name order with the files.
+    const seen: [string, string, string | null | undefined, number | undefined][] = [];
+    const extract = tar.extract();
+    extract.on('entry', (header, entry, next) => {
+      seen.push([header.name, header.type ?? '', header.linkname, header.mode]);
+      entry.resume();
+      entry.on('end', next);
+    });
+    await pipeline(Readable.from([tarBytes]), extract);
+    expect(seen).toEqual([
+      ['abs', 'symlink', '/etc/passwd', 0o777],
+      ['dangling', 'symlink', '../../nowhere', 0o777],
+      ['rel', 'symlink', 'dir/file', 0o777],
+      ['to-dir', 'symlink', 'dir', 0o777],
+      ['dir/', 'directory', null, 0o755],
+      ['dir/file', 'file', null, 0o644],
+      ['dir/long', 'symlink', LONG_TARGET, 0o777],
+      ['dir/up', 'symlink', '..', 0o777],
+    ]);
+    const stats = await importTar(storage, tarBytes, { root: '/copy' });
+    expect(stats).toEqual({ files: 1, directories: 1, links: 6, bytes: 7, skipped: 0 });
+    const before = await snapshot(storage, '/src');
+    expect([...before.values()].filter((e) => e.kind === 'symlink')).toHaveLength(6);
+    expect(await snapshot(storage, '/copy')).toEqual(before);
+    expect(await storage.readlink('/copy/dir/long')).toBe(LONG_TARGET);
+    // Nothing was followed: the links' targets were neither read nor created.
+    expect(await storage.exists('/copy/etc')).toBe(false);
+    expect(Buffer.compare(await archive(storage, { root: '/copy' }), tarBytes)).toBe(0);
+  });
+
+  it('exchanges symbolic links with GNU tar both ways', async () => {
+    const dir = tempDir();
+    const src = join(dir, 'src');
+    mkdirSync(join(src, 'sub'), { recursive: true });
+    writeFileSync(join(src, 'sub', 'f'), 'f');
+    symlinkSync('sub/f', join(src, 'rel'));
+    symlinkSync('/does/not/exist', join(src, 'abs'));
+    for (const format of ['gnu', 'posix']) {
+      const file = join(dir, `${format}.tar`);
+      execFileSync('tar', [`--format=${format}`, '-cf', file, '-C', src, '.']);
+      const storage = mapBackend();
+      const stats = await importTar(storage, createReadStream(file), { root: '/in' });
+      expect(stats, format).toMatchObject({ files: 1, links: 2, skipped: 0 });
+      expect(await storage.readlink('/in/rel')).toBe('sub/f');
+      expect(await storage.readlink('/in/abs')).toBe('/does/not/exist');
+      expect((await storage.stat('/in/rel')).kind).toBe('symlink');
+    }
+    const storage = mapBackend();
+    await storage.mkdir('/t');
+    await storage.write('/t/f', enc('f'));
+    await storage.symlink('/t/l', 'f');
+    const file = join(dir, 'out.tar');
+    await pipeline(exportTar(storage, { root: '/t' }), createWriteStream(file));
+    expect(execFileSync('tar', ['-tvf', file], { encoding: 'utf8' })).toMatch(/^lrwxrwxrwx .* l -> f$/m);
+    const out = join(dir, 'out');
+    mkdirSync(out);
+    execFileSync('tar', ['-xf', file, '-C', out]);
+    expect(readlinkSync(join(out, 'l'))).toBe('f');
+    expect(readFileSync(join(out, 'l'), 'utf8')).toBe('f');
+  });
+
+  it('replaces a file or link where the archive has a link, unless overwrite is off; never a directory', async () => {
+    const linked = await handMade([{ name: 'x', type: 'symlink', linkname: 'new' }]);
+    const storage = mapBackend();
+    await storage.write('/x', enc('old file'));
+    await importTar(storage, linked);
+    expect(await storage.readlink('/x')).toBe('new');
+    await storage.delete('/x');
+    await storage.symlink('/x', 'old');
+    await importTar(storage, linked);
+    expect(await storage.readlink('/x')).toBe('new');
+    await expectVfsError(() => importTar(storage, linked, { overwrite: false }), 'already-exists');
+    expect(await storage.readlink('/x')).toBe('new');
+    await storage.delete('/x');
+    await storage.mkdir('/x');
+    await expectVfsError(() => importTar(storage, linked), 'is-a-directory');
+    expect((await storage.stat('/x')).kind).toBe('directory');
+    // A file of the archive where a link is: the storage refuses to write through it.
+    await storage.symlink('/y', 'x');
+    const file = await handMade([{ name: 'y', data: 'y' }]);
+    await expectVfsError(() => importTar(storage, file), 'is-a-symlink');
+    expect(await storage.readlink('/y')).toBe('x');
+    // A link where the archive has a directory: never followed into.
+    const below = await handMade([{ name: 'y/f', data: 'f' }]);
+    await expectVfsError(() => importTar(storage, below), 'not-a-directory', /a file or link is where/);
+    expect(await storage.exists('/x/f')).toBe(false);
   });
 
   it('reports a truncated or malformed archive as invalid-argument', async () => {

@@ -14,8 +14,8 @@ import { cloneNode, type DirNode, MemoryTree } from './tree.js';
 /** Options of {@link memory}. */
 export interface MemoryOptions {
   /**
-   * Most bytes the store may hold: the UTF-8 bytes of every file's and directory's name plus every
-   * file's size (sparse gaps included), as `StorageLimits.maxBytes` counts them. An operation that
+   * Most bytes the store may hold: the UTF-8 bytes of every file's, directory's and symbolic link's
+   * name plus every file's size (sparse gaps included) and every link's target, as `StorageLimits.maxBytes` counts them. An operation that
    * would exceed it fails with `quota-exceeded` before anything changes or is allocated. Default 64 MiB.
    */
   maxBytes?: number;
@@ -34,7 +34,7 @@ export class MemorySnapshot {
   /** @internal */
   constructor(
     /** @internal */ readonly root: DirNode,
-    /** The snapshot's usage: the names of its entries and the sizes of its files, in bytes. */
+    /** The snapshot's usage: its entries' names, its files' sizes and its links' targets, in bytes. */
     readonly usedBytes: number,
   ) {}
 }
@@ -44,7 +44,7 @@ export interface MemoryStorage extends VfsStorage {
   readonly sync: VfsSyncStorage;
   /** The limit this store enforces, in bytes. */
   readonly maxBytes: number;
-  /** The store's current usage, which `maxBytes` bounds: all names' bytes plus all file sizes. */
+  /** The store's current usage, which `maxBytes` bounds: all names, file sizes and link targets. */
   readonly usedBytes: number;
   /** A copy of the whole store as it is now. */
   snapshot(): MemorySnapshot;

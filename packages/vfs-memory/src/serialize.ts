@@ -1,24 +1,31 @@
-import { joinPath, VfsError } from '@eryx/vfs-core';
+import { joinPath, MAX_LINK_TARGET, VfsError } from '@eryx/vfs-core';
 import {
   CHUNK_SIZE,
   type DirNode,
   type FileNode,
+  type LinkNode,
   type Node,
   nameBytes,
   newDir,
+  newLink,
   nextId,
   readFileRange,
 } from './tree.js';
 
 /*
  * Format (all integers little-endian):
- *   "EVFSMEM" + version byte (1)
+ *   "EVFSMEM" + version byte (1, or 2 when it holds symbolic links)
  *   root times: 3 x f64 (created, modified, accessed)
- *   entries in pre-order, each: u8 kind (1 file, 2 directory), u32 path length, UTF-8 path,
- *     3 x f64 times, and for files f64 size + size bytes of content
+ *   entries in pre-order, each: u8 kind (1 file, 2 directory, 3 symbolic link, version 2 only),
+ *     u32 path length, UTF-8 path, 3 x f64 times, and for files f64 size + size bytes of content,
+ *     for links u32 target length + UTF-8 target
  *   u8 0 (end)
+ * A snapshot without links is written as version 1, which code older than links reads too.
  */
 const MAGIC = new TextEncoder().encode('EVFSMEM\x01');
+/** The version byte's offset, and the version whose entries may be links. */
+const VERSION_AT = MAGIC.length - 1;
+const WITH_LINKS = 2;
 const utf8 = new TextEncoder();
 const text = new TextDecoder('utf-8', { fatal: true });
 
@@ -49,19 +56,25 @@ class Writer {
 
 export function encodeSnapshot(root: DirNode): Uint8Array {
   const w = new Writer();
-  w.bytes(MAGIC);
+  const magic = MAGIC.slice();
+  w.bytes(magic);
   w.times(root);
   const visit = (dir: DirNode, path: string) => {
     for (const [name, node] of dir.children) {
       const childPath = joinPath(path, name);
       const encoded = utf8.encode(childPath);
-      w.u8(node.kind === 'file' ? 1 : 2);
+      w.u8(node.kind === 'file' ? 1 : node.kind === 'directory' ? 2 : 3);
       w.u32(encoded.length);
       w.bytes(encoded);
       w.times(node);
       if (node.kind === 'file') {
         w.f64(node.size);
         w.bytes(readFileRange(node, 0, node.size));
+      } else if (node.kind === 'symlink') {
+        magic[VERSION_AT] = WITH_LINKS;
+        const target = utf8.encode(node.target);
+        w.u32(target.length);
+        w.bytes(target);
       } else {
         visit(node, childPath);
       }
@@ -105,24 +118,36 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     at += 8;
     return v;
   };
+  /** A u32 length and that many bytes of UTF-8. */
+  const string = (what: string): string => {
+    const length = u32();
+    need(length);
+    try {
+      return text.decode(bytes.subarray(at, at + length));
+    } catch {
+      throw corrupt(`${what} is not UTF-8`);
+    } finally {
+      at += length;
+    }
+  };
   need(MAGIC.length);
-  if (!MAGIC.every((b, i) => bytes[i] === b)) throw corrupt('bad magic or version');
+  const version = bytes[VERSION_AT]!;
+  if (
+    !MAGIC.every((b, i) => i === VERSION_AT || bytes[i] === b) ||
+    (version !== 1 && version !== WITH_LINKS)
+  ) {
+    throw corrupt('bad magic or version');
+  }
   at = MAGIC.length;
   const root = newDir();
   [root.created, root.modified, root.accessed] = [f64(), f64(), f64()];
   const dirs = new Map<string, DirNode>([['/', root]]);
   let usedBytes = 0;
   for (let kind = u8(); kind !== 0; kind = u8()) {
-    if (kind !== 1 && kind !== 2) throw corrupt(`unknown entry kind ${kind}`);
-    const length = u32();
-    need(length);
-    let path: string;
-    try {
-      path = text.decode(bytes.subarray(at, at + length));
-    } catch {
-      throw corrupt('path is not UTF-8');
+    if (kind !== 1 && kind !== 2 && (kind !== 3 || version !== WITH_LINKS)) {
+      throw corrupt(`unknown entry kind ${kind}`);
     }
-    at += length;
+    const path = string('path');
     const slash = path.lastIndexOf('/');
     const parent = dirs.get(slash <= 0 ? '/' : path.slice(0, slash));
     const name = path.slice(slash + 1);
@@ -132,7 +157,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     const created = f64();
     const modified = f64();
     const accessed = f64();
-    // Usage as the tree counts it: every entry's name, then each file's size.
+    // Usage as the tree counts it: every entry's name, then each file's size and link's target.
     usedBytes += nameBytes(name);
     if (kind === 2) {
       const dir: DirNode = {
@@ -145,6 +170,16 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
       };
       parent.children.set(name, dir);
       dirs.set(path, dir);
+      continue;
+    }
+    if (kind === 3) {
+      const target = string('link target');
+      const link: LinkNode = { ...newLink(target), created, modified, accessed };
+      if (link.size === 0 || link.size > MAX_LINK_TARGET || target.includes('\0')) {
+        throw corrupt('bad link target');
+      }
+      usedBytes += link.size;
+      parent.children.set(name, link);
       continue;
     }
     const size = f64();

@@ -9,8 +9,10 @@ import {
   checkFileTarget,
   checkIfFile,
   checkMkdir,
+  checkReadlink,
   checkRename,
   checkRmdir,
+  checkSymlink,
   chunkSpans,
   coalesceExtents,
   type DirEntry,
@@ -52,7 +54,15 @@ export interface DirNode extends Times {
   children: Map<string, Node>;
 }
 
-export type Node = FileNode | DirNode;
+/** A symbolic link: its target kept verbatim, never followed. */
+export interface LinkNode extends Times {
+  kind: 'symlink';
+  target: string;
+  /** The target's UTF-8 bytes: the link's `size`, and what it adds to the usage besides its name. */
+  size: number;
+}
+
+export type Node = FileNode | DirNode | LinkNode;
 
 /** Read once: Node's `performance.timeOrigin` getter costs more than `performance.now()` itself. */
 const timeOrigin = performance.timeOrigin;
@@ -86,7 +96,20 @@ export function newFile(time = now()): FileNode {
   };
 }
 
+export function newLink(target: string, time = now()): LinkNode {
+  return {
+    kind: 'symlink',
+    target,
+    size: nameBytes(target),
+    id: nextId(),
+    created: time,
+    modified: time,
+    accessed: time,
+  };
+}
+
 export function cloneNode(node: Node): Node {
+  if (node.kind === 'symlink') return { ...node, id: nextId() };
   if (node.kind === 'file') {
     const chunks = new Map<number, Uint8Array>();
     for (const [i, chunk] of node.chunks) chunks.set(i, chunk.slice());
@@ -116,7 +139,7 @@ export function readFileRange(file: FileNode, offset: number, length: number, vi
   return out;
 }
 
-/** The bytes an entry's name costs in the store's usage (see `StorageLimits.maxBytes`). */
+/** The bytes an entry's name (or a link's target) costs in the usage (see `StorageLimits.maxBytes`). */
 export const nameBytes = (name: string): number => Buffer.byteLength(name, 'utf8');
 
 /** Where {@link MemoryTree}'s writes go besides an offset: at the end, or replacing everything. */
@@ -138,6 +161,7 @@ export class MemoryTree implements VfsSyncDriver {
     atomicRename: true,
     atomicDirectoryRename: true,
     nativeIfFile: true,
+    symlinks: true,
   };
   #root: DirNode = newDir();
   /**
@@ -162,7 +186,7 @@ export class MemoryTree implements VfsSyncDriver {
   #lastNode: Node | undefined;
   /**
    * The usage `maxBytes` bounds: every entry's name bytes (the root has none) plus every file's
-   * size. Compared with `maxBytes` before anything changes or is allocated.
+   * size and every link's (its target's bytes). Compared with `maxBytes` before anything changes or is allocated.
    */
   used = 0;
 
@@ -433,7 +457,7 @@ export class MemoryTree implements VfsSyncDriver {
     const n = node as Node;
     return {
       kind: n.kind,
-      size: n.kind === 'file' ? n.size : 0,
+      size: n.kind === 'directory' ? 0 : n.size,
       created: n.created,
       modified: n.modified,
       accessed: n.accessed,
@@ -446,7 +470,7 @@ export class MemoryTree implements VfsSyncDriver {
     checkExistingDirectory(path, node?.kind);
     const entries: DirEntry[] = [];
     for (const [name, child] of (node as DirNode).children) {
-      entries.push({ name, kind: child.kind, size: child.kind === 'file' ? child.size : 0 });
+      entries.push({ name, kind: child.kind, size: child.kind === 'directory' ? 0 : child.size });
     }
     return entries;
   }
@@ -474,7 +498,8 @@ export class MemoryTree implements VfsSyncDriver {
     const node = this.lookup(path);
     checkDelete(path, node?.kind);
     this.#remove(path, node as Node);
-    this.used -= nameBytes(baseName(path)) + (node as FileNode).size;
+    // A file's size or a link's target.
+    this.used -= nameBytes(baseName(path)) + (node as FileNode | LinkNode).size;
   }
 
   rename(from: string, to: string): void {
@@ -482,9 +507,9 @@ export class MemoryTree implements VfsSyncDriver {
     const target = this.lookup(to);
     const plan = checkRename(from, to, source?.kind, target?.kind, this.#kind(parentPath(to)));
     if (plan === 'noop') return;
-    // Only the entry's own name changes; a replaced file frees its name and size.
+    // Only the entry's own name changes; a replaced file or link frees its name and size.
     const newName = nameBytes(baseName(to));
-    const freed = plan === 'replace-file' ? newName + (target as FileNode).size : 0;
+    const freed = plan === 'replace-file' ? newName + (target as FileNode | LinkNode).size : 0;
     const growth = newName - nameBytes(baseName(from)) - freed;
     this.#reserve(to, growth);
     this.#remove(from, source as Node);
@@ -498,5 +523,20 @@ export class MemoryTree implements VfsSyncDriver {
     const n = node as Node;
     if (times.accessed !== undefined) n.accessed = times.accessed;
     if (times.modified !== undefined) n.modified = times.modified;
+  }
+
+  symlink(path: string, target: string): void {
+    checkSymlink(path, this.#kind(path), this.#kind(parentPath(path)));
+    const name = baseName(path);
+    const link = newLink(target);
+    this.#reserve(path, nameBytes(name) + link.size);
+    this.#dir(parentPath(path)).children.set(name, link);
+    this.used += nameBytes(name) + link.size;
+  }
+
+  readlink(path: string): string {
+    const node = this.lookup(path);
+    checkReadlink(path, node?.kind);
+    return (node as LinkNode).target;
   }
 }

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { expectBytes, expectError, pattern } from '@eryx/vfs-conformance';
-import { isVfsError } from '@eryx/vfs-core';
+import { isVfsError, limits } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import { memory } from '../src/index.js';
 
@@ -186,5 +187,116 @@ describe('memory snapshots', () => {
     expect(() => memory({ from: bytes, maxBytes: 100 })).toThrow(/quota-exceeded/);
     const small = memory({ maxBytes: 100 });
     expect(() => small.restore(s.snapshot())).toThrow(/quota-exceeded/);
+  });
+});
+
+describe('memory symbolic links', () => {
+  it('counts a link as its name plus its target in the usage; deleting or replacing it frees both', async () => {
+    // 'l' (1 byte) to 'tä' (3 bytes): 4 bytes.
+    const s = memory({ maxBytes: 9 });
+    await s.write('/f', text('xxxx'));
+    await expectError(() => s.symlink('/l', 'täx'), 'quota-exceeded');
+    await expectError(() => s.symlink('/ll', 'tä'), 'quota-exceeded');
+    expect(s.usedBytes).toBe(5);
+    await s.symlink('/l', 'tä');
+    expect(s.usedBytes).toBe(9);
+    expect(await s.list('/')).toEqual(expect.arrayContaining([{ name: 'l', kind: 'symlink', size: 3 }]));
+    await expectError(() => s.rename('/l', '/ll'), 'quota-exceeded');
+    await s.delete('/l');
+    expect(s.usedBytes).toBe(5);
+    await s.symlink('/m', 'abc');
+    // A link replacing a file frees the file's name and size; a file replacing a link its target.
+    await s.rename('/m', '/f');
+    expect(s.usedBytes).toBe(4);
+    await s.write('/g', text('y'));
+    await s.rename('/g', '/f');
+    expect(s.usedBytes).toBe(2);
+    expect(str(await s.read('/f'))).toBe('y');
+  });
+
+  it('snapshots, forks and restores carry links, as links of their own', async () => {
+    const s = memory();
+    await s.symlink('/l', '../target');
+    const snap = s.snapshot();
+    const f = s.fork();
+    await s.delete('/l');
+    await s.symlink('/l', 'changed');
+    expect(await f.readlink('/l')).toBe('../target');
+    s.restore(snap);
+    expect(await s.readlink('/l')).toBe('../target');
+    expect(s.usedBytes).toBe(1 + 9);
+    expect((await s.stat('/l')).id).not.toBe((await f.stat('/l')).id);
+  });
+
+  it('serializes links and reads them back, as version 2; a store without links stays version 1', async () => {
+    const s = memory();
+    await s.mkdir('/d');
+    await s.write('/d/f', text('data'));
+    const plain = s.serialize();
+    expect(plain[7]).toBe(1);
+    const long = `/${'ü'.repeat(2047)}x`;
+    await s.symlink('/d/l', long);
+    await s.symlink('/rel', 'd/f');
+    await s.setTimes('/rel', { modified: 1_200_000_000_000, accessed: 1_300_000_000_000 });
+    const bytes = s.serialize();
+    expect(bytes[7]).toBe(2);
+    const t = memory({ from: bytes });
+    expect(await t.readlink('/d/l')).toBe(long);
+    expect(await t.readlink('/rel')).toBe('d/f');
+    const meta = await t.stat('/rel');
+    expect([meta.kind, meta.size, meta.modified, meta.accessed]).toEqual([
+      'symlink',
+      3,
+      1_200_000_000_000,
+      1_300_000_000_000,
+    ]);
+    expect(t.usedBytes).toBe(s.usedBytes);
+    expectBytes(t.serialize(), bytes);
+    // Deleting the links makes the store plain again.
+    await t.delete('/d/l');
+    await t.delete('/rel');
+    expectBytes(t.serialize(), plain);
+  });
+
+  it('loads a snapshot of the format before links (a fixture), and can make links afterwards', async () => {
+    const bytes = new Uint8Array(readFileSync(new URL('./fixtures/snapshot-v1.bin', import.meta.url)));
+    const s = memory({ from: bytes });
+    expect(await s.list('/docs/empty')).toEqual([]);
+    expect(str(await s.read('/docs/ümlaut 😀.txt'))).toBe('hello, world\n');
+    expect(str(await s.readAt('/sparse', 300, 10))).toBe('tail');
+    expect((await s.stat('/sparse')).size).toBe(304);
+    expect((await s.stat('/empty')).size).toBe(0);
+    const meta = await s.stat('/docs/ümlaut 😀.txt');
+    expect([meta.modified, meta.accessed]).toEqual([1_600_000_000_000, 1_600_000_000_500]);
+    // Names (docs, empty, ümlaut 😀.txt, sparse, empty) and sizes.
+    expect(s.usedBytes).toBe(4 + 5 + 16 + 6 + 5 + 13 + 304);
+    expectBytes(s.serialize(), bytes);
+    await s.symlink('/docs/link', 'ümlaut 😀.txt');
+    expect(await memory({ from: s.serialize() }).readlink('/docs/link')).toBe('ümlaut 😀.txt');
+  });
+
+  it('refuses a link entry in a version 1 snapshot, an empty target and a truncated link', async () => {
+    const s = memory();
+    await s.symlink('/l', 'abc');
+    const bytes = s.serialize();
+    const v1 = bytes.slice();
+    v1[7] = 1;
+    expect(() => memory({ from: v1 })).toThrow(/unknown entry kind 3/);
+    // The target's length follows magic, root times, kind, the path '/l' and its times.
+    const at = 8 + 24 + 1 + 4 + 2 + 24;
+    expect(new DataView(bytes.buffer).getUint32(at, true)).toBe(3);
+    const empty = new Uint8Array([...bytes.subarray(0, at), 0, 0, 0, 0, 0]);
+    expect(() => memory({ from: empty })).toThrow(/bad link target/);
+    expect(() => memory({ from: bytes.subarray(0, at + 5) })).toThrow(/truncated/);
+  });
+
+  it('a link counts as a file under limits() maxFiles', async () => {
+    const s = limits(memory(), { maxFiles: 2 });
+    await s.write('/f', text('x'));
+    await s.symlink('/l', 'f');
+    await expectError(() => s.symlink('/m', 'f'), 'quota-exceeded');
+    await expectError(() => s.write('/g', text('x')), 'quota-exceeded');
+    await s.delete('/l');
+    await s.symlink('/m', 'f');
   });
 });

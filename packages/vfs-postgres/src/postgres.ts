@@ -9,8 +9,10 @@ import {
   checkFileTarget,
   checkIfFile,
   checkMkdir,
+  checkReadlink,
   checkRename,
   checkRmdir,
+  checkSymlink,
   chunkPieces,
   coalesceExtents,
   createStorage,
@@ -82,11 +84,11 @@ export interface NamespaceInfo {
   namespace: string;
   /** Bytes per stored chunk. */
   chunkSize: number;
-  /** Number of files (directories not counted). */
+  /** Number of files, symbolic links included (directories not counted). */
   files: number;
   /**
-   * The usage `limits.maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) plus
-   * the UTF-8 bytes of the name of every file and directory but the root.
+   * The usage `limits.maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) and
+   * link targets' UTF-8 bytes, plus the UTF-8 bytes of the name of every entry but the root.
    */
   bytes: number;
 }
@@ -99,7 +101,7 @@ export interface PostgresStorage extends VfsStorage {
   readonly schema: string;
   /** Usage of the namespace, read from its usage row in one query. */
   info(): Promise<NamespaceInfo>;
-  /** Deletes every file and directory of the namespace, in one transaction, then closes the storage. */
+  /** Deletes every entry of the namespace, in one transaction, then closes the storage. */
   destroy(): Promise<void>;
 }
 
@@ -118,6 +120,7 @@ const CAPABILITIES: Partial<Capabilities> = {
   persistent: true,
   multiProcess: true,
   nativeIfFile: true,
+  symlinks: true,
 };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -743,7 +746,8 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
       checkExists(path, row?.kind);
       return {
         kind: row!.kind,
-        size: row!.kind === 'file' ? Number(row!.size) : 0,
+        // A link's size is its target's UTF-8 length, as stored.
+        size: row!.kind === 'directory' ? 0 : Number(row!.size),
         created: row!.created,
         modified: row!.modified,
         accessed: row!.accessed,
@@ -754,10 +758,12 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
 
     async list(path): Promise<DirEntry[]> {
       // One row: the directory's kind and its entries as "name/size/name/size..." (a directory's size
-      // is empty). Names never contain "/", and one string parses much faster than a row per entry.
+      // is empty, a link's starts with "l"). Names never contain "/", and one string parses much
+      // faster than a row per entry.
       const rows = await query<{ kind: FileKind; entries: string | null }>(
         'list',
-        `SELECT d.kind, (SELECT string_agg(e.name || '/' || CASE WHEN e.kind = 'file' THEN e.size::text ELSE '' END, '/')
+        `SELECT d.kind, (SELECT string_agg(e.name || '/' || CASE e.kind WHEN 'file' THEN e.size::text
+                           WHEN 'symlink' THEN 'l' || e.size ELSE '' END, '/')
                          FROM ${s}.vfs_entries e WHERE e.ns = $1 AND e.parent = $2) AS entries
          FROM ${s}.vfs_entries d WHERE d.ns = $1 AND d.path = $2`,
         [namespace, path],
@@ -772,7 +778,9 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         entries.push(
           size === ''
             ? { name: fields[i]!, kind: 'directory', size: 0 }
-            : { name: fields[i]!, kind: 'file', size: Number(size) },
+            : size[0] === 'l'
+              ? { name: fields[i]!, kind: 'symlink', size: Number(size.slice(1)) }
+              : { name: fields[i]!, kind: 'file', size: Number(size) },
         );
       }
       return entries;
@@ -847,6 +855,29 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         path,
       );
       checkExists(path, rows.length > 0 ? 'file' : undefined);
+    },
+
+    async symlink(path, target) {
+      const [status] = await query<Status>(
+        'symlink',
+        `SELECT * FROM ${s}.vfs_symlink($1, $2, $3, $4, $5, $6, $7::bigint, $8::bigint, $9::integer)`,
+        [namespace, path, parentPath(path), baseName(path), target, now(), maxBytes, maxFiles, maxPathLength],
+        path,
+      );
+      if (status!.st !== 'ok')
+        fail(path, status!, () => checkSymlink(path, kind(status!.k1), kind(status!.k2)));
+    },
+
+    async readlink(path) {
+      const rows = await query<{ kind: FileKind; target: string | null }>(
+        'readlink',
+        `SELECT kind, target FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
+        [namespace, path],
+        path,
+        true,
+      );
+      checkReadlink(path, rows[0]?.kind);
+      return rows[0]!.target!;
     },
 
     async close() {

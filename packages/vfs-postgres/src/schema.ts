@@ -17,7 +17,8 @@
  * while it is removed or moved, so no entry is ever orphaned. Since version 3 the namespace's row in
  * vfs_namespaces holds its usage (files, bytes), updated by every change in its transaction; it is the
  * last lock a function takes, and limits are checked by a conditional update of it (see V3). Since
- * version 4 its bytes count the names of files and directories as well as file sizes (see V4).
+ * version 4 its bytes count the names of files and directories as well as file sizes (see V4). Since
+ * version 5 an entry may be a symbolic link, which counts as a file of its target's size (see V5).
  */
 
 /**
@@ -1129,8 +1130,294 @@ LANGUAGE sql AS $$
 $$;
 `;
 
+// Symbolic links (issue #22): an entry of kind 'symlink' holds its target in the new column
+// vfs_entries.target (NULL for every other kind) and its target's UTF-8 length as its size, so the
+// usage row counts it as a file of that size plus its name, with no change to vfs_account. The new
+// function vfs_symlink creates one. The other functions already refuse what is neither a file nor
+// a directory with a 'check' status carrying its kind, and core's checks make the contract's error
+// of 'symlink', except where a link must act as a file or is new: vfs_write (which took anything
+// but a directory for a file another creator had just made, and looped), vfs_delete (a link is
+// deleted) and vfs_rename (a link moves and replaces as a file does). Those three are replaced with
+// their signatures unchanged, and a file's way through them is the same. No entry is a link yet,
+// so the usage rows stay as they are; the CHECK on kind becomes one that also ties target to kind.
+const V5 = `
+ALTER TABLE {s}.vfs_entries
+  ADD COLUMN target text,
+  DROP CONSTRAINT vfs_entries_kind_check,
+  ADD CONSTRAINT vfs_entries_kind_check
+    CHECK (kind IN ('file', 'directory') AND target IS NULL OR kind = 'symlink' AND target IS NOT NULL);
+
+-- The checks and limits follow vfs_create (checkSymlink is checkCreate's rule): maxFiles counts the
+-- link, maxBytes its name and its target.
+CREATE FUNCTION {s}.vfs_symlink(p_ns text, p_path text, p_parent text, p_name text, p_target text,
+  p_now double precision, p_max_bytes bigint, p_max_files bigint, p_max_path integer,
+  OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_bytes bigint := octet_length(p_name) + octet_length(p_target);
+BEGIN
+  IF p_path = '/' THEN st := 'check'; k1 := 'directory'; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+  IF FOUND THEN st := 'check'; RETURN; END IF;
+  IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+  SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+  IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+  INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, target, created, modified, accessed)
+  VALUES (p_ns, p_path, p_parent, p_name, 'symlink', nextval('{s}.vfs_ino'), octet_length(p_target), p_target,
+    p_now, p_now, p_now)
+  ON CONFLICT (ns, path) DO NOTHING;
+  IF NOT FOUND THEN
+    -- Another creator committed first (the insert waited for it), as in vfs_create.
+    st := 'check';
+    k1 := coalesce((SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path), 'symlink');
+    RETURN;
+  END IF;
+  -- The usage row after the insert: it is the last lock taken.
+  k1 := {s}.vfs_account(p_ns, 1, v_bytes, p_max_files, p_max_bytes);
+  IF k1 IS NOT NULL THEN
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+    st := 'quota'; n := {s}.vfs_would_hold(p_ns, k1, 1, v_bytes); RETURN;
+  END IF;
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_write(p_ns text, p_path text, p_parent text, p_name text, p_mode integer,
+  p_off bigint, p_data bytea, p_now double precision, p_cs integer,
+  p_max_bytes bigint, p_max_files bigint, p_max_file_size bigint, p_max_path integer,
+  OUT st text, OUT k1 text, OUT k2 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_limited boolean := p_max_bytes IS NOT NULL OR p_max_files IS NOT NULL;
+  v_creating boolean := false;
+  v_counted boolean := false;
+  v_ino bigint;
+  v_len bigint := length(p_data);
+  v_name bigint := octet_length(p_name);
+  v_off bigint := p_off;
+  v_old bigint := 0;
+  v_new bigint;
+  v_limit text;
+BEGIN
+  IF p_mode = 0 AND NOT v_limited AND p_max_file_size IS NULL AND NOT octet_length(p_path) > p_max_path IS TRUE THEN
+    -- A write usually creates: try to insert the entry and its chunks in one statement, and take the
+    -- general way below when something is there already or the parent is not a directory.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    WITH ins AS (
+      INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+      SELECT p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_len, p_now, p_now, p_now
+      WHERE EXISTS (SELECT 1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent AND e.kind = 'directory')
+      ON CONFLICT (ns, path) DO NOTHING
+      RETURNING ino
+    ), chunks AS (
+      INSERT INTO {s}.vfs_chunks (ns, ino, idx, data)
+      SELECT p_ns, ins.ino, i, substring(p_data FROM (i * p_cs + 1)::integer FOR p_cs)
+      FROM ins, generate_series(0, (v_len - 1) / p_cs) AS i
+    )
+    SELECT ino INTO v_ino FROM ins;
+    IF FOUND THEN
+      PERFORM {s}.vfs_account(p_ns, 1, v_len + v_name, NULL, NULL);
+      st := 'ok'; n := 0; RETURN;
+    END IF;
+  END IF;
+  LOOP
+    -- The row lock serializes the writers of the file: concurrent appends each get their own offset.
+    SELECT e.ino, e.size INTO v FROM {s}.vfs_entries e
+    WHERE e.ns = p_ns AND e.path = p_path AND e.kind = 'file' FOR NO KEY UPDATE;
+    IF FOUND THEN
+      v_ino := v.ino;
+      v_old := v.size;
+      v_off := CASE WHEN p_mode = 2 THEN v.size ELSE p_off END;
+      v_new := CASE WHEN p_mode = 0 THEN v_len ELSE greatest(v.size, v_off + v_len) END;
+      IF p_max_file_size IS NOT NULL AND v_new > v_old AND v_new > p_max_file_size THEN
+        st := 'quota'; k1 := 'maxFileSize'; n := v_new; RETURN;
+      END IF;
+      IF v_limited AND v_new > v_old THEN
+        v_limit := {s}.vfs_account(p_ns, 0, v_new - v_old, NULL, p_max_bytes);
+        IF v_limit IS NOT NULL THEN
+          st := 'quota'; k1 := v_limit; n := {s}.vfs_would_hold(p_ns, v_limit, 0, v_new - v_old); RETURN;
+        END IF;
+        v_counted := true;
+      END IF;
+      UPDATE {s}.vfs_entries SET size = v_new, modified = p_now, accessed = p_now
+      WHERE ns = p_ns AND path = p_path;
+      EXIT;
+    END IF;
+    SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path;
+    -- A directory or a link is no file to write: the caller's check says which error.
+    IF k1 <> 'file' THEN st := 'check'; RETURN; END IF;
+    IF k1 = 'file' THEN k1 := NULL; CONTINUE; END IF;
+    IF octet_length(p_path) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_path); RETURN; END IF;
+    -- Creations share the tree lock; rmdir and directory renames take it exclusively.
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+    SELECT e.kind INTO k2 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_parent;
+    IF k2 IS DISTINCT FROM 'directory' THEN st := 'check'; RETURN; END IF;
+    k2 := NULL;
+    v_off := CASE WHEN p_mode = 2 THEN 0 ELSE p_off END;
+    v_new := v_off + v_len;
+    IF p_max_file_size IS NOT NULL AND v_new > p_max_file_size THEN
+      st := 'quota'; k1 := 'maxFileSize'; n := v_new; RETURN;
+    END IF;
+    INSERT INTO {s}.vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+    VALUES (p_ns, p_path, p_parent, p_name, 'file', nextval('{s}.vfs_ino'), v_new, p_now, p_now, p_now)
+    ON CONFLICT (ns, path) DO NOTHING
+    RETURNING ino INTO v_ino;
+    IF FOUND THEN
+      v_creating := true;
+      IF v_limited THEN
+        v_limit := {s}.vfs_account(p_ns, 1, v_new + v_name, p_max_files, p_max_bytes);
+        IF v_limit IS NOT NULL THEN
+          DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path;
+          st := 'quota'; k1 := v_limit; n := {s}.vfs_would_hold(p_ns, v_limit, 1, v_new + v_name); RETURN;
+        END IF;
+        v_counted := true;
+      END IF;
+      EXIT;
+    END IF;
+    -- Lost a race with another creator: look again (its row is committed now).
+  END LOOP;
+
+  IF v_len > 0 THEN
+    -- The chunks the data covers. A partly covered chunk is merged with what is stored (read under
+    -- the entry's row lock, which every writer of this file holds), padded with zeros if shorter.
+    INSERT INTO {s}.vfs_chunks AS c (ns, ino, idx, data)
+    SELECT p_ns, v_ino, g.i,
+      CASE
+        WHEN g.s = 0 AND g.e = p_cs OR p_mode = 0 OR v_creating OR old.data IS NULL THEN
+          CASE WHEN g.s = 0 THEN ''::bytea ELSE decode(repeat('00', g.s), 'hex') END || g.piece
+        WHEN length(old.data) = g.s THEN old.data || g.piece
+        WHEN length(old.data) > g.s THEN overlay(old.data PLACING g.piece FROM g.s + 1)
+        ELSE old.data || decode(repeat('00', g.s - length(old.data)), 'hex') || g.piece
+      END
+    FROM (
+      SELECT i, s, e, substring(p_data FROM (i * p_cs + s - v_off + 1)::integer FOR e - s) AS piece
+      FROM generate_series(v_off / p_cs, (v_off + v_len - 1) / p_cs) AS i,
+        LATERAL (SELECT greatest(v_off - i * p_cs, 0)::integer AS s,
+                        least(v_off + v_len - i * p_cs, p_cs)::integer AS e) AS b
+    ) AS g
+    LEFT JOIN LATERAL (
+      SELECT o.data FROM {s}.vfs_chunks o
+      WHERE p_mode <> 0 AND NOT v_creating AND NOT (g.s = 0 AND g.e = p_cs)
+        AND o.ns = p_ns AND o.ino = v_ino AND o.idx = g.i
+    ) AS old ON true
+    ON CONFLICT (ns, ino, idx) DO UPDATE SET data = excluded.data;
+  END IF;
+  IF p_mode = 0 AND NOT v_creating THEN
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino AND idx >= (v_len + p_cs - 1) / p_cs;
+  END IF;
+  IF NOT v_counted AND (v_creating OR v_new <> v_old) THEN
+    IF v_creating THEN
+      PERFORM {s}.vfs_account(p_ns, 1, v_new + v_name, NULL, NULL);
+    ELSE
+      PERFORM {s}.vfs_account(p_ns, 0, v_new - v_old, NULL, NULL);
+    END IF;
+  END IF;
+  st := 'ok'; n := v_off;
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_delete(p_ns text, p_path text, OUT st text, OUT k1 text)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v_ino bigint;
+  v_bytes bigint;
+BEGIN
+  LOOP
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_path AND kind <> 'directory'
+    RETURNING ino, size + octet_length(name) INTO v_ino, v_bytes;
+    EXIT WHEN FOUND;
+    k1 := (SELECT e.kind FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_path);
+    -- A file or link renamed onto the path while the DELETE waited for the row it replaced: delete
+    -- that one.
+    CONTINUE WHEN k1 <> 'directory';
+    st := 'check';
+    RETURN;
+  END LOOP;
+  k1 := NULL;
+  DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_ino;
+  PERFORM {s}.vfs_account(p_ns, -1, -v_bytes, NULL, NULL);
+  st := 'ok';
+END $$;
+
+CREATE OR REPLACE FUNCTION {s}.vfs_rename(p_ns text, p_from text, p_to text, p_to_parent text, p_to_name text,
+  p_max_bytes bigint, p_max_path integer, OUT st text, OUT k1 text, OUT k2 text, OUT k3 text, OUT n bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+  v record;
+  v_target_ino bigint;
+  v_target_bytes bigint := 0;
+  v_growth bigint;
+BEGIN
+  IF p_from = '/' OR p_to = '/' THEN st := 'check'; RETURN; END IF;
+  SELECT e.kind INTO k1 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from;
+  IF NOT FOUND THEN st := 'check'; RETURN; END IF;
+  IF p_from = p_to THEN st := 'ok'; RETURN; END IF;
+  IF k1 = 'directory' THEN
+    -- Nothing may be created inside the subtree while it moves.
+    PERFORM pg_advisory_xact_lock(1986425601, {s}.vfs_lock_key(p_ns));
+  ELSE
+    PERFORM pg_advisory_xact_lock_shared(1986425601, {s}.vfs_lock_key(p_ns));
+  END IF;
+  SELECT e.kind, e.parent, e.name INTO v FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_from FOR UPDATE;
+  IF NOT FOUND THEN k1 := NULL; st := 'check'; RETURN; END IF;
+  IF v.kind <> k1 THEN
+    -- Replaced by another kind between the look and the lock: start again.
+    RAISE EXCEPTION 'entry changed kind during rename' USING ERRCODE = 'serialization_failure';
+  END IF;
+  SELECT e.kind, e.ino, e.size + octet_length(e.name) INTO k2, v_target_ino, v_target_bytes FROM {s}.vfs_entries e
+  WHERE e.ns = p_ns AND e.path = p_to FOR UPDATE;
+  IF k2 IS NULL AND p_max_path IS NOT NULL THEN
+    IF octet_length(p_to) > p_max_path THEN st := 'name-too-long'; n := octet_length(p_to); RETURN; END IF;
+    IF k1 = 'directory' AND octet_length(p_to) > octet_length(p_from) THEN
+      SELECT max(octet_length(e.path)) - octet_length(p_from) + octet_length(p_to) INTO n FROM {s}.vfs_entries e
+      WHERE e.ns = p_ns AND e.path >= (p_from || '/') COLLATE "C" AND e.path < (p_from || '0') COLLATE "C";
+      IF n > p_max_path THEN st := 'name-too-long'; RETURN; END IF;
+      n := NULL;
+    END IF;
+  END IF;
+  IF k1 = 'directory' AND left(p_to, length(p_from) + 1) = p_from || '/' THEN
+    k2 := NULL; st := 'check'; RETURN;
+  END IF;
+  SELECT e.kind INTO k3 FROM {s}.vfs_entries e WHERE e.ns = p_ns AND e.path = p_to_parent;
+  IF k3 IS DISTINCT FROM 'directory' THEN k2 := NULL; st := 'check'; RETURN; END IF;
+  IF k2 IS NOT NULL THEN
+    IF k1 = 'directory' OR k2 = 'directory' THEN st := 'check'; RETURN; END IF;
+    DELETE FROM {s}.vfs_chunks WHERE ns = p_ns AND ino = v_target_ino;
+    DELETE FROM {s}.vfs_entries WHERE ns = p_ns AND path = p_to;
+  END IF;
+  IF k1 <> 'directory' THEN
+    UPDATE {s}.vfs_entries SET path = p_to, parent = p_to_parent, name = p_to_name
+    WHERE ns = p_ns AND path = p_from;
+  ELSE
+    UPDATE {s}.vfs_entries SET
+      path = p_to || substring(path FROM length(p_from) + 1),
+      parent = CASE WHEN path = p_from THEN p_to_parent ELSE p_to || substring(parent FROM length(p_from) + 1) END,
+      name = CASE WHEN path = p_from THEN p_to_name ELSE name END
+    WHERE ns = p_ns AND (path = p_from
+      OR (path >= (p_from || '/') COLLATE "C" AND path < (p_from || '0') COLLATE "C"));
+  END IF;
+  -- Only the entry's own name changes; a replaced target frees its name and size.
+  v_growth := octet_length(p_to_name) - octet_length(v.name) - coalesce(v_target_bytes, 0);
+  IF v_growth <> 0 OR v_target_ino IS NOT NULL THEN
+    -- The usage row after the move: it is the last lock taken.
+    k1 := {s}.vfs_account(p_ns, CASE WHEN v_target_ino IS NULL THEN 0 ELSE -1 END, v_growth, NULL, p_max_bytes);
+    IF k1 IS NOT NULL THEN
+      -- Refused, so it grew: no target was replaced. Move the entry (and its subtree) back.
+      UPDATE {s}.vfs_entries SET
+        path = p_from || substring(path FROM length(p_to) + 1),
+        parent = CASE WHEN path = p_to THEN v.parent ELSE p_from || substring(parent FROM length(p_to) + 1) END,
+        name = CASE WHEN path = p_to THEN v.name ELSE name END
+      WHERE ns = p_ns AND (path = p_to
+        OR (path >= (p_to || '/') COLLATE "C" AND path < (p_to || '0') COLLATE "C"));
+      st := 'quota'; k2 := NULL; k3 := NULL; n := {s}.vfs_would_hold(p_ns, k1, 0, v_growth); RETURN;
+    END IF;
+  END IF;
+  st := 'ok';
+END $$;
+`;
+
 /** The migrations in order; version `i + 1` is `MIGRATIONS[i]`. Never edit a released one: append. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
 
 /** The schema version this package writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -1141,6 +1428,7 @@ const MIGRATION_STEPS: readonly string[] = [
   'add the function vfs_create (exclusive creation of an empty file)',
   'add the usage row (files, bytes) to vfs_namespaces, count every namespace once under a table lock, and check the limits against it',
   'count names in the usage row: recompute bytes (file sizes plus the names of files and directories) of every namespace under a table lock',
+  'store symbolic links: add the column vfs_entries.target and the kind symlink, add the function vfs_symlink, and let vfs_write, vfs_delete and vfs_rename treat links',
 ];
 
 /**

@@ -10,8 +10,8 @@ const raw = new pg.Pool({ connectionString: url, max: 2 });
 afterAll(() => raw.end());
 
 /**
- * Checks that the namespace's usage row equals a recount (whatever the test did): files, and file
- * sizes plus name bytes (the root's name is ''). Then drops the namespace.
+ * Checks that the namespace's usage row equals a recount (whatever the test did): files and links,
+ * and their sizes plus name bytes (the root's name is ''). Then drops the namespace.
  */
 async function destroy(storage: VfsStorage): Promise<void> {
   const { namespace, schema } = storage as PostgresStorage;
@@ -21,7 +21,7 @@ async function destroy(storage: VfsStorage): Promise<void> {
     if (table.rows[0].t === null) return;
     const { rows } = await raw.query<{ row: string; recount: string }>(
       `SELECT n.files || '/' || n.bytes AS row,
-         (SELECT count(*) FILTER (WHERE kind = 'file') || '/' || coalesce(sum(size + octet_length(name)), 0)
+         (SELECT count(*) FILTER (WHERE kind <> 'directory') || '/' || coalesce(sum(size + octet_length(name)), 0)
           FROM "${schema}".vfs_entries e WHERE e.ns = n.ns) AS recount
        FROM "${schema}".vfs_namespaces n WHERE n.ns = $1`,
       [namespace],

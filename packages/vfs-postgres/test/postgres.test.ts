@@ -60,7 +60,7 @@ async function expectNoOrphans(ns: string, schema = 'public'): Promise<void> {
 /** The namespace's usage counted from its entries (names included), to compare with its usage row. */
 async function recount(ns: string, schema = 'public'): Promise<{ files: number; bytes: number }> {
   const { rows } = await admin.query<{ files: string; bytes: string }>(
-    `SELECT count(*) FILTER (WHERE kind = 'file') AS files, coalesce(sum(size + octet_length(name)), 0) AS bytes
+    `SELECT count(*) FILTER (WHERE kind <> 'directory') AS files, coalesce(sum(size + octet_length(name)), 0) AS bytes
      FROM "${schema}".vfs_entries WHERE ns = $1`,
     [ns],
   );
@@ -156,6 +156,9 @@ describe('round trips and cost', () => {
       ['append', () => s.append('/d/f', bytes('x'))],
       ['create', () => s.create('/lock')],
       ['failing create', () => s.create('/lock').catch(() => undefined)],
+      ['symlink', () => s.symlink('/link', 'd/f')],
+      ['readlink', () => s.readlink('/link')],
+      ['read of a link', () => s.read('/link').catch(() => undefined)],
       ['readAt', () => s.readAt('/d/f', 5, 200_000)],
       ['read', () => s.read('/d/f')],
       ['stat', () => s.stat('/d/f')],
@@ -285,6 +288,33 @@ describe('concurrency', () => {
       }
     }
     expect((await first.list('/locks')).map((e) => e.size)).toEqual([0, 0, 0, 0, 0]);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('has one kind of winner among concurrent writes and symlinks of one path from separate pools', async () => {
+    const first = open();
+    const clients = Array.from({ length: 4 }, () =>
+      postgres({ connectionString: url, namespace: first.namespace, poolConfig: { max: 2 } }),
+    );
+    for (let round = 0; round < 8; round++) {
+      const path = `/p${round}`;
+      const links = clients.map((c) => c.symlink(path, 'target'));
+      const writes = clients.map((c, i) => c.append(path, bytes(String(i))));
+      const [linked, written] = await Promise.all([Promise.allSettled(links), Promise.allSettled(writes)]);
+      const kind = (await first.stat(path)).kind;
+      // A link made first refuses every write; a file made first refuses every link.
+      if (kind === 'symlink') {
+        expect(linked.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        for (const r of written) expect(r).toMatchObject({ reason: { code: 'is-a-symlink' } });
+        expect(await first.readlink(path)).toBe('target');
+      } else {
+        for (const r of linked) expect(r).toMatchObject({ reason: { code: 'already-exists' } });
+        expect(written.every((r) => r.status === 'fulfilled')).toBe(true);
+        expect((await first.stat(path)).size).toBe(clients.length);
+      }
+      for (const r of linked) if (r.status === 'rejected') expect(r.reason.code).toBe('already-exists');
+    }
+    await expectExactUsage(first);
     await Promise.all(clients.map((c) => c.close()));
   });
 
@@ -590,6 +620,53 @@ describe('migrations', () => {
     await expectExactUsage(a);
   });
 
+  it('upgrades a schema of version 4, keeping its data, then stores links', async () => {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const version of [1, 2, 3, 4]) {
+      await admin.query(migrationSql(version - 1, schema));
+      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
+    }
+    // Written by version 4's functions (this package's client calls them with the same arguments).
+    const a = open({ schema, migrate: false });
+    await a.mkdir('/d');
+    await a.write('/d/f', bytes('12345'));
+    await a.create('/empty');
+    // Links arrived with version 5: without the migration their function is missing.
+    expect((await rejection(a.symlink('/link', 'd/f'))).message).toMatch(/migrate\(\)/);
+    expect(await a.info()).toMatchObject({ files: 2, bytes: 5 + 1 + 1 + 5 });
+
+    expect(await migrate({ connectionString: url, schema })).toEqual({ from: 4, to: SCHEMA_VERSION });
+    expect(text(await a.read('/d/f'))).toBe('12345');
+    expect(await a.info()).toMatchObject({ files: 2, bytes: 12 });
+    await a.symlink('/link', 'd/f');
+    expect(await a.readlink('/link')).toBe('d/f');
+    expect(await a.stat('/link')).toMatchObject({ kind: 'symlink', size: 3 });
+    expect(await a.list('/')).toContainEqual({ name: 'link', kind: 'symlink', size: 3 });
+    expect((await rejection(a.write('/link', bytes('x')))).code).toBe('is-a-symlink');
+    // A client of the previous version (version 4's arguments) moves a link as it moves a file.
+    await admin.query(`SELECT * FROM "${schema}".vfs_rename($1, '/link', '/d/l', '/d', 'l', NULL)`, [
+      a.namespace,
+    ]);
+    expect(await a.readlink('/d/l')).toBe('d/f');
+    expect(await a.info()).toMatchObject({ files: 3, bytes: 12 + 1 + 3 });
+    await expectExactUsage(a);
+
+    // The kind's CHECK now ties a target to links, and only to links.
+    const insert = (kind: string, target: string | null) =>
+      admin.query(
+        `INSERT INTO "${schema}".vfs_entries (ns, path, parent, name, kind, ino, target, created, modified, accessed)
+         VALUES ($1, '/bad', '/', 'bad', $2, 0, $3, 0, 0, 0)`,
+        [a.namespace, kind, target],
+      );
+    await expect(insert('symlink', null)).rejects.toMatchObject({ code: '23514' });
+    await expect(insert('file', 'x')).rejects.toMatchObject({ code: '23514' });
+    await expect(insert('fifo', null)).rejects.toMatchObject({ code: '23514' });
+  });
+
   it('says to run migrate() when migration is off and the schema is missing', async () => {
     const s = postgres({ connectionString: url, schema: schemaName(), migrate: false });
     const error = await rejection(s.stat('/'));
@@ -656,6 +733,30 @@ describe('limits', () => {
     await expectExactUsage(s);
   });
 
+  it('counts a link as a file of its name and target bytes, never against maxFileSize', async () => {
+    const s = open({ limits: { maxBytes: 30, maxFiles: 2, maxFileSize: 1, maxPathLength: 8 } });
+    await s.symlink('/l', 't'.repeat(20));
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 1 + 20 });
+    expect((await rejection(s.symlink('/m', 't'.repeat(9)))).message).toContain(
+      'the namespace would hold 31 bytes (names included), the limit is 30',
+    );
+    expect(await s.exists('/m')).toBe(false);
+    expect((await rejection(s.symlink('/nnnnnnnn', 't'))).code).toBe('name-too-long');
+    await s.symlink('/m', 't'.repeat(8));
+    expect((await rejection(s.create('/f'))).message).toContain(
+      'the namespace would hold 3 files, the limit is 2',
+    );
+    expect((await rejection(s.symlink('/n', 't'))).code).toBe('quota-exceeded');
+    // A longer name is growth; a link replacing another frees the replaced name and target.
+    expect((await rejection(s.rename('/m', '/mm'))).code).toBe('quota-exceeded');
+    expect(await s.readlink('/m')).toBe('t'.repeat(8));
+    await s.rename('/m', '/l');
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 1 + 8 });
+    await s.delete('/l');
+    expect(await s.info()).toMatchObject({ files: 0, bytes: 0 });
+    await expectExactUsage(s);
+  });
+
   it('never exceeds maxFiles under concurrent creates from separate pools', async () => {
     const first = open({ limits: { maxFiles: 5 } });
     const clients = Array.from({ length: 4 }, () =>
@@ -693,7 +794,7 @@ describe('limits', () => {
     const pick = () => paths[random(paths.length)]!;
     const step = (s: PostgresStorage): Promise<unknown> => {
       const size = random(5000);
-      switch (random(10)) {
+      switch (random(11)) {
         case 0:
           return s.write(pick(), new Uint8Array(size));
         case 1:
@@ -712,6 +813,8 @@ describe('limits', () => {
           return s.mkdir(random(2) ? '/d/e' : '/e');
         case 8:
           return s.rmdir(random(2) ? '/d/e' : '/e');
+        case 9:
+          return s.symlink(pick(), 't'.repeat(random(50) + 1));
         default:
           return s.rename(random(2) ? '/d' : '/f', random(2) ? '/f' : '/d');
       }

@@ -67,6 +67,37 @@ UPDATE vfs_namespaces SET bytes = (
 );
 `;
 
+/**
+ * Symbolic links (issue #22): `kind` may be `symlink`, and a link's target lives in the new column
+ * `target` (NULL for files and directories; the CHECK ties the two). A column rather than a chunk:
+ * `readlink` is then one primary-key lookup without a join, `vfs_chunks` keeps holding file data
+ * only (each chunk within its namespace's chunk size), and the target stays TEXT, kept verbatim. A
+ * NULL costs files one header byte. SQLite cannot alter a CHECK constraint, so the table is rebuilt
+ * (still WITHOUT ROWID, with the covering listing index recreated as version 1 made it); `size` of
+ * a link is its target's UTF-8 length, so the usage row keeps counting it as `size` plus the name.
+ */
+const SCHEMA_V4 = `
+CREATE TABLE vfs_entries_v4 (
+  ns TEXT NOT NULL,
+  path TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  name TEXT NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('file', 'directory', 'symlink')),
+  ino INTEGER NOT NULL,
+  size INTEGER NOT NULL DEFAULT 0,
+  created REAL NOT NULL,
+  modified REAL NOT NULL,
+  accessed REAL NOT NULL,
+  target TEXT CHECK ((kind = 'symlink') = (target IS NOT NULL)),
+  PRIMARY KEY (ns, path)
+) WITHOUT ROWID;
+INSERT INTO vfs_entries_v4 (ns, path, parent, name, kind, ino, size, created, modified, accessed)
+  SELECT ns, path, parent, name, kind, ino, size, created, modified, accessed FROM vfs_entries;
+DROP TABLE vfs_entries;
+ALTER TABLE vfs_entries_v4 RENAME TO vfs_entries;
+CREATE INDEX vfs_entries_parent ON vfs_entries (ns, parent, name, kind, size);
+`;
+
 /** The version table as a new database gets it (a database of version 1 has `version` only). */
 const VERSION_TABLE =
   'CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)';
@@ -75,7 +106,7 @@ const VERSION_TABLE =
  * Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`.
  * Never edit a released one: append.
  */
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
 
 /** The schema version this package writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -85,6 +116,7 @@ const MIGRATION_STEPS: readonly string[] = [
   'create the tables vfs_namespaces (with the usage row), vfs_entries and vfs_chunks',
   'rebuild vfs_schema with the time each version was applied, as in @eryx/vfs-postgres',
   'recompute the usage rows: bytes counts the names of files and directories as well as file sizes',
+  'rebuild vfs_entries to hold symbolic links: kind symlink and the column target',
 ];
 
 /**
@@ -197,9 +229,9 @@ export function listNamespaces(db: BetterSqlite3.Database): string[] {
 
 /**
  * The namespaces stored in `db` with their usage rows, sorted by name; none when `db` has no
- * eryx-vfs schema. Only reads. `files` counts files; `bytes` is the usage `maxBytes` bounds, file
- * sizes plus the UTF-8 length of every entry's name (a database of schema version 2 or older, not yet
- * migrated, reports file sizes only).
+ * eryx-vfs schema. Only reads. `files` counts files and symbolic links; `bytes` is the usage
+ * `maxBytes` bounds, file sizes and link target lengths plus the UTF-8 length of every entry's name
+ * (a database of schema version 2 or older, not yet migrated, reports file sizes only).
  * @throws {VfsError} `unsupported` (newer schema)
  */
 export function namespaceUsage(db: BetterSqlite3.Database): { name: string; files: number; bytes: number }[] {

@@ -9,8 +9,10 @@ import {
   checkExists,
   checkFileTarget,
   checkIfFile,
+  checkReadlink,
   checkRename,
   checkRmdir,
+  checkSymlink,
   chunkCount,
   chunkLength,
   chunkPieces,
@@ -52,7 +54,8 @@ export interface SqliteOptions {
   /**
    * The namespace's limits ({@link StorageLimits}: `maxBytes`, `maxFiles`, `maxFileSize`,
    * `maxPathLength`), enforced in each operation's transaction. The same option on every backend.
-   * `maxBytes` bounds file sizes plus the UTF-8 length of every entry's name. Default: none.
+   * `maxBytes` bounds file sizes and link targets plus the UTF-8 length of every entry's name, and
+   * `maxFiles` counts symbolic links as files. Default: none.
    */
   limits?: StorageLimits;
   /** @deprecated Use `limits: { maxBytes }`; `limits` wins where both are given. */
@@ -84,11 +87,12 @@ export interface NamespaceInfo {
   namespace: string;
   /** Bytes per stored chunk. */
   chunkSize: number;
-  /** Number of files (directories not counted). */
+  /** Number of files, symbolic links included (directories not counted). */
   files: number;
   /**
-   * The usage `maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) plus the
-   * UTF-8 length of every entry's name (files and directories, the root excluded).
+   * The usage `maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) and link
+   * sizes (their targets' UTF-8 length) plus the UTF-8 length of every entry's name (files,
+   * directories and links, the root excluded).
    */
   bytes: number;
 }
@@ -310,12 +314,15 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       .prepare<[string, string], number>('SELECT 1 FROM vfs_entries WHERE ns = ? AND parent = ? LIMIT 1')
       .pluck(),
     // One statement (one snapshot): the directory's kind, and all its entries as one string of
-    // `<size, or -1 for a directory>/<name>` items joined by NUL (names never hold '/' or NUL). One
-    // value instead of a row per entry makes a listing several times faster in better-sqlite3.
+    // `<size of a file; -1 for a directory; -2 - size for a link>/<name>` items joined by NUL (names
+    // never hold '/' or NUL). One value instead of a row per entry makes a listing several times
+    // faster in better-sqlite3.
     list: db
       .prepare<[{ ns: string; path: string }], [FileKind | null, string | null]>(
         `SELECT (SELECT kind FROM vfs_entries WHERE ns = @ns AND path = @path),
-           (SELECT group_concat(CASE kind WHEN 'file' THEN size ELSE -1 END || '/' || name, char(0))
+           (SELECT group_concat(
+              CASE kind WHEN 'file' THEN size WHEN 'directory' THEN -1 ELSE -2 - size END || '/' || name,
+              char(0))
             FROM vfs_entries WHERE ns = @ns AND parent = @path)`,
       )
       .raw(),
@@ -349,6 +356,15 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       `INSERT INTO vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
+    insertLink: db.prepare<[string, string, string, string, number, number, number, number, number, string]>(
+      `INSERT INTO vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed, target)
+       VALUES (?, ?, ?, ?, 'symlink', ?, ?, ?, ?, ?, ?)`,
+    ),
+    link: db
+      .prepare<[string, string], [FileKind, string | null]>(
+        'SELECT kind, target FROM vfs_entries WHERE ns = ? AND path = ?',
+      )
+      .raw(),
     // Leaves `size` alone when it does not change, so the parent index (which holds it) is not rewritten.
     touch: db.prepare<[number, number, string, string]>(
       'UPDATE vfs_entries SET modified = ?, accessed = ? WHERE ns = ? AND path = ?',
@@ -361,9 +377,10 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
        WHERE ns = ? AND path = ?`,
     ),
     deleteEntry: db.prepare<[string, string]>('DELETE FROM vfs_entries WHERE ns = ? AND path = ?'),
+    // A file or a symbolic link (delete never removes a directory).
     deleteFile: db
       .prepare<[string, string], [number, number]>(
-        "DELETE FROM vfs_entries WHERE ns = ? AND path = ? AND kind = 'file' RETURNING ino, size",
+        "DELETE FROM vfs_entries WHERE ns = ? AND path = ? AND kind <> 'directory' RETURNING ino, size",
       )
       .raw(),
     moveEntry: db.prepare<[string, string, string, string, string]>(
@@ -501,16 +518,25 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     }
   }
 
-  /** mkdir and create: an empty directory or file where nothing is (the same rule, see `checkCreate`). */
-  function insertNew(path: string, kind: FileKind): void {
+  /**
+   * mkdir, create and symlink: an empty directory or file, or a link to `target`, where nothing is
+   * (the same rule, see `checkCreate` and `checkSymlink`). A link counts as a file of `size` bytes.
+   */
+  function insertNew(path: string, kind: FileKind, target?: string): void {
     const parent = parentPath(path);
     const existing = q.kind.get(ns, path);
     if (existing === undefined) checkPathLength(path);
-    checkCreate(path, existing, existing === undefined ? q.kind.get(ns, parent) : undefined);
+    (target === undefined ? checkCreate : checkSymlink)(
+      path,
+      existing,
+      existing === undefined ? q.kind.get(ns, parent) : undefined,
+    );
     const name = baseName(path);
-    const ino = account(path, kind === 'file' ? 1 : 0, Buffer.byteLength(name, 'utf8'), true);
+    const size = target === undefined ? 0 : Buffer.byteLength(target, 'utf8');
+    const ino = account(path, kind === 'directory' ? 0 : 1, Buffer.byteLength(name, 'utf8') + size, true);
     const time = Date.now();
-    q.insertEntry.run(ns, path, parent, name, kind, ino, 0, time, time, time);
+    if (target === undefined) q.insertEntry.run(ns, path, parent, name, kind, ino, 0, time, time, time);
+    else q.insertLink.run(ns, path, parent, name, ino, size, time, time, time, target);
   }
 
   /** write, writeAt and append: `offset` undefined means "at the end". Returns the offset written at. */
@@ -609,6 +635,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     // Lookup and insert in one BEGIN IMMEDIATE transaction: it holds the database's write lock
     // from the start, so no other connection or process can create the path in between.
     create: db.transaction((path: string) => insertNew(path, 'file')),
+    symlink: db.transaction((path: string, target: string) => insertNew(path, 'symlink', target)),
     rmdir: db.transaction((path: string) => {
       const kind = q.kind.get(ns, path);
       const hasEntries = kind === 'directory' && q.hasChildren.get(ns, path) !== undefined;
@@ -620,6 +647,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       const deleted = q.deleteFile.get(ns, path);
       // Nothing deleted: report why (rolls back nothing, as nothing changed).
       if (deleted === undefined) return checkDelete(path, q.kind.get(ns, path));
+      // A link has no chunks: its size is its target's, counted like a file's.
       const [ino, size] = deleted;
       q.deleteChunks.run(ns, ino);
       account(path, -1, -size - nameBytes(path), false);
@@ -688,7 +716,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       persistent: !db.memory,
       multiProcess: !db.memory,
       nativeIfFile: true,
-      symlinks: false,
+      symlinks: true,
     } satisfies Capabilities,
     read: (path) => run(path, () => readRangeOf(path, 0, 0, true)),
     readAt: (path, offset, length) => run(path, () => readRangeOf(path, offset, length, false)),
@@ -724,7 +752,13 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
           const slash = item.indexOf('/');
           const size = Number(item.slice(0, slash));
           const name = item.slice(slash + 1);
-          entries.push(size < 0 ? { name, kind: 'directory', size: 0 } : { name, kind: 'file', size });
+          entries.push(
+            size >= 0
+              ? { name, kind: 'file', size }
+              : size === -1
+                ? { name, kind: 'directory', size: 0 }
+                : { name, kind: 'symlink', size: -2 - size },
+          );
         }
         return entries;
       }),
@@ -735,6 +769,13 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     delete: (path) => mutate(path, () => tx.delete.immediate(path)),
     rename: (from, to) => mutate(from, () => tx.rename.immediate(from, to)),
     setTimes: (path, times) => mutate(path, () => tx.setTimes.immediate(path, times)),
+    symlink: (path, target) => mutate(path, () => tx.symlink.immediate(path, target)),
+    readlink: (path) =>
+      run(path, () => {
+        const row = q.link.get(ns, path);
+        checkReadlink(path, row?.[0]);
+        return row![1]!;
+      }),
     // The path does not matter: one fsync of the WAL covers every file.
     flush: (_path, options) => {
       if (options?.durable) makeDurable();

@@ -43,17 +43,20 @@ export async function codeOf(fn: () => unknown): Promise<string | undefined> {
 
 /**
  * A namespace's usage computed in JavaScript from its entries, independently of the SQL that keeps
- * the usage row: files, and file sizes plus the UTF-8 length of every name but the root's.
+ * the usage row: files and symbolic links (a link counts as a file), and their sizes (a link's is
+ * its target's UTF-8 length, recomputed here from the target) plus the UTF-8 length of every name
+ * but the root's.
  */
 export function usageFromEntries(
   db: { prepare(sql: string): { all(...args: unknown[]): unknown[] } },
   namespace: string,
 ): { files: number; bytes: number } {
-  const rows = db.prepare('SELECT path, name, kind, size FROM vfs_entries WHERE ns = ?').all(namespace) as {
+  const rows = db.prepare('SELECT * FROM vfs_entries WHERE ns = ?').all(namespace) as {
     path: string;
     name: string;
     kind: string;
     size: number;
+    target?: string | null;
   }[];
   const usage = { files: 0, bytes: 0 };
   for (const row of rows) {
@@ -62,6 +65,9 @@ export function usageFromEntries(
     if (row.kind === 'file') {
       usage.files += 1;
       usage.bytes += row.size;
+    } else if (row.kind === 'symlink') {
+      usage.files += 1;
+      usage.bytes += Buffer.byteLength(row.target!, 'utf8');
     }
   }
   return usage;

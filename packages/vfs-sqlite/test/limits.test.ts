@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { type SqliteStorage, sqlite, translateError } from '../src/index.js';
-import { codeOf, pattern, tempDb } from './helpers.js';
+import { codeOf, pattern, tempDb, usageFromEntries } from './helpers.js';
 
 /** Everything observable about a namespace, to check that a failed operation changed nothing. */
 function snapshot(s: SqliteStorage) {
@@ -106,6 +106,59 @@ describe('limits', () => {
     await s.setSize('/a', 5);
     await s.writeAt('/a', 5, pattern(5));
     expect((await s.stat('/a')).size).toBe(10);
+    await s.close();
+  });
+
+  it('symbolic links: a link is a file in maxFiles, refused with nothing changed, freed by delete', async () => {
+    const s = sqlite({ path: tempDb(), maxFiles: 2 });
+    await s.write('/a', pattern(1));
+    await s.symlink('/l', 'a');
+    const before = snapshot(s);
+    expect(await codeOf(() => s.symlink('/m', 'a'))).toBe('quota-exceeded');
+    expect(() => s.sync.symlink('/m', 'a')).toThrow(/the namespace would hold 3 files, the limit is 2/);
+    expect(await codeOf(() => s.write('/b', pattern(1)))).toBe('quota-exceeded');
+    expect(snapshot(s)).toEqual(before);
+    expect(await s.info()).toMatchObject({ files: 2 });
+    await s.delete('/l');
+    await s.symlink('/m', 'a');
+    // A link replacing a file by rename frees the file's slot.
+    await s.rename('/m', '/a');
+    await s.symlink('/n', 'a');
+    expect(await s.info()).toMatchObject({ files: 2 });
+    expect(await s.info()).toMatchObject(usageFromEntries(s.db, s.namespace));
+    await s.close();
+  });
+
+  it("symbolic links: maxBytes counts a link's name and target bytes, maxFileSize does not apply", async () => {
+    // 'ü' is 2 UTF-8 bytes: the link /lü to 'ziel/😀' counts 3 + 9 bytes.
+    const target = 'ziel/😀';
+    const s = sqlite({ path: tempDb(), maxBytes: 3 + 9 + 1 + 4, maxFileSize: 1 });
+    await s.symlink('/lü', target);
+    expect(await s.stat('/lü')).toMatchObject({ kind: 'symlink', size: 9 });
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 12 });
+    // 5 bytes are left: a link of a 1-byte name takes at most a 4-byte target.
+    const before = snapshot(s);
+    expect(await codeOf(() => s.symlink('/m', '12345'))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.symlink('/mm', '1234'))).toBe('quota-exceeded');
+    expect(await codeOf(() => s.rename('/lü', '/lü123456'))).toBe('quota-exceeded');
+    expect(snapshot(s)).toEqual(before);
+    await s.symlink('/m', '1234');
+    expect(await s.info()).toMatchObject({ files: 2, bytes: 17 });
+    // Replacing a link by rename frees its name and target; deleting one frees both.
+    await s.rename('/m', '/lü');
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 3 + 4 });
+    expect(await s.readlink('/lü')).toBe('1234');
+    await s.delete('/lü');
+    expect(await s.info()).toMatchObject({ files: 0, bytes: 0 });
+    expect(await s.info()).toMatchObject(usageFromEntries(s.db, s.namespace));
+    await s.close();
+  });
+
+  it("symbolic links: maxPathLength bounds a link's path, never its target", async () => {
+    const s = sqlite({ path: tempDb(), maxPathLength: 4 });
+    await s.symlink('/abc', 'x'.repeat(100));
+    expect(await codeOf(() => s.symlink('/abcd', 'x'))).toBe('name-too-long');
+    expect(await s.list('/')).toEqual([{ name: 'abc', kind: 'symlink', size: 100 }]);
     await s.close();
   });
 

@@ -30,6 +30,7 @@ describe('schema', () => {
       'created',
       'modified',
       'accessed',
+      'target',
     ]);
     expect(columns(db, 'vfs_chunks')).toEqual(['ns', 'ino', 'idx', 'data']);
     expect(columns(db, 'vfs_namespaces')).toEqual([
@@ -92,7 +93,7 @@ describe('schema', () => {
 
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(columns(db, 'vfs_schema')).toEqual(['version', 'applied']);
-    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2, 3]);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
     const s = sqlite({ database: db, namespace: 'old', migrate: false });
     expect(new TextDecoder().decode(await s.read('/f'))).toBe('hello');
     await s.write('/g', pattern(3));
@@ -148,6 +149,121 @@ describe('schema', () => {
     expect(await s.info()).toMatchObject({ bytes: expected.a.bytes - 5 });
     expect(await s.info()).toMatchObject(usageFromEntries(db, 'a'));
     await s.close();
+    db.close();
+  });
+
+  it('upgrades a database of version 3 to hold links, keeping its data, ids, usage and indexes', async () => {
+    const path = tempDb();
+    const db = new Database(path);
+    // Version 3 as it was released, made by its own migrations only, with a namespace holding a
+    // directory and two files (one spanning chunks), its usage row as version 3 kept it.
+    db.exec(
+      'CREATE TABLE vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+    );
+    for (const version of [1, 2, 3]) {
+      db.exec(MIGRATIONS[version - 1]!);
+      db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(version);
+    }
+    expect(() =>
+      db.exec("INSERT INTO vfs_entries VALUES ('x', '/l', '/', 'l', 'symlink', 9, 1, 0, 0, 0)"),
+    ).toThrow(/CHECK constraint/);
+    db.prepare(
+      "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 2, 11, 5)",
+    ).run();
+    const entry = db.prepare('INSERT INTO vfs_entries VALUES (?, ?, ?, ?, ?, ?, ?, 1, 2, 3)');
+    entry.run('old', '/', '', '', 'directory', 1, 0);
+    entry.run('old', '/d', '/', 'd', 'directory', 2, 0);
+    entry.run('old', '/d/f', '/d', 'f', 'file', 3, 5);
+    entry.run('old', '/g', '/', 'g', 'file', 4, 3);
+    db.prepare("INSERT INTO vfs_chunks VALUES ('old', 3, 0, ?), ('old', 3, 1, ?), ('old', 4, 0, ?)").run(
+      Buffer.from('hell'),
+      Buffer.from('o'),
+      Buffer.from('abc'),
+    );
+    const rowsBefore = db.prepare('SELECT * FROM vfs_entries ORDER BY ns, path').all();
+    expect(() => sqlite({ database: db, namespace: 'old', migrate: false })).toThrow(
+      /version 3; run migrate/,
+    );
+
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
+    // The rebuilt table: every row as it was (no target), still WITHOUT ROWID, with the covering
+    // listing index, and nothing left of the table it was rebuilt from.
+    expect(
+      db
+        .prepare(
+          'SELECT ns, path, parent, name, kind, ino, size, created, modified, accessed FROM vfs_entries ORDER BY ns, path',
+        )
+        .all(),
+    ).toEqual(rowsBefore);
+    expect(db.prepare('SELECT count(*) FROM vfs_entries WHERE target IS NOT NULL').pluck().get()).toBe(0);
+    const sql = db
+      .prepare("SELECT sql FROM sqlite_master WHERE name = 'vfs_entries'")
+      .pluck()
+      .get() as string;
+    expect(sql).toMatch(/WITHOUT ROWID/);
+    expect(sql).toMatch(/PRIMARY KEY \(ns, path\)/);
+    expect((db.pragma('index_info(vfs_entries_parent)') as { name: string }[]).map((c) => c.name)).toEqual([
+      'ns',
+      'parent',
+      'name',
+      'kind',
+      'size',
+    ]);
+    expect(
+      db
+        .prepare("SELECT name FROM sqlite_master WHERE tbl_name LIKE 'vfs_entries%' ORDER BY name")
+        .pluck()
+        .all(),
+    ).toEqual(['vfs_entries', 'vfs_entries_parent']);
+    // A listing is still one scan of the covering index.
+    const plan = db
+      .prepare(
+        "EXPLAIN QUERY PLAN SELECT name, kind, size FROM vfs_entries WHERE ns = 'old' AND parent = '/'",
+      )
+      .all() as { detail: string }[];
+    expect(plan.map((p) => p.detail).join()).toMatch(/COVERING INDEX vfs_entries_parent/);
+
+    const s = sqlite({ database: db, namespace: 'old', migrate: false });
+    expect(new TextDecoder().decode(await s.read('/d/f'))).toBe('hello');
+    expect(new TextDecoder().decode(await s.read('/g'))).toBe('abc');
+    expect(await s.stat('/d/f')).toEqual({
+      kind: 'file',
+      size: 5,
+      created: 1,
+      modified: 2,
+      accessed: 3,
+      id: '3',
+    });
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 11 });
+    // And it takes links afterwards, counted like files, with the next inode number.
+    expect(s.capabilities.symlinks).toBe(true);
+    await s.symlink('/d/l', '../g');
+    expect(await s.readlink('/d/l')).toBe('../g');
+    expect(await s.stat('/d/l')).toMatchObject({ kind: 'symlink', size: 4, id: '5' });
+    expect(await s.list('/d')).toEqual([
+      { name: 'f', kind: 'file', size: 5 },
+      { name: 'l', kind: 'symlink', size: 4 },
+    ]);
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 3, bytes: 11 + 1 + 4 });
+    expect(await s.info()).toMatchObject(usageFromEntries(db, 'old'));
+    await s.close();
+    db.close();
+  });
+
+  it("the target column holds exactly the links' targets", () => {
+    const db = new Database(':memory:');
+    migrate(db);
+    const insert = (kind: string, target: string | null) => () =>
+      db
+        .prepare("INSERT INTO vfs_entries VALUES ('n', ?, '/', 'x', ?, 2, 0, 0, 0, 0, ?)")
+        .run(`/${kind}-${target}`, kind, target);
+    expect(insert('symlink', null)).toThrow(/CHECK constraint/);
+    expect(insert('file', 't')).toThrow(/CHECK constraint/);
+    expect(insert('directory', 't')).toThrow(/CHECK constraint/);
+    expect(insert('other', null)).toThrow(/CHECK constraint/);
+    insert('symlink', 't')();
+    insert('file', null)();
     db.close();
   });
 

@@ -22,6 +22,7 @@ const OPTIONS = {
 const DETAILS = [
   'Which operand is in a store is said by --from (the source) and --to (the destination); an operand without one is a host path, relative to the current directory. Give both for store to store, the same URL twice for a copy within one store. A host operand - is stdin (source) or stdout (destination).',
   'As with cp(1): when the destination is an existing directory, the source goes into it under its own name; otherwise the destination is the new name. Files are streamed in 1 MiB chunks; a file larger than that is written under a temporary name and renamed at the end, so an interrupted copy leaves no torn file.',
+  "A store's symbolic link is copied as a link with the same target (never what it points to, as cp -P does), to a store that keeps links or to the host; a link in the way of a file is refused, never written through. Host links are followed (copied as what they point to). To stdout (-), a store's links are followed within the store, as cat does.",
 ];
 
 /** `eryx-vfs cp`: copies files and trees between the host and stores, in any direction. */
@@ -133,11 +134,12 @@ async function transfer(ctx: Context, { values, positionals }: ParsedArgs, mode:
   }
   // The whole plan first: it gives the progress bar its totals, and fails early on a missing source.
   const plan =
-    source.kind === 'file'
-      ? [{ path: srcPath, kind: 'file' as const, size: source.size }]
-      : await collect(src, srcPath);
-  const bytes = plan.reduce((sum, e) => sum + e.size, 0);
-  const files = plan.filter((e) => e.kind === 'file').length;
+    source.kind === 'directory'
+      ? await collect(src, srcPath)
+      : [{ path: srcPath, kind: source.kind, size: source.size }];
+  // Links are made, not streamed: they count as files but add no bytes.
+  const bytes = plan.reduce((sum, e) => sum + (e.kind === 'file' ? e.size : 0), 0);
+  const files = plan.filter((e) => e.kind !== 'directory').length;
   const progress = await createProgress(ctx.io, ctx.flags, ctx.command, { bytes, files });
   try {
     await copyPlan(src, dst, target, plan, progress);
@@ -191,6 +193,11 @@ async function copyPlan(
       : dstRoot;
     if (entry.kind === 'directory') {
       await dst.ensureDirectory(target);
+      continue;
+    }
+    if (entry.kind === 'symlink') {
+      await dst.symlink(target, await src.readlink(entry.path));
+      progress.add(0, 1);
       continue;
     }
     await dst.write(

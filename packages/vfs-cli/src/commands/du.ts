@@ -13,7 +13,7 @@ export const du: CommandSpec = {
     json: { type: 'boolean', description: 'print one JSON document: { path, bytes, files, directories }' },
   },
   details: [
-    '<path> defaults to /. The size is the sum of the file sizes (what the maxBytes limit counts), not the space the backend uses.',
+    "<path> defaults to /. The size is the sum of the file sizes, a symbolic link counting as a file of its target's bytes (what the maxBytes limit counts, names aside), not the space the backend uses. Links are never followed.",
   ],
   async run(ctx, { values, positionals }) {
     const { store, rest } = takeStore(ctx, positionals);
@@ -24,7 +24,8 @@ export const du: CommandSpec = {
     let files = 0;
     let directories = 0;
     for await (const entry of walk(storage, path)) {
-      if (entry.kind === 'file') {
+      // A link counts as a file of its target's bytes, as the store's limits count it.
+      if (entry.kind !== 'directory') {
         files++;
         bytes += entry.size;
       } else if (entry.depth > 0) directories++;

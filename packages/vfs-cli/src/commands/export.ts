@@ -23,7 +23,7 @@ export const exportCommand: CommandSpec = {
     },
   },
   details: [
-    "<path> (default /) is the archive's root: names in the archive are relative to it. POSIX ustar with pax headers for long names; each file keeps its size and modification time (whole seconds). Files are read in 4 MiB pieces as the archive is written: neither a whole file nor the whole tree is ever in memory. The archive is not written to a terminal: use -o or redirect stdout.",
+    "<path> (default /) is the archive's root: names in the archive are relative to it. POSIX ustar with pax headers for long names; each file keeps its size and modification time (whole seconds); a symbolic link is a symlink entry with its target, never followed. Files are read in 4 MiB pieces as the archive is written: neither a whole file nor the whole tree is ever in memory. The archive is not written to a terminal: use -o or redirect stdout.",
   ],
   async run(ctx, { values, positionals }) {
     const { store, rest } = takeStore(ctx, positionals);

@@ -20,11 +20,12 @@ export const importCommand: CommandSpec = {
     'skip-unsupported': {
       type: 'boolean',
       description:
-        'skip links, devices and fifos (a store holds only files and directories) instead of failing',
+        'skip hard links, devices and fifos (and symbolic links, on a store that keeps none) instead of failing',
     },
   },
   details: [
     "The archive's entries land under <path> (default /; created when missing), existing directories merged into, existing files replaced (unless -n). A file up to 4 MiB is one write; a larger one is written in 4 MiB pieces, never whole in memory. Not transactional: when an import fails, what it wrote stays.",
+    'Symbolic links become links with the same target, never followed, on a store that keeps links; elsewhere they fail the import unless --skip-unsupported.',
   ],
   async run(ctx, { values, positionals }) {
     const { store, rest } = takeStore(ctx, positionals);

@@ -1,6 +1,7 @@
 import { type FileKind, joinPath, type Metadata } from '@eryx/vfs-core';
 import type { CommandSpec } from '../command.js';
 import { formatTime, isoTime } from '../format.js';
+import { linkLabel } from '../links.js';
 import { expectCount, storePath, takeStore } from '../operands.js';
 import { mapLimit, sortByName } from '../walk.js';
 
@@ -9,7 +10,12 @@ interface Row {
   kind: FileKind;
   size: number;
   meta?: Metadata;
+  /** A symbolic link's target. */
+  target?: string;
 }
+
+/** The kind letter of `ls -l`. */
+const KIND_LETTER: Record<FileKind, string> = { file: '-', directory: 'd', symlink: 'l' };
 
 /** `eryx-vfs ls`: the entries of a directory, sorted by name. */
 export const ls: CommandSpec = {
@@ -23,7 +29,9 @@ export const ls: CommandSpec = {
       description: 'print one JSON document: { path, entries: [{ name, kind, size, ... }] }',
     },
   },
-  details: ['<path> defaults to /. Directories are shown with a trailing /.'],
+  details: [
+    '<path> defaults to /. Directories are shown with a trailing /. A symbolic link is shown as itself, never followed: -l shows it as "name -> target" (kind l), --json gives its target.',
+  ],
   async run(ctx, { values, positionals }) {
     const { store, rest } = takeStore(ctx, positionals);
     expectCount(ctx, rest, 0, 1, 'path');
@@ -32,8 +40,8 @@ export const ls: CommandSpec = {
     const long = values.long === true;
     const self = await storage.stat(path);
     let rows: Row[];
-    if (self.kind === 'file') {
-      rows = [{ name: path, kind: 'file', size: self.size, meta: self }];
+    if (self.kind !== 'directory') {
+      rows = [{ name: path, kind: self.kind, size: self.size, meta: self }];
     } else {
       rows = sortByName(await storage.list(path));
       // -l needs the times, which a listing does not carry: one stat per entry, a few at a time.
@@ -44,11 +52,20 @@ export const ls: CommandSpec = {
         }));
       }
     }
+    // Targets are shown by -l and --json: one readlink per link.
+    if (long || values.json === true) {
+      rows = await mapLimit(rows, 16, async (row) =>
+        row.kind === 'symlink'
+          ? { ...row, target: await storage.readlink(row.name === path ? path : joinPath(path, row.name)) }
+          : row,
+      );
+    }
     if (values.json === true) {
       const entries = rows.map((row) => ({
         name: row.name,
         kind: row.kind,
         size: row.size,
+        ...(row.target !== undefined && { target: row.target }),
         ...(long &&
           row.meta && {
             created: isoTime(row.meta.created),
@@ -67,7 +84,7 @@ export const ls: CommandSpec = {
     const width = Math.max(1, ...rows.map((row) => String(row.size).length));
     const lines = rows.map(
       (row) =>
-        `${row.kind === 'directory' ? 'd' : '-'} ${String(row.size).padStart(width)} ${formatTime(row.meta!.modified)} ${label(row)}\n`,
+        `${KIND_LETTER[row.kind]} ${String(row.size).padStart(width)} ${formatTime(row.meta!.modified)} ${linkLabel(label(row), row.target)}\n`,
     );
     await ctx.write(lines.join(''));
   },

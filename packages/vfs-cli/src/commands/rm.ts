@@ -13,7 +13,9 @@ export const rm: CommandSpec = {
     recursive: { type: 'boolean', short: 'r', description: 'remove directories and everything in them' },
     force: { type: 'boolean', short: 'f', description: 'a path that does not exist is not an error' },
   },
-  details: ['The root / cannot be removed; eryx-vfs drop deletes a whole namespace.'],
+  details: [
+    'A symbolic link is removed itself, never what it points to (with -r too: links inside a removed directory are removed, their targets left alone). The root / cannot be removed; eryx-vfs drop deletes a whole namespace.',
+  ],
   async run(ctx, { values, positionals }) {
     const { store, rest } = takeStore(ctx, positionals);
     expectCount(ctx, rest, 1, Number.POSITIVE_INFINITY, 'path');

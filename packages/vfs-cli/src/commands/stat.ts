@@ -5,13 +5,13 @@ import { expectCount, storePath, takeStore } from '../operands.js';
 /** `eryx-vfs stat`: kind, size and times of one path. */
 export const stat: CommandSpec = {
   name: 'stat',
-  summary: 'kind, size and times of a path',
+  summary: 'kind, size and times of a path (a symbolic link itself, with its target)',
   usage: ['stat [--json] [<store-url>] <path>'],
   options: {
     json: {
       type: 'boolean',
       description:
-        'print one JSON document: { path, kind, size, created, modified, accessed } (ISO 8601 times)',
+        'print one JSON document: { path, kind, size, created, modified, accessed } (ISO 8601 times), and target for a symbolic link',
     },
   },
   async run(ctx, { values, positionals }) {
@@ -27,14 +27,17 @@ export const stat: CommandSpec = {
       created: isoTime(meta.created),
       modified: isoTime(meta.modified),
       accessed: isoTime(meta.accessed),
+      // A symbolic link's target (stat never follows it).
+      ...(meta.kind === 'symlink' && { target: await storage.readlink(path) }),
     };
     if (values.json === true) {
       await ctx.write(`${JSON.stringify(doc, null, 2)}\n`);
       return;
     }
     const size = meta.size >= 1024 ? `${meta.size} (${formatBytes(meta.size)})` : String(meta.size);
+    const target = doc.target === undefined ? '' : `  target: ${doc.target}\n`;
     await ctx.write(
-      `    path: ${doc.path}\n    kind: ${doc.kind}\n    size: ${size}\n created: ${doc.created}\nmodified: ${doc.modified}\naccessed: ${doc.accessed}\n`,
+      `    path: ${doc.path}\n    kind: ${doc.kind}\n${target}    size: ${size}\n created: ${doc.created}\nmodified: ${doc.modified}\naccessed: ${doc.accessed}\n`,
     );
   },
 };

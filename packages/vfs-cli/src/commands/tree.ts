@@ -1,6 +1,7 @@
 import { baseName } from '@eryx/vfs-core';
 import type { CommandSpec } from '../command.js';
 import { formatBytes } from '../format.js';
+import { linkLabel } from '../links.js';
 import { expectCount, storePath, takeStore } from '../operands.js';
 import { walk } from '../walk.js';
 
@@ -10,10 +11,10 @@ export const tree: CommandSpec = {
   summary: 'show the directory tree under a path',
   usage: ['tree [-s] [<store-url>] [<path>]'],
   options: {
-    size: { type: 'boolean', short: 's', description: 'show the size of each file' },
+    size: { type: 'boolean', short: 's', description: 'show the size of each file (and link)' },
   },
   details: [
-    '<path> defaults to /. Entries are sorted by name; a count of directories and files ends the output.',
+    '<path> defaults to /. Entries are sorted by name; a count of directories and files ends the output. A symbolic link is shown as "name -> target" and counted as a file, never followed.',
   ],
   async run(ctx, { values, positionals }) {
     const { store, rest } = takeStore(ctx, positionals);
@@ -26,13 +27,16 @@ export const tree: CommandSpec = {
     let files = 0;
     let lines: string[] = [];
     for await (const entry of walk(storage, path)) {
-      const size = values.size === true && entry.kind === 'file' ? ` (${formatBytes(entry.size)})` : '';
+      const size = values.size === true && entry.kind !== 'directory' ? ` (${formatBytes(entry.size)})` : '';
+      const target = entry.kind === 'symlink' ? await storage.readlink(entry.path) : undefined;
       if (entry.depth === 0) {
-        lines.push(`${path}${entry.kind === 'directory' && path !== '/' ? '/' : ''}${size}`);
+        lines.push(
+          `${linkLabel(`${path}${entry.kind === 'directory' && path !== '/' ? '/' : ''}`, target)}${size}`,
+        );
       } else {
         open.length = entry.depth - 1;
         const indent = open.map((more) => (more ? '│   ' : '    ')).join('');
-        const name = baseName(entry.path) + (entry.kind === 'directory' ? '/' : '');
+        const name = linkLabel(baseName(entry.path) + (entry.kind === 'directory' ? '/' : ''), target);
         lines.push(`${indent}${entry.last ? '└── ' : '├── '}${name}${size}`);
         open.push(!entry.last);
         if (entry.kind === 'directory') directories++;

@@ -618,6 +618,21 @@ export class BlockCache implements VfsSyncDriver {
     this.#remote(Op.setTimes, path, { ...times });
   }
 
+  /**
+   * Always the backend's. A link never holds buffered writes: only a file is tracked, and `stat`
+   * or the backend's refusal (`is-a-symlink`) tells a link from a file before anything is buffered.
+   */
+  symlink(path: string, target: string): void {
+    this.#remote(Op.symlink, path, target);
+    // Whatever was known of the path (another process removed that file) is not this link.
+    this.#forget(path);
+    this.#failures.delete(path);
+  }
+
+  readlink(path: string): string {
+    return this.#remote(Op.readlink, path) as string;
+  }
+
   close(): void {
     this.flush();
   }

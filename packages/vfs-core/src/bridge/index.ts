@@ -141,7 +141,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
  *   large for the cache goes straight to the backend. Nothing ever loads a whole store.
  * - `writeAt` to a file that exists is buffered (`dirtyBytes` at most; reaching it stores every
  *   buffered write). Everything else — write, writeExtents, append, create, setSize, mkdir, rmdir,
- *   delete, rename, setTimes — goes to the backend before returning, after storing the buffered
+ *   delete, rename, setTimes, symlink — goes to the backend before returning, after storing the buffered
  *   writes it depends on, so the backend sees operations in the order they were made.
  * - A file's buffered writes are stored with one `writeExtents` call (one round trip to the worker),
  *   with the time of the last of them as the modification time: SQLite and PostgreSQL store them in

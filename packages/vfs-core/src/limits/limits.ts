@@ -1,6 +1,6 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { baseName, joinPath, parentPath } from '../path.js';
-import { checkFileTarget, checkMkdir, checkRename } from '../semantics.js';
+import { checkFileTarget, checkMkdir, checkRename, checkSymlink } from '../semantics.js';
 import {
   checkIfFile,
   type Metadata,
@@ -48,13 +48,17 @@ const utf8Length = (path: string) => Buffer.byteLength(path, 'utf8');
 const nameBytes = (path: string) => utf8Length(baseName(path));
 
 interface Usage {
-  /** Names of every entry but the root plus file sizes (see {@link StorageLimits.maxBytes}). */
+  /**
+   * Names of every entry but the root plus the sizes of files and links (see
+   * {@link StorageLimits.maxBytes}).
+   */
   bytes: number;
+  /** Files and symbolic links. */
   files: number;
 }
 
 /** The plans of the limited operations, shared by the sync and async forms. */
-function plans(max: StorageLimits) {
+function plans(max: StorageLimits, symlinks: boolean) {
   const counted = max.maxBytes !== undefined || max.maxFiles !== undefined;
   let usage: Usage | undefined;
 
@@ -80,6 +84,7 @@ function plans(max: StorageLimits) {
         total.bytes += utf8Length(entry.name);
         if (entry.kind === 'directory') pending.push(joinPath(dir, entry.name));
         else {
+          // A file, or a link counted as one: its size is its target's UTF-8 bytes.
           total.bytes += entry.size;
           total.files += 1;
         }
@@ -172,10 +177,14 @@ function plans(max: StorageLimits) {
     return result;
   }
 
-  /** The metadata of the file at `path`; undefined when missing or a directory (see `fileWrite`). */
-  function* fileMeta(path: string): Plan<Metadata | 'directory' | undefined> {
+  /**
+   * The metadata of the file at `path`, undefined when missing (see `fileWrite`); `'other'` for a
+   * directory or a symbolic link, whose error (`is-a-directory`, `is-a-symlink`) the inner storage
+   * reports before any limit.
+   */
+  function* fileMeta(path: string): Plan<Metadata | 'other' | undefined> {
     const meta = yield* statOrUndefined(path);
-    return meta?.kind === 'directory' ? 'directory' : meta;
+    return meta === undefined || meta.kind === 'file' ? meta : 'other';
   }
 
   /** The longest path a directory's entries would get when it moves from `from` to `to`. */
@@ -196,14 +205,14 @@ function plans(max: StorageLimits) {
   return {
     *write(path: string, data: Uint8Array): Plan<void> {
       const meta = yield* fileMeta(path);
-      // On a directory the inner storage reports is-a-directory.
-      if (meta === 'directory') return yield* call('write', path, data);
+      // On a directory or a link the inner storage reports is-a-directory or is-a-symlink.
+      if (meta === 'other') return yield* call('write', path, data);
       yield* fileWrite(path, meta, data.length, call('write', path, data));
     },
 
     *writeAt(path: string, offset: number, data: Uint8Array): Plan<void> {
       const meta = yield* fileMeta(path);
-      if (meta === 'directory') return yield* call('writeAt', path, offset, data);
+      if (meta === 'other') return yield* call('writeAt', path, offset, data);
       const size = Math.max(meta?.size ?? 0, offset + data.length);
       if (data.length > 0) return yield* fileWrite(path, meta, size, call('writeAt', path, offset, data));
       // An empty write past the end may or may not extend the file: check the most it could do,
@@ -216,7 +225,7 @@ function plans(max: StorageLimits) {
 
     *writeExtents(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Plan<void> {
       const meta = yield* fileMeta(path);
-      if (meta === 'directory') return yield* call('writeExtents', path, extents, options);
+      if (meta === 'other') return yield* call('writeExtents', path, extents, options);
       // Not the file the writer means: not-found before any limit (the inner storage checks again).
       checkIfFile(path, meta, options?.ifFile);
       // Empty extents do not extend the file: the final size is known before anything is written.
@@ -228,7 +237,7 @@ function plans(max: StorageLimits) {
 
     *append(path: string, data: Uint8Array): Plan<number> {
       const meta = yield* fileMeta(path);
-      if (meta === 'directory') return yield* call('append', path, data);
+      if (meta === 'other') return yield* call('append', path, data);
       return yield* fileWrite(path, meta, (meta?.size ?? 0) + data.length, call('append', path, data));
     },
 
@@ -240,14 +249,15 @@ function plans(max: StorageLimits) {
 
     *setSize(path: string, size: number): Plan<void> {
       const meta = yield* fileMeta(path);
-      if (meta === 'directory' || meta === undefined) return yield* call('setSize', path, size);
+      if (meta === 'other' || meta === undefined) return yield* call('setSize', path, size);
       yield* fileWrite(path, meta, size, call('setSize', path, size));
     },
 
     *delete(path: string): Plan<void> {
       const meta = yield* statOrUndefined(path);
       yield* mutate(call('delete', path));
-      if (meta?.kind === 'file') account(-meta.size - nameBytes(path), -1);
+      // A file or a link: both count as files, with their sizes.
+      if (meta !== undefined && meta.kind !== 'directory') account(-meta.size - nameBytes(path), -1);
     },
 
     *rmdir(path: string): Plan<void> {
@@ -272,6 +282,33 @@ function plans(max: StorageLimits) {
       }
       yield* mutate(call('mkdir', path));
       account(nameBytes(path), 0);
+    },
+
+    *symlink(path: string, target: string): Plan<void> {
+      // A store without links, or anything there: the inner storage's unsupported or
+      // already-exists wins over any limit.
+      if (!symlinks || path === '/' || (yield* statOrUndefined(path)) !== undefined) {
+        return yield* call('symlink', path, target);
+      }
+      checkPathLength(path);
+      // Counted as a file; in maxBytes its name and its target (maxFileSize does not apply).
+      const growth = nameBytes(path) + utf8Length(target);
+      let problem: string | undefined;
+      if (counted) {
+        const u = yield* currentUsage();
+        if (max.maxFiles !== undefined && u.files + 1 > max.maxFiles) {
+          problem = `the store would hold ${u.files + 1} files (links count), the limit is ${max.maxFiles}`;
+        } else {
+          problem = yield* bytesProblem(growth);
+        }
+      }
+      if (problem !== undefined) {
+        // A link that could not be made anyway reports the contract's error, not the quota.
+        checkSymlink(path, undefined, (yield* statOrUndefined(parentPath(path)))?.kind);
+        throw quota(path, problem);
+      }
+      yield* mutate(call('symlink', path, target));
+      account(growth, 1);
     },
 
     *rename(from: string, to: string): Plan<void> {
@@ -305,14 +342,17 @@ function plans(max: StorageLimits) {
         throw quota(to, problem);
       }
       yield* mutate(call('rename', from, to));
-      account(growth, source.kind === 'file' && target?.kind === 'file' ? -1 : 0);
+      // A file or link replacing a file or link: one fewer.
+      account(growth, source.kind !== 'directory' && target !== undefined ? -1 : 0);
     },
   };
 }
 
 /**
  * A storage that enforces {@link StorageLimits} on `storage`: total bytes (names included), file
- * count, file size (`quota-exceeded`), path and name length (`name-too-long`). Every check runs
+ * count, file size (`quota-exceeded`), path and name length (`name-too-long`). A symbolic link
+ * counts as a file in `maxFiles` and its name and target's UTF-8 bytes in `maxBytes`;
+ * `maxFileSize` does not apply to it. Every check runs
  * before the inner call, so a refused operation changes nothing. Only growth is refused (see
  * {@link StorageLimits}); the result declares the limits as {@link VfsStorage.limits} (the tighter
  * of these and any the inner storage declares).
@@ -333,5 +373,5 @@ function plans(max: StorageLimits) {
 export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage {
   const max = checkOptions(options);
   const declared = tighter(storage.limits ?? storage.sync?.limits, max);
-  return wrapStorage(storage, { limits: declared, plans: plans(max) });
+  return wrapStorage(storage, { limits: declared, plans: plans(max, storage.capabilities.symlinks) });
 }

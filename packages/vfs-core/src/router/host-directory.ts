@@ -82,8 +82,10 @@ interface Located {
  * being followed) and `O_NONBLOCK` (a FIFO swapped in cannot block), and check what they opened
  * with `fstat`. Listings show files, directories and symlinks that resolve inside the root, as
  * what they point to; escaping symlinks and special files are left out. `delete` and `rename`
- * act on a symlink itself, never on its target. Storage has no way to create symlinks or hard
- * links (the WASI host refuses both).
+ * act on a symlink itself, never on its target. The storage stores no links of its own
+ * (`capabilities.symlinks` is `false`): `symlink` is `unsupported`, `stat` and `list` never report
+ * kind `symlink` (a host symlink is what it points to), and `readlink` is `invalid-argument` for
+ * whatever exists; the WASI host refuses a guest's symlinks and hard links.
  *
  * **Races (what Node cannot guarantee).** Node has no `openat` and no per-component
  * `O_NOFOLLOW`/`RESOLVE_BENEATH`, so between the check and the use there is a window: if

@@ -50,6 +50,8 @@ export interface RestrictedFilesStorage extends VfsSyncStorage {
  * lets the guest read, write, truncate and set the times of the named files, creating one that is
  * missing; it never creates another name, a directory, or removes or renames anything
  * (`permission-denied`, EACCES to a guest). A read-only one refuses every write with `read-only`.
+ * It stores no links (`capabilities.symlinks` is `false`): `symlink` is `unsupported`, and
+ * `readlink` is `invalid-argument` for what exists.
  *
  * Each host path is resolved once, here, with `realpath` (a symlink the caller names is the
  * caller's choice); every later open uses that path with `O_NOFOLLOW` and `O_NONBLOCK` and checks

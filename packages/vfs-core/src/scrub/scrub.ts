@@ -119,13 +119,31 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
     return [[w.start + from, window.subarray(from, to)]];
   }
 
-  /** The files of a directory tree, as paths relative to it (`''` is the root itself). */
-  function* filesBelow(dir: string, rel = ''): Plan<{ rel: string; size: number }[]> {
-    const out: { rel: string; size: number }[] = [];
+  /** A link's target with every secret masked (the same string when it holds none). */
+  function scrubTarget(target: string): string {
+    const bytes = Buffer.from(target, 'utf8');
+    const masked = scrubBytes(set, bytes);
+    return masked === bytes ? target : Buffer.from(masked).toString('utf8');
+  }
+
+  /** Makes the link at `path` hold its target masked, keeping its times (see `rename`). */
+  function* scrubStoredLink(path: string): Plan<void> {
+    const target = yield* call('readlink', path);
+    const masked = scrubTarget(target);
+    if (masked === target) return;
+    const { modified, accessed } = yield* call('stat', path);
+    yield* call('delete', path);
+    yield* call('symlink', path, masked);
+    yield* call('setTimes', path, { modified, accessed });
+  }
+
+  /** The files and links of a directory tree, as paths relative to it (`''` is the root itself). */
+  function* entriesBelow(dir: string, rel = ''): Plan<{ rel: string; kind: Kind; size: number }[]> {
+    const out: { rel: string; kind: Kind; size: number }[] = [];
     for (const entry of yield* call('list', rel === '' ? dir : joinPath(dir, rel.slice(1)))) {
       const child = `${rel}/${entry.name}`;
-      if (entry.kind === 'directory') out.push(...(yield* filesBelow(dir, child)));
-      else out.push({ rel: child, size: entry.size });
+      if (entry.kind === 'directory') out.push(...(yield* entriesBelow(dir, child)));
+      else out.push({ rel: child, kind: entry.kind, size: entry.size });
     }
     return out;
   }
@@ -211,11 +229,18 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
       return size;
     },
 
+    *symlink(path: string, target: string): Plan<void> {
+      yield* call('symlink', path, scrubbed(path) ? scrubTarget(target) : target);
+    },
+
     *rename(from: string, to: string): Plan<void> {
       if (policy === 'all' || policy === 'none' || from === to) return yield* call('rename', from, to);
       const source = yield* statOrUndefined(from);
       if (source === undefined) return yield* call('rename', from, to);
-      const files = source.kind === 'file' ? [{ rel: '', size: source.size }] : yield* filesBelow(from);
+      const files =
+        source.kind === 'directory'
+          ? yield* entriesBelow(from)
+          : [{ rel: '', kind: source.kind, size: source.size }];
       // Files that move from an unscrubbed path to a scrubbed one are scrubbed first, so a secret is
       // never stored under a scrubbed path, not even for a moment.
       const moving = files.filter(
@@ -226,7 +251,10 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
         const target = yield* statOrUndefined(to);
         const targetParent = yield* statOrUndefined(parentPath(to));
         checkRename(from, to, source.kind, kindOf(target), kindOf(targetParent));
-        for (const { rel, size } of moving) yield* scrubStoredFile(from + rel, size);
+        for (const { rel, kind, size } of moving) {
+          if (kind === 'symlink') yield* scrubStoredLink(from + rel);
+          else yield* scrubStoredFile(from + rel, size);
+        }
       }
       yield* call('rename', from, to);
     },
@@ -249,9 +277,16 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
  * `append` returns are therefore exactly those of the bytes the caller wrote, whether the file was
  * written whole or piece by piece, and no NUL is ever introduced. Reads return what is stored.
  *
+ * **Symbolic links.** A link's target is what is written at the link's path, and a guest could
+ * store a secret in one and read it back with `readlink`: `symlink` at a scrubbed path stores the
+ * target with every secret masked, as a file's content would be (same length in bytes; a secret
+ * given as bytes that splits a UTF-8 character leaves U+FFFD in its place). `readlink` passes
+ * through.
+ *
  * **Policy.** Only paths chosen by {@link ScrubOptions.policy} are scrubbed. A file renamed from an
  * unscrubbed path to a scrubbed one is scrubbed in place before the rename (the rename is checked
- * first; an inner failure after that leaves the source scrubbed).
+ * first; an inner failure after that leaves the source scrubbed); a link is made again with its
+ * target masked, keeping its times.
  *
  * **Limits of the guarantee.** Bytes stored before the wrapper was applied, or by other writers of the
  * same store, are not examined. Mutating calls are serialized within the wrapper (read-modify-write
@@ -271,6 +306,7 @@ export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
       writeAt: p.writeAt,
       writeExtents: p.writeExtents,
       append: p.append,
+      symlink: p.symlink,
       rename: p.rename,
     },
   });

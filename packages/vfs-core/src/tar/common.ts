@@ -5,9 +5,10 @@ import type { TarOptions, TarStats } from './index.js';
 /** The default {@link TarOptions.chunkSize}: 4 MiB. */
 export const DEFAULT_CHUNK_SIZE = 4 * 1024 * 1024;
 
-/** Mode bits written for directories and files: storage keeps none, so the usual defaults. */
+/** Mode bits written for directories, files and links: storage keeps none, so the usual defaults. */
 export const DIRECTORY_MODE = 0o755;
 export const FILE_MODE = 0o644;
+export const LINK_MODE = 0o777;
 
 /** The checked options both directions share. */
 export interface Resolved {
@@ -31,7 +32,7 @@ export function resolveOptions(options: TarOptions, what: string): Resolved {
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new VfsError('invalid-argument', `${what}: onProgress must be a function`);
   }
-  const stats: TarStats = { files: 0, directories: 0, bytes: 0, skipped: 0 };
+  const stats: TarStats = { files: 0, directories: 0, links: 0, bytes: 0, skipped: 0 };
   return {
     root,
     chunkSize,

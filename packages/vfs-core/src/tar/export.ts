@@ -4,7 +4,15 @@ import { toVfsError, VfsError } from '../errors.js';
 import { joinPath } from '../path.js';
 import type { DirEntry, Metadata, VfsStorage } from '../types.js';
 import { ORPHANS_NAME } from '../wasi/orphans.js';
-import { asError, DIRECTORY_MODE, drained, FILE_MODE, type Resolved, resolveOptions } from './common.js';
+import {
+  asError,
+  DIRECTORY_MODE,
+  drained,
+  FILE_MODE,
+  LINK_MODE,
+  type Resolved,
+  resolveOptions,
+} from './common.js';
 import type { TarOptions } from './index.js';
 
 /** Options of {@link exportTar}. */
@@ -29,8 +37,10 @@ const MAX_HEADER_SECONDS = 2 ** 31 - 1;
  * not an entry. Every directory is an entry (empty ones included), so the tree comes back whole,
  * except the WASI host's `/.eryx-orphans` (files unlinked while a guest had them open).
  * Each entry keeps its size and its modification time in whole seconds (tar's precision); files get
- * mode `0644`, directories `0755`. The walk is depth-first and lazy: one `list` and one `stat` per
- * directory, one `stat` per file, and file content read with `readAt` in `chunkSize` pieces as the
+ * mode `0644`, directories `0755`. A symbolic link is a `symlink` entry holding its target verbatim
+ * (tar's `linkname`, a pax `linkpath` record when it is long or not ASCII), mode `0777`: the link
+ * itself, never what it points to. The walk is depth-first and lazy: one `list` and one `stat` per
+ * directory, one `stat` per file (and a `readlink` per link), and file content read with `readAt` in `chunkSize` pieces as the
  * consumer reads (backpressure), so neither a whole file nor the whole tree is ever in memory.
  * Entries are in name order (UTF-16 code units) within each directory: the same tree gives the
  * same archive.
@@ -113,10 +123,14 @@ function batched(pack: tar.Pack): Readable {
   return out;
 }
 
-/** A file being fetched ahead: its metadata, and its content when it fits in one piece. */
+/**
+ * A file or link being fetched ahead: its metadata, and a file's content when it fits in one piece
+ * or a link's target.
+ */
 interface Fetched {
   meta: Metadata;
   data: Uint8Array | undefined;
+  target?: string;
 }
 
 /** The walk: directories depth-first, each directory's files in name order, prefetched a few ahead. */
@@ -156,7 +170,7 @@ class Exporter {
       await this.files(
         dir.path,
         dir.name,
-        entries.filter((e) => e.kind === 'file'),
+        entries.filter((e) => e.kind !== 'directory'),
       );
       const dirs = entries.filter((e) => e.kind === 'directory');
       for (let i = dirs.length - 1; i >= 0; i--) {
@@ -172,7 +186,7 @@ class Exporter {
     if (this.closed) throw new VfsError('io', 'exportTar: the archive stream was destroyed');
   }
 
-  /** The files of one directory, in order, with up to {@link PREFETCH} fetched ahead. */
+  /** The files and links of one directory, in order, with up to {@link PREFETCH} fetched ahead. */
   private async files(dir: string, prefix: string, files: DirEntry[]): Promise<void> {
     const { opts } = this;
     const { chunkSize } = opts;
@@ -187,7 +201,7 @@ class Exporter {
         const entry = files[next++]!;
         const path = joinPath(dir, entry.name);
         if (entry.size <= chunkSize) ahead += entry.size;
-        const fetched = this.fetch(path, entry.size);
+        const fetched = entry.kind === 'symlink' ? this.fetchLink(path) : this.fetch(path, entry.size);
         // Awaited in order below; this only keeps a failure behind an earlier one from going unhandled.
         if (fetched instanceof Promise) fetched.catch(() => {});
         queue.push({ entry, path, fetched });
@@ -197,8 +211,14 @@ class Exporter {
       const { entry, path, fetched } = queue.shift()!;
       if (entry.size <= chunkSize) ahead -= entry.size;
       this.check();
-      const { meta, data } = fetched instanceof Promise ? await fetched : fetched;
+      const { meta, data, target } = fetched instanceof Promise ? await fetched : fetched;
       const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
+      if (target !== undefined) {
+        await this.add({ name, type: 'symlink', linkname: target, mode: LINK_MODE, ...mtime(meta.modified) });
+        opts.stats.links++;
+        opts.progress();
+        continue;
+      }
       const header: Partial<Header> & { name: string } = {
         name,
         type: 'file',
@@ -226,6 +246,19 @@ class Exporter {
     const data = small ? sync.readAt(path, 0, listed) : undefined;
     if (data && (meta.kind !== 'file' || meta.size !== listed || data.length !== listed)) throw changed(path);
     return { meta, data };
+  }
+
+  /** A link's metadata and target (a synchronous twin answers at once, as in `fetch`). */
+  private fetchLink(path: string): Fetched | Promise<Fetched> {
+    const { sync } = this.storage;
+    const checked = (meta: Metadata, target: string): Fetched => {
+      if (meta.kind !== 'symlink') throw changed(path);
+      return { meta, data: undefined, target };
+    };
+    if (sync) return checked(sync.stat(path), sync.readlink(path));
+    return Promise.all([this.storage.stat(path), this.storage.readlink(path)]).then(([meta, target]) =>
+      checked(meta, target),
+    );
   }
 
   private async fetchAsync(path: string, listed: number, small: boolean): Promise<Fetched> {

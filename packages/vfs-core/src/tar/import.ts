@@ -9,15 +9,17 @@ import type { TarOptions, TarStats } from './index.js';
 /** Options of {@link importTar}. */
 export interface ImportTarOptions extends TarOptions {
   /**
-   * Replace files that already exist under the root, as `tar -x` does. With `false`, each file is
-   * created exclusively first (`create`, one more call per file) and an existing one fails the
-   * import with `already-exists`. Existing directories are always merged into. Default `true`.
+   * Replace files (and symbolic links) that already exist under the root, as `tar -x` does. With
+   * `false`, each file is created exclusively first (`create`, one more call per file) and an
+   * existing one fails the import with `already-exists`, as does anything where the archive has a
+   * link. Existing directories are always merged into. Default `true`.
    */
   overwrite?: boolean;
   /**
-   * Skip entries storage cannot hold (symbolic and hard links, character and block devices, fifos,
-   * and entry types tar-stream does not know) and count them in {@link TarStats.skipped}, instead of
-   * failing with `unsupported`. Default `false`.
+   * Skip entries storage cannot hold (hard links, character and block devices, fifos, entry types
+   * tar-stream does not know, and symbolic links where the storage does not declare
+   * `capabilities.symlinks`) and count them in {@link TarStats.skipped}, instead of failing with
+   * `unsupported`. Default `false`.
    */
   skipUnsupported?: boolean;
 }
@@ -51,8 +53,16 @@ const IN_FLIGHT = 16;
  * the header's whole seconds); directories get theirs at the end, once nothing more is written in
  * them.
  *
+ * **Symbolic links** become links (`symlink`, then `setTimes`) when the storage declares
+ * `capabilities.symlinks`, holding the entry's target verbatim: storage never follows a link, so
+ * an absolute target or one that climbs out of the root is stored as it is (whoever resolves links,
+ * such as the WASI host, confines them). A link replaces a file or link already at its path (not
+ * with `overwrite: false`, which fails with `already-exists`); a directory there is
+ * `is-a-directory`. Where the storage keeps no links, a link is `unsupported` naming the entry, as
+ * before links were stored, unless `skipUnsupported`.
+ *
  * Each entry's name is checked before anything is written for it: an absolute name, a `..` that
- * climbs out of the root, a NUL or an empty name is `invalid-path` naming the entry. Links,
+ * climbs out of the root, a NUL or an empty name is `invalid-path` naming the entry. Hard links,
  * devices and fifos are `unsupported` naming the entry, unless `skipUnsupported`. A truncated or
  * malformed archive is `invalid-argument`; a failure of `source` is `io` (with it as `cause`).
  *
@@ -242,21 +252,37 @@ class Importer {
         progress();
         return;
       }
-      default: {
-        // tar-stream's types leave out the null it gives an entry type it does not know.
-        const kind = (header.type as string | null) ?? 'entry of an unknown type';
-        if (!this.skipUnsupported) {
-          throw new VfsError(
-            'unsupported',
-            `importTar: tar entry "${printable(header.name)}" is a ${kind}, which storage cannot hold (skipUnsupported skips it)`,
-            { path: printable(header.name) },
-          );
+      case 'symlink':
+        if (this.storage.capabilities.symlinks) {
+          const path = this.target(header.name, 'file');
+          await drain(entry);
+          await this.link(path, header.linkname ?? '', mtimeOf(header));
+          return;
         }
-        await drain(entry);
-        stats.skipped++;
-        progress();
-      }
+        // A store without links cannot hold one.
+        await this.unsupported(entry);
+        return;
+      default:
+        await this.unsupported(entry);
     }
+  }
+
+  /** An entry storage cannot hold: `unsupported`, or skipped and counted with `skipUnsupported`. */
+  private async unsupported(entry: Entry): Promise<void> {
+    const { header } = entry;
+    const { stats, progress } = this.opts;
+    // tar-stream's types leave out the null it gives an entry type it does not know.
+    const kind = (header.type as string | null) ?? 'entry of an unknown type';
+    if (!this.skipUnsupported) {
+      throw new VfsError(
+        'unsupported',
+        `importTar: tar entry "${printable(header.name)}" is a ${kind}, which storage cannot hold (skipUnsupported skips it)`,
+        { path: printable(header.name) },
+      );
+    }
+    await drain(entry);
+    stats.skipped++;
+    progress();
   }
 
   /** Waits for the files in flight and sets the directories' times. */
@@ -284,9 +310,13 @@ class Importer {
     } catch (error) {
       if (!isVfsError(error, 'already-exists')) throw error;
       if ((await this.storage.stat(path)).kind !== 'directory') {
-        throw new VfsError('not-a-directory', 'importTar: a file is where the archive has a directory', {
-          path,
-        });
+        throw new VfsError(
+          'not-a-directory',
+          'importTar: a file or link is where the archive has a directory',
+          {
+            path,
+          },
+        );
       }
     }
     this.directories.add(path);
@@ -364,6 +394,31 @@ class Importer {
     if (modified !== undefined) await storage.setTimes(path, { modified });
     opts.stats.files++;
     opts.stats.bytes += size;
+    opts.progress();
+  }
+
+  /** A symbolic link at `path`, replacing a file or link there unless `overwrite` is off. */
+  private async link(path: string, target: string, modified: number | undefined): Promise<void> {
+    const { storage, opts } = this;
+    const parent = parentPath(path);
+    if (!this.directories.has(parent)) await this.directory(parent);
+    await this.inFlight.get(path);
+    this.rethrow();
+    try {
+      await storage.symlink(path, target);
+    } catch (error) {
+      if (!this.overwrite || !isVfsError(error, 'already-exists')) throw error;
+      if ((await storage.stat(path)).kind === 'directory') {
+        throw new VfsError('is-a-directory', 'importTar: a directory is where the archive has a link', {
+          path,
+        });
+      }
+      // As tar -x does: the old entry goes, the link takes its place.
+      await storage.delete(path);
+      await storage.symlink(path, target);
+    }
+    if (modified !== undefined) await storage.setTimes(path, { modified });
+    opts.stats.links++;
     opts.progress();
   }
 

@@ -12,9 +12,14 @@ export interface TarStats {
   files: number;
   /** Directories exported or imported (the root itself is not counted). */
   directories: number;
+  /** Symbolic links exported or imported (as links: see `importTar` for stores without them). */
+  links: number;
   /** Bytes of file content (not of the archive). */
   bytes: number;
-  /** Entries left out: links, devices and fifos an import skipped under `skipUnsupported`. */
+  /**
+   * Entries left out: hard links, devices and fifos, and symbolic links where the store keeps none,
+   * that an import skipped under `skipUnsupported`.
+   */
   skipped: number;
 }
 
