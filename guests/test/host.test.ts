@@ -106,9 +106,11 @@ describe('createWasiHost', () => {
     dir.createDirectoryAt('sub');
     dir.openAt({}, 'sub/.hidden', { create: true }, RW).write(text('dot'), 0n);
     dir.openAt({}, 'sub/f', { create: true }, RW).write(text('f'), 0n);
-    for (const path of ['sub/f', './sub/f', 'sub//f', 'sub/./f', 'sub/../sub/f', 'sub/x/../f']) {
+    for (const path of ['sub/f', './sub/f', 'sub//f', 'sub/./f', 'sub/../sub/f']) {
       expect(dir.statAt({}, path).size, path).toBe(1n);
     }
+    // Memory stores links, so `..` is resolved after looking `x` up, as POSIX does: it is missing.
+    expect(codeOf(() => dir.statAt({}, 'sub/x/../f'))).toBe('no-entry');
     for (const path of ['sub/.hidden', 'sub/./.hidden', './/sub/.hidden']) {
       expect(dir.statAt({}, path).size, path).toBe(3n);
     }
