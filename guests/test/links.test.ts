@@ -1,4 +1,4 @@
-import type { Descriptor } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
+import type { Descriptor, PathFlags } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { createSyncStorage, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
 import { createWasiHost, type WasiHost, type WasiMountSource } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
@@ -26,7 +26,7 @@ const entries = (dir: Descriptor): string[] => {
   return out;
 };
 
-const readAll = (dir: Descriptor, path: string, flags = FOLLOW): string =>
+const readAll = (dir: Descriptor, path: string, flags: PathFlags = FOLLOW): string =>
   decode(dir.openAt(flags, path, {}, R).read(1000n, 0n)[0]);
 
 // The backends that store links so far; S3 is the next step of issue #22.
