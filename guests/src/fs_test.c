@@ -1,6 +1,6 @@
 /*
  * Exercises the WASI filesystem through wasi-libc: open flags, streams, positional I/O, seeking,
- * truncation, stat, directories, rename, unlink and the errno of every failure. Runs against the
+ * truncation, stat, directories, rename, unlink, symbolic links and the errno of every failure. Runs against the
  * preopen /data (which must start empty); with /ro mounted read-only (holding hello.txt) and a
  * second writable mount /other it also checks EROFS and EXDEV. `fs_test enospc` fills /data,
  * which must have a small quota, and expects ENOSPC from write or, at the latest, from fsync.
@@ -315,12 +315,61 @@ static void test_rename_unlink(void) {
   CHECK_ERRNO(stat("/data/t/ghost.txt", &st), ENOENT);
   CHECK(!has_entry("/data/t", "ghost.txt", -1));
 
-  /* Symlinks and hard links are not supported: a clean error, not a crash. */
-  CHECK(symlink("a.txt", "/data/t/link") == -1 && (errno == ENOTSUP || errno == EPERM));
+  /* Hard links are not supported yet: a clean error, not a crash. */
   CHECK(link("/data/t/a.txt", "/data/t/hard") == -1 && (errno == EPERM || errno == ENOTSUP));
   char target[64];
   CHECK(readlink("/data/t/a.txt", target, sizeof target) == -1 && errno == EINVAL);
-  CHECK(access("/data/t/link", F_OK) == -1 && access("/data/t/hard", F_OK) == -1);
+  CHECK(access("/data/t/hard", F_OK) == -1);
+}
+
+/* Symbolic links, stored in the store and resolved by the host within /data. */
+static void test_symlinks(void) {
+  char target[128];
+  struct stat st;
+  CHECK(mkdir("/data/l", 0755) == 0);
+  CHECK(mkdir("/data/l/dir", 0755) == 0);
+  write_file("/data/l/dir/file.txt", "linked");
+  CHECK(symlink("dir/file.txt", "/data/l/rel") == 0);
+  CHECK(symlink("/data/l/dir", "/data/l/abs") == 0);
+  CHECK(symlink("dir", "/data/l/dirlink") == 0);
+  CHECK(symlink("nowhere", "/data/l/dangling") == 0);
+  CHECK(symlink("loop2", "/data/l/loop1") == 0);
+  CHECK(symlink("loop1", "/data/l/loop2") == 0);
+  CHECK(symlink("../../../etc/passwd", "/data/l/escape") == 0);
+  CHECK_ERRNO(symlink("x", "/data/l/rel"), EEXIST);
+
+  ssize_t n = readlink("/data/l/rel", target, sizeof target);
+  CHECK(n == 12 && memcmp(target, "dir/file.txt", 12) == 0);
+  CHECK(lstat("/data/l/rel", &st) == 0 && S_ISLNK(st.st_mode) && st.st_size == 12);
+  CHECK(stat("/data/l/rel", &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 6);
+  CHECK(strcmp(read_file("/data/l/rel"), "linked") == 0);
+  CHECK(strcmp(read_file("/data/l/abs/file.txt"), "linked") == 0);
+  CHECK(strcmp(read_file("/data/l/dirlink/file.txt"), "linked") == 0);
+  CHECK(stat("/data/l/dirlink/../dir/file.txt", &st) == 0 && st.st_size == 6);
+  CHECK(has_entry("/data/l", "rel", DT_LNK));
+  CHECK(has_entry("/data/l", "dirlink", DT_LNK));
+
+  /* Writing through a link writes its target; O_NOFOLLOW and loops are ELOOP. */
+  write_file("/data/l/rel", "changed");
+  CHECK(strcmp(read_file("/data/l/dir/file.txt"), "changed") == 0);
+  CHECK_ERRNO(open("/data/l/rel", O_RDONLY | O_NOFOLLOW), ELOOP);
+  CHECK_ERRNO(open("/data/l/loop1", O_RDONLY), ELOOP);
+  CHECK_ERRNO(stat("/data/l/loop1", &st), ELOOP);
+  CHECK_ERRNO(open("/data/l/dangling", O_RDONLY), ENOENT);
+  CHECK_ERRNO(open("/data/l/escape", O_RDONLY), EPERM);
+  CHECK_ERRNO(open("/data/l/escape", O_WRONLY | O_CREAT, 0644), EPERM);
+  write_file("/data/l/dangling", "made");
+  CHECK(strcmp(read_file("/data/l/nowhere"), "made") == 0);
+
+  /* unlink and rename act on the link, never on its target. */
+  CHECK(rename("/data/l/rel", "/data/l/moved") == 0);
+  CHECK(strcmp(read_file("/data/l/moved"), "changed") == 0);
+  CHECK(unlink("/data/l/moved") == 0);
+  CHECK(strcmp(read_file("/data/l/dir/file.txt"), "changed") == 0);
+  CHECK_ERRNO(rmdir("/data/l/dirlink"), ENOTDIR);
+  CHECK(unlink("/data/l/dirlink") == 0);
+  CHECK(has_entry("/data/l/dir", "file.txt", DT_REG));
+  CHECK_ERRNO(readlink("/data/l/dir", target, sizeof target), EINVAL);
 }
 
 static void test_large(void) {
@@ -428,6 +477,7 @@ static int real_main(int argc, char **argv) {
     test_stat();
     test_directories();
     test_rename_unlink();
+    test_symlinks();
     test_large();
     test_read_only();
     test_cross_mount();

@@ -5,6 +5,8 @@ import { ConflictError, isPreconditionFailed } from './errors.js';
 import type { EntryMeta } from './layout.js';
 import { EMPTY, encodeJson } from './objects.js';
 
+const encoder = new TextEncoder();
+
 /* Entry updates: the next generation of a name, claimed first in conditional mode, then committed. */
 
 /** Keys to delete once the operation succeeds, and uploads to drop if it fails before committing. */
@@ -71,6 +73,15 @@ export async function commitEmpty(ctx: S3Context, slot: Slot, kind: 'd' | 'i'): 
   );
 }
 
+/** A new symbolic link where nothing is: its target is the entry's body, its size the target's bytes. */
+export async function commitLink(ctx: S3Context, slot: Slot, target: string): Promise<void> {
+  const now = Date.now();
+  const body = encoder.encode(target);
+  const meta: EntryMeta = { kind: 'l', size: body.length, created: now, modified: now, accessed: now };
+  const next = await inTxn(ctx, slot.path, (txn) => commit(ctx, slot, meta, body, txn));
+  next.entry!.target = target;
+}
+
 /** The next generation of an existing entry with new times and the same content. */
 export async function commitTimes(ctx: S3Context, slot: Slot, times: SetTimes): Promise<void> {
   const entry = slot.entry!;
@@ -82,7 +93,8 @@ export async function commitTimes(ctx: S3Context, slot: Slot, times: SetTimes): 
   await inTxn(ctx, slot.path, async (txn) => {
     if (entry.meta.kind === 'd') return commit(ctx, slot, meta, EMPTY, txn);
     if (entry.manifest) return commit(ctx, slot, meta, encodeJson(entry.manifest), txn, entry.manifest);
-    // An inline file's body is its content, and a chunked file's its manifest: copy it as is.
+    // An inline file's body is its content, a chunked file's its manifest, a link's its target:
+    // copy it as is.
     return commit(ctx, slot, meta, { copyFrom: entry.key }, txn);
   });
 }

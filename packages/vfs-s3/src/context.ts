@@ -105,5 +105,6 @@ export function capabilitiesFor(mode: ConsistencyMode): Partial<Capabilities> {
     multiProcess: false,
     // writeExtents' ifFile, checked against the entry its commit is conditional on.
     nativeIfFile: mode === 'conditional',
+    symlinks: true,
   };
 }

@@ -1,5 +1,5 @@
 import { type FileKind, type Metadata, parentPath } from '@eryx/vfs-core';
-import type { EntryMeta, Layout, NameKey } from './layout.js';
+import type { EntryMeta, Layout, NameKey, StoredKind } from './layout.js';
 
 /*
  * What the driver knows about entries: a file's manifest, one name's slot (its live entry and
@@ -18,6 +18,8 @@ export interface Entry {
   gen: number;
   meta: EntryMeta;
   manifest?: Manifest;
+  /** A link's target, once read (its entry's body). */
+  target?: string;
 }
 
 /** Everything stored under one name: the live entry (if any), and every key (for clean-up). */
@@ -144,10 +146,13 @@ export function name(path: string): string {
   return path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1);
 }
 
+/** What each stored kind is (a live entry is never a tombstone). */
+const KINDS: Record<StoredKind, FileKind> = { i: 'file', c: 'file', d: 'directory', l: 'symlink', t: 'file' };
+
 export function metadata(entry: Entry): Metadata {
   const { meta } = entry;
   return {
-    kind: meta.kind === 'd' ? 'directory' : 'file',
+    kind: KINDS[meta.kind],
     size: meta.kind === 'd' ? 0 : meta.size,
     created: meta.created,
     modified: meta.modified,
@@ -156,8 +161,7 @@ export function metadata(entry: Entry): Metadata {
 }
 
 export function fileKind(entry: Entry | undefined): FileKind | undefined {
-  if (!entry) return undefined;
-  return entry.meta.kind === 'd' ? 'directory' : 'file';
+  return entry && KINDS[entry.meta.kind];
 }
 
 export function manifestChunkKeys(layout: Layout, manifest: Manifest): string[] {

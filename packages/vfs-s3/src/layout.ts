@@ -3,7 +3,8 @@ import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
 /*
  * Object layout under the filesystem's prefix `P` (see README):
  *   P/root!<gen>!<meta>                  the root directory
- *   P/e/<dir>/<sub>/<name>!<gen>!<meta>  one entry (kind, size and times are in the key)
+ *   P/e/<dir>/<sub>/<name>!<gen>!<meta>  one entry (kind, size and times are in the key; the body
+ *                                        is a small file's bytes, a manifest or a link's target)
  *   P/e/.../<name>!<gen>                 a claim (conditional mode only, empty)
  *   P/c/<id>                             a chunk of file data (immutable, path-independent)
  *   P/j/<id>                             a rename journal
@@ -18,15 +19,20 @@ const PIECE_BYTES = 160;
 
 /**
  * The version of this layout. It is the only one released: a filesystem is current once its root
- * entry exists, and nothing records the version (a later layout would have to mark itself).
+ * entry exists, and nothing records the version (a later layout would have to mark itself). The
+ * link kind `l` was added to it as a forward change: every store of the earlier code reads as is,
+ * but an earlier vfs-s3 cannot parse a link's key, so it must not open a store that holds links.
  */
 export const LAYOUT_VERSION = 1;
 
 /** A common prefix ending in this continues a long name (see the layout above). */
 export const PIECE_END = '+/';
 
-/** Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `t` tombstone. */
-export type StoredKind = 'i' | 'c' | 'd' | 't';
+/**
+ * Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `l` symbolic link (its
+ * body is the target in UTF-8, its size the target's byte length), `t` tombstone.
+ */
+export type StoredKind = 'i' | 'c' | 'd' | 'l' | 't';
 
 export interface EntryMeta {
   kind: StoredKind;
@@ -101,7 +107,7 @@ function decodeMeta(s: string): EntryMeta | undefined {
   const [head, created, modified, accessed] = s.split('~');
   if (!head || created === undefined || modified === undefined || accessed === undefined) return undefined;
   const kind = head[0] as StoredKind;
-  if (!'icdt'.includes(kind)) return undefined;
+  if (!'icdlt'.includes(kind)) return undefined;
   return {
     kind,
     size: parseInt(head.slice(1), 36),

@@ -69,3 +69,9 @@ export async function readManifest(ctx: S3Context, entry: Entry): Promise<Manife
   }
   return entry.manifest;
 }
+
+/** A symbolic link's target (its entry's body), read once per entry. */
+export async function readTarget(ctx: S3Context, entry: Entry): Promise<string> {
+  entry.target ??= new TextDecoder().decode(await ctx.objects.get(entry.key));
+  return entry.target;
+}

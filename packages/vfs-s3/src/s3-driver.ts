@@ -9,8 +9,10 @@ import {
   checkExists,
   checkFileTarget,
   checkIfFile,
+  checkReadlink,
   checkRename,
   checkRmdir,
+  checkSymlink,
   coalesceExtents,
   type DirEntry,
   isVfsError,
@@ -24,13 +26,13 @@ import {
   type WriteExtentsOptions,
 } from '@eryx/vfs-core';
 import { patchFile, readFileRange, writeFile } from './chunks.js';
-import { commitEmpty, commitTimes, removeName } from './commits.js';
+import { commitEmpty, commitLink, commitTimes, removeName } from './commits.js';
 import { capabilitiesFor, detectMode, S3Context } from './context.js';
 import { fileKind, manifestChunkKeys, metadata, name, type Slot } from './entries.js';
 import { ConflictError, isMissingKey } from './errors.js';
 import { collectGarbage } from './gc.js';
 import type { Layout } from './layout.js';
-import { lookup, lookupWithParent, readManifest, scanDirectory } from './lookups.js';
+import { lookup, lookupWithParent, readManifest, readTarget, scanDirectory } from './lookups.js';
 import type { ConsistencyMode, GcOptions, GcResult, S3StorageOptions } from './options.js';
 import { recover, rename } from './renames.js';
 import { ReadWriteLock } from './util.js';
@@ -242,7 +244,7 @@ export class S3Driver implements VfsDriver {
       return slots.flatMap((s) => {
         const kind = fileKind(s.entry);
         if (!kind) return [];
-        return [{ name: name(s.path), kind, size: kind === 'file' ? s.entry!.meta.size : 0 }];
+        return [{ name: name(s.path), kind, size: kind === 'directory' ? 0 : s.entry!.meta.size }];
       });
     });
   }
@@ -271,17 +273,34 @@ export class S3Driver implements VfsDriver {
     return this.#createEntry(path, 'i');
   }
 
+  symlink(path: string, target: string): Promise<void> {
+    return this.#createEntry(path, { target });
+  }
+
+  async readlink(path: string): Promise<string> {
+    return this.#op(path, 'read', undefined, async () => {
+      const slot = await lookup(this.#ctx, path);
+      checkReadlink(path, fileKind(slot.entry));
+      return readTarget(this.#ctx, slot.entry!);
+    });
+  }
+
   /**
-   * mkdir's directory or create's empty inline file, where nothing is: under the path lock
-   * (exclusive within this object) and, in conditional mode, through the claim of the name's next
-   * generation, so a racing creator in another process conflicts, looks again and finds the entry
-   * (`already-exists`).
+   * mkdir's directory, create's empty inline file or symlink's link, where nothing is: under the
+   * path lock (exclusive within this object) and, in conditional mode, through the claim of the
+   * name's next generation, so a racing creator in another process conflicts, looks again and
+   * finds the entry (`already-exists`).
    */
-  async #createEntry(path: string, kind: 'd' | 'i'): Promise<void> {
+  async #createEntry(path: string, kind: 'd' | 'i' | { target: string }): Promise<void> {
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
-      checkCreate(path, fileKind(slot.entry), fileKind(parent?.entry));
-      await commitEmpty(this.#ctx, slot, kind);
+      if (typeof kind === 'string') {
+        checkCreate(path, fileKind(slot.entry), fileKind(parent?.entry));
+        await commitEmpty(this.#ctx, slot, kind);
+      } else {
+        checkSymlink(path, fileKind(slot.entry), fileKind(parent?.entry));
+        await commitLink(this.#ctx, slot, kind.target);
+      }
       if (kind === 'd' && !this.#ctx.conditional) this.#ctx.cache.complete(path, []);
     });
   }

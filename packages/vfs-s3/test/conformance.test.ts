@@ -31,7 +31,7 @@ runConformance({
         return parsed?.key.meta ? [{ ...parsed.key, meta: parsed.key.meta }] : [];
       });
       const top = keys.sort((a, b) => b.gen - a.gen)[0];
-      if (!top || top.meta.kind === 't' || top.meta.kind === 'd') return undefined;
+      if (!top || top.meta.kind === 't' || top.meta.kind === 'd' || top.meta.kind === 'l') return undefined;
       const get = async (key: string) => {
         const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         return out.Body!.transformToByteArray();
