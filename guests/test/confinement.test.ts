@@ -49,4 +49,14 @@ describe('hosts without links, and without mounts', () => {
     expect(opened.statAt({}, 'nested/..').type).toBe('directory');
     expect(dir.statAt({}, 'dir/nested/../../x').type).toBe('regular-file');
   });
+
+  it('refuses a path of PATH_MAX bytes or more before looking it up, as Linux does', () => {
+    const host = createWasiHost({ mounts: { '/data': memory() } });
+    const dir = root(host);
+    const segments = (bytes: number) => 'd/'.repeat(bytes / 2 - 1) + 'dd';
+    expect(codeOf(() => dir.statAt({}, segments(4094)))).toBe('no-entry');
+    expect(codeOf(() => dir.statAt({}, segments(4096)))).toBe('name-too-long');
+    expect(codeOf(() => dir.openAt({}, 'é'.repeat(2048), { create: true }, RW))).toBe('name-too-long');
+    expect(codeOf(() => dir.statAt({}, 'd/'.repeat(500_000)))).toBe('name-too-long');
+  });
 });

@@ -131,6 +131,29 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
       }
       expect(await snapshot(s, ctx.dir), 'the store after the refused calls').toEqual(before);
     });
+
+    it('a path of 50,000 segments is an ordinary miss or name-too-long, never io', async () => {
+      const s = ctx.storage;
+      const deep = `${ctx.dir}/${'d/'.repeat(50_000)}f`;
+      for (const [op, call, lookup] of [
+        ['stat', () => s.stat(deep), true],
+        ['read', () => s.read(deep), true],
+        ['list', () => s.list(deep), true],
+        ['delete', () => s.delete(deep), true],
+        ['write', () => s.write(deep, text('x')), false],
+        ['mkdir', () => s.mkdir(deep), false],
+      ] as const) {
+        let caught: unknown;
+        try {
+          await call();
+        } catch (error) {
+          caught = error;
+        }
+        const allowed = lookup ? ['not-found', 'name-too-long'] : ['name-too-long'];
+        expect(allowed, `${op}: ${String(caught)}`).toContain((caught as { code?: string })?.code);
+      }
+      expect(await s.list(ctx.dir)).toEqual([]);
+    });
   });
 }
 

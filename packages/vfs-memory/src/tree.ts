@@ -229,15 +229,39 @@ export class MemoryTree implements VfsSyncDriver {
     const last = this.#lastDirPath;
     if (slash === last.length && path.startsWith(last)) return this.#lastDir;
     const dirPath = path.slice(0, slash);
-    let dir = this.#dirs.get(dirPath);
-    if (!dir) {
-      const node = this.lookup(dirPath);
-      if (node?.kind !== 'directory') return undefined;
-      dir = node;
-      this.#dirs.set(dirPath, dir);
-    }
+    const dir = this.#dirs.get(dirPath) ?? this.#walk(dirPath);
+    if (!dir) return undefined;
     this.#lastDirPath = dirPath;
     this.#lastDir = dir;
+    return dir;
+  }
+
+  /**
+   * The directory at `dirPath` (not cached), found from its nearest cached ancestor one segment at
+   * a time and cached on the way. A loop, not recursion: a path of any depth must not exhaust the
+   * stack.
+   */
+  #walk(dirPath: string): DirNode | undefined {
+    const ends = [dirPath.length];
+    let dir = this.#root;
+    let from = 0;
+    for (let slash = dirPath.lastIndexOf('/'); slash > 0; slash = dirPath.lastIndexOf('/', slash - 1)) {
+      const cached = this.#dirs.get(dirPath.slice(0, slash));
+      if (cached) {
+        dir = cached;
+        from = slash;
+        break;
+      }
+      ends.push(slash);
+    }
+    for (let i = ends.length - 1; i >= 0; i--) {
+      const end = ends[i] as number;
+      const node = dir.children.get(dirPath.slice(from + 1, end));
+      if (node?.kind !== 'directory') return undefined;
+      dir = node;
+      from = end;
+      this.#dirs.set(dirPath.slice(0, end), dir);
+    }
     return dir;
   }
 

@@ -14,9 +14,14 @@ export function lookup(ctx: S3Context, path: string): Slot | Promise<Slot> {
   return fetchSlot(ctx, path);
 }
 
+/** S3's longest key, in UTF-8 bytes. */
+const MAX_KEY_BYTES = 1024;
+
 async function fetchSlot(ctx: S3Context, path: string): Promise<Slot> {
   const prefix = `${ctx.layout.namePrefix(path)}!`;
   const keys: NameKey[] = [];
+  // No key is that long, so no entry has that path; the server would refuse the request (io).
+  if (Buffer.byteLength(prefix) >= MAX_KEY_BYTES) return toSlot(path, keys);
   for await (const page of ctx.objects.pages(prefix)) {
     for (const o of page.Contents ?? []) {
       const key = o.Key!;
@@ -40,6 +45,7 @@ export async function lookupWithParent(ctx: S3Context, path: string): Promise<[S
 /** One LIST walk over a directory's keys; every name with its keys (live or not). */
 export async function scanDirectory(ctx: S3Context, path: string): Promise<Slot[]> {
   const prefix = ctx.layout.childPrefix(path);
+  if (Buffer.byteLength(prefix) >= MAX_KEY_BYTES) return [];
   const byName = new Map<string, NameKey[]>();
   // Long names continue below a common prefix ending in `+/`: one more LIST per such name.
   for (const pending = [prefix]; pending.length > 0; ) {

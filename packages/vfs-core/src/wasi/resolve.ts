@@ -1,4 +1,5 @@
 import { isVfsError } from '../errors.js';
+import { DEFAULT_MAX_PATH_LENGTH } from '../names.js';
 import { parentPath } from '../path.js';
 import { knownNormal } from '../path-memo.js';
 import type { Metadata } from '../types.js';
@@ -61,6 +62,11 @@ export function resolvePath(tree: MountTree, dir: Node, path: string, follow: bo
   if (typeof path !== 'string' || path.includes('\0')) return fail('invalid');
   if (path === '') return fail('no-entry');
   if (path.startsWith('/')) return fail('not-permitted');
+  // Linux refuses a path of PATH_MAX bytes or more before looking anything up; so do we, which
+  // also bounds the walk a hostile path can ask for.
+  if (path.length * 3 >= DEFAULT_MAX_PATH_LENGTH && Buffer.byteLength(path) >= DEFAULT_MAX_PATH_LENGTH) {
+    return fail('name-too-long');
+  }
   const plain = joinedIfPlain(dir.path, path);
   if (plain !== undefined) {
     const located = tree.locateIn(dir.mount, plain);
