@@ -25,27 +25,11 @@ const golden = (name: string) => readFileSync(fixture(`everyday/${name}.out`), '
 /**
  * Where the guest knowingly differs from Linux, as [host line, guest line]. Each entry must still
  * occur (the test fails once the guest matches Linux, so the entry is removed then).
- * - The storage contract makes a lookup through a file `not-found` ("whatever its ancestors
- *   are", vfs-core types.ts); Linux says ENOTDIR. Only creations check the parent's kind.
  * - The WASI host resolves "." lexically, so `rmdir("empty/.")` removes `empty`; Linux refuses
  *   with EINVAL.
  */
 const KNOWN_DIFFERENCES: Record<string, Array<[host: string, guest: string]>> = {
-  errors: [
-    [
-      'open through a file: NotADirectoryError ENOTDIR file.txt/a.txt',
-      'open through a file: FileNotFoundError ENOENT file.txt/a.txt',
-    ],
-    [
-      'unlink through file: NotADirectoryError ENOTDIR file.txt/x',
-      'unlink through file: FileNotFoundError ENOENT file.txt/x',
-    ],
-    [
-      'stat through file: NotADirectoryError ENOTDIR file.txt/x',
-      'stat through file: FileNotFoundError ENOENT file.txt/x',
-    ],
-    ['rmdir dot: OSError EINVAL empty', 'rmdir dot: ok None'],
-  ],
+  errors: [['rmdir dot: OSError EINVAL empty', 'rmdir dot: ok None']],
 };
 
 /** The host's output with the known differences applied: what the guest must print. */
