@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { type ArgumentKind, isVfsError, type VfsErrorCode, type VfsSyncStorage } from '@eryx/vfs-core';
+import {
+  type ArgumentKind,
+  isVfsError,
+  type VfsErrorCode,
+  type VfsStorage,
+  type VfsSyncStorage,
+} from '@eryx/vfs-core';
 import { expect } from 'vitest';
 import type { SuiteContext } from './context.js';
 
@@ -94,4 +100,22 @@ export function syncTwinWith<K extends 'flush' | 'readAtView'>(
   const storage = ctx.storage.sync;
   if (typeof storage?.[name] !== 'function') throw new Error(`the sync twin has no ${name}`);
   return storage as VfsSyncStorage & Required<Pick<VfsSyncStorage, K>>;
+}
+
+/** Every entry below `dir` (recursively) with its kind and what it holds: content or target. */
+export async function treeBelow(s: VfsStorage, dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const pending = [dir];
+  while (pending.length > 0) {
+    const d = pending.pop()!;
+    for (const e of await s.list(d)) {
+      const path = `${d}/${e.name}`;
+      if (e.kind === 'directory') {
+        out[path] = 'dir';
+        pending.push(path);
+      } else if (e.kind === 'symlink') out[path] = `link:${e.size}:${await s.readlink(path)}`;
+      else out[path] = `file:${e.size}:${str(await s.read(path))}`;
+    }
+  }
+  return out;
 }

@@ -1,7 +1,7 @@
 import { toAsync, type VfsErrorCode, type VfsStorage } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectError, str, text } from '../util.js';
+import { expectError, str, text, treeBelow } from '../util.js';
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -31,24 +31,6 @@ const BAD_TARGETS: [string, string][] = [
   ['with a lone surrogate', 'x\uD800'],
 ];
 
-/** Every entry below `dir` (recursively) with its kind and what it holds: content or target. */
-async function tree(s: VfsStorage, dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const pending = [dir];
-  while (pending.length > 0) {
-    const d = pending.pop()!;
-    for (const e of await s.list(d)) {
-      const path = `${d}/${e.name}`;
-      if (e.kind === 'directory') {
-        out[path] = 'dir';
-        pending.push(path);
-      } else if (e.kind === 'symlink') out[path] = `link:${e.size}:${await s.readlink(path)}`;
-      else out[path] = `file:${e.size}:${str(await s.read(path))}`;
-    }
-  }
-  return out;
-}
-
 /**
  * Symbolic links (`symlink`, `readlink`), driven by `capabilities.symlinks`. A store that declares
  * them keeps each link as an entry of its own kind holding its target verbatim and never follows
@@ -64,10 +46,10 @@ export function linksSuite(ctx: SuiteContext): void {
 
     /** Expects `run` to fail with `code` and nothing below the test directory to change. */
     const expectRefused = async (run: () => Promise<unknown>, code: VfsErrorCode, what?: string) => {
-      const before = await tree(ctx.storage, ctx.dir);
+      const before = await treeBelow(ctx.storage, ctx.dir);
       await expectError(run, code, what);
       expect(
-        await tree(ctx.storage, ctx.dir),
+        await treeBelow(ctx.storage, ctx.dir),
         `the test directory after ${what ?? 'a refused call'}`,
       ).toEqual(before);
     };
@@ -250,13 +232,13 @@ export function linksSuite(ctx: SuiteContext): void {
       expect(await s.exists(ctx.path('to-file')), 'exists of the deleted link').toBe(false);
       await expectError(() => s.readlink(ctx.path('to-file')), 'not-found');
       await expectError(() => s.delete(ctx.path('to-file')), 'not-found');
-      expect(await tree(s, ctx.dir)).toEqual({ [ctx.path('f')]: 'file:4:kept', [ctx.path('d')]: 'dir' });
+      expect(await treeBelow(s, ctx.dir)).toEqual({ [ctx.path('f')]: 'file:4:kept', [ctx.path('d')]: 'dir' });
       // The freed names take another kind, and a file's name a link.
       await s.write(ctx.path('to-file'), text('now a file'));
       await s.mkdir(ctx.path('to-dir'));
       await s.delete(ctx.path('f'));
       await s.symlink(ctx.path('f'), 'to-file');
-      expect(await tree(s, ctx.dir)).toEqual({
+      expect(await treeBelow(s, ctx.dir)).toEqual({
         [ctx.path('f')]: 'link:7:to-file',
         [ctx.path('d')]: 'dir',
         [ctx.path('to-file')]: 'file:10:now a file',
@@ -327,7 +309,7 @@ export function linksSuite(ctx: SuiteContext): void {
       expect(after.created, 'created of the moved link').toBe(before.created);
       if (before.id !== undefined) expect(after.id, 'id of the moved link').toBe(before.id);
       // The target string moves unchanged: a relative one now dangles, as on POSIX.
-      expect(await tree(s, ctx.dir)).toEqual({
+      expect(await treeBelow(s, ctx.dir)).toEqual({
         [ctx.path('f')]: 'file:6:target',
         [ctx.path('d')]: 'dir',
         [ctx.path('d', 'n')]: 'link:1:f',
@@ -399,7 +381,7 @@ export function linksSuite(ctx: SuiteContext): void {
       await s.symlink(ctx.path('src', 'sub', 'b'), '/absolute/target');
       await s.symlink(ctx.path('src', 'sub', 'c'), '../a');
       await s.rename(ctx.path('src'), ctx.path('dst'));
-      expect(await tree(s, ctx.dir)).toEqual({
+      expect(await treeBelow(s, ctx.dir)).toEqual({
         [ctx.path('dst')]: 'dir',
         [ctx.path('dst', 'sub')]: 'dir',
         [ctx.path('dst', 'f')]: 'file:4:data',

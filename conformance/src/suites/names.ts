@@ -8,7 +8,7 @@ import {
 } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectError, SAMPLE_ARGUMENTS, str, text } from '../util.js';
+import { expectError, SAMPLE_ARGUMENTS, str, text, treeBelow } from '../util.js';
 
 type Any = (...args: unknown[]) => Promise<unknown>;
 
@@ -44,24 +44,6 @@ async function createWith(s: VfsStorage, op: StorageOperation, path: string, sou
   }
 }
 
-/** Every path below `dir` with its kind, size and content. */
-async function snapshot(s: VfsStorage, dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const pending = [dir];
-  while (pending.length > 0) {
-    const d = pending.pop()!;
-    for (const e of await s.list(d)) {
-      const path = `${d}/${e.name}`;
-      if (e.kind === 'directory') {
-        out[path] = 'dir';
-        pending.push(path);
-      } else if (e.kind === 'symlink') out[path] = `link:${await s.readlink(path)}`;
-      else out[path] = `file:${str(await s.read(path))}`;
-    }
-  }
-  return out;
-}
-
 /**
  * Names and paths an operation creates are bounded: 255 UTF-8 bytes per name and 4,096 per path
  * unless the store declares other limits (`name-too-long`), in every creating operation.
@@ -90,13 +72,13 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
           for (const [op] of creating) {
             await s.mkdir(ctx.path(op));
             await s.write(ctx.path(op, 'source'), text('s'));
-            const before = await snapshot(s, ctx.dir);
+            const before = await treeBelow(s, ctx.dir);
             await expectError(
               () => createWith(s, op, ctx.path(op, tooLong), ctx.path(op, 'source')),
               'name-too-long',
               `${op} of a ${utf8(tooLong)}-byte name`,
             );
-            expect(await snapshot(s, ctx.dir), `the store after a refused ${op}`).toEqual(before);
+            expect(await treeBelow(s, ctx.dir), `the store after a refused ${op}`).toEqual(before);
             await createWith(s, op, ctx.path(op, longest), ctx.path(op, 'source'));
             expect(await s.exists(ctx.path(op, longest)), `${op} created the ${maxName}-byte name`).toBe(
               true,
@@ -121,7 +103,7 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
       await s.write(`${dir}/s`, text('s'));
       await s.write(`${dir}/${'f'.repeat(rest)}`, text('edge'));
       expect(str(await s.read(`${dir}/${'f'.repeat(rest)}`))).toBe('edge');
-      const before = await snapshot(s, ctx.dir);
+      const before = await treeBelow(s, ctx.dir);
       for (const [op] of creating) {
         await expectError(
           () => createWith(s, op, `${dir}/${'g'.repeat(rest + 1)}`, `${dir}/s`),
@@ -129,7 +111,7 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
           `${op} of a ${maxPath + 1}-byte path`,
         );
       }
-      expect(await snapshot(s, ctx.dir), 'the store after the refused calls').toEqual(before);
+      expect(await treeBelow(s, ctx.dir), 'the store after the refused calls').toEqual(before);
     });
 
     it('a path of 50,000 segments is an ordinary miss or name-too-long, never io', async () => {
