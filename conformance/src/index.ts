@@ -21,6 +21,7 @@ import { propertySuite } from './suites/property.js';
 import { badInputSuite, chaosSuite, concurrencySuite, probeSuite, sharedSuite } from './suites/robustness.js';
 import { sharedFilesSuite } from './suites/shared-files.js';
 import { tarSuite } from './suites/tar.js';
+import { timesSuite } from './suites/times.js';
 import { directorySuite, listSuite, metadataSuite, renameSuite } from './suites/tree.js';
 import { randomName } from './util.js';
 
@@ -50,6 +51,7 @@ export * from './suites/property.js';
 export * from './suites/robustness.js';
 export * from './suites/shared-files.js';
 export * from './suites/tar.js';
+export * from './suites/times.js';
 export * from './suites/tree.js';
 export { expectBytes, expectError, pattern, randomName } from './util.js';
 
@@ -78,6 +80,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   directories: directorySuite,
   rename: renameSuite,
   links: linksSuite,
+  times: timesSuite,
   badInput: badInputSuite,
   nameLimits: nameLimitsSuite,
   illFormed: illFormedSuite,

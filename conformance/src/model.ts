@@ -216,8 +216,9 @@ export class ReferenceModel implements VfsSyncDriver {
   setTimes(path: string, times: SetTimes): void {
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
-    if (times.accessed !== undefined) e.accessed = times.accessed;
-    if (times.modified !== undefined) e.modified = times.modified;
+    // The model declares no nanosecondTimes: core gives it milliseconds only.
+    if (times.accessed !== undefined) e.accessed = Number(times.accessed);
+    if (times.modified !== undefined) e.modified = Number(times.modified);
   }
 
   #symlink(path: string, target: string): void {

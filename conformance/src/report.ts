@@ -21,6 +21,7 @@ const SUITE_ORDER = Object.keys({
   directories: 0,
   rename: 0,
   links: 0,
+  times: 0,
   badInput: 0,
   nameLimits: 0,
   illFormed: 0,
@@ -68,6 +69,8 @@ export function claimVerifiers(capability: Capability, claims: Capabilities): re
       return claims.multiProcess ? ['sharedFiles'] : ['sharedFiles', 'writeExtents'];
     case 'symlinks':
       return ['links'];
+    case 'nanosecondTimes':
+      return ['times'];
   }
 }
 

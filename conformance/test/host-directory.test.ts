@@ -19,4 +19,7 @@ runConformance({
   },
   // A second storage on the same host directory, as another process would mount it.
   reopen: (storage) => toAsync(hostDirectory((storage.sync as HostDirectoryStorage).root)),
+  // Times are what the host's file system and Node's fs.utimes (seconds as a double) keep: not a
+  // double of milliseconds exactly, so the kit's time checks do not apply (core tests what it can).
+  skip: ['times'],
 });

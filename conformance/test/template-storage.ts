@@ -107,8 +107,9 @@ export function myStorage(): VfsStorage {
     },
     setTimes: async (path, times) => {
       const { meta } = get(path);
-      if (times.accessed !== undefined) meta.accessed = times.accessed;
-      if (times.modified !== undefined) meta.modified = times.modified;
+      // Milliseconds only: without nanosecondTimes declared, core never passes a bigint.
+      if (times.accessed !== undefined) meta.accessed = Number(times.accessed);
+      if (times.modified !== undefined) meta.modified = Number(times.modified);
     },
   };
   return createStorage(driver);

@@ -100,8 +100,9 @@ export function mapStorage(): VfsStorage {
     },
     setTimes: async (path, { accessed, modified }) => {
       const { meta } = get(path);
-      if (accessed !== undefined) meta.accessed = accessed;
-      if (modified !== undefined) meta.modified = modified;
+      // Milliseconds: a driver that does not declare nanosecondTimes never receives a bigint.
+      if (accessed !== undefined) meta.accessed = Number(accessed);
+      if (modified !== undefined) meta.modified = Number(modified);
     },
   });
 }

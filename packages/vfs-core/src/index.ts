@@ -19,6 +19,7 @@ export {
   toAsync,
 } from './storage.js';
 export * from './store-url.js';
+export { exactNs, isStorableNs, msAtOrBefore, msToNs, nsToMs, storedTime, timeNs } from './time.js';
 export { formatTraceEvent, type TraceEvent, type TraceOptions, trace } from './trace.js';
 export * from './types.js';
 export { call, type Plan, type Step, type WrapperPlans, type WrapperSpec, wrapStorage } from './wrap.js';

@@ -5,6 +5,7 @@ import { checkCreatedName, createdNameFits, type NameLimits, nameLimits } from '
 import { type ArgumentKind, OPERATIONS, STORAGE_OPERATIONS, type StorageOperation } from './operations.js';
 import { normalizePath } from './path.js';
 import { runAsync, runSync } from './plan.js';
+import { isStorableNs, msAtOrBefore } from './time.js';
 import {
   type Capabilities,
   checkIfFile,
@@ -91,11 +92,29 @@ function checkTimes(times: unknown, path: string): SetTimes {
     ['accessed', accessed],
     ['modified', modified],
   ] as const) {
-    if (value !== undefined && (typeof value !== 'number' || !Number.isFinite(value))) {
-      throw new VfsError('invalid-argument', `${name} must be a finite number of milliseconds`, { path });
-    }
+    if (value === undefined || (typeof value === 'number' && Number.isFinite(value))) continue;
+    if (typeof value === 'bigint' && isStorableNs(value)) continue;
+    throw new VfsError(
+      'invalid-argument',
+      `${name} must be a finite number of milliseconds or a signed 64-bit bigint of nanoseconds`,
+      { path },
+    );
   }
   return { accessed, modified };
+}
+
+/**
+ * The times a driver receives: as given where it declares `nanosecondTimes`, else with a bigint
+ * (nanoseconds) made the latest double of milliseconds at or before it.
+ */
+function timesForDriver(driver: VfsDriver | VfsSyncDriver, times: SetTimes): SetTimes {
+  if (driver.capabilities?.nanosecondTimes === true) return times;
+  const { accessed, modified } = times;
+  if (typeof accessed !== 'bigint' && typeof modified !== 'bigint') return times;
+  return {
+    accessed: typeof accessed === 'bigint' ? msAtOrBefore(accessed) : accessed,
+    modified: typeof modified === 'bigint' ? msAtOrBefore(modified) : modified,
+  };
 }
 
 function checkExtents(value: unknown, path: string): WriteExtent[] {
@@ -326,6 +345,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     symlink: noSymlinks as Invoke,
     readlink: (async (path: string) => notALink(path, await driver.stat(path))) as Invoke,
   };
+  const setTimes = (path: string, times: SetTimes) => driver.setTimes(path, timesForDriver(driver, times));
   // A driver's own writeExtents that does not check ifFile itself (read per call: a backend may
   // learn what it can promise only once it has reached its server).
   const native = driver.writeExtents;
@@ -348,7 +368,8 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
 
   // One closure per arity, without an array or a loop per call (see createSyncStorage).
   const guard = (op: StorageOperation): Invoke => {
-    const impl = ((op === 'writeExtents' ? ownWriteExtents : driver[op]) ?? emulated[op]) as Invoke;
+    const own = op === 'writeExtents' ? ownWriteExtents : op === 'setTimes' ? setTimes : driver[op];
+    const impl = (own ?? emulated[op]) as Invoke;
     const { rest, creates } = argumentChecks(op);
     const [c1, c2] = rest;
     if (c1 === undefined) {
@@ -463,6 +484,8 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
       }
     : undefined;
 
+  const setTimes = (path: string, times: SetTimes) => driver.setTimes(path, timesForDriver(driver, times));
+
   const names = nameLimits(driver.limits);
   const short = shortEnough(names);
   const checkName = (op: StorageOperation, from: string, created: string) => {
@@ -518,7 +541,10 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
   const readAtView = driver.readAtView;
   const flush = driver.flush;
   return fromOperations<VfsSyncStorage>(
-    (op) => guard(((op === 'writeExtents' ? ownWriteExtents : driver[op]) ?? emulated[op]) as Invoke, op),
+    (op) => {
+      const own = op === 'writeExtents' ? ownWriteExtents : op === 'setTimes' ? setTimes : driver[op];
+      return guard((own ?? emulated[op]) as Invoke, op);
+    },
     {
       capabilities: capabilitiesOf(driver),
       limits: driver.limits,

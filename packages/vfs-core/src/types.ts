@@ -8,7 +8,10 @@ export type FileKind = 'file' | 'directory' | 'symlink';
 
 /**
  * What {@link VfsStorage.stat} returns. Times are milliseconds since the Unix epoch (fractions
- * allowed); backends store at least millisecond precision.
+ * allowed); backends store at least millisecond precision. A double of milliseconds resolves about
+ * 244 ns at today's dates: a time set in nanoseconds is also given exactly, in `modifiedNs` /
+ * `accessedNs`, where the backend declares {@link Capabilities.nanosecondTimes}. Read a time in
+ * nanoseconds with {@link timeNs}, which takes either.
  */
 export interface Metadata {
   /** `file`, `directory` or `symlink` (`stat` never follows a link). */
@@ -28,6 +31,15 @@ export interface Metadata {
    * make every read cost a write); it is set at creation, on content changes and by `setTimes`.
    */
   accessed: number;
+  /**
+   * The modification time in nanoseconds since the epoch, exactly as {@link VfsStorage.setTimes}
+   * was given it as a `bigint`, on a backend that declares {@link Capabilities.nanosecondTimes},
+   * while that time stands (anything that moves `modified` again drops it). `modified` is then
+   * `nsToMs(modifiedNs)`. Absent otherwise.
+   */
+  modifiedNs?: bigint;
+  /** The access time in nanoseconds, as {@link Metadata.modifiedNs} is the modification time's. */
+  accessedNs?: bigint;
   /**
    * The file's (or directory's) identity in its store, where the backend has one: an opaque string
    * that stays the same while the file lives (writes, size changes and renames keep it), that no
@@ -118,12 +130,19 @@ export interface WriteExtentsOptions {
   ifFile?: FileIdentity;
 }
 
-/** Times to set with {@link VfsStorage.setTimes}; an omitted member is left unchanged. */
+/**
+ * Times to set with {@link VfsStorage.setTimes}; an omitted member is left unchanged. A `number` is
+ * milliseconds since the Unix epoch; a `bigint` is nanoseconds since the epoch (a signed 64-bit
+ * value), which a backend declaring {@link Capabilities.nanosecondTimes} stores exactly and `stat`
+ * gives back in `modifiedNs` / `accessedNs`. Elsewhere core passes the backend `msAtOrBefore(ns)`,
+ * the latest double of milliseconds at or before it (so a time set earlier is never stored as the
+ * same double).
+ */
 export interface SetTimes {
-  /** New access time, milliseconds since the Unix epoch. */
-  accessed?: number;
-  /** New modification time, milliseconds since the Unix epoch. */
-  modified?: number;
+  /** New access time: milliseconds (`number`) or nanoseconds (`bigint`) since the Unix epoch. */
+  accessed?: number | bigint;
+  /** New modification time: milliseconds (`number`) or nanoseconds (`bigint`) since the Unix epoch. */
+  modified?: number | bigint;
 }
 
 /**
@@ -168,6 +187,15 @@ export interface Capabilities {
    * answers a guest's `symlink` with `unsupported`. Default `false`.
    */
   symlinks: boolean;
+  /**
+   * The backend stores times set in nanoseconds exactly: {@link VfsStorage.setTimes} receives a
+   * `bigint` time as given, and `stat` returns it in {@link Metadata.modifiedNs} /
+   * {@link Metadata.accessedNs} (with `modified` / `accessed` = `nsToMs` of it) until the time moves
+   * again. When `false`, core converts such a time to milliseconds (`msAtOrBefore`) before the driver
+   * sees it, and the times resolve what a double of milliseconds can (about 244 ns today). Default
+   * `false`.
+   */
+  nanosecondTimes: boolean;
 }
 
 /** The defaults of every {@link Capabilities} flag: the weakest promise. */
@@ -180,6 +208,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   multiProcess: false,
   nativeIfFile: false,
   symlinks: false,
+  nanosecondTimes: false,
 });
 
 /** Fills the flags a backend left out with their defaults. */
