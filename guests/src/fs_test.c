@@ -215,6 +215,25 @@ static void test_stat(void) {
   CHECK(st.st_mtime == 1234567890);
   CHECK(st.st_atime == 1000000000);
   CHECK_ERRNO(utimensat(AT_FDCWD, "/data/t/missing", times, 0), ENOENT);
+
+  /* Nanoseconds read back exactly, and a time 100 ns earlier is stored earlier (issue #22). */
+  struct timespec exact[2] = {{1733000000, 123456700}, {1733000000, 123456789}};
+  CHECK(utimensat(AT_FDCWD, "/data/t/a.txt", exact, 0) == 0);
+  CHECK(stat("/data/t/a.txt", &st) == 0);
+  CHECK(st.st_mtim.tv_sec == 1733000000 && st.st_mtim.tv_nsec == 123456789);
+  CHECK(st.st_atim.tv_sec == 1733000000 && st.st_atim.tv_nsec == 123456700);
+  struct timespec earlier[2] = {{0, UTIME_OMIT}, {1733000000, 123456689}};
+  CHECK(utimensat(AT_FDCWD, "/data/t/a.txt", earlier, 0) == 0);
+  CHECK(stat("/data/t/a.txt", &st) == 0);
+  CHECK(st.st_mtim.tv_sec == 1733000000 && st.st_mtim.tv_nsec == 123456689);
+  CHECK(st.st_atim.tv_sec == 1733000000 && st.st_atim.tv_nsec == 123456700);
+  /* Through an open descriptor (futimens), read back by fstat. */
+  fd = open("/data/t/a.txt", O_RDONLY);
+  CHECK(fd >= 0);
+  struct timespec later[2] = {{0, UTIME_OMIT}, {1733000001, 1}};
+  CHECK(futimens(fd, later) == 0);
+  CHECK(fstat(fd, &st) == 0 && st.st_mtim.tv_sec == 1733000001 && st.st_mtim.tv_nsec == 1);
+  close(fd);
 }
 
 static int has_entry(const char *dir, const char *name, int type) {

@@ -6,6 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DirtyExtents } from '../src/bridge/extents.js';
 import type { SyncBridge, SyncBridgeOptions } from '../src/bridge/index.js';
+import { Decoder, Encoder, type Value } from '../src/bridge/protocol.js';
 import type { VfsStorage, VfsSyncStorage } from '../src/index.js';
 import { ensureDist } from './build-dist.js';
 
@@ -14,7 +15,7 @@ ensureDist();
 const core = (await import(
   new URL('../dist/index.js', import.meta.url).href
 )) as typeof import('../src/index.js');
-const { isVfsError, STORAGE_OPERATIONS, toAsync } = core;
+const { isVfsError, nsToMs, msAtOrBefore, STORAGE_OPERATIONS, toAsync } = core;
 const { createSyncBridge, serveStorage } = (await import(
   new URL('../dist/bridge/index.js', import.meta.url).href
 )) as typeof import('../src/bridge/index.js');
@@ -26,6 +27,7 @@ interface FixtureModule {
   COUNTER: { ops: number; writes: number; bytesWritten: number; reads: number; stats: number; lists: number };
 }
 interface FixtureOptions {
+  msTimes?: boolean;
   counters?: SharedArrayBuffer;
   mirror?: string;
   delay?: number;
@@ -264,6 +266,79 @@ describe('sync bridge: wire', () => {
     }
     expect(wrong).toBe(0);
     expectCode(() => b.rmdir('/no'), 'not-found');
+  });
+});
+
+describe('sync bridge: times in nanoseconds', () => {
+  /** 2024-11-30T20:53:20.123456789Z, every nanosecond digit set. */
+  const N = 1_733_000_000_123_456_789n;
+
+  it('carries a bigint as a signed 64-bit value (tag 9), both ends of the range', () => {
+    const roundTrip = (value: Value) => {
+      const { parts } = new Encoder().value(value).finish();
+      return new Decoder(Buffer.concat(parts)).value();
+    };
+    for (const n of [0n, -1n, N, 2n ** 63n - 1n, -(2n ** 63n)]) expect(roundTrip(n)).toBe(n);
+    // Pinned: a worker and a caller of different versions must agree on the bytes.
+    expect([...Buffer.concat(new Encoder().value(-2n).finish().parts)]).toEqual([
+      9, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    ]);
+    expect(roundTrip({ modified: N, accessed: 1.5, modifiedNs: N })).toEqual({
+      modified: N,
+      accessed: 1.5,
+      modifiedNs: N,
+    });
+  });
+
+  it("declares the store's nanosecondTimes and passes exact times both ways", () => {
+    const b = bridge();
+    expect(b.capabilities.nanosecondTimes).toBe(true);
+    b.write('/f', enc('x'));
+    b.setTimes('/f', { modified: N, accessed: N + 1n });
+    expect(b.stat('/f')).toMatchObject({
+      modified: nsToMs(N),
+      modifiedNs: N,
+      accessed: nsToMs(N + 1n),
+      accessedNs: N + 1n,
+    });
+    b.setTimes('/f', { modified: N - 100n });
+    expect(b.stat('/f')).toMatchObject({ modifiedNs: N - 100n, accessedNs: N + 1n });
+    b.setTimes('/f', { modified: 1_000.5 });
+    const meta = b.stat('/f');
+    expect(meta.modified).toBe(1_000.5);
+    expect('modifiedNs' in meta).toBe(false);
+  });
+
+  it('never shows an exact time that buffered writes will move', () => {
+    const b = bridge();
+    b.write('/f', enc('x'));
+    b.setTimes('/f', { modified: N, accessed: N });
+    b.writeAt('/f', 1, enc('y'));
+    const buffered = b.stat('/f');
+    expect(buffered.size).toBe(2);
+    expect(buffered.modified).toBeGreaterThan(nsToMs(N));
+    expect(buffered.modifiedNs).toBeUndefined();
+    expect(buffered.accessedNs).toBeUndefined();
+    b.flush('/f');
+    const stored = b.stat('/f');
+    expect(stored.modifiedNs).toBeUndefined();
+    expect(stored.accessedNs).toBeUndefined();
+    // And a time set after buffered writes is the one that stands.
+    b.writeAt('/f', 0, enc('z'));
+    b.setTimes('/f', { modified: N });
+    expect(b.stat('/f').modifiedNs).toBe(N);
+    b.flush('/f');
+    expect(b.stat('/f').modifiedNs).toBe(N);
+  });
+
+  it('gives a store of milliseconds only a double, never a bigint', () => {
+    const b = bridge({}, { msTimes: true });
+    expect(b.capabilities.nanosecondTimes).toBe(false);
+    b.write('/f', enc('x'));
+    b.setTimes('/f', { modified: N });
+    const meta = b.stat('/f');
+    expect(meta.modified).toBe(msAtOrBefore(N));
+    expect(meta.modifiedNs).toBeUndefined();
   });
 });
 

@@ -217,6 +217,15 @@ describe('scrub: a link target is what is written at its path', () => {
     expect(await inner.readlink('/b.env')).toBe('[REDACTED]******');
     expect(await inner.stat('/b.env')).toMatchObject({ kind: 'symlink', modified: 1_000, accessed: 2_000 });
     expect(await inner.exists('/a.txt')).toBe(false);
+    // Times set in nanoseconds stay exact.
+    await storage.symlink('/c.txt', 'SECRET-TOKEN-123');
+    await storage.setTimes('/c.txt', { modified: 1_733_000_000_123_456_789n, accessed: -1n });
+    await storage.rename('/c.txt', '/c.env');
+    expect(await inner.readlink('/c.env')).toBe('[REDACTED]******');
+    expect(await inner.stat('/c.env')).toMatchObject({
+      modifiedNs: 1_733_000_000_123_456_789n,
+      accessedNs: -1n,
+    });
     // A directory holding a link and a file, moved into a scrubbed tree.
     await storage.mkdir('/d');
     await storage.symlink('/d/l', 'x-SECRET-TOKEN-123');

@@ -564,6 +564,9 @@ export class BlockCache implements VfsSyncDriver {
       meta.size = file.size;
       meta.modified = Math.max(meta.modified, file.touched);
       meta.accessed = Math.max(meta.accessed, file.touched);
+      // Storing the buffered writes moves both times, which drops their exact nanoseconds.
+      delete meta.modifiedNs;
+      delete meta.accessedNs;
     } else if (meta.size !== file.stored) {
       // Changed by another writer: what we cached is stale.
       this.#track(path, meta.size);

@@ -58,6 +58,7 @@ export type Value =
   | null
   | boolean
   | number
+  | bigint
   | string
   | Uint8Array
   | readonly Value[]
@@ -72,6 +73,8 @@ const T_STRING = 5;
 const T_BYTES = 6;
 const T_ARRAY = 7;
 const T_OBJECT = 8;
+/** A signed 64-bit integer (times in nanoseconds); a bigint outside that range cannot be sent. */
+const T_BIGINT = 9;
 
 /** Byte arrays at least this long are sent from the caller's memory instead of being copied. */
 const INLINE_LIMIT = 4096;
@@ -119,6 +122,13 @@ export class Encoder {
       this.#reserve(9);
       this.#buffer[this.#at] = T_NUMBER;
       this.#buffer.writeDoubleLE(value, this.#at + 1);
+      this.#at += 9;
+      return this;
+    }
+    if (typeof value === 'bigint') {
+      this.#reserve(9);
+      this.#buffer[this.#at] = T_BIGINT;
+      this.#buffer.writeBigInt64LE(value, this.#at + 1);
       this.#at += 9;
       return this;
     }
@@ -193,6 +203,11 @@ export class Decoder {
         return true;
       case T_NUMBER: {
         const n = b.readDoubleLE(this.#at);
+        this.#at += 8;
+        return n;
+      }
+      case T_BIGINT: {
+        const n = b.readBigInt64LE(this.#at);
         this.#at += 8;
         return n;
       }

@@ -2,7 +2,6 @@ import {
   closeSync,
   constants,
   ftruncateSync,
-  futimesSync,
   lstatSync,
   mkdirSync,
   openSync,
@@ -39,6 +38,7 @@ import {
   kindOfStats,
   READ,
   readFd,
+  setHostTimes,
   toMetadata,
   translated,
   WRITE,
@@ -330,9 +330,7 @@ export function hostDirectory(root: string, options: HostDirectoryOptions = {}):
       writable(path);
       const { entry } = locate(path);
       checkExists(path, entry.kind);
-      withFd(entry.host, path, READ, entry.kind, (fd, stats) =>
-        futimesSync(fd, (times.accessed ?? stats.atimeMs) / 1000, (times.modified ?? stats.mtimeMs) / 1000),
-      );
+      withFd(entry.host, path, READ, entry.kind, (fd, stats) => setHostTimes(fd, stats, times));
     },
   };
   return Object.assign(createSyncStorage(translated(driver)), { root: base, readOnly });

@@ -10,7 +10,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { toVfsError, VfsError, type VfsErrorCode } from '../errors.js';
-import type { FileKind, Metadata } from '../types.js';
+import { msAtOrBefore, msToNs } from '../time.js';
+import type { FileKind, Metadata, SetTimes } from '../types.js';
 
 /*
  * node:fs helpers shared by the host-backed storages. Every open adds O_NOFOLLOW (a symlink swapped
@@ -147,11 +148,57 @@ export function writeAt(fd: number, stats: Stats, offset: number, data: Uint8Arr
  */
 export function appendFd(fd: number, before: Stats, data: Uint8Array): number {
   if (data.length === 0) {
-    futimesSync(fd, before.atimeMs / 1000, Date.now() / 1000);
+    setHostTimes(fd, before, { modified: Date.now() });
     return before.size;
   }
   writeFd(fd, data, null);
   return fstatSync(fd).size - data.length;
+}
+
+/*
+ * Host times. Node sets them as a double of seconds, which libuv truncates (toward zero) to whole
+ * microseconds, and replaces a negative number with the current time; it shows them as a double of
+ * milliseconds (`mtimeMs`). So a time is stored as the microsecond whose `mtimeMs` is the latest at
+ * or before the milliseconds asked for, and handed to Node as a decimal string in the middle of that
+ * microsecond: what `stat` shows then sets the same time again, and any earlier time (100 ns
+ * earlier) sets an earlier one.
+ */
+
+const NS_PER_S = 1_000_000_000n;
+
+/** The `mtimeMs` Node shows for a host time of `us` microseconds (as Node computes it). */
+function hostMs(us: bigint): number {
+  const ns = us * 1000n;
+  const seconds = ns >= 0n ? ns / NS_PER_S : -((-ns + NS_PER_S - 1n) / NS_PER_S);
+  return Number(seconds) * 1e3 + Number(ns - seconds * NS_PER_S) / 1e6;
+}
+
+/**
+ * The microsecond to store for `ms`: the latest whose `mtimeMs` is at or before `ms`. Near the
+ * microsecond `ms` falls in, one or two steps find it; where doubles of milliseconds are coarser than
+ * microseconds (hundreds of millennia away), the steps are bounded and the nearest one stands.
+ */
+function hostMicros(ms: number): bigint {
+  const ns = msToNs(ms);
+  let us = ns >= 0n ? ns / 1000n : -((-ns + 999n) / 1000n);
+  for (let step = 0; step < 3 && hostMs(us) > ms; step++) us--;
+  for (let step = 0; step < 3 && hostMs(us + 1n) <= ms; step++) us++;
+  return us;
+}
+
+/** Seconds that libuv stores as `us` microseconds: a string, since Node makes a negative number now. */
+function hostSeconds(us: bigint): string {
+  const ns = us * 1000n + (us < 0n ? -500n : 500n);
+  const abs = ns < 0n ? -ns : ns;
+  return `${ns < 0n ? '-' : ''}${abs / NS_PER_S}.${String(abs % NS_PER_S).padStart(9, '0')}`;
+}
+
+/** Sets the times of an open file (see above); a time left out stays what `stats` shows. */
+export function setHostTimes(fd: number, stats: Stats, times: SetTimes): void {
+  // Core gives a storage without nanosecondTimes milliseconds only; never hand Node a bigint.
+  const seconds = (time: number | bigint | undefined, current: number) =>
+    hostSeconds(hostMicros(typeof time === 'bigint' ? msAtOrBefore(time) : (time ?? current)));
+  futimesSync(fd, seconds(times.accessed, stats.atimeMs), seconds(times.modified, stats.mtimeMs));
 }
 
 /**

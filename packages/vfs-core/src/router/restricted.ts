@@ -2,7 +2,6 @@ import {
   closeSync,
   constants,
   ftruncateSync,
-  futimesSync,
   lstatSync,
   openSync,
   readFileSync,
@@ -19,6 +18,7 @@ import {
   hostCall,
   READ,
   readFd,
+  setHostTimes,
   toMetadata,
   translated,
   WRITE,
@@ -196,9 +196,7 @@ export function restrictedFiles(
           };
           return;
         }
-        withFd(readTarget(path), path, READ, 'file', (fd, stats) =>
-          futimesSync(fd, (times.accessed ?? stats.atimeMs) / 1000, (times.modified ?? stats.mtimeMs) / 1000),
-        );
+        withFd(readTarget(path), path, READ, 'file', (fd, stats) => setHostTimes(fd, stats, times));
       },
     }),
   );

@@ -131,10 +131,10 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
     const target = yield* call('readlink', path);
     const masked = scrubTarget(target);
     if (masked === target) return;
-    const { modified, accessed } = yield* call('stat', path);
+    const { modified, accessed, modifiedNs, accessedNs } = yield* call('stat', path);
     yield* call('delete', path);
     yield* call('symlink', path, masked);
-    yield* call('setTimes', path, { modified, accessed });
+    yield* call('setTimes', path, { modified: modifiedNs ?? modified, accessed: accessedNs ?? accessed });
   }
 
   /** The files and links of a directory tree, as paths relative to it (`''` is the root itself). */

@@ -13,6 +13,7 @@ import type {
 import { isVfsError, VfsError } from '../errors.js';
 import { parentPath } from '../path.js';
 import { MAX_LINK_TARGET } from '../storage.js';
+import { isStorableNs } from '../time.js';
 import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
 import { metadataHash } from './hash.js';
@@ -62,14 +63,28 @@ function toDatetime(ms: number): Datetime {
   return lastDatetime;
 }
 
-function fromTimestamp(timestamp: NewTimestamp): number | undefined {
+const NS_PER_S = 1_000_000_000n;
+
+/** A time the backend gave exactly (`modifiedNs`), else its milliseconds as {@link toDatetime} does. */
+function exactDatetime(ns: bigint | undefined, ms: number): Datetime {
+  if (ns === undefined) return toDatetime(ms);
+  let seconds = ns / NS_PER_S;
+  // Division truncates toward zero: a time before 1970 counts back from the second before it.
+  if (ns < seconds * NS_PER_S) seconds--;
+  return { seconds, nanoseconds: Number(ns - seconds * NS_PER_S) };
+}
+
+/** A guest's new time: nanoseconds (`bigint`) as given, `now` in milliseconds, or none. */
+function fromTimestamp(timestamp: NewTimestamp): number | bigint | undefined {
   switch (timestamp.tag) {
     case 'no-change':
       return undefined;
     case 'now':
       return Date.now();
-    case 'timestamp':
-      return Number(timestamp.val.seconds) * 1000 + timestamp.val.nanoseconds / 1e6;
+    case 'timestamp': {
+      const ns = timestamp.val.seconds * NS_PER_S + BigInt(timestamp.val.nanoseconds);
+      return isStorableNs(ns) ? ns : fail('invalid');
+    }
     default:
       return fail('invalid');
   }
@@ -84,9 +99,12 @@ function toStat(meta: Metadata, linkCount: bigint): DescriptorStat {
     type: descriptorType(meta.kind),
     linkCount,
     size: BigInt(meta.size),
-    dataAccessTimestamp: toDatetime(meta.accessed),
-    dataModificationTimestamp: toDatetime(meta.modified),
-    statusChangeTimestamp: toDatetime(Math.max(meta.modified, meta.created)),
+    dataAccessTimestamp: exactDatetime(meta.accessedNs, meta.accessed),
+    dataModificationTimestamp: exactDatetime(meta.modifiedNs, meta.modified),
+    statusChangeTimestamp:
+      meta.modified >= meta.created
+        ? exactDatetime(meta.modifiedNs, meta.modified)
+        : toDatetime(meta.created),
   };
 }
 
@@ -114,14 +132,14 @@ function locate(context: HostContext, dir: Node, path: string, creates = false, 
  * fails), `to` is made again with its times: a refused rename changes nothing.
  */
 function replaceEmptyDirectory(mount: Mount, from: string, to: string): void {
-  const { accessed, modified } = mount.storage.stat(to);
+  const { accessed, modified, accessedNs, modifiedNs } = mount.storage.stat(to);
   mount.storage.rmdir(to);
   try {
     mount.storage.rename(from, to);
   } catch (error) {
     try {
       mount.storage.mkdir(to);
-      mount.storage.setTimes(to, { accessed, modified });
+      mount.storage.setTimes(to, { accessed: accessedNs ?? accessed, modified: modifiedNs ?? modified });
     } catch {
       // The rename's own error is the one the guest must see.
     }

@@ -1,5 +1,6 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { isSameOrDescendant, parentPath, rebasePath } from '../path.js';
+import { nsToMs } from '../time.js';
 import {
   checkIfFile,
   type FileIdentity,
@@ -184,15 +185,25 @@ export class Node {
     this.#resize(copy, size);
   }
 
-  setTimes(accessed: number | undefined, modified: number | undefined): void {
+  setTimes(accessed: number | bigint | undefined, modified: number | bigint | undefined): void {
     const copy = this.#copy;
     if (!copy) {
       this.#checkIdentity();
       this.mount.storage.setTimes(this.path, { accessed, modified });
       return;
     }
-    const { meta } = copy;
-    copy.meta = { ...meta, accessed: accessed ?? meta.accessed, modified: modified ?? meta.modified };
+    // A memory copy keeps times as storage with nanosecondTimes does: a bigint exactly.
+    const meta = { ...copy.meta };
+    for (const [which, time] of [
+      ['accessed', accessed],
+      ['modified', modified],
+    ] as const) {
+      if (time === undefined) continue;
+      meta[which] = typeof time === 'bigint' ? nsToMs(time) : time;
+      if (typeof time === 'bigint') meta[`${which}Ns`] = time;
+      else delete meta[`${which}Ns`];
+    }
+    copy.meta = meta;
   }
 
   /** Takes a memory copy to `size` bytes, within the mount's budget (else `quota-exceeded`). */
@@ -207,7 +218,9 @@ export class Node {
     // What lies past the end stays zero, so that growing it again reads zeros.
     if (size < copy.size) copy.data.fill(0, size, copy.size);
     copy.size = size;
-    copy.meta = { ...copy.meta, modified: Date.now() };
+    const meta = { ...copy.meta, modified: Date.now() };
+    delete meta.modifiedNs;
+    copy.meta = meta;
   }
 }
 
