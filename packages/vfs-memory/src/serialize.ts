@@ -1,4 +1,4 @@
-import { joinPath, MAX_LINK_TARGET, VfsError } from '@eryx/vfs-core';
+import { exactNs, joinPath, MAX_LINK_TARGET, nsToMs, VfsError } from '@eryx/vfs-core';
 import {
   CHUNK_SIZE,
   type DirNode,
@@ -14,18 +14,24 @@ import {
 
 /*
  * Format (all integers little-endian):
- *   "EVFSMEM" + version byte (1, or 2 when it holds symbolic links)
- *   root times: 3 x f64 (created, modified, accessed)
- *   entries in pre-order, each: u8 kind (1 file, 2 directory, 3 symbolic link, version 2 only),
- *     u32 path length, UTF-8 path, 3 x f64 times, and for files f64 size + size bytes of content,
+ *   "EVFSMEM" + version byte (1; 2 when it holds symbolic links; 3 when it holds exact times)
+ *   root times
+ *   entries in pre-order, each: u8 kind (1 file, 2 directory, 3 symbolic link, version 2 and up),
+ *     u32 path length, UTF-8 path, times, and for files f64 size + size bytes of content,
  *     for links u32 target length + UTF-8 target
  *   u8 0 (end)
- * A snapshot without links is written as version 1, which code older than links reads too.
+ * Times are 3 x f64 (created, modified, accessed), in version 3 followed by a u8 mask (bit 0
+ * modified, bit 1 accessed) and an i64 of exact nanoseconds for each bit set, modified first.
+ * Each store is written in the oldest version that holds it, which older code reads too.
  */
 const MAGIC = new TextEncoder().encode('EVFSMEM\x01');
-/** The version byte's offset, and the version whose entries may be links. */
+/** The version byte's offset, the version whose entries may be links, and the one with exact times. */
 const VERSION_AT = MAGIC.length - 1;
 const WITH_LINKS = 2;
+const WITH_EXACT_TIMES = 3;
+/** The exact-times mask's bits. */
+const MODIFIED_NS = 1;
+const ACCESSED_NS = 2;
 const utf8 = new TextEncoder();
 const text = new TextDecoder('utf-8', { fatal: true });
 
@@ -47,18 +53,44 @@ class Writer {
     this.scratch.setFloat64(0, v, true);
     this.parts.push(new Uint8Array(this.scratch.buffer.slice(0, 8)));
   }
-  times(n: Node) {
+  i64(v: bigint) {
+    this.scratch.setBigInt64(0, v, true);
+    this.parts.push(new Uint8Array(this.scratch.buffer.slice(0, 8)));
+  }
+  times(n: Node, exact: boolean) {
     this.f64(n.created);
     this.f64(n.modified);
     this.f64(n.accessed);
+    if (!exact) return;
+    const modifiedNs = exactNs(n.modifiedNs, n.modified);
+    const accessedNs = exactNs(n.accessedNs, n.accessed);
+    this.u8((modifiedNs === undefined ? 0 : MODIFIED_NS) | (accessedNs === undefined ? 0 : ACCESSED_NS));
+    if (modifiedNs !== undefined) this.i64(modifiedNs);
+    if (accessedNs !== undefined) this.i64(accessedNs);
   }
+}
+
+/** Whether a node of the tree has exact times that still stand (stale ones are not written). */
+function hasExactTimes(root: DirNode): boolean {
+  const pending: Node[] = [root];
+  for (let n = pending.pop(); n; n = pending.pop()) {
+    if (exactNs(n.modifiedNs, n.modified) !== undefined || exactNs(n.accessedNs, n.accessed) !== undefined) {
+      return true;
+    }
+    // One at a time: spreading a directory of many entries would exceed the arguments' limit.
+    if (n.kind === 'directory') for (const child of n.children.values()) pending.push(child);
+  }
+  return false;
 }
 
 export function encodeSnapshot(root: DirNode): Uint8Array {
   const w = new Writer();
   const magic = MAGIC.slice();
+  // Known before the entries, whose layout it changes (links only add an entry kind).
+  const exact = hasExactTimes(root);
+  if (exact) magic[VERSION_AT] = WITH_EXACT_TIMES;
   w.bytes(magic);
-  w.times(root);
+  w.times(root, exact);
   const visit = (dir: DirNode, path: string) => {
     for (const [name, node] of dir.children) {
       const childPath = joinPath(path, name);
@@ -66,12 +98,12 @@ export function encodeSnapshot(root: DirNode): Uint8Array {
       w.u8(node.kind === 'file' ? 1 : node.kind === 'directory' ? 2 : 3);
       w.u32(encoded.length);
       w.bytes(encoded);
-      w.times(node);
+      w.times(node, exact);
       if (node.kind === 'file') {
         w.f64(node.size);
         w.bytes(readFileRange(node, 0, node.size));
       } else if (node.kind === 'symlink') {
-        magic[VERSION_AT] = WITH_LINKS;
+        if (!exact) magic[VERSION_AT] = WITH_LINKS;
         const target = utf8.encode(node.target);
         w.u32(target.length);
         w.bytes(target);
@@ -118,6 +150,29 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     at += 8;
     return v;
   };
+  const i64 = () => {
+    need(8);
+    const v = view.getBigInt64(at, true);
+    at += 8;
+    return v;
+  };
+  /** A node's times (see the format), checked: the exact times must be their milliseconds' own. */
+  const times = (): Pick<Node, 'created' | 'modified' | 'accessed' | 'modifiedNs' | 'accessedNs'> => {
+    const [created, modified, accessed] = [f64(), f64(), f64()];
+    if (version !== WITH_EXACT_TIMES)
+      return { created, modified, accessed, modifiedNs: undefined, accessedNs: undefined };
+    const mask = u8();
+    if (mask > (MODIFIED_NS | ACCESSED_NS)) throw corrupt(`unknown times mask ${mask}`);
+    const modifiedNs = mask & MODIFIED_NS ? i64() : undefined;
+    const accessedNs = mask & ACCESSED_NS ? i64() : undefined;
+    if (
+      (modifiedNs !== undefined && nsToMs(modifiedNs) !== modified) ||
+      (accessedNs !== undefined && nsToMs(accessedNs) !== accessed)
+    ) {
+      throw corrupt('exact times disagree with their milliseconds');
+    }
+    return { created, modified, accessed, modifiedNs, accessedNs };
+  };
   /** A u32 length and that many bytes of UTF-8. */
   const string = (what: string): string => {
     const length = u32();
@@ -134,17 +189,16 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
   const version = bytes[VERSION_AT]!;
   if (
     !MAGIC.every((b, i) => i === VERSION_AT || bytes[i] === b) ||
-    (version !== 1 && version !== WITH_LINKS)
+    (version !== 1 && version !== WITH_LINKS && version !== WITH_EXACT_TIMES)
   ) {
     throw corrupt('bad magic or version');
   }
   at = MAGIC.length;
-  const root = newDir();
-  [root.created, root.modified, root.accessed] = [f64(), f64(), f64()];
+  const root: DirNode = { ...newDir(), ...times() };
   const dirs = new Map<string, DirNode>([['/', root]]);
   let usedBytes = 0;
   for (let kind = u8(); kind !== 0; kind = u8()) {
-    if (kind !== 1 && kind !== 2 && (kind !== 3 || version !== WITH_LINKS)) {
+    if (kind !== 1 && kind !== 2 && (kind !== 3 || version < WITH_LINKS)) {
       throw corrupt(`unknown entry kind ${kind}`);
     }
     const path = string('path');
@@ -154,9 +208,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     if (!path.startsWith('/') || !parent || name === '' || parent.children.has(name)) {
       throw corrupt(`misplaced entry ${JSON.stringify(path)}`);
     }
-    const created = f64();
-    const modified = f64();
-    const accessed = f64();
+    const nodeTimes = times();
     // Usage as the tree counts it: every entry's name, then each file's size and link's target.
     usedBytes += nameBytes(name);
     if (kind === 2) {
@@ -164,9 +216,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
         kind: 'directory',
         children: new Map(),
         id: nextId(),
-        created,
-        modified,
-        accessed,
+        ...nodeTimes,
       };
       parent.children.set(name, dir);
       dirs.set(path, dir);
@@ -174,7 +224,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     }
     if (kind === 3) {
       const target = string('link target');
-      const link: LinkNode = { ...newLink(target), created, modified, accessed };
+      const link: LinkNode = { ...newLink(target), ...nodeTimes };
       if (link.size === 0 || link.size > MAX_LINK_TARGET || target.includes('\0')) {
         throw corrupt('bad link target');
       }
@@ -190,9 +240,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
       size,
       chunks: new Map(),
       id: nextId(),
-      created,
-      modified,
-      accessed,
+      ...nodeTimes,
     };
     for (let i = 0; i * CHUNK_SIZE < size; i++) {
       const start = at + i * CHUNK_SIZE;

@@ -16,8 +16,10 @@ import {
   chunkSpans,
   coalesceExtents,
   type DirEntry,
+  exactNs,
   type Kind,
   type Metadata,
+  nsToMs,
   parentPath,
   readRange,
   type SetTimes,
@@ -36,6 +38,14 @@ interface Times {
   created: number;
   modified: number;
   accessed: number;
+  /**
+   * The exact nanoseconds `setTimes` was given as a bigint, next to their `nsToMs` in `modified`;
+   * left stale when anything else moves `modified` (`exactNs` then drops them on read), so writes
+   * stay as cheap as before. Always present as a key, so every node keeps one shape.
+   */
+  modifiedNs: bigint | undefined;
+  /** As {@link Times.modifiedNs}, for `accessed`. */
+  accessedNs: bigint | undefined;
 }
 
 export interface FileNode extends Times {
@@ -81,6 +91,8 @@ export function newDir(time = now()): DirNode {
     created: time,
     modified: time,
     accessed: time,
+    modifiedNs: undefined,
+    accessedNs: undefined,
   };
 }
 
@@ -93,6 +105,8 @@ export function newFile(time = now()): FileNode {
     created: time,
     modified: time,
     accessed: time,
+    modifiedNs: undefined,
+    accessedNs: undefined,
   };
 }
 
@@ -105,6 +119,8 @@ export function newLink(target: string, time = now()): LinkNode {
     created: time,
     modified: time,
     accessed: time,
+    modifiedNs: undefined,
+    accessedNs: undefined,
   };
 }
 
@@ -162,6 +178,7 @@ export class MemoryTree implements VfsSyncDriver {
     atomicDirectoryRename: true,
     nativeIfFile: true,
     symlinks: true,
+    nanosecondTimes: true,
   };
   #root: DirNode = newDir();
   /**
@@ -479,7 +496,7 @@ export class MemoryTree implements VfsSyncDriver {
     const node = this.lookup(path);
     checkExists(path, node?.kind);
     const n = node as Node;
-    return {
+    const meta: Metadata = {
       kind: n.kind,
       size: n.kind === 'directory' ? 0 : n.size,
       created: n.created,
@@ -487,6 +504,12 @@ export class MemoryTree implements VfsSyncDriver {
       accessed: n.accessed,
       id: n.id,
     };
+    // Only when they still describe the times (kit tests compare metadata with toEqual).
+    const modifiedNs = exactNs(n.modifiedNs, n.modified);
+    if (modifiedNs !== undefined) meta.modifiedNs = modifiedNs;
+    const accessedNs = exactNs(n.accessedNs, n.accessed);
+    if (accessedNs !== undefined) meta.accessedNs = accessedNs;
+    return meta;
   }
 
   list(path: string): DirEntry[] {
@@ -545,8 +568,12 @@ export class MemoryTree implements VfsSyncDriver {
     const node = this.lookup(path);
     checkExists(path, node?.kind);
     const n = node as Node;
-    if (times.accessed !== undefined) n.accessed = times.accessed;
-    if (times.modified !== undefined) n.modified = times.modified;
+    // A bigint is nanoseconds: kept exactly beside its nearest milliseconds; a number drops them.
+    const { accessed, modified } = times;
+    if (typeof accessed === 'bigint') [n.accessed, n.accessedNs] = [nsToMs(accessed), accessed];
+    else if (accessed !== undefined) [n.accessed, n.accessedNs] = [accessed, undefined];
+    if (typeof modified === 'bigint') [n.modified, n.modifiedNs] = [nsToMs(modified), modified];
+    else if (modified !== undefined) [n.modified, n.modifiedNs] = [modified, undefined];
   }
 
   symlink(path: string, target: string): void {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { runInNewContext } from 'node:vm';
 import { expectBytes, expectError, pattern } from '@eryx/vfs-conformance';
-import { isVfsError, limits } from '@eryx/vfs-core';
+import { isVfsError, limits, type Metadata, nsToMs } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
-import { memory } from '../src/index.js';
+import { type MemoryStorage, memory } from '../src/index.js';
 
 const text = (s: string) => new TextEncoder().encode(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -298,5 +298,122 @@ describe('memory symbolic links', () => {
     await expectError(() => s.write('/g', text('x')), 'quota-exceeded');
     await s.delete('/l');
     await s.symlink('/m', 'f');
+  });
+});
+
+describe('memory exact times (nanoseconds)', () => {
+  /** 2024-11-30T20:53:20.123456789Z: more digits than a double of milliseconds holds. */
+  const N = 1_733_000_000_123_456_789n;
+
+  async function timed() {
+    const s = memory();
+    await s.mkdir('/d');
+    await s.write('/d/f', text('data'));
+    await s.symlink('/d/l', 'f');
+    await s.setTimes('/d/f', { modified: N, accessed: N + 1n });
+    await s.setTimes('/d', { modified: N - 100n });
+    await s.setTimes('/d/l', { accessed: -(2n ** 63n) });
+    await s.setTimes('/', { modified: 2n ** 63n - 1n, accessed: -1n });
+    return s;
+  }
+
+  async function metas(s: MemoryStorage) {
+    const out: Metadata[] = [];
+    for (const p of ['/', '/d', '/d/f', '/d/l']) {
+      const { id: _, ...meta } = await s.stat(p);
+      out.push(meta);
+    }
+    return out;
+  }
+
+  it('snapshots, forks and serialized bytes keep them, as version 3; usage is unchanged', async () => {
+    const s = await timed();
+    const before = await metas(s);
+    expect(before[2]).toMatchObject({ modified: nsToMs(N), modifiedNs: N, accessedNs: N + 1n });
+    expect(before[3]).toMatchObject({ accessedNs: -(2n ** 63n) });
+    expect(before[3]).not.toHaveProperty('modifiedNs');
+    // Names d, f, l, the file's 4 bytes and the link's 1-byte target: exact times cost nothing.
+    expect(s.usedBytes).toBe(1 + 1 + 1 + 4 + 1);
+    const bytes = s.serialize();
+    expect(bytes[7]).toBe(3);
+    const t = memory({ from: bytes });
+    expect(await metas(t)).toEqual(before);
+    expect(await t.readlink('/d/l')).toBe('f');
+    expect(str(await t.read('/d/f'))).toBe('data');
+    expect(t.usedBytes).toBe(s.usedBytes);
+    expectBytes(t.serialize(), bytes);
+    expect(await metas(s.fork())).toEqual(before);
+    const snap = s.snapshot();
+    await s.setTimes('/d/f', { modified: 5 });
+    await s.setTimes('/', { modified: 5 });
+    s.restore(snap);
+    expect(await metas(s)).toEqual(before);
+  });
+
+  it('a store whose exact times are all stale or dropped is written in the oldest format again', async () => {
+    const s = await timed();
+    await s.write('/d/f', text('moved'));
+    await s.setTimes('/d', { modified: 1_000 });
+    await s.setTimes('/d/l', { accessed: 2_000 });
+    await s.setTimes('/', { modified: 3_000, accessed: 4_000 });
+    expect((await s.stat('/d/f')).modifiedNs).toBeUndefined();
+    expect(s.serialize()[7]).toBe(2);
+    await s.delete('/d/l');
+    const plain = s.serialize();
+    expect(plain[7]).toBe(1);
+    await s.setTimes('/d/f', { accessed: N });
+    const exact = s.serialize();
+    expect(exact[7]).toBe(3);
+    expect((await memory({ from: exact }).stat('/d/f')).accessedNs).toBe(N);
+    // Dropping the exact time (a number time) makes the bytes version 1 again, unchanged.
+    await s.setTimes('/d/f', { accessed: (await memory({ from: plain }).stat('/d/f')).accessed });
+    expectBytes(s.serialize(), plain);
+  });
+
+  it('loads a snapshot of the format with links (a fixture) and writes it back byte for byte', async () => {
+    const bytes = new Uint8Array(readFileSync(new URL('./fixtures/snapshot-v2.bin', import.meta.url)));
+    expect(bytes[7]).toBe(2);
+    const s = memory({ from: bytes });
+    expect(str(await s.read('/docs/note.txt'))).toBe('links ahead\n');
+    expect(await s.readlink('/docs/link')).toBe('note.txt');
+    expect(await s.readlink('/up')).toBe('../ü/😀');
+    const meta = await s.stat('/docs/note.txt');
+    expect([meta.modified, meta.accessed]).toEqual([1_650_000_002_000.25, 1_650_000_002_500]);
+    expect(meta).not.toHaveProperty('modifiedNs');
+    expect((await s.stat('/up')).modified).toBe(1_650_000_004_000.25);
+    expect((await s.stat('/')).accessed).toBe(1_650_000_000_500);
+    // Names (docs, note.txt, link, up), the file's size and the targets' bytes.
+    expect(s.usedBytes).toBe(4 + 8 + 4 + 2 + 12 + 8 + 10);
+    expectBytes(s.serialize(), bytes);
+    await s.setTimes('/up', { modified: N });
+    const t = memory({ from: s.serialize() });
+    expect((await t.stat('/up')).modifiedNs).toBe(N);
+    expect(await t.readlink('/up')).toBe('../ü/😀');
+  });
+
+  it('refuses version 3 bytes with an unknown mask, exact times off their milliseconds, or cut short', async () => {
+    const s = memory();
+    await s.write('/f', text('x'));
+    await s.setTimes('/', { modified: 1 });
+    await s.setTimes('/f', { modified: N });
+    const bytes = s.serialize();
+    expect(bytes[7]).toBe(3);
+    // The root's mask follows the magic and its three f64 times; it has no exact time.
+    const mask = 8 + 24;
+    expect(bytes[mask]).toBe(0);
+    const unknown = bytes.slice();
+    unknown[mask] = 4;
+    expect(() => memory({ from: unknown })).toThrow(/unknown times mask 4/);
+    // The file's exact modified time follows its kind, the path '/f', its times and its mask.
+    const ns = mask + 1 + 1 + 4 + 2 + 24 + 1;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    expect(view.getBigInt64(ns, true)).toBe(N);
+    const off = bytes.slice();
+    new DataView(off.buffer).setBigInt64(ns, N - 1000n, true);
+    expect(() => memory({ from: off })).toThrow(/exact times disagree/);
+    expect(() => memory({ from: bytes.subarray(0, ns + 4) })).toThrow(/truncated/);
+    const future = bytes.slice();
+    future[7] = 4;
+    expect(() => memory({ from: future })).toThrow(/bad magic or version/);
   });
 });
