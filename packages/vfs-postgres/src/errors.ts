@@ -56,7 +56,8 @@ export function translateError(error: unknown, path: string | undefined, server:
     }
     if (state === '28P01' || state === '28000') return io(`PostgreSQL at ${server} rejected the credentials`);
     if (state === '3D000') return io(`PostgreSQL at ${server}: the database does not exist`);
-    if (state === '42P01' || state === '42883' || state === '3F000') {
+    // A missing table, function, schema or column (one a later version added).
+    if (state === '42P01' || state === '42883' || state === '3F000' || state === '42703') {
       return io('the eryx-vfs schema is missing or outdated; run migrate()');
     }
     if (state.startsWith('57P') || state.startsWith('08')) {

@@ -17,6 +17,7 @@ import {
   coalesceExtents,
   createStorage,
   type DirEntry,
+  exactNs,
   type FileIdentity,
   type FileKind,
   type Kind,
@@ -25,6 +26,7 @@ import {
   readRange,
   type SetTimes,
   type StorageLimits,
+  storedTime,
   type VfsDriver,
   VfsError,
   type VfsStorage,
@@ -121,6 +123,7 @@ const CAPABILITIES: Partial<Capabilities> = {
   multiProcess: true,
   nativeIfFile: true,
   symlinks: true,
+  nanosecondTimes: true,
 };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -735,16 +738,20 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         modified: number;
         accessed: number;
         ino: string;
+        // int8 arrives as a string: exact, unlike a number beyond 2^53.
+        modified_ns: string | null;
+        accessed_ns: string | null;
       }>(
         'stat',
-        `SELECT kind, size, created, modified, accessed, ino FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
+        `SELECT kind, size, created, modified, accessed, ino, modified_ns, accessed_ns
+         FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
         [namespace, path],
         path,
         true,
       );
       const row = rows[0];
       checkExists(path, row?.kind);
-      return {
+      const meta: Metadata = {
         kind: row!.kind,
         // A link's size is its target's UTF-8 length, as stored.
         size: row!.kind === 'directory' ? 0 : Number(row!.size),
@@ -754,6 +761,12 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         // The inode number: kept by renames, never reused (one sequence per schema).
         id: row!.ino,
       };
+      // Only while they still describe the milliseconds (a later write moves those alone).
+      const modifiedNs = exactNs(row!.modified_ns, row!.modified);
+      const accessedNs = exactNs(row!.accessed_ns, row!.accessed);
+      if (modifiedNs !== undefined) meta.modifiedNs = modifiedNs;
+      if (accessedNs !== undefined) meta.accessedNs = accessedNs;
+      return meta;
     },
 
     async list(path): Promise<DirEntry[]> {
@@ -846,12 +859,18 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     },
 
     async setTimes(path, times: SetTimes) {
+      const [accessed, accessedNs] = storedTime(times.accessed);
+      const [modified, modifiedNs] = storedTime(times.modified);
+      // A time given sets its milliseconds and its nanoseconds (NULL for a number); one not given
+      // keeps both.
       const rows = await query(
         'setTimes',
         `UPDATE ${s}.vfs_entries SET accessed = coalesce($3::double precision, accessed),
-           modified = coalesce($4::double precision, modified)
+           accessed_ns = CASE WHEN $3::double precision IS NULL THEN accessed_ns ELSE $4::bigint END,
+           modified = coalesce($5::double precision, modified),
+           modified_ns = CASE WHEN $5::double precision IS NULL THEN modified_ns ELSE $6::bigint END
          WHERE ns = $1 AND path = $2 RETURNING kind`,
-        [namespace, path, times.accessed ?? null, times.modified ?? null],
+        [namespace, path, accessed, accessedNs, modified, modifiedNs],
         path,
       );
       checkExists(path, rows.length > 0 ? 'file' : undefined);

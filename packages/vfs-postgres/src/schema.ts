@@ -19,6 +19,7 @@
  * last lock a function takes, and limits are checked by a conditional update of it (see V3). Since
  * version 4 its bytes count the names of files and directories as well as file sizes (see V4). Since
  * version 5 an entry may be a symbolic link, which counts as a file of its target's size (see V5).
+ * Since version 6 times set in nanoseconds are kept exactly next to their milliseconds (see V6).
  */
 
 /**
@@ -1416,8 +1417,20 @@ BEGIN
 END $$;
 `;
 
+/**
+ * Times set in nanoseconds (issue #22): each of `modified` and `accessed` gets a nullable bigint
+ * companion holding the exact nanoseconds `setTimes` was given (a signed 64-bit count). Only
+ * `setTimes`, a plain UPDATE, writes them; the functions keep writing the milliseconds alone, so none
+ * changes, and a companion that no longer rounds to its milliseconds is ignored on read (vfs-core's
+ * `exactNs`): a client of version 5 sets times as before and its times read back as it set them.
+ * Adding nullable columns without a default rewrites no row.
+ */
+const V6 = `
+ALTER TABLE {s}.vfs_entries ADD COLUMN modified_ns bigint, ADD COLUMN accessed_ns bigint;
+`;
+
 /** The migrations in order; version `i + 1` is `MIGRATIONS[i]`. Never edit a released one: append. */
-export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5];
+export const MIGRATIONS: readonly string[] = [V1, V2, V3, V4, V5, V6];
 
 /** The schema version this package writes and reads. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -1429,6 +1442,7 @@ const MIGRATION_STEPS: readonly string[] = [
   'add the usage row (files, bytes) to vfs_namespaces, count every namespace once under a table lock, and check the limits against it',
   'count names in the usage row: recompute bytes (file sizes plus the names of files and directories) of every namespace under a table lock',
   'store symbolic links: add the column vfs_entries.target and the kind symlink, add the function vfs_symlink, and let vfs_write, vfs_delete and vfs_rename treat links',
+  'store times set in nanoseconds exactly: add the columns vfs_entries.modified_ns and accessed_ns',
 ];
 
 /**

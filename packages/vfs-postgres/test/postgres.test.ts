@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isVfsError, type VfsError } from '@eryx/vfs-core';
+import { isVfsError, nsToMs, type VfsError } from '@eryx/vfs-core';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -128,6 +128,44 @@ describe('operations', () => {
     expect(await b.exists('/same')).toBe(false);
     await b.write('/same', bytes('b'));
     expect(text(await a.read('/same'))).toBe('a');
+  });
+
+  it('stores times set in nanoseconds exactly, next to their milliseconds', async () => {
+    const s = open();
+    expect(s.capabilities.nanosecondTimes).toBe(true);
+    const N = 1_733_000_000_123_456_789n; // beyond 2^53: a double would lose the last digits
+    const stored = async (p: string) =>
+      (
+        await admin.query(
+          `SELECT modified, modified_ns::text, accessed, accessed_ns::text FROM vfs_entries WHERE ns = $1 AND path = $2`,
+          [s.namespace, p],
+        )
+      ).rows[0];
+    await s.write('/f', bytes('x'));
+    await s.setTimes('/f', { modified: N, accessed: N - 1n });
+    expect(await stored('/f')).toEqual({
+      modified: nsToMs(N),
+      modified_ns: String(N),
+      accessed: nsToMs(N - 1n),
+      accessed_ns: String(N - 1n),
+    });
+    expect(await s.stat('/f')).toMatchObject({ modified: nsToMs(N), modifiedNs: N, accessedNs: N - 1n });
+    // 100 ns earlier is another time, not the same double of milliseconds read back.
+    await s.setTimes('/f', { modified: N - 100n });
+    expect(await s.stat('/f')).toMatchObject({ modifiedNs: N - 100n, accessedNs: N - 1n });
+    // A number clears its companion in the same statement; a write leaves it stale, and stat drops it.
+    await s.setTimes('/f', { accessed: 5 });
+    expect(await stored('/f')).toMatchObject({
+      accessed: 5,
+      accessed_ns: null,
+      modified_ns: String(N - 100n),
+    });
+    await s.append('/f', bytes('y'));
+    expect(await stored('/f')).toMatchObject({ modified_ns: String(N - 100n) });
+    const meta = await s.stat('/f');
+    expect(meta).not.toHaveProperty('modifiedNs');
+    expect(meta).not.toHaveProperty('accessedNs');
+    // Renames, directories and the ends of the range: the kit's `times` sub-suite.
   });
 });
 
@@ -665,6 +703,59 @@ describe('migrations', () => {
     await expect(insert('symlink', null)).rejects.toMatchObject({ code: '23514' });
     await expect(insert('file', 'x')).rejects.toMatchObject({ code: '23514' });
     await expect(insert('fifo', null)).rejects.toMatchObject({ code: '23514' });
+  });
+
+  it('upgrades a schema of version 5 to store times in nanoseconds, keeping its times', async () => {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const version of [1, 2, 3, 4, 5]) {
+      await admin.query(migrationSql(version - 1, schema));
+      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
+    }
+    // Written by version 5's functions (this package's client calls them with the same arguments),
+    // its times set by version 5's statement.
+    const a = open({ schema, migrate: false });
+    await a.mkdir('/d');
+    await a.write('/d/f', bytes('12345'));
+    await a.symlink('/l', 'd/f');
+    const v5SetTimes = (path: string, accessed: number, modified: number) =>
+      admin.query(
+        `UPDATE "${schema}".vfs_entries SET accessed = $3, modified = $4 WHERE ns = $1 AND path = $2`,
+        [a.namespace, path, accessed, modified],
+      );
+    await v5SetTimes('/d/f', 1_300_000_000_000.25, 1_300_000_000_001.5);
+    // The times' columns arrived with version 6: without the migration stat says so.
+    expect((await rejection(a.stat('/d/f'))).message).toMatch(/migrate\(\)/);
+
+    expect(await migrate({ connectionString: url, schema })).toEqual({ from: 5, to: SCHEMA_VERSION });
+    const { rows } = await admin.query(
+      `SELECT count(*)::int AS n FROM "${schema}".vfs_entries WHERE modified_ns IS NOT NULL OR accessed_ns IS NOT NULL`,
+    );
+    expect(rows).toEqual([{ n: 0 }]);
+    // Times read back as they were (milliseconds only), then take nanoseconds.
+    const before = await a.stat('/d/f');
+    expect(before).toMatchObject({
+      kind: 'file',
+      size: 5,
+      accessed: 1_300_000_000_000.25,
+      modified: 1_300_000_000_001.5,
+    });
+    expect(before).not.toHaveProperty('modifiedNs');
+    expect(before).not.toHaveProperty('accessedNs');
+    expect(await a.stat('/l')).toMatchObject({ kind: 'symlink', size: 3 });
+    expect(text(await a.read('/d/f'))).toBe('12345');
+    const N = 1_733_000_000_123_456_789n;
+    await a.setTimes('/d/f', { modified: N, accessed: N + 1n });
+    expect(await a.stat('/d/f')).toMatchObject({ modified: nsToMs(N), modifiedNs: N, accessedNs: N + 1n });
+    // A client of the previous version sets milliseconds only: its times read back as it set them.
+    await v5SetTimes('/d/f', 7, 8);
+    const after = await a.stat('/d/f');
+    expect(after).toMatchObject({ accessed: 7, modified: 8 });
+    expect(after).not.toHaveProperty('modifiedNs');
+    expect(after).not.toHaveProperty('accessedNs');
   });
 
   it('says to run migrate() when migration is off and the schema is missing', async () => {

@@ -98,6 +98,20 @@ ALTER TABLE vfs_entries_v4 RENAME TO vfs_entries;
 CREATE INDEX vfs_entries_parent ON vfs_entries (ns, parent, name, kind, size);
 `;
 
+/**
+ * Times set in nanoseconds (issue #22): each of `modified` and `accessed` gets a nullable INTEGER
+ * companion holding the exact nanoseconds `setTimes` was given (a signed 64-bit count, which INTEGER
+ * holds exactly). Only `setTimes` writes them; every other change writes the milliseconds alone, and
+ * a companion that no longer rounds to them is ignored on read (vfs-core's `exactNs`). ADD COLUMN,
+ * not a rebuild: existing rows read the new columns as NULL without being rewritten, the table stays
+ * WITHOUT ROWID (stat reads them from the same primary-key leaf as the milliseconds), and the
+ * listing index does not hold times, so listings stay one scan of it.
+ */
+const SCHEMA_V5 = `
+ALTER TABLE vfs_entries ADD COLUMN modified_ns INTEGER;
+ALTER TABLE vfs_entries ADD COLUMN accessed_ns INTEGER;
+`;
+
 /** The version table as a new database gets it (a database of version 1 has `version` only). */
 const VERSION_TABLE =
   'CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)';
@@ -106,7 +120,7 @@ const VERSION_TABLE =
  * Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`.
  * Never edit a released one: append.
  */
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4];
+export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
 
 /** The schema version this package writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -117,6 +131,7 @@ const MIGRATION_STEPS: readonly string[] = [
   'rebuild vfs_schema with the time each version was applied, as in @eryx/vfs-postgres',
   'recompute the usage rows: bytes counts the names of files and directories as well as file sizes',
   'rebuild vfs_entries to hold symbolic links: kind symlink and the column target',
+  'add the columns modified_ns and accessed_ns to vfs_entries: times set in nanoseconds, exactly',
 ];
 
 /**

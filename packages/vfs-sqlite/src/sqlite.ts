@@ -20,13 +20,16 @@ import {
   coalesceExtents,
   createSyncStorage,
   type DirEntry,
+  exactNs,
   type FileIdentity,
   type FileKind,
   type FlushOptions,
+  type Metadata,
   parentPath,
   readRange,
   type SetTimes,
   type StorageLimits,
+  storedTime,
   toAsync,
   VfsError,
   type VfsStorage,
@@ -159,6 +162,16 @@ interface NamespaceRow {
   chunkSize: number;
   files: number;
   bytes: number;
+}
+
+/** The parameters of the setTimes statement: each time as milliseconds and exact nanoseconds. */
+interface TimesRow {
+  ns: string;
+  path: string;
+  accessed: number | null;
+  accessedNs: bigint | null;
+  modified: number | null;
+  modifiedNs: bigint | null;
 }
 
 function invalid(message: string): VfsError {
@@ -302,11 +315,17 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     entries3: db.prepare<[string, string, string, string], EntryRow>(
       'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path IN (?, ?, ?)',
     ),
+    // Safe integers: the nanosecond companions exceed 2^53, so they must not pass through a double.
     stat: db
-      .prepare<[string, string], [FileKind, number, number, number, number, number]>(
-        'SELECT kind, size, created, modified, accessed, ino FROM vfs_entries WHERE ns = ? AND path = ?',
+      .prepare<
+        [string, string],
+        [FileKind, bigint, number, number, number, bigint, bigint | null, bigint | null]
+      >(
+        `SELECT kind, size, created, modified, accessed, ino, modified_ns, accessed_ns
+         FROM vfs_entries WHERE ns = ? AND path = ?`,
       )
-      .raw(),
+      .raw()
+      .safeIntegers(true),
     exists: db
       .prepare<[string, string], number>('SELECT 1 FROM vfs_entries WHERE ns = ? AND path = ?')
       .pluck(),
@@ -372,9 +391,15 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     setContent: db.prepare<[number, number, number, string, string]>(
       'UPDATE vfs_entries SET size = ?, modified = ?, accessed = ? WHERE ns = ? AND path = ?',
     ),
-    setTimes: db.prepare<[number | null, number | null, string, string]>(
-      `UPDATE vfs_entries SET accessed = coalesce(?, accessed), modified = coalesce(?, modified)
-       WHERE ns = ? AND path = ?`,
+    // A time given sets its milliseconds and its nanoseconds (NULL for a number); one not given
+    // keeps both.
+    setTimes: db.prepare<[TimesRow]>(
+      `UPDATE vfs_entries SET
+         accessed = coalesce(@accessed, accessed),
+         accessed_ns = CASE WHEN @accessed IS NULL THEN accessed_ns ELSE @accessedNs END,
+         modified = coalesce(@modified, modified),
+         modified_ns = CASE WHEN @modified IS NULL THEN modified_ns ELSE @modifiedNs END
+       WHERE ns = @ns AND path = @path`,
     ),
     deleteEntry: db.prepare<[string, string]>('DELETE FROM vfs_entries WHERE ns = ? AND path = ?'),
     // A file or a symbolic link (delete never removes a directory).
@@ -683,7 +708,9 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       if (source!.kind === 'directory') q.moveSubtree.run({ ns, from, to });
     }),
     setTimes: db.transaction((path: string, times: SetTimes) => {
-      const changed = q.setTimes.run(times.accessed ?? null, times.modified ?? null, ns, path).changes;
+      const [accessed, accessedNs] = storedTime(times.accessed);
+      const [modified, modifiedNs] = storedTime(times.modified);
+      const changed = q.setTimes.run({ ns, path, accessed, accessedNs, modified, modifiedNs }).changes;
       if (changed === 0) checkExists(path, undefined);
     }),
   };
@@ -717,6 +744,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       multiProcess: !db.memory,
       nativeIfFile: true,
       symlinks: true,
+      nanosecondTimes: true,
     } satisfies Capabilities,
     read: (path) => run(path, () => readRangeOf(path, 0, 0, true)),
     readAt: (path, offset, length) => run(path, () => readRangeOf(path, offset, length, false)),
@@ -738,9 +766,15 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       run(path, () => {
         const row = q.stat.get(ns, path);
         checkExists(path, row?.[0]);
-        const [kind, size, created, modified, accessed, ino] = row!;
+        const [kind, size, created, modified, accessed, ino, modifiedNsStored, accessedNsStored] = row!;
         // The inode number: kept by renames, never reused (next_ino only grows).
-        return { kind, size, created, modified, accessed, id: String(ino) };
+        const meta: Metadata = { kind, size: Number(size), created, modified, accessed, id: String(ino) };
+        // Only while they still describe the milliseconds (a later write moves those alone).
+        const modifiedNs = exactNs(modifiedNsStored, modified);
+        const accessedNs = exactNs(accessedNsStored, accessed);
+        if (modifiedNs !== undefined) meta.modifiedNs = modifiedNs;
+        if (accessedNs !== undefined) meta.accessedNs = accessedNs;
+        return meta;
       }),
     list: (path) =>
       run(path, () => {

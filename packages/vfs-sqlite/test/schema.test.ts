@@ -1,3 +1,4 @@
+import { nsToMs } from '@eryx/vfs-core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import {
@@ -31,6 +32,8 @@ describe('schema', () => {
       'modified',
       'accessed',
       'target',
+      'modified_ns',
+      'accessed_ns',
     ]);
     expect(columns(db, 'vfs_chunks')).toEqual(['ns', 'ino', 'idx', 'data']);
     expect(columns(db, 'vfs_namespaces')).toEqual([
@@ -93,7 +96,9 @@ describe('schema', () => {
 
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(columns(db, 'vfs_schema')).toEqual(['version', 'applied']);
-    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
     const s = sqlite({ database: db, namespace: 'old', migrate: false });
     expect(new TextDecoder().decode(await s.read('/f'))).toBe('hello');
     await s.write('/g', pattern(3));
@@ -186,7 +191,9 @@ describe('schema', () => {
     );
 
     expect(migrate(db)).toBe(SCHEMA_VERSION);
-    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([1, 2, 3, 4]);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
     // The rebuilt table: every row as it was (no target), still WITHOUT ROWID, with the covering
     // listing index, and nothing left of the table it was rebuilt from.
     expect(
@@ -251,12 +258,103 @@ describe('schema', () => {
     db.close();
   });
 
+  it('upgrades a database of version 4 to store times in nanoseconds, keeping its rows and plans', async () => {
+    const path = tempDb();
+    const db = new Database(path);
+    // Version 4 as it was released, made by its own migrations only, with a namespace holding a
+    // directory, a file with fractional times and a link.
+    db.exec(
+      'CREATE TABLE vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+    );
+    for (const version of [1, 2, 3, 4]) {
+      db.exec(MIGRATIONS[version - 1]!);
+      db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(version);
+    }
+    db.prepare(
+      "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 2, 11, 5)",
+    ).run();
+    const entry = db.prepare('INSERT INTO vfs_entries VALUES (?, ?, ?, ?, ?, ?, ?, 1, 2.5, 3.25, ?)');
+    entry.run('old', '/', '', '', 'directory', 1, 0, null);
+    entry.run('old', '/d', '/', 'd', 'directory', 2, 0, null);
+    entry.run('old', '/d/f', '/d', 'f', 'file', 3, 5, null);
+    entry.run('old', '/l', '/', 'l', 'symlink', 4, 3, 'd/f');
+    db.prepare("INSERT INTO vfs_chunks VALUES ('old', 3, 0, ?), ('old', 3, 1, ?)").run(
+      Buffer.from('hell'),
+      Buffer.from('o'),
+    );
+    const rowsBefore = db.prepare('SELECT * FROM vfs_entries ORDER BY ns, path').all();
+    expect(() => sqlite({ database: db, namespace: 'old', migrate: false })).toThrow(
+      /version 4; run migrate/,
+    );
+
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
+      1, 2, 3, 4, 5,
+    ]);
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    // Every row as it was, the new columns NULL; still WITHOUT ROWID, the listing still one scan of
+    // its covering index, and stat one primary-key lookup.
+    expect(
+      db
+        .prepare(
+          'SELECT ns, path, parent, name, kind, ino, size, created, modified, accessed, target FROM vfs_entries ORDER BY ns, path',
+        )
+        .all(),
+    ).toEqual(rowsBefore);
+    expect(
+      db
+        .prepare('SELECT count(*) FROM vfs_entries WHERE modified_ns IS NOT NULL OR accessed_ns IS NOT NULL')
+        .pluck()
+        .get(),
+    ).toBe(0);
+    expect(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'vfs_entries'").pluck().get()).toMatch(
+      /WITHOUT ROWID/,
+    );
+    const plan = (sql: string) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[]).map((p) => p.detail).join();
+    expect(plan("SELECT name, kind, size FROM vfs_entries WHERE ns = 'old' AND parent = '/'")).toMatch(
+      /COVERING INDEX vfs_entries_parent/,
+    );
+    expect(
+      plan("SELECT modified, modified_ns, accessed_ns FROM vfs_entries WHERE ns = 'old' AND path = '/d/f'"),
+    ).toMatch(/USING PRIMARY KEY \(ns=\? AND path=\?\)/);
+
+    // The old rows read back unchanged (milliseconds only), and take exact times afterwards.
+    const s = sqlite({ database: db, namespace: 'old', migrate: false });
+    expect(await s.stat('/d/f')).toEqual({
+      kind: 'file',
+      size: 5,
+      created: 1,
+      modified: 2.5,
+      accessed: 3.25,
+      id: '3',
+    });
+    expect(await s.stat('/l')).toEqual({
+      kind: 'symlink',
+      size: 3,
+      created: 1,
+      modified: 2.5,
+      accessed: 3.25,
+      id: '4',
+    });
+    expect(new TextDecoder().decode(await s.read('/d/f'))).toBe('hello');
+    const N = 1_733_000_000_123_456_789n;
+    await s.setTimes('/d/f', { modified: N });
+    expect(await s.stat('/d/f')).toMatchObject({ modified: nsToMs(N), modifiedNs: N, accessed: 3.25 });
+    expect(await s.stat('/d/f')).not.toHaveProperty('accessedNs');
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 11 });
+    await s.close();
+    db.close();
+  });
+
   it("the target column holds exactly the links' targets", () => {
     const db = new Database(':memory:');
     migrate(db);
     const insert = (kind: string, target: string | null) => () =>
       db
-        .prepare("INSERT INTO vfs_entries VALUES ('n', ?, '/', 'x', ?, 2, 0, 0, 0, 0, ?)")
+        .prepare(
+          "INSERT INTO vfs_entries (ns, path, parent, name, kind, ino, size, created, modified, accessed, target) VALUES ('n', ?, '/', 'x', ?, 2, 0, 0, 0, 0, ?)",
+        )
         .run(`/${kind}-${target}`, kind, target);
     expect(insert('symlink', null)).toThrow(/CHECK constraint/);
     expect(insert('file', 't')).toThrow(/CHECK constraint/);

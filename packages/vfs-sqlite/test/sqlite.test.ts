@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
+import { nsToMs } from '@eryx/vfs-core';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { sqlite } from '../src/index.js';
@@ -187,6 +188,46 @@ describe('sqlite storage', () => {
     await s.rename('/directory/e', '/directory/b');
     expect(s.sync.info()).toMatchObject({ files: 1, bytes: 9 + 1 + 5 });
     inStep();
+    await s.close();
+  });
+
+  it('stores times set in nanoseconds exactly, next to their milliseconds, in both forms', async () => {
+    const path = tempDb();
+    const s = sqlite({ path });
+    expect(s.capabilities.nanosecondTimes).toBe(true);
+    const N = 1_733_000_000_123_456_789n; // beyond 2^53: a double would lose the last digits
+    const stored = (p: string) =>
+      s.db
+        .prepare(
+          'SELECT modified, modified_ns, accessed, accessed_ns FROM vfs_entries WHERE ns = ? AND path = ?',
+        )
+        .safeIntegers(true)
+        .get(s.namespace, p);
+    await s.write('/f', bytes('x'));
+    await s.setTimes('/f', { modified: N, accessed: N - 1n });
+    expect(stored('/f')).toEqual({
+      modified: nsToMs(N),
+      modified_ns: N,
+      accessed: nsToMs(N - 1n),
+      accessed_ns: N - 1n,
+    });
+    expect(s.sync.stat('/f')).toMatchObject({ modified: nsToMs(N), modifiedNs: N, accessedNs: N - 1n });
+    // 100 ns earlier is another time, not the same double of milliseconds read back.
+    s.sync.setTimes('/f', { modified: N - 100n });
+    expect(await s.stat('/f')).toMatchObject({ modifiedNs: N - 100n, accessedNs: N - 1n });
+    // Another connection reads them exactly too.
+    const other = sqlite({ path });
+    expect(await other.stat('/f')).toMatchObject({ modifiedNs: N - 100n, accessedNs: N - 1n });
+    await other.close();
+    // A number clears its companion in the same statement; a write leaves it stale, and stat drops it.
+    await s.setTimes('/f', { accessed: 5 });
+    expect(stored('/f')).toMatchObject({ accessed: 5, accessed_ns: null, modified_ns: N - 100n });
+    await s.append('/f', bytes('y'));
+    expect(stored('/f')).toMatchObject({ modified_ns: N - 100n });
+    const meta = await s.stat('/f');
+    expect(meta).not.toHaveProperty('modifiedNs');
+    expect(meta).not.toHaveProperty('accessedNs');
+    // Renames, directories and the ends of the range: the kit's `times` sub-suite.
     await s.close();
   });
 
