@@ -1,4 +1,4 @@
-import type { SetTimes } from '@eryx/vfs-core';
+import { nsToMs, type SetTimes } from '@eryx/vfs-core';
 import type { S3Context } from './context.js';
 import type { Manifest, Slot } from './entries.js';
 import { ConflictError, isPreconditionFailed } from './errors.js';
@@ -85,11 +85,9 @@ export async function commitLink(ctx: S3Context, slot: Slot, target: string): Pr
 /** The next generation of an existing entry with new times and the same content. */
 export async function commitTimes(ctx: S3Context, slot: Slot, times: SetTimes): Promise<void> {
   const entry = slot.entry!;
-  const meta = {
-    ...entry.meta,
-    accessed: times.accessed ?? entry.meta.accessed,
-    modified: times.modified ?? entry.meta.modified,
-  };
+  const meta: EntryMeta = { ...entry.meta };
+  setTime(meta, 'accessed', times.accessed);
+  setTime(meta, 'modified', times.modified);
   await inTxn(ctx, slot.path, async (txn) => {
     if (entry.meta.kind === 'd') return commit(ctx, slot, meta, EMPTY, txn);
     if (entry.manifest) return commit(ctx, slot, meta, encodeJson(entry.manifest), txn, entry.manifest);
@@ -97,6 +95,19 @@ export async function commitTimes(ctx: S3Context, slot: Slot, times: SetTimes): 
     // copy it as is.
     return commit(ctx, slot, meta, { copyFrom: entry.key }, txn);
   });
+}
+
+/** One time of setTimes: nanoseconds as their nearest milliseconds plus the exact value, or milliseconds. */
+function setTime(meta: EntryMeta, which: 'accessed' | 'modified', time: number | bigint | undefined): void {
+  if (time === undefined) return;
+  const exact = which === 'accessed' ? 'accessedNs' : 'modifiedNs';
+  if (typeof time === 'bigint') {
+    meta[which] = nsToMs(time);
+    meta[exact] = time;
+  } else {
+    meta[which] = time;
+    delete meta[exact];
+  }
 }
 
 /**

@@ -106,5 +106,7 @@ export function capabilitiesFor(mode: ConsistencyMode): Partial<Capabilities> {
     // writeExtents' ifFile, checked against the entry its commit is conditional on.
     nativeIfFile: mode === 'conditional',
     symlinks: true,
+    // Times set in nanoseconds are kept exactly in the entry key (see layout.ts).
+    nanosecondTimes: true,
   };
 }

@@ -151,13 +151,17 @@ const KINDS: Record<StoredKind, FileKind> = { i: 'file', c: 'file', d: 'director
 
 export function metadata(entry: Entry): Metadata {
   const { meta } = entry;
-  return {
+  const out: Metadata = {
     kind: KINDS[meta.kind],
     size: meta.kind === 'd' ? 0 : meta.size,
     created: meta.created,
     modified: meta.modified,
     accessed: meta.accessed,
   };
+  // Only when set: callers compare metadata with toEqual.
+  if (meta.modifiedNs !== undefined) out.modifiedNs = meta.modifiedNs;
+  if (meta.accessedNs !== undefined) out.accessedNs = meta.accessedNs;
+  return out;
 }
 
 export function fileKind(entry: Entry | undefined): FileKind | undefined {

@@ -1,4 +1,4 @@
-import { baseName, parentPath, pathSegments } from '@eryx/vfs-core';
+import { baseName, exactNs, isStorableNs, msToNs, parentPath, pathSegments } from '@eryx/vfs-core';
 
 /*
  * Object layout under the filesystem's prefix `P` (see README):
@@ -22,6 +22,8 @@ const PIECE_BYTES = 160;
  * entry exists, and nothing records the version (a later layout would have to mark itself). The
  * link kind `l` was added to it as a forward change: every store of the earlier code reads as is,
  * but an earlier vfs-s3 cannot parse a link's key, so it must not open a store that holds links.
+ * Exact nanosecond times were added the same way, as optional fields after the three times (see
+ * {@link encodeMeta}); an earlier vfs-s3 ignores them and reads the milliseconds.
  */
 export const LAYOUT_VERSION = 1;
 
@@ -40,6 +42,10 @@ export interface EntryMeta {
   created: number;
   modified: number;
   accessed: number;
+  /** `modified` exactly, in nanoseconds, when setTimes was given it so; `modified` is its nsToMs. */
+  modifiedNs?: bigint;
+  /** `accessed` exactly, as {@link EntryMeta.modifiedNs} is `modified`. */
+  accessedNs?: bigint;
 }
 
 /** One key found under a name: a claim (no meta) or a data key. */
@@ -94,27 +100,56 @@ function decodeTime(s: string): number {
   return s.startsWith('*') ? Number(s.slice(1)) : parseInt(s, 36);
 }
 
+/*
+ * Meta: `<kind><size>~<created>~<modified>~<accessed>[~<modified ns>[~<accessed ns>]]`. A time set
+ * in nanoseconds is stored as its milliseconds (nsToMs) plus, in the optional field, its distance
+ * in nanoseconds from msToNs(milliseconds): a few digits (for int64 times the double is within
+ * about a microsecond), not the 19 of the time. An empty field (`~~<accessed ns>`) is none. Keys
+ * written before these fields have exactly four, so they read as before.
+ */
+
+function encodeNs(ns: bigint | undefined, ms: number): string {
+  // A stale exact time (one the milliseconds moved away from) is not worth its bytes.
+  return exactNs(ns, ms) === undefined ? '' : (ns! - msToNs(ms)).toString();
+}
+
+function decodeNs(s: string | undefined, ms: number): bigint | undefined {
+  if (!s || !/^-?\d+$/.test(s)) return undefined;
+  const ns = exactNs(msToNs(ms) + BigInt(s), ms);
+  return ns !== undefined && isStorableNs(ns) ? ns : undefined;
+}
+
 function encodeMeta(m: EntryMeta): string {
-  return [
+  const fields = [
     m.kind + m.size.toString(36),
     encodeTime(m.created),
     encodeTime(m.modified),
     encodeTime(m.accessed),
-  ].join('~');
+    encodeNs(m.modifiedNs, m.modified),
+    encodeNs(m.accessedNs, m.accessed),
+  ];
+  while (fields[fields.length - 1] === '') fields.pop();
+  return fields.join('~');
 }
 
 function decodeMeta(s: string): EntryMeta | undefined {
-  const [head, created, modified, accessed] = s.split('~');
+  // Fields after these are ignored, as earlier versions ignore the nanoseconds.
+  const [head, created, modified, accessed, modifiedNs, accessedNs] = s.split('~');
   if (!head || created === undefined || modified === undefined || accessed === undefined) return undefined;
   const kind = head[0] as StoredKind;
   if (!'icdlt'.includes(kind)) return undefined;
-  return {
+  const meta: EntryMeta = {
     kind,
     size: parseInt(head.slice(1), 36),
     created: decodeTime(created),
     modified: decodeTime(modified),
     accessed: decodeTime(accessed),
   };
+  const mNs = decodeNs(modifiedNs, meta.modified);
+  const aNs = decodeNs(accessedNs, meta.accessed);
+  if (mNs !== undefined) meta.modifiedNs = mNs;
+  if (aNs !== undefined) meta.accessedNs = aNs;
+  return meta;
 }
 
 /** Splits a key's last segment `<name>!<gen>[!<meta>]`; `undefined` for anything else. */

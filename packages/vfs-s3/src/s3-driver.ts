@@ -39,15 +39,20 @@ import { ReadWriteLock } from './util.js';
 
 const MAX_CONFLICT_RETRIES = 30;
 
+/** Bytes of a key beyond its prefix and path: `e/`, long names' `+/` and `!<gen>!<meta>` (test/layout.test.ts). */
+export const KEY_OVERHEAD = 96;
+
+/** Waits before retry `attempt` of a conflict: random, growing up to 640 ms. */
+function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** Math.min(attempt, 7)));
+}
+
 /**
  * The S3 {@link VfsDriver}: entries as keys that carry kind, size and times (so a listing is one
  * LIST walk), file data in immutable chunk objects named by random ids (so a partial write uploads
  * the chunks it touches plus one small entry object), renames through a journal. This class runs
  * the operations (start-up, locks, retries, checks); the work is done by the modules it imports.
  */
-/** Bytes of a key beyond its prefix and path: `e/`, long names' `+/` and `!<gen>!<meta>`. */
-const KEY_OVERHEAD = 96;
-
 export class S3Driver implements VfsDriver {
   readonly #ctx: S3Context;
   readonly #paths = new KeyedQueue();
@@ -105,12 +110,18 @@ export class S3Driver implements VfsDriver {
     this.capabilities = capabilitiesFor(ctx.mode);
     if (ctx.mode === 'conditional') ctx.cache.disable();
     await recover(ctx);
-    const root = await lookup(ctx, '/');
-    if (!root.entry) {
-      await commitEmpty(ctx, root, 'd').catch((error) => {
-        // Another process created the root at the same moment.
-        if (!(error instanceof ConflictError)) throw error;
-      });
+    // Until the root exists: a conflict means another process is creating it, and operations
+    // started before it commits would find no parent directory.
+    for (let attempt = 0; ; attempt++) {
+      const root = await lookup(ctx, '/');
+      if (root.entry) return;
+      try {
+        await commitEmpty(ctx, root, 'd');
+        return;
+      } catch (error) {
+        if (!(error instanceof ConflictError) || attempt >= MAX_CONFLICT_RETRIES) throw error;
+        await backoff(attempt);
+      }
     }
   }
 
@@ -146,7 +157,7 @@ export class S3Driver implements VfsDriver {
           const retry = error instanceof ConflictError || replaced;
           this.#ctx.cache.forget(path);
           if (!retry || attempt >= MAX_CONFLICT_RETRIES) throw error;
-          await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** Math.min(attempt, 7)));
+          await backoff(attempt);
         }
       }
     } catch (error) {

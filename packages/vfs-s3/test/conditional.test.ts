@@ -154,6 +154,31 @@ describe('consistency modes', () => {
     }
   });
 
+  it('a store opened while another process creates its root waits for the root', async () => {
+    const prefix = randomPrefix('root-race');
+    const layout = new Layout(prefix);
+    const client = newClient();
+    const put = (key: string) =>
+      client.send(
+        new PutObjectCommand({ Bucket: serverOptions().bucket, Key: key, Body: new Uint8Array(0) }),
+      );
+    // Another process has claimed the root's first generation and commits it a moment later.
+    await put(layout.claimKey('/', 1));
+    const now = Date.now();
+    const committed = new Promise((r) => setTimeout(r, 300)).then(() =>
+      put(layout.dataKey('/', 1, { kind: 'd', size: 0, created: now, modified: now, accessed: now })),
+    );
+    const fs = conditional(prefix);
+    try {
+      await fs.create('/f');
+      expect(await fs.list('/')).toEqual([{ name: 'f', kind: 'file', size: 0 }]);
+    } finally {
+      await committed;
+      await fs.destroy();
+      client.destroy();
+    }
+  });
+
   it('waits for a write in flight, and skips the claim of a writer that died', async () => {
     const prefix = randomPrefix('dead');
     const fs = conditional(prefix, { claimTimeoutMs: 3000 });
