@@ -6,7 +6,7 @@ import type {
   Descriptor,
   NewTimestamp,
 } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
-import { hostDirectory, limits } from '@eryx/vfs-core';
+import { createSyncStorage, hostDirectory, limits } from '@eryx/vfs-core';
 import { createWasiHost, type WasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,49 @@ describe('times in nanoseconds the host keeps itself', () => {
       expect(file.stat().dataAccessTimestamp).toEqual(T);
       drop(file);
       expect(codeOf(() => dir.openAt({}, 'f', {}, R))).toBe('no-entry');
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
+  });
+
+  it('on stores without exact times, a guest that sets the time it was shown keeps it; 100 ns earlier moves it', () => {
+    const temp = mkdtempSync(join(tmpdir(), 'eryx-times-'));
+    // Memory with the capability taken away stores doubles of milliseconds; a host directory, microseconds.
+    const inner = memory().sync;
+    const msOnly = createSyncStorage({
+      ...inner,
+      capabilities: { ...inner.capabilities, nanosecondTimes: false },
+    });
+    try {
+      for (const [name, storage] of [
+        ['milliseconds', msOnly],
+        ['host directory', hostDirectory(temp)],
+      ] as const) {
+        const dir = root(createWasiHost({ mounts: { '/data': storage } }));
+        drop(dir.openAt({}, 'f', { create: true }, RW));
+        for (const time of [
+          T,
+          { seconds: 1_733_000_000n, nanoseconds: 123_456_123 },
+          { seconds: -3n, nanoseconds: 7 },
+        ]) {
+          dir.setTimesAt({}, 'f', NO_CHANGE, at(time));
+          const shown = dir.statAt({}, 'f').dataModificationTimestamp;
+          expect(ns(shown) <= ns(time), `${name}: ${ns(time)} shown as ${ns(shown)}`).toBe(true);
+          dir.setTimesAt({}, 'f', NO_CHANGE, at(shown!));
+          expect(dir.statAt({}, 'f').dataModificationTimestamp, `${name}: set again`).toEqual(shown);
+          const earlier = ns(shown) - 100n;
+          const seconds =
+            earlier / 1_000_000_000n - (earlier < 0n && earlier % 1_000_000_000n !== 0n ? 1n : 0n);
+          dir.setTimesAt(
+            {},
+            'f',
+            NO_CHANGE,
+            at({ seconds, nanoseconds: Number(earlier - seconds * 1_000_000_000n) }),
+          );
+          const after = ns(dir.statAt({}, 'f').dataModificationTimestamp);
+          expect(after < ns(shown), `${name}: ${earlier} stored as ${after}, was ${ns(shown)}`).toBe(true);
+        }
+      }
     } finally {
       rmSync(temp, { recursive: true, force: true });
     }

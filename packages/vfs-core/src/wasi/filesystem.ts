@@ -13,7 +13,7 @@ import type {
 import { isVfsError, VfsError } from '../errors.js';
 import { parentPath } from '../path.js';
 import { MAX_LINK_TARGET } from '../storage.js';
-import { isStorableNs } from '../time.js';
+import { isStorableNs, msToNs } from '../time.js';
 import type { FileKind, Metadata } from '../types.js';
 import { type ErrorListener, fail, streamError, toErrorCode, WasiFailure } from './errors.js';
 import { metadataHash } from './hash.js';
@@ -56,10 +56,15 @@ let lastDatetime: Datetime = { seconds: 0n, nanoseconds: 0 };
 
 function toDatetime(ms: number): Datetime {
   if (ms === lastMs) return lastDatetime;
-  const seconds = Math.floor(ms / 1000);
-  const nanoseconds = Math.min(999_999_999, Math.max(0, Math.round((ms - seconds * 1000) * 1e6)));
+  if (Number.isInteger(ms)) {
+    const seconds = Math.floor(ms / 1000);
+    lastDatetime = { seconds: BigInt(seconds), nanoseconds: (ms - seconds * 1000) * 1_000_000 };
+  } else {
+    // Rounded up exactly (msToNs), as core reads a time back: a guest that sets the time it was
+    // shown gets the same double stored again (msAtOrBefore), never the one before it.
+    lastDatetime = exactDatetime(msToNs(ms), ms);
+  }
   lastMs = ms;
-  lastDatetime = { seconds: BigInt(seconds), nanoseconds };
   return lastDatetime;
 }
 
