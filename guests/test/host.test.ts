@@ -1,3 +1,4 @@
+import { runInNewContext } from 'node:vm';
 import type { ErrorCode } from '@bytecodealliance/preview2-shim/interfaces/wasi-filesystem-types';
 import { isVfsError, limits, toAsync, type VfsStorage, type VfsSyncStorage } from '@eryx/vfs-core';
 import { createWasiHost } from '@eryx/vfs-core/wasi';
@@ -565,6 +566,23 @@ describe('createWasiHost', () => {
     expect(asked.length).toBe(5);
     for (const max of asked) expect(max).toBeGreaterThan(0);
     expect(Math.max(...asked)).toBeLessThan(5000);
+  });
+
+  it('takes stdin chunks made in another realm (a vm context) as bytes', async () => {
+    const storage = memory();
+    const chunks = ['first line\n', 'second line\n'];
+    const run = await runGuest('notes', {
+      mounts: { '/data': storage },
+      args: ['import'],
+      stdin: () => {
+        const chunk = chunks.shift();
+        return chunk === undefined
+          ? null
+          : (runInNewContext('(s) => Uint8Array.from(s, (c) => c.charCodeAt(0))')(chunk) as Uint8Array);
+      },
+    });
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('run 1: imported 2 notes\n');
   });
 
   it('reports a stdin source that throws as a failed read, not a trap', async () => {

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { VfsError } from '@eryx/vfs-core';
+import { isUint8Array, VfsError } from '@eryx/vfs-core';
 import { importMemory } from './memory.js';
 import { prestartWorker } from './pool.js';
 import type { CoreModule } from './protocol.js';
@@ -342,6 +342,11 @@ export async function load(
   options: PrepareOptions,
   onEntry?: (js: string) => void,
 ): Promise<Loaded> {
+  // Bytes from another realm (a vm context) fail instanceof: view them from this one.
+  if (!(component instanceof Uint8Array) && isUint8Array(component)) {
+    const bytes = component as Uint8Array;
+    component = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
   if (isPrepared(component)) {
     onEntry?.(pathToFileURL(join(component.dir, JS_FILE)).href);
     const known = loaded.get(component.dir);

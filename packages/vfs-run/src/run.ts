@@ -1,6 +1,12 @@
 import type { Readable } from 'node:stream';
 import type { Worker } from 'node:worker_threads';
-import { STORAGE_OPERATIONS, type StoreBackend, VfsError, type VfsErrorCode } from '@eryx/vfs-core';
+import {
+  isUint8Array,
+  STORAGE_OPERATIONS,
+  type StoreBackend,
+  VfsError,
+  type VfsErrorCode,
+} from '@eryx/vfs-core';
 import { type ComponentSource, load, type PreparedComponent } from './component.js';
 import { type DescribedMounts, describeMounts, type RunMount } from './mounts.js';
 import { acquireWorker, discardWorker, releaseWorker } from './pool.js';
@@ -138,6 +144,8 @@ function fixedStdin(stdin: RunOptions['stdin']): Uint8Array | undefined {
   if (stdin === undefined) return new Uint8Array();
   if (typeof stdin === 'string') return new TextEncoder().encode(stdin);
   if (stdin instanceof Uint8Array) return stdin;
+  // Bytes from another realm (a vm context) fail instanceof: view them from this one.
+  if (isUint8Array(stdin)) return new Uint8Array(stdin.buffer, stdin.byteOffset, stdin.byteLength);
   if (typeof (stdin as Readable)?.on === 'function') return undefined;
   throw new VfsError('invalid-argument', 'run: stdin must be a string, a Uint8Array or a Readable stream');
 }

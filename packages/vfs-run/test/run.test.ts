@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { runInNewContext } from 'node:vm';
 import { isVfsError } from '@eryx/vfs-core';
 import { memory } from '@eryx/vfs-memory';
 import { describe, expect, it } from 'vitest';
@@ -144,6 +145,15 @@ describe('run: components over mounts', () => {
     const echo = await preview1(ECHO);
     expect((await run({ component: echo, stdin: 'from a string', cacheDir })).stdout).toBe('from a string');
     expect((await run({ component: echo, stdin: enc('from bytes'), cacheDir })).stdout).toBe('from bytes');
+    // Bytes made in another realm (a vm context) fail instanceof, but are bytes all the same.
+    const foreign = runInNewContext('(s) => Uint8Array.from(s, (c) => c.charCodeAt(0))')(
+      'foreign bytes',
+    ) as Uint8Array;
+    expect((await run({ component: echo, stdin: foreign, cacheDir })).stdout).toBe('foreign bytes');
+    const foreignComponent = runInNewContext('(b) => new Uint8Array(b)')(echo) as Uint8Array;
+    expect((await run({ component: foreignComponent, stdin: 'component', cacheDir })).stdout).toBe(
+      'component',
+    );
     expect((await run({ component: echo, cacheDir })).stdout).toBe('');
 
     const stream = new PassThrough();

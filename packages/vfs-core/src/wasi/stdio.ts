@@ -1,4 +1,5 @@
 import { concatBytes } from '../chunks.js';
+import { isUint8Array } from '../storage.js';
 import { isGuestExit } from './errors.js';
 import { InputStream, IoError, OutputStream } from './streams.js';
 
@@ -55,10 +56,12 @@ export function sourceStream(source: WasiStdinSource): InputStream {
         pending = undefined;
       } else {
         try {
-          chunk = source(max);
-          if (chunk !== null && !(chunk instanceof Uint8Array)) {
-            throw new TypeError(`a stdin source must return a Uint8Array or null, got ${typeof chunk}`);
-          }
+          const given: unknown = source(max);
+          if (given === null || given instanceof Uint8Array) chunk = given;
+          // Bytes from another realm (a vm context) fail instanceof: view them from this one.
+          else if (isUint8Array(given))
+            chunk = new Uint8Array(given.buffer, given.byteOffset, given.byteLength);
+          else throw new TypeError(`a stdin source must return a Uint8Array or null, got ${typeof given}`);
         } catch (error) {
           if (isGuestExit(error)) throw error;
           throw {
