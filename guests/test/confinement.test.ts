@@ -2,7 +2,7 @@ import { createSyncStorage } from '@eryx/vfs-core';
 import { createWasiHost } from '@eryx/vfs-core/wasi';
 import { memory } from '@eryx/vfs-memory';
 import { describe, expect, it } from 'vitest';
-import { wasiCodeOf as codeOf, R, RW, root } from './descriptors.js';
+import { wasiCodeOf as codeOf, drop, R, RW, root } from './descriptors.js';
 
 /*
  * Issue #22, items 4 and 5: a path may not climb above the directory it is relative to; a host
@@ -58,5 +58,28 @@ describe('hosts without links, and without mounts', () => {
     expect(codeOf(() => dir.statAt({}, segments(4096)))).toBe('name-too-long');
     expect(codeOf(() => dir.openAt({}, 'é'.repeat(2048), { create: true }, RW))).toBe('name-too-long');
     expect(codeOf(() => dir.statAt({}, 'd/'.repeat(500_000)))).toBe('name-too-long');
+  });
+
+  it('refuses to remove a directory named by . or .., as Linux does', () => {
+    const host = createWasiHost({ mounts: { '/data': memory() } });
+    const dir = root(host);
+    dir.createDirectoryAt('empty');
+    for (const path of ['empty/.', 'empty/./', 'empty/./.']) {
+      expect(
+        codeOf(() => dir.removeDirectoryAt(path)),
+        path,
+      ).toBe('invalid');
+    }
+    dir.createDirectoryAt('empty/sub');
+    expect(codeOf(() => dir.removeDirectoryAt('empty/sub/..'))).toBe('not-empty');
+    expect(codeOf(() => dir.removeDirectoryAt('missing/.'))).toBe('no-entry');
+    // The mount's root, as libc asks for rmdir("/data"): busy, as a mount point is.
+    expect(codeOf(() => dir.removeDirectoryAt('.'))).toBe('busy');
+    drop(dir.openAt({}, 'file', { create: true }, RW));
+    expect(codeOf(() => dir.removeDirectoryAt('file/.'))).toBe('not-directory');
+    expect(dir.statAt({}, 'empty/sub').type).toBe('directory');
+    dir.removeDirectoryAt('empty/sub/');
+    dir.removeDirectoryAt('empty');
+    expect(codeOf(() => dir.statAt({}, 'empty'))).toBe('no-entry');
   });
 });

@@ -24,13 +24,9 @@ const golden = (name: string) => readFileSync(fixture(`everyday/${name}.out`), '
 
 /**
  * Where the guest knowingly differs from Linux, as [host line, guest line]. Each entry must still
- * occur (the test fails once the guest matches Linux, so the entry is removed then).
- * - The WASI host resolves "." lexically, so `rmdir("empty/.")` removes `empty`; Linux refuses
- *   with EINVAL.
+ * occur (the test fails once the guest matches Linux, so the entry is removed then). None today.
  */
-const KNOWN_DIFFERENCES: Record<string, Array<[host: string, guest: string]>> = {
-  errors: [['rmdir dot: OSError EINVAL empty', 'rmdir dot: ok None']],
-};
+const KNOWN_DIFFERENCES: Record<string, Array<[host: string, guest: string]>> = {};
 
 /** The host's output with the known differences applied: what the guest must print. */
 function forGuest(name: string, hostOutput: string): string {

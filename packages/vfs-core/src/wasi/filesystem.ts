@@ -95,6 +95,13 @@ function fromTimestamp(timestamp: NewTimestamp): number | bigint | undefined {
   }
 }
 
+/** The last component of a guest path, trailing slashes ignored (`a/./` gives `.`). */
+function lastComponent(path: string): string {
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 47 /* / */) end--;
+  return path.slice(path.lastIndexOf('/', end - 1) + 1, end);
+}
+
 function descriptorType(kind: FileKind): DescriptorType {
   return kind === 'directory' ? 'directory' : kind === 'symlink' ? 'symbolic-link' : 'regular-file';
 }
@@ -607,6 +614,13 @@ export class Descriptor {
       const dir = this.#directory();
       const { mount, path: target } = this.#locate(dir, path);
       mount.assertWritable(target);
+      // As Linux, once the directory it names is found: `.` is `invalid`, `..` is `not-empty`. A
+      // mount's root stays `busy` (libc turns rmdir("/data") into "." of its preopen).
+      const last = typeof path === 'string' ? lastComponent(path) : '';
+      if ((last === '.' || last === '..') && target !== '/') {
+        if (mount.storage.stat(target).kind !== 'directory') fail('not-directory');
+        fail(last === '.' ? 'invalid' : 'not-empty');
+      }
       mount.storage.rmdir(target);
       mount.removedTree(target);
     });
