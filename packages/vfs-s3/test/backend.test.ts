@@ -3,11 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { toVfsError } from '../src/errors.js';
 import { openS3, type S3Storage, s3 } from '../src/index.js';
 import { chaos } from './chaos.js';
-import { freshStorage, newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const pattern = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (i * 31 + seed) % 251);
+import {
+  bytes,
+  count,
+  freshStorage,
+  newClient,
+  pattern,
+  randomPrefix,
+  rawKeys,
+  serverOptions,
+  text,
+} from './helpers.js';
 
 describe('listing', () => {
   it('walks continuation tokens past 1,000 entries, with kind and size', async () => {
@@ -64,19 +70,6 @@ describe('listing', () => {
     }
   });
 });
-
-/** Counts the requests a storage sends from now on, by command. */
-function count(fs: S3Storage): Record<string, number> {
-  const counts: Record<string, number> = {};
-  fs.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      counts[context.commandName!] = (counts[context.commandName!] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: `count-${Math.random()}` },
-  );
-  return counts;
-}
 
 describe('partial writes', () => {
   it('a 4 KiB writeAt into a large file uploads one chunk and the entry', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
-import { type S3StorageOptions, s3 } from '../src/index.js';
+import { type S3Storage, type S3StorageOptions, s3 } from '../src/index.js';
 
 /** Connection options of the test server. */
 export function serverOptions(): Omit<S3StorageOptions, 'prefix'> {
@@ -46,4 +46,21 @@ export async function rawKeys(client: S3Client, prefix: string): Promise<string[
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
   return keys;
+}
+
+export const bytes = (s: string) => new TextEncoder().encode(s);
+export const text = (b: Uint8Array) => new TextDecoder().decode(b);
+export const pattern = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (i * 31 + seed) % 251);
+
+/** Counts the requests a storage sends from now on, by command. */
+export function count(fs: S3Storage): Record<string, number> {
+  const counts: Record<string, number> = {};
+  fs.client.middlewareStack.add(
+    (next, context) => async (args) => {
+      counts[context.commandName!] = (counts[context.commandName!] ?? 0) + 1;
+      return next(args);
+    },
+    { step: 'initialize', name: `count-${Math.random()}` },
+  );
+  return counts;
 }

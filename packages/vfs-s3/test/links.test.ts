@@ -1,27 +1,20 @@
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { type S3Storage, s3 } from '../src/index.js';
+import { s3 } from '../src/index.js';
 import { Layout } from '../src/layout.js';
 import { chaos } from './chaos.js';
 import { emulateConditionalWrites } from './conditional.js';
-import { freshStorage, newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
-
-const bytes = (s: string) => new TextEncoder().encode(s);
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
-const pattern = (n: number, seed = 1) => new Uint8Array(n).map((_, i) => (i * 31 + seed) % 251);
-
-/** Counts the requests a storage sends from now on, by command. */
-function count(fs: S3Storage): Record<string, number> {
-  const counts: Record<string, number> = {};
-  fs.client.middlewareStack.add(
-    (next, context) => async (args) => {
-      counts[context.commandName!] = (counts[context.commandName!] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: `count-${Math.random()}` },
-  );
-  return counts;
-}
+import {
+  bytes,
+  count,
+  freshStorage,
+  newClient,
+  pattern,
+  randomPrefix,
+  rawKeys,
+  serverOptions,
+  text,
+} from './helpers.js';
 
 /** The live entry keys under a storage's prefix (root excluded), without the prefix. */
 async function entryKeys(client: ReturnType<typeof newClient>, prefix: string): Promise<string[]> {
