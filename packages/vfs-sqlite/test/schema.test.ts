@@ -15,6 +15,17 @@ import { codeOf, pattern, tempDb, usageFromEntries } from './helpers.js';
 const columns = (db: Database.Database, table: string) =>
   (db.pragma(`table_info(${table})`) as { name: string }[]).map((c) => c.name);
 
+/** Brings an empty database to `version` by the released migrations alone, as that version made it. */
+function migrateTo(db: Database.Database, version: number): void {
+  db.exec(
+    'CREATE TABLE vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)',
+  );
+  for (let v = 1; v <= version; v++) {
+    db.exec(MIGRATIONS[v - 1]!);
+    db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(v);
+  }
+}
+
 describe('schema', () => {
   it('has the table design shared with the Postgres backend', () => {
     const db = new Database(':memory:');
@@ -162,13 +173,7 @@ describe('schema', () => {
     const db = new Database(path);
     // Version 3 as it was released, made by its own migrations only, with a namespace holding a
     // directory and two files (one spanning chunks), its usage row as version 3 kept it.
-    db.exec(
-      'CREATE TABLE vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)',
-    );
-    for (const version of [1, 2, 3]) {
-      db.exec(MIGRATIONS[version - 1]!);
-      db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(version);
-    }
+    migrateTo(db, 3);
     expect(() =>
       db.exec("INSERT INTO vfs_entries VALUES ('x', '/l', '/', 'l', 'symlink', 9, 1, 0, 0, 0)"),
     ).toThrow(/CHECK constraint/);
@@ -263,13 +268,7 @@ describe('schema', () => {
     const db = new Database(path);
     // Version 4 as it was released, made by its own migrations only, with a namespace holding a
     // directory, a file with fractional times and a link.
-    db.exec(
-      'CREATE TABLE vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)',
-    );
-    for (const version of [1, 2, 3, 4]) {
-      db.exec(MIGRATIONS[version - 1]!);
-      db.prepare('INSERT INTO vfs_schema (version) VALUES (?)').run(version);
-    }
+    migrateTo(db, 4);
     db.prepare(
       "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 2, 11, 5)",
     ).run();
