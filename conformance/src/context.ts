@@ -24,6 +24,7 @@ export type SuiteName =
   | 'directories'
   | 'rename'
   | 'links'
+  | 'hardLinks'
   | 'times'
   | 'badInput'
   | 'nameLimits'

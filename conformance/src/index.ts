@@ -14,6 +14,7 @@ import {
 } from './suites/data.js';
 import { writeExtentsSuite } from './suites/extents.js';
 import { flushSuite } from './suites/flush.js';
+import { hardLinksSuite } from './suites/hard-links.js';
 import { limitsSuite } from './suites/limits.js';
 import { linksSuite } from './suites/links.js';
 import { illFormedSuite, nameLimitsSuite } from './suites/names.js';
@@ -44,6 +45,7 @@ export * from './suites/claims.js';
 export * from './suites/data.js';
 export * from './suites/extents.js';
 export * from './suites/flush.js';
+export * from './suites/hard-links.js';
 export * from './suites/limits.js';
 export * from './suites/links.js';
 export * from './suites/names.js';
@@ -80,6 +82,7 @@ export const SUITES: Record<SuiteName, (ctx: SuiteContext) => void> = {
   directories: directorySuite,
   rename: renameSuite,
   links: linksSuite,
+  hardLinks: hardLinksSuite,
   times: timesSuite,
   badInput: badInputSuite,
   nameLimits: nameLimitsSuite,

@@ -11,6 +11,14 @@ import {
   type VfsSyncDriver,
 } from '@eryx/vfs-core';
 
+/** What the reference model stores beyond files and directories: both by default. */
+export interface ReferenceOptions {
+  /** Symbolic links (default `true`). */
+  symlinks?: boolean;
+  /** Hard links (default `true`). */
+  hardLinks?: boolean;
+}
+
 interface Entry {
   kind: FileKind;
   /** A file's content; a link's target as UTF-8. */
@@ -31,21 +39,32 @@ const within = (dir: string, path: string) => path.startsWith(dir === '/' ? '/' 
  * The reference model: the contract written as plainly as possible, a flat map of path → entry with
  * whole-file buffers. Written independently of core's shared checks, following the contract's TSDoc,
  * so the property test compares two independent readings of the contract. With `symlinks: false`
- * it stores no links (it has no `symlink` or `readlink`), as a backend that declares none.
+ * it stores no links (it has no `symlink` or `readlink`), as a backend that declares none; with
+ * `hardLinks: false` no hard links (no `link`). A hard link is a second path mapped to the same
+ * entry object.
  */
 export class ReferenceModel implements VfsSyncDriver {
   readonly capabilities: Partial<Capabilities>;
   readonly entries = new Map<string, Entry>();
   symlink?: (path: string, target: string) => void;
   readlink?: (path: string) => string;
+  link?: (from: string, to: string) => void;
 
-  constructor(options: { symlinks?: boolean } = {}) {
+  constructor(options: ReferenceOptions = {}) {
     const symlinks = options.symlinks !== false;
-    this.capabilities = { nativeAppend: true, atomicRename: true, atomicDirectoryRename: true, symlinks };
+    const hardLinks = options.hardLinks !== false;
+    this.capabilities = {
+      nativeAppend: true,
+      atomicRename: true,
+      atomicDirectoryRename: true,
+      symlinks,
+      hardLinks,
+    };
     if (symlinks) {
       this.symlink = (path, target) => this.#symlink(path, target);
       this.readlink = (path) => this.#readlink(path);
     }
+    if (hardLinks) this.link = (from, to) => this.#link(from, to);
     const t = Date.now();
     this.entries.set('/', {
       kind: 'directory',
@@ -144,7 +163,22 @@ export class ReferenceModel implements VfsSyncDriver {
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
     const { kind, created, modified, accessed } = e;
-    return { kind, size: kind === 'directory' ? 0 : e.data.length, created, modified, accessed };
+    const meta: Metadata = {
+      kind,
+      size: kind === 'directory' ? 0 : e.data.length,
+      created,
+      modified,
+      accessed,
+    };
+    if (this.link && kind !== 'directory') meta.linkCount = this.#names(e);
+    return meta;
+  }
+
+  /** How many paths name the entry. */
+  #names(e: Entry): number {
+    let n = 0;
+    for (const other of this.entries.values()) if (other === e) n++;
+    return n;
   }
 
   list(path: string): DirEntry[] {
@@ -203,6 +237,8 @@ export class ReferenceModel implements VfsSyncDriver {
     if (source.kind === 'directory' && within(from, to)) this.fail('invalid-path', to);
     this.creatable(to);
     const target = this.entries.get(to);
+    // Two names of one file: POSIX renames nothing.
+    if (target === source) return;
     if (target) {
       if (source.kind !== 'directory' && target.kind === 'directory') this.fail('is-a-directory', to);
       if (source.kind === 'directory' && target.kind !== 'directory') this.fail('not-a-directory', to);
@@ -229,6 +265,15 @@ export class ReferenceModel implements VfsSyncDriver {
     this.entries.set(path, { kind: 'symlink', data, created: t, modified: t, accessed: t });
   }
 
+  #link(from: string, to: string): void {
+    const source = this.entries.get(from);
+    if (!source) this.fail('not-found', from);
+    if (to !== '/') this.creatable(to);
+    if (this.entries.has(to)) this.fail('already-exists', to);
+    if (source.kind === 'directory') this.fail('is-a-directory', from);
+    this.entries.set(to, source);
+  }
+
   #readlink(path: string): string {
     const e = this.entries.get(path);
     if (!e) this.fail('not-found', path);
@@ -242,6 +287,6 @@ export class ReferenceModel implements VfsSyncDriver {
  * obviously right; the kit tests itself against it, and it is a starting point for new backends.
  * It stores symbolic links unless `symlinks` is `false`.
  */
-export function referenceStorage(options: { symlinks?: boolean } = {}): VfsStorage {
+export function referenceStorage(options: ReferenceOptions = {}): VfsStorage {
   return toAsync(createSyncStorage(new ReferenceModel(options)));
 }

@@ -21,6 +21,7 @@ const SUITE_ORDER = Object.keys({
   directories: 0,
   rename: 0,
   links: 0,
+  hardLinks: 0,
   times: 0,
   badInput: 0,
   nameLimits: 0,
@@ -71,6 +72,8 @@ export function claimVerifiers(capability: Capability, claims: Capabilities): re
       return ['links'];
     case 'nanosecondTimes':
       return ['times'];
+    case 'hardLinks':
+      return ['hardLinks'];
   }
 }
 

@@ -58,8 +58,9 @@ describe('conformanceReport', () => {
       exclusiveCreate: ['concurrency'],
       atomicRename: ['atomicity'],
       atomicDirectoryRename: ['atomicity'],
-      // The model stores links: the links sub-suite, which always runs, verifies the claim.
+      // The model stores links and hard links: their sub-suites, which always run, verify the claims.
       symlinks: ['links'],
+      hardLinks: ['hardLinks'],
     });
     expect(report.run.async).toContain('atomicity');
     expect(report.run.sync).toContain('links');

@@ -194,6 +194,23 @@ describe('scrub: what is stored', () => {
     expect(dec(await inner.read('/a.tmp'))).toBe('hunter2');
   });
 
+  it('with globs, stores no hard links, and a linked file may not move into a scrubbed path', async () => {
+    const { inner, s } = setup({ only: ['*.log'] });
+    expect(s.capabilities.hardLinks).toBe(false);
+    expect(setup('all').s.capabilities.hardLinks).toBe(true);
+    await s.write('/a.tmp', enc('hunter2'));
+    await expectError(() => s.link('/a.tmp', '/a.log'), 'unsupported');
+    await expectError(() => s.link('/a.tmp', '/b.tmp'), 'unsupported');
+    expect(await inner.exists('/a.log')).toBe(false);
+    // A second name made beside the wrapper: the file may not then move into the policy.
+    await inner.link('/a.tmp', '/c.tmp');
+    await expectError(() => s.rename('/c.tmp', '/d.log'), 'cross-device');
+    expect(dec(await inner.read('/c.tmp'))).toBe('hunter2');
+    await s.delete('/a.tmp');
+    await s.rename('/c.tmp', '/d.log');
+    expect(dec(await inner.read('/d.log'))).toBe('*******');
+  });
+
   it('keeps errors and their precedence, and failed inner writes store nothing', async () => {
     const { s } = setup();
     await expectError(() => s.writeAt('/missing/f', 0, enc('hunter2')), 'not-found');

@@ -33,7 +33,7 @@ function counted<S extends object>(storage: S, calls: string[]): S {
   for (const op of STORAGE_OPERATIONS) {
     const fn = inner[op] as Invoke;
     out[op] = (...args: unknown[]) => {
-      calls.push(describeCall(op, args[0], op === 'rename' ? args[1] : undefined));
+      calls.push(describeCall(op, args[0], op === 'rename' || op === 'link' ? args[1] : undefined));
       return fn(...args);
     };
   }

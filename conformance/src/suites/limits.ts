@@ -21,12 +21,22 @@ const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 async function usage(s: VfsStorage): Promise<{ bytes: number; files: number }> {
   const total = { bytes: 0, files: 0 };
   const pending = ['/'];
+  // A file with several names (hard links) counts its size and itself once.
+  const linked = new Set<string>();
   while (pending.length > 0) {
     const dir = pending.pop()!;
     for (const e of await s.list(dir)) {
       total.bytes += utf8(e.name);
-      if (e.kind === 'directory') pending.push(dir === '/' ? `/${e.name}` : `${dir}/${e.name}`);
+      const path = dir === '/' ? `/${e.name}` : `${dir}/${e.name}`;
+      if (e.kind === 'directory') pending.push(path);
       else {
+        if (s.capabilities.hardLinks) {
+          const meta = await s.stat(path);
+          if ((meta.linkCount ?? 1) > 1) {
+            if (linked.has(String(meta.id))) continue;
+            linked.add(String(meta.id));
+          }
+        }
         // A file's size, or a link's: its target's UTF-8 bytes.
         total.bytes += e.size;
         total.files += 1;
@@ -420,6 +430,69 @@ export function limitsSuite(ctx: SuiteContext): void {
         await s.delete(ctx.path('knil'));
         await s.write(ctx.path('f'), new Uint8Array(room - utf8('f')));
         expect((await usage(s)).bytes, 'bytes stored after the link made way for a file').toBe(max);
+      });
+
+    const hardLinks = ctx.declared.capabilities?.hardLinks === true;
+    if (hardLinks && (declared.maxBytes !== undefined || declared.maxFiles !== undefined))
+      it('a hard link counts its name only: no file, no size; the size goes with the last name', async () => {
+        const s = ctx.storage;
+        const limits = declaredLimits(s);
+        const content = new Uint8Array(Math.min(100, limits?.maxFileSize ?? 100));
+        const before = await usage(s);
+        const room = (limits?.maxBytes ?? Number.POSITIVE_INFINITY) - before.bytes;
+        const slots = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - before.files;
+        if (room < content.length + 20 || slots < 1) return;
+        const [a, b] = [ctx.path('a'), ctx.path('bb')];
+        await s.write(a, content);
+        await s.link(a, b);
+        const grown = utf8('a') + utf8('bb') + content.length;
+        expect(await usage(s), 'usage after a file and a second name').toEqual({
+          bytes: before.bytes + grown,
+          files: before.files + 1,
+        });
+        // A write through either name is checked against the one file's size.
+        if (slots === 1) await expectRefused(s, () => s.write(ctx.path('c'), text('x')), 'quota-exceeded');
+        await s.delete(a);
+        expect(await usage(s), 'usage after the first name went').toEqual({
+          bytes: before.bytes + grown - 1,
+          files: before.files + 1,
+        });
+        await s.delete(b);
+        expect(await usage(s), 'usage after the last name went').toEqual({
+          bytes: before.bytes,
+          files: before.files,
+        });
+      });
+
+    if (hardLinks && declared.maxBytes !== undefined)
+      it("maxBytes: a hard link fits exactly in its name's bytes; one byte more is refused", async () => {
+        const limits = declaredLimits(ctx.storage);
+        const max = limits?.maxBytes;
+        if (max === undefined)
+          expect.fail('the store declared this limit when the suite was registered, but not now');
+        const s = ctx.storage;
+        const source = ctx.path('s');
+        await s.write(source, text('shared content'));
+        const room = utf8('link');
+        const before = max - (await usage(s)).bytes;
+        const left = before - utf8('fill') - room;
+        if (before > MAX_FILL || left < 0) return;
+        const plan = fillPlan(left, Math.min(limits?.maxFileSize ?? left, left));
+        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
+        if (plan === undefined || plan.length + 2 > freeFiles) return;
+        await s.mkdir(ctx.path('fill'));
+        await fill(s, ctx.path('fill'), plan);
+        expect((await usage(s)).bytes, 'bytes stored, names included').toBe(max - room);
+        await expectRefused(s, () => s.link(source, ctx.path('linkx')), 'quota-exceeded');
+        // The contract's errors still win over the quota.
+        await expectError(() => s.link(ctx.path('missing'), ctx.path('linkx')), 'not-found');
+        await expectError(() => s.link(source, ctx.path('nope', 'linkx')), 'not-found');
+        await s.link(source, ctx.path('link'));
+        expect((await usage(s)).bytes, 'bytes stored, the link included').toBe(max);
+        expect((await s.stat(ctx.path('link'))).linkCount, 'linkCount of the new name').toBe(2);
+        // A rename onto another name of the same file frees nothing and costs nothing.
+        await s.rename(source, ctx.path('link'));
+        expect((await usage(s)).bytes, 'bytes stored after a rename onto the same file').toBe(max);
       });
 
     if (links && declared.maxFileSize !== undefined && declared.maxFileSize < 4096)

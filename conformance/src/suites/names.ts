@@ -39,6 +39,8 @@ async function createWith(s: VfsStorage, op: StorageOperation, path: string, sou
       return s.rename(source, path);
     case 'symlink':
       return s.symlink(path, 'target');
+    case 'link':
+      return s.link(source, path);
     default:
       throw new Error(`no creating call for ${op}`);
   }
@@ -52,7 +54,11 @@ export function nameLimitsSuite(ctx: SuiteContext): void {
   describe('name and path limits', () => {
     const maxName = ctx.declared.limits?.maxNameLength ?? DEFAULT_MAX_NAME_LENGTH;
     // `symlink` creates only in a store that stores links (elsewhere it is `unsupported`).
-    const creating = CREATING.filter(([op]) => op !== 'symlink' || ctx.declared.capabilities?.symlinks);
+    const creating = CREATING.filter(
+      ([op]) =>
+        (op !== 'symlink' || ctx.declared.capabilities?.symlinks) &&
+        (op !== 'link' || ctx.declared.capabilities?.hardLinks),
+    );
     const maxPath = ctx.declared.limits?.maxPathLength ?? DEFAULT_MAX_PATH_LENGTH;
     // `/t-0123456789/rename/` plus the name must fit the path limit for the name tests.
     const names: [string, string, string][] = [

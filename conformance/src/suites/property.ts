@@ -13,7 +13,8 @@ export type ModelOp =
   | { op: 'read' | 'stat' | 'list' | 'exists' | 'mkdir' | 'create' | 'rmdir' | 'delete'; path: string }
   | { op: 'rename'; path: string; to: string }
   | { op: 'symlink'; path: string; target: string }
-  | { op: 'readlink'; path: string };
+  | { op: 'readlink'; path: string }
+  | { op: 'link'; path: string; to: string };
 
 const NAMES = ['a', 'b', 'c'];
 const relPath = fc
@@ -85,6 +86,13 @@ export const modelOpWithLinks: fc.Arbitrary<ModelOp> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('readlink' as const), path: anyPath }) },
 );
 
+/** One more kind of operation, `link`, for a store that declares `hardLinks`. */
+const linkOp: fc.Arbitrary<ModelOp> = fc.record({
+  op: fc.constant('link' as const),
+  path: anyPath,
+  to: anyPath,
+});
+
 type Outcome = { ok: unknown } | { error: string };
 
 /** Runs one operation on any storage (async or sync) and reduces the result to comparable data. */
@@ -92,6 +100,7 @@ async function apply(
   s: VfsSyncStorage | import('@eryx/vfs-core').VfsStorage,
   base: string,
   o: ModelOp,
+  hardLinks = false,
 ): Promise<Outcome> {
   const p = base + o.path || '/';
   try {
@@ -110,7 +119,11 @@ async function apply(
         return { ok: Array.from(await s.read(p)) };
       case 'stat': {
         const m = await s.stat(p);
-        return { ok: { kind: m.kind, size: m.size } };
+        return {
+          ok: hardLinks
+            ? { kind: m.kind, size: m.size, linkCount: m.linkCount }
+            : { kind: m.kind, size: m.size },
+        };
       }
       case 'list':
         return {
@@ -132,6 +145,8 @@ async function apply(
         return { ok: await s.symlink(p, o.target) };
       case 'readlink':
         return { ok: await s.readlink(p) };
+      case 'link':
+        return { ok: await s.link(p, base + o.to || '/') };
     }
   } catch (error) {
     if (isVfsError(error)) return { error: error.code };
@@ -145,30 +160,34 @@ let runCounter = 0;
  * Model-based property test: random operation sequences run against the backend (each run in a
  * fresh directory) and against the reference model; every result and every error code must match,
  * and at the end both trees must be identical. With `symlinks` declared, the sequences make and
- * read symbolic links too; without, the model stores none either.
+ * read symbolic links too; with `hardLinks`, hard links (and `stat` compares `linkCount`); without,
+ * the model stores none either.
  */
 export function propertySuite(ctx: SuiteContext): void {
   const symlinks = ctx.declared.capabilities?.symlinks === true;
+  const hardLinks = ctx.declared.capabilities?.hardLinks === true;
+  const plain = symlinks ? modelOpWithLinks : modelOp;
+  const anyOp = hardLinks
+    ? fc.oneof({ weight: 9, arbitrary: plain }, { weight: 1, arbitrary: linkOp })
+    : plain;
+  const what = [symlinks && 'links', hardLinks && 'hard links'].filter(Boolean).join(' and ');
   describe('model-based property', () => {
-    it(`random operation sequences behave exactly like the reference model${symlinks ? ', links included' : ''}`, async () => {
+    it(`random operation sequences behave exactly like the reference model${what ? `, ${what} included` : ''}`, async () => {
       await fc.assert(
-        fc.asyncProperty(
-          fc.array(symlinks ? modelOpWithLinks : modelOp, { minLength: 1, maxLength: 30 }),
-          async (ops) => {
-            const base = `${ctx.dir}/run${runCounter++}`;
-            await ctx.storage.mkdir(base);
-            const model = createSyncStorage(new ReferenceModel({ symlinks }));
-            for (const [i, o] of ops.entries()) {
-              const expected = await apply(model, '', o);
-              const actual = await apply(ctx.storage, base, o);
-              expect(actual, `step ${i}: ${JSON.stringify(o)}`).toEqual(expected);
-            }
-            expect(
-              await snapshotTree(ctx.storage, base),
-              `tree below ${base} (path → 'dir', link target or hex content) after ${ops.length} steps, against the model`,
-            ).toEqual(await snapshotTree(model, ''));
-          },
-        ),
+        fc.asyncProperty(fc.array(anyOp, { minLength: 1, maxLength: 30 }), async (ops) => {
+          const base = `${ctx.dir}/run${runCounter++}`;
+          await ctx.storage.mkdir(base);
+          const model = createSyncStorage(new ReferenceModel({ symlinks, hardLinks }));
+          for (const [i, o] of ops.entries()) {
+            const expected = await apply(model, '', o, hardLinks);
+            const actual = await apply(ctx.storage, base, o, hardLinks);
+            expect(actual, `step ${i}: ${JSON.stringify(o)}`).toEqual(expected);
+          }
+          expect(
+            await snapshotTree(ctx.storage, base),
+            `tree below ${base} (path → 'dir', link target or hex content) after ${ops.length} steps, against the model`,
+          ).toEqual(await snapshotTree(model, ''));
+        }),
         { numRuns: ctx.options.propertyRuns ?? 100, endOnFailure: false },
       );
     });

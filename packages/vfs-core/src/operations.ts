@@ -84,6 +84,7 @@ export const OPERATIONS: { readonly [K in StorageOperation]: Row<K> } = Object.f
   setTimes: { args: ['path', 'times'], mutating: true, result: 'void', code: 14 },
   symlink: { args: ['path', 'linkTarget'], mutating: true, result: 'void', code: 20, creates: 0 },
   readlink: { args: ['path'], mutating: false, result: 'text', code: 21 },
+  link: { args: ['path', 'path'], mutating: true, result: 'void', code: 22, creates: 1 },
 } as const);
 
 /** The names of {@link OPERATIONS}, in table order. */

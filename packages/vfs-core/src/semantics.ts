@@ -74,6 +74,19 @@ export function checkReadlink(path: string, existing: Kind): void {
   if (existing !== 'symlink') throw new VfsError('invalid-argument', 'not a symbolic link', { path });
 }
 
+/**
+ * For link, in the contract's order: `not-found` (source); `not-found` / `not-a-directory` (target
+ * parent); `already-exists` (anything at the target, the root included); `is-a-directory` (a
+ * directory cannot be linked).
+ */
+export function checkLink(from: string, to: string, source: Kind, target: Kind, targetParent: Kind): void {
+  if (source === undefined) throw new VfsError('not-found', undefined, { path: from });
+  if (to !== '/') parentMustBeDirectory(to, targetParent);
+  if (target !== undefined || to === '/') throw new VfsError('already-exists', undefined, { path: to });
+  if (source === 'directory')
+    throw new VfsError('is-a-directory', 'a directory cannot be linked', { path: from });
+}
+
 /** For rmdir. @throws `busy` (root); `not-found`; `not-a-directory`; `directory-not-empty` */
 export function checkRmdir(path: string, existing: Kind, hasEntries: boolean): void {
   if (path === '/') throw new VfsError('busy', 'the root cannot be removed', { path });
@@ -93,7 +106,8 @@ export type RenamePlan = 'noop' | 'move' | 'replace-file';
 /**
  * For rename, in the contract's order: `busy` (root); `not-found` (source); `invalid-path` (a
  * directory into its own subtree); `not-found` / `not-a-directory` (target parent); then
- * `is-a-directory`, `not-a-directory` or `already-exists` for an existing target.
+ * `is-a-directory`, `not-a-directory` or `already-exists` for an existing target. `sameFile`: the
+ * target is another name (hard link) of the source file, which POSIX renames as a no-op.
  */
 export function checkRename(
   from: string,
@@ -101,6 +115,7 @@ export function checkRename(
   source: Kind,
   target: Kind,
   targetParent: Kind,
+  sameFile = false,
 ): RenamePlan {
   if (from === '/' || to === '/') throw new VfsError('busy', 'the root cannot be renamed', { path: from });
   if (source === undefined) throw new VfsError('not-found', undefined, { path: from });
@@ -110,6 +125,7 @@ export function checkRename(
   }
   parentMustBeDirectory(to, targetParent);
   if (target === undefined) return 'move';
+  if (sameFile && source !== 'directory') return 'noop';
   // A file and a symbolic link move alike: the link itself, never its target.
   if (source !== 'directory' && target === 'directory')
     throw new VfsError('is-a-directory', undefined, { path: to });

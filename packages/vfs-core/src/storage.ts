@@ -232,6 +232,11 @@ function noSymlinks(path: string): never {
   throw new VfsError('unsupported', 'this storage does not store symbolic links', { path });
 }
 
+/** `link` of a driver that stores no hard links. */
+function noHardLinks(from: string): never {
+  throw new VfsError('unsupported', 'this storage does not store hard links', { path: from });
+}
+
 /** `readlink` of a driver that stores no links: whatever exists (`stat` found it) is not one. */
 function notALink(path: string, _meta: Metadata): never {
   throw new VfsError('invalid-argument', 'not a symbolic link', { path });
@@ -275,6 +280,7 @@ function capabilitiesOf(driver: VfsDriver | VfsSyncDriver): Capabilities {
     // A driver that leaves writeExtents to core cannot check the precondition atomically either.
     nativeIfFile: driver.writeExtents !== undefined && driver.capabilities?.nativeIfFile === true,
     symlinks: driver.symlink !== undefined && driver.capabilities?.symlinks !== false,
+    hardLinks: driver.link !== undefined && driver.capabilities?.hardLinks !== false,
   });
 }
 
@@ -343,6 +349,7 @@ export function createStorage(driver: VfsDriver, options: { sync?: VfsSyncStorag
     create: emulatedCreate as Invoke,
     writeExtents: emulatedWriteExtents as Invoke,
     symlink: noSymlinks as Invoke,
+    link: noHardLinks as Invoke,
     readlink: (async (path: string) => notALink(path, await driver.stat(path))) as Invoke,
   };
   const setTimes = (path: string, times: SetTimes) => driver.setTimes(path, timesForDriver(driver, times));
@@ -469,6 +476,7 @@ export function createSyncStorage(driver: VfsSyncDriver): VfsSyncStorage {
     create: emulatedCreate as Invoke,
     writeExtents: emulatedWriteExtents as Invoke,
     symlink: noSymlinks as Invoke,
+    link: noHardLinks as Invoke,
     readlink: ((path: string) => notALink(path, driver.stat(path))) as Invoke,
   };
   // As in createStorage: a driver's own writeExtents that does not check ifFile itself.

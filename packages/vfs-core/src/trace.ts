@@ -9,7 +9,7 @@ export interface TraceEvent {
   readonly operation: StorageOperation;
   /** The path as the caller passed it (the inner storage normalizes it). */
   readonly path: string;
-  /** The second path of the operation, as passed (`rename`'s target); `undefined` for the others. */
+  /** The second path of the operation, as passed (`rename`'s and `link`'s target); `undefined` for the others. */
   readonly to?: string;
   /** `performance.now()` when the call began. */
   readonly startTime: number;

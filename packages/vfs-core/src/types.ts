@@ -46,9 +46,17 @@ export interface Metadata {
    * other file of the store ever had or gets, and that every storage object on the store reports
    * alike. SQLite and PostgreSQL give the inode number, memory a number per node. Absent where the
    * backend has none (S3, whose files are told apart by `created`): see
-   * {@link WriteExtentsOptions.ifFile}.
+   * {@link WriteExtentsOptions.ifFile}. Every name of a file (see {@link VfsStorage.link}) gives
+   * the same `id`.
    */
   id?: string;
+  /**
+   * How many names (hard links, see {@link VfsStorage.link}) the file has, on a backend that
+   * declares {@link Capabilities.hardLinks}: 1 for a file with one name, given for files and
+   * symbolic links. Absent for directories; a store that does not declare hard links may leave it
+   * out (its files then have one name each, or names made beside it that a wrapper passes through).
+   */
+  linkCount?: number;
 }
 
 /**
@@ -196,6 +204,13 @@ export interface Capabilities {
    * `false`.
    */
   nanosecondTimes: boolean;
+  /**
+   * The backend stores hard links ({@link VfsStorage.link}): one file may have several names,
+   * which share its content, size, times and `id`, and `stat` gives {@link Metadata.linkCount}.
+   * When `false`, `link` fails with `unsupported`; the WASI host then answers a guest's `link`
+   * with `not-permitted`, as POSIX file systems without hard links do. Default `false`.
+   */
+  hardLinks: boolean;
 }
 
 /** The defaults of every {@link Capabilities} flag: the weakest promise. */
@@ -209,6 +224,7 @@ export const DEFAULT_CAPABILITIES: Readonly<Capabilities> = Object.freeze({
   nativeIfFile: false,
   symlinks: false,
   nanosecondTimes: false,
+  hardLinks: false,
 });
 
 /** Fills the flags a backend left out with their defaults. */
@@ -455,6 +471,22 @@ export interface VfsStorage {
    */
   readlink(path: string): Promise<string>;
 
+  /**
+   * Makes `to` one more name of the file (or symbolic link) at `from`: a hard link, as POSIX
+   * `link(from, to)` makes without following a link at `from`. Both names then share one content,
+   * size, times and `id`; a write, `setSize` or `setTimes` through either shows through the other,
+   * and `stat` of either gives the number of names in {@link Metadata.linkCount}. `delete` (or a
+   * rename onto it) removes one name; the data goes with the last. Renaming a name onto another
+   * name of the same file does nothing (POSIX). Directories cannot be linked. The parent of `to`
+   * must exist. The new name counts in `maxBytes` (its name's bytes only: the content is not stored
+   * again) and not in `maxFiles`.
+   * @throws in this order: `not-found` (`from`); `not-found` / `not-a-directory` (parent of `to`);
+   *   `already-exists` (anything at `to`, the root included, another name of the same file too);
+   *   `is-a-directory` (`from` is a directory); `quota-exceeded`; `read-only`; `unsupported` (the
+   *   backend does not declare {@link Capabilities.hardLinks})
+   */
+  link(from: string, to: string): Promise<void>;
+
   /** Releases what the storage holds (connections, handles). Calls after `close` are not allowed. */
   close(): Promise<void>;
 }
@@ -490,6 +522,7 @@ export interface VfsSyncStorage {
   setTimes(path: string, times: SetTimes): void;
   symlink(path: string, target: string): void;
   readlink(path: string): string;
+  link(from: string, to: string): void;
   /**
    * Stores what a caching layer holds back (for `path` only, when given), so that a crash of this
    * process cannot lose it; with `{ durable: true }`, also makes everything written so far survive
@@ -513,16 +546,17 @@ export interface VfsSyncStorage {
  * {@link Capabilities.nativeAppend} and {@link Capabilities.exclusiveCreate}), as may
  * `writeExtents` (emulated with `writeAt`, see {@link VfsStorage.writeExtents}) and `close`, and
  * `symlink` / `readlink` by a backend that stores no links (core then answers `unsupported`, and
- * `invalid-argument` for whatever exists). Errors
+ * `invalid-argument` for whatever exists), and `link` by one without hard links (`unsupported`). Errors
  * a driver throws that are not {@link VfsError}s become `io` errors.
  */
 export type VfsDriver = Omit<
   VfsStorage,
-  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'sync' | 'symlink' | 'readlink'
+  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'sync' | 'symlink' | 'readlink' | 'link'
 > & {
   readonly capabilities?: Partial<Capabilities>;
   symlink?(path: string, target: string): Promise<void>;
   readlink?(path: string): Promise<string>;
+  link?(from: string, to: string): Promise<void>;
   append?(path: string, data: Uint8Array): Promise<number>;
   create?(path: string): Promise<void>;
   writeExtents?(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): Promise<void>;
@@ -532,11 +566,12 @@ export type VfsDriver = Omit<
 /** The synchronous {@link VfsDriver}. */
 export type VfsSyncDriver = Omit<
   VfsSyncStorage,
-  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'symlink' | 'readlink'
+  'capabilities' | 'append' | 'create' | 'writeExtents' | 'close' | 'symlink' | 'readlink' | 'link'
 > & {
   readonly capabilities?: Partial<Capabilities>;
   symlink?(path: string, target: string): void;
   readlink?(path: string): string;
+  link?(from: string, to: string): void;
   append?(path: string, data: Uint8Array): number;
   create?(path: string): void;
   writeExtents?(path: string, extents: readonly WriteExtent[], options?: WriteExtentsOptions): void;

@@ -44,6 +44,7 @@ describe('the operation table', () => {
       create: 17,
       flush: 18,
       writeExtents: 19,
+      link: 22,
       symlink: 20,
       readlink: 21,
     });

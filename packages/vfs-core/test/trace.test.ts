@@ -5,6 +5,7 @@ import {
   checkExistingFile,
   checkExists,
   checkFileTarget,
+  checkLink,
   checkMkdir,
   checkReadlink,
   checkRename,
@@ -125,6 +126,12 @@ function mapDriver(): VfsSyncDriver {
       checkReadlink(p, kind(p));
       return links.get(p)!;
     },
+    // Tracing needs the call only: the new name gets a copy (the names do not share later writes).
+    link(from, to) {
+      checkLink(from, to, kind(from), kind(to), kind(parentPath(to)));
+      if (links.has(from)) links.set(to, links.get(from)!);
+      else files.set(to, files.get(from)!.slice());
+    },
   };
 }
 
@@ -167,6 +174,7 @@ const CALLS: { [K in StorageOperation]: { args: unknown[]; bytes?: number } } = 
   setTimes: { args: ['/d/f', { modified: 5 }] },
   symlink: { args: ['/d/l', '../d/f'] },
   readlink: { args: ['/d/k'] },
+  link: { args: ['/d/f', '/d/hard'] },
 };
 
 type Invoke = (...args: unknown[]) => unknown;
@@ -234,7 +242,7 @@ describe.each(FORMS)('trace: $name', ({ sync, make }) => {
       expect(event, op).toEqual({
         operation: op,
         path: args[0],
-        to: op === 'rename' ? args[1] : undefined,
+        to: op === 'rename' || op === 'link' ? args[1] : undefined,
         startTime: expect.any(Number),
         durationMs: expect.any(Number),
         outcome: 'ok',

@@ -29,6 +29,12 @@ export interface CacheLimits {
   maxBytes?: number;
   /** The store's declared `maxFileSize`: growth past it goes to the backend at once (which refuses it). */
   maxFileSize?: number;
+  /**
+   * The store has hard links: a file with several names is never cached nor buffered (a write
+   * through one name must show through the others at once), which the cache learns with one `stat`
+   * before it first caches or buffers for a path.
+   */
+  hardLinks?: boolean;
 }
 
 /**
@@ -63,7 +69,12 @@ interface FileState {
   touched: number;
   /** The file the buffered writes were made to (the WASI host's `ifFile`): stored only into it. */
   ifFile?: FileIdentity;
+  /** A `stat` showed the file has one name (always true on a store without hard links). */
+  single: boolean;
 }
+
+/** Whether `meta` is a file with more than one name (hard links). */
+const linked = (meta: Metadata) => (meta.linkCount ?? 1) > 1;
 
 /**
  * The bridge's block cache and write-back buffer in front of a {@link Remote} backend. Reads fill
@@ -104,7 +115,7 @@ export class BlockCache implements VfsSyncDriver {
 
   // --- file state -------------------------------------------------------------------------
 
-  #track(path: string, size: number): FileState {
+  #track(path: string, size: number, single = !this.#limits.hardLinks): FileState {
     this.#forget(path);
     if (this.#files.size >= MAX_FILES) {
       // Keep the table bounded: drop the oldest entries that hold nothing but a size.
@@ -120,6 +131,7 @@ export class BlockCache implements VfsSyncDriver {
       blocks: new Map(),
       dirty: new DirtyExtents(),
       touched: 0,
+      single,
     };
     this.#files.set(path, file);
     return file;
@@ -167,18 +179,31 @@ export class BlockCache implements VfsSyncDriver {
     }
   }
 
-  /** The state of a file that exists, from the backend when unknown; `undefined` when it is not a file. */
+  /**
+   * The state of a file that exists, from the backend when unknown; `undefined` when it is not a
+   * file, or one with several names (never cached).
+   */
   #known(path: string): FileState | undefined {
     const known = this.#files.get(path);
-    if (known) return known;
+    if (known?.single) return known;
     let meta: Metadata;
+    if (known) {
+      // Told apart once: stat keeps the file when it has one name, and stores and forgets it if not.
+      try {
+        meta = this.stat(path);
+      } catch (error) {
+        if (isVfsError(error, 'not-found')) return undefined;
+        throw error;
+      }
+      return meta.kind === 'file' ? this.#files.get(path) : undefined;
+    }
     try {
       meta = this.#remote(Op.stat, path) as unknown as Metadata;
     } catch (error) {
       if (isVfsError(error, 'not-found')) return undefined;
       throw error;
     }
-    return meta.kind === 'file' ? this.#track(path, meta.size) : undefined;
+    return meta.kind === 'file' && !linked(meta) ? this.#track(path, meta.size, true) : undefined;
   }
 
   // --- flushing ---------------------------------------------------------------------------
@@ -556,11 +581,20 @@ export class BlockCache implements VfsSyncDriver {
       throw error;
     }
     const file = this.#files.get(path);
-    if (meta.kind !== 'file') {
+    if (meta.kind === 'file' && linked(meta)) {
+      // Several names: what is buffered is stored now and nothing is kept (see CacheLimits).
+      if (file && file.dirty.bytes > 0) {
+        this.#write(file);
+        this.#forget(path);
+        return this.stat(path);
+      }
+      this.#forget(path);
+    } else if (meta.kind !== 'file') {
       this.#forget(path);
     } else if (!file) {
-      this.#track(path, meta.size);
+      this.#track(path, meta.size, true);
     } else if (file.dirty.bytes > 0) {
+      file.single = true;
       meta.size = file.size;
       meta.modified = Math.max(meta.modified, file.touched);
       meta.accessed = Math.max(meta.accessed, file.touched);
@@ -569,7 +603,9 @@ export class BlockCache implements VfsSyncDriver {
       delete meta.accessedNs;
     } else if (meta.size !== file.stored) {
       // Changed by another writer: what we cached is stale.
-      this.#track(path, meta.size);
+      this.#track(path, meta.size, true);
+    } else {
+      file.single = true;
     }
     return meta;
   }
@@ -634,6 +670,16 @@ export class BlockCache implements VfsSyncDriver {
 
   readlink(path: string): string {
     return this.#remote(Op.readlink, path) as string;
+  }
+
+  /** Always the backend's, after what is buffered for `from`; neither name is cached after it. */
+  link(from: string, to: string): void {
+    const file = this.#files.get(from);
+    if (file) this.#write(file);
+    this.#remote(Op.link, from, to);
+    this.#forget(from);
+    this.#forget(to);
+    this.#failures.delete(to);
   }
 
   close(): void {

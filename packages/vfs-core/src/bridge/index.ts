@@ -300,7 +300,7 @@ function connect(shared: Shared, tuning: Tuning, release: (endpoint: CallerEndpo
   const { maxBytes, maxFileSize } = limits ?? {};
   const cache = new BlockCache(
     remote,
-    { blockSize, cacheBytes, dirtyBytes, maxBytes, maxFileSize },
+    { blockSize, cacheBytes, dirtyBytes, maxBytes, maxFileSize, hardLinks: capabilities.hardLinks },
     tuning.onDirty,
   );
   let closed = false;

@@ -1,6 +1,6 @@
 import { isVfsError, VfsError } from '../errors.js';
 import { baseName, joinPath, parentPath } from '../path.js';
-import { checkFileTarget, checkMkdir, checkRename, checkSymlink } from '../semantics.js';
+import { checkFileTarget, checkLink, checkMkdir, checkRename, checkSymlink } from '../semantics.js';
 import {
   checkIfFile,
   type Metadata,
@@ -53,12 +53,12 @@ interface Usage {
    * {@link StorageLimits.maxBytes}).
    */
   bytes: number;
-  /** Files and symbolic links. */
+  /** Files and symbolic links, each counted once whatever its number of names (hard links). */
   files: number;
 }
 
 /** The plans of the limited operations, shared by the sync and async forms. */
-function plans(max: StorageLimits, symlinks: boolean) {
+function plans(max: StorageLimits, symlinks: boolean, hardLinks: boolean) {
   const counted = max.maxBytes !== undefined || max.maxFiles !== undefined;
   let usage: Usage | undefined;
 
@@ -73,17 +73,29 @@ function plans(max: StorageLimits, symlinks: boolean) {
     }
   }
 
-  /** Current usage: walked once (one list per directory), then tracked. */
+  /**
+   * Current usage: walked once (one list per directory), then tracked. On a store with hard links
+   * the walk also stats each file, so that a file with several names counts its size once.
+   */
   function* currentUsage(): Plan<Usage> {
     if (usage) return usage;
     const total: Usage = { bytes: 0, files: 0 };
+    const linked = new Set<string>();
     const pending = ['/'];
     while (pending.length > 0) {
       const dir = pending.pop()!;
       for (const entry of yield* call('list', dir)) {
         total.bytes += utf8Length(entry.name);
-        if (entry.kind === 'directory') pending.push(joinPath(dir, entry.name));
+        const path = joinPath(dir, entry.name);
+        if (entry.kind === 'directory') pending.push(path);
         else {
+          if (hardLinks) {
+            const meta = yield* statOrUndefined(path);
+            if (meta?.id !== undefined && (meta.linkCount ?? 1) > 1) {
+              if (linked.has(meta.id)) continue;
+              linked.add(meta.id);
+            }
+          }
           // A file, or a link counted as one: its size is its target's UTF-8 bytes.
           total.bytes += entry.size;
           total.files += 1;
@@ -256,8 +268,30 @@ function plans(max: StorageLimits, symlinks: boolean) {
     *delete(path: string): Plan<void> {
       const meta = yield* statOrUndefined(path);
       yield* mutate(call('delete', path));
-      // A file or a link: both count as files, with their sizes.
-      if (meta !== undefined && meta.kind !== 'directory') account(-meta.size - nameBytes(path), -1);
+      if (meta === undefined || meta.kind === 'directory') return;
+      // A file or a link: both count as files, with their sizes, which go with their last name.
+      if ((meta.linkCount ?? 1) > 1) account(-nameBytes(path), 0);
+      else account(-meta.size - nameBytes(path), -1);
+    },
+
+    *link(from: string, to: string): Plan<void> {
+      // A store without hard links, or anything at `to`: the inner storage's unsupported or
+      // already-exists wins over any limit.
+      if (!hardLinks || to === '/' || (yield* statOrUndefined(to)) !== undefined) {
+        return yield* call('link', from, to);
+      }
+      checkPathLength(to);
+      // The file is not stored again: only the new name counts, and no file.
+      const growth = nameBytes(to);
+      const problem = yield* bytesProblem(growth);
+      if (problem !== undefined) {
+        // A link that could not be made anyway reports the contract's error, not the quota.
+        const source = yield* statOrUndefined(from);
+        checkLink(from, to, source?.kind, undefined, (yield* statOrUndefined(parentPath(to)))?.kind);
+        throw quota(to, problem);
+      }
+      yield* mutate(call('link', from, to));
+      account(growth, 0);
     },
 
     *rmdir(path: string): Plan<void> {
@@ -316,6 +350,10 @@ function plans(max: StorageLimits, symlinks: boolean) {
       const source = yield* statOrUndefined(from);
       if (source === undefined) return yield* call('rename', from, to);
       const target = yield* statOrUndefined(to);
+      // Another name of the same file: POSIX renames nothing.
+      if (target?.id !== undefined && target.id === source.id && source.kind !== 'directory') {
+        return yield* call('rename', from, to);
+      }
       if (target === undefined && nameLimited) {
         checkPathLength(to);
         if (
@@ -333,8 +371,11 @@ function plans(max: StorageLimits, symlinks: boolean) {
           }
         }
       }
-      // The entry changes only its own name; a replaced target's name and size are freed.
-      const growth = nameBytes(to) - nameBytes(from) - (target ? nameBytes(to) + target.size : 0);
+      // The entry changes only its own name; a replaced target's name is freed, and its size with
+      // its last name.
+      const lastName = (target?.linkCount ?? 1) === 1;
+      const freed = target ? nameBytes(to) + (lastName ? target.size : 0) : 0;
+      const growth = nameBytes(to) - nameBytes(from) - freed;
       const problem = yield* bytesProblem(growth);
       if (problem !== undefined) {
         // A rename that would fail anyway reports the contract's error, not the quota.
@@ -342,8 +383,8 @@ function plans(max: StorageLimits, symlinks: boolean) {
         throw quota(to, problem);
       }
       yield* mutate(call('rename', from, to));
-      // A file or link replacing a file or link: one fewer.
-      account(growth, source.kind !== 'directory' && target !== undefined ? -1 : 0);
+      // A file or link replacing the last name of a file or link: one fewer.
+      account(growth, source.kind !== 'directory' && target !== undefined && lastName ? -1 : 0);
     },
   };
 }
@@ -352,13 +393,15 @@ function plans(max: StorageLimits, symlinks: boolean) {
  * A storage that enforces {@link StorageLimits} on `storage`: total bytes (names included), file
  * count, file size (`quota-exceeded`), path and name length (`name-too-long`). A symbolic link
  * counts as a file in `maxFiles` and its name and target's UTF-8 bytes in `maxBytes`;
- * `maxFileSize` does not apply to it. Every check runs
+ * `maxFileSize` does not apply to it. A hard link counts its name only: a file with several names
+ * is one file of its size. Every check runs
  * before the inner call, so a refused operation changes nothing. Only growth is refused (see
  * {@link StorageLimits}); the result declares the limits as {@link VfsStorage.limits} (the tighter
  * of these and any the inner storage declares).
  *
  * **Usage** (name and file bytes, files) is computed once, on the first write that needs it, by
- * walking the tree (one `list` per directory), then tracked through the wrapper's own operations; an
+ * walking the tree (one `list` per directory, and one `stat` per file on a store with hard links),
+ * then tracked through the wrapper's own operations; an
  * `io` failure of the inner storage makes it walk again. Other writers of the same store (another process,
  * another storage object) bypass the wrapper and its tally: prefer a backend's native limits where
  * it has them (SQLite and PostgreSQL take `maxBytes`, `maxFiles` and `maxFileSize` options enforced
@@ -373,5 +416,6 @@ function plans(max: StorageLimits, symlinks: boolean) {
 export function limits(storage: VfsStorage, options: LimitsOptions): VfsStorage {
   const max = checkOptions(options);
   const declared = tighter(storage.limits ?? storage.sync?.limits, max);
-  return wrapStorage(storage, { limits: declared, plans: plans(max, storage.capabilities.symlinks) });
+  const { symlinks, hardLinks } = storage.capabilities;
+  return wrapStorage(storage, { limits: declared, plans: plans(max, symlinks, hardLinks) });
 }

@@ -233,6 +233,17 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
       yield* call('symlink', path, scrubbed(path) ? scrubTarget(target) : target);
     },
 
+    *link(from: string, to: string): Plan<void> {
+      // Names of one file share its bytes: one outside the policy would write, unmasked, what the
+      // other shows at a scrubbed path. With globs, the wrapper stores no hard links at all.
+      if (policy !== 'all' && policy !== 'none') {
+        throw new VfsError('unsupported', 'scrub with a glob policy does not store hard links', {
+          path: from,
+        });
+      }
+      yield* call('link', from, to);
+    },
+
     *rename(from: string, to: string): Plan<void> {
       if (policy === 'all' || policy === 'none' || from === to) return yield* call('rename', from, to);
       const source = yield* statOrUndefined(from);
@@ -251,6 +262,13 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
         const target = yield* statOrUndefined(to);
         const targetParent = yield* statOrUndefined(parentPath(to));
         checkRename(from, to, source.kind, kindOf(target), kindOf(targetParent));
+        // A file with other names (made before the wrapper) left outside the policy could be
+        // written there unmasked (see link): refused as Linux refuses a rename across mounts.
+        if ((source.linkCount ?? 1) > 1) {
+          throw new VfsError('cross-device', 'a file with several names may not move into a scrubbed path', {
+            path: to,
+          });
+        }
         for (const { rel, kind, size } of moving) {
           if (kind === 'symlink') yield* scrubStoredLink(from + rel);
           else yield* scrubStoredFile(from + rel, size);
@@ -286,7 +304,10 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
  * **Policy.** Only paths chosen by {@link ScrubOptions.policy} are scrubbed. A file renamed from an
  * unscrubbed path to a scrubbed one is scrubbed in place before the rename (the rename is checked
  * first; an inner failure after that leaves the source scrubbed); a link is made again with its
- * target masked, keeping its times.
+ * target masked, keeping its times. With a glob policy the wrapper stores no hard links
+ * (`capabilities.hardLinks` is `false`, `link` is `unsupported`): names of one file on both sides
+ * of the policy would share bytes written unmasked through one of them; for the same reason a
+ * rename into a scrubbed path of a file that already has several names is `cross-device`.
  *
  * **Limits of the guarantee.** Bytes stored before the wrapper was applied, or by other writers of the
  * same store, are not examined. Mutating calls are serialized within the wrapper (read-modify-write
@@ -298,15 +319,18 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
  */
 export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
   const set = compileSecrets(options.secrets, options.replacement ?? '[REDACTED]', options.fill ?? '*');
-  const p = plans(set, policyMatcher(options.policy));
+  const policy = policyMatcher(options.policy);
+  const p = plans(set, policy);
+  const hardLinks = storage.capabilities.hardLinks && typeof policy === 'string';
   return wrapStorage(storage, {
-    capabilities: { ...storage.capabilities, nativeAppend: false, multiProcess: false },
+    capabilities: { ...storage.capabilities, nativeAppend: false, multiProcess: false, hardLinks },
     plans: {
       write: p.write,
       writeAt: p.writeAt,
       writeExtents: p.writeExtents,
       append: p.append,
       symlink: p.symlink,
+      link: p.link,
       rename: p.rename,
     },
   });
