@@ -14,14 +14,17 @@ import {
 
 /*
  * Format (all integers little-endian):
- *   "EVFSMEM" + version byte (1; 2 when it holds symbolic links; 3 when it holds exact times)
+ *   "EVFSMEM" + version byte (1; 2 when it holds symbolic links; 3 when it holds exact times; 4
+ *     when it holds hard links)
  *   root times
- *   entries in pre-order, each: u8 kind (1 file, 2 directory, 3 symbolic link, version 2 and up),
- *     u32 path length, UTF-8 path, times, and for files f64 size + size bytes of content,
- *     for links u32 target length + UTF-8 target
+ *   entries in pre-order, each: u8 kind (1 file, 2 directory, 3 symbolic link, version 2 and up,
+ *     4 another name of an earlier file or link, version 4), u32 path length, UTF-8 path, then for
+ *     kind 4 the u32 length and UTF-8 path of the earlier entry, else times, and for files f64 size
+ *     + size bytes of content, for links u32 target length + UTF-8 target
  *   u8 0 (end)
  * Times are 3 x f64 (created, modified, accessed), in version 3 followed by a u8 mask (bit 0
- * modified, bit 1 accessed) and an i64 of exact nanoseconds for each bit set, modified first.
+ * modified, bit 1 accessed) and an i64 of exact nanoseconds for each bit set, modified first
+ * (version 4 too).
  * Each store is written in the oldest version that holds it, which older code reads too.
  */
 const MAGIC = new TextEncoder().encode('EVFSMEM\x01');
@@ -29,6 +32,7 @@ const MAGIC = new TextEncoder().encode('EVFSMEM\x01');
 const VERSION_AT = MAGIC.length - 1;
 const WITH_LINKS = 2;
 const WITH_EXACT_TIMES = 3;
+const WITH_HARD_LINKS = 4;
 /** The exact-times mask's bits. */
 const MODIFIED_NS = 1;
 const ACCESSED_NS = 2;
@@ -71,12 +75,17 @@ class Writer {
 }
 
 /** Whether a node of the tree has exact times that still stand (stale ones are not written). */
-function hasExactTimes(root: DirNode): boolean {
+const exactTimes = (n: Node): boolean =>
+  exactNs(n.modifiedNs, n.modified) !== undefined || exactNs(n.accessedNs, n.accessed) !== undefined;
+
+/** Whether a node of the tree has more than one name. */
+const hardLinked = (n: Node): boolean => n.kind !== 'directory' && n.links > 1;
+
+/** Whether any node of the tree is `found`. */
+function holds(root: DirNode, found: (n: Node) => boolean): boolean {
   const pending: Node[] = [root];
   for (let n = pending.pop(); n; n = pending.pop()) {
-    if (exactNs(n.modifiedNs, n.modified) !== undefined || exactNs(n.accessedNs, n.accessed) !== undefined) {
-      return true;
-    }
+    if (found(n)) return true;
     // One at a time: spreading a directory of many entries would exceed the arguments' limit.
     if (n.kind === 'directory') for (const child of n.children.values()) pending.push(child);
   }
@@ -86,24 +95,35 @@ function hasExactTimes(root: DirNode): boolean {
 export function encodeSnapshot(root: DirNode): Uint8Array {
   const w = new Writer();
   const magic = MAGIC.slice();
-  // Known before the entries, whose layout it changes (links only add an entry kind).
-  const exact = hasExactTimes(root);
-  if (exact) magic[VERSION_AT] = WITH_EXACT_TIMES;
+  // Known before the entries, whose layout it changes (links only add an entry kind). Version 4
+  // includes version 3's times.
+  const linked = holds(root, hardLinked);
+  const exact = linked || holds(root, exactTimes);
+  if (exact) magic[VERSION_AT] = linked ? WITH_HARD_LINKS : WITH_EXACT_TIMES;
   w.bytes(magic);
   w.times(root, exact);
+  /** The first path of each node with several names, once written. */
+  const firstNames = new Map<Node, Uint8Array>();
   const visit = (dir: DirNode, path: string) => {
     for (const [name, node] of dir.children) {
       const childPath = joinPath(path, name);
       const encoded = utf8.encode(childPath);
-      w.u8(node.kind === 'file' ? 1 : node.kind === 'directory' ? 2 : 3);
+      const first = firstNames.get(node);
+      w.u8(first ? 4 : node.kind === 'file' ? 1 : node.kind === 'directory' ? 2 : 3);
       w.u32(encoded.length);
       w.bytes(encoded);
+      if (first) {
+        w.u32(first.length);
+        w.bytes(first);
+        continue;
+      }
+      if (hardLinked(node)) firstNames.set(node, encoded);
       w.times(node, exact);
       if (node.kind === 'file') {
         w.f64(node.size);
         w.bytes(readFileRange(node, 0, node.size));
       } else if (node.kind === 'symlink') {
-        if (!exact) magic[VERSION_AT] = WITH_LINKS;
+        if (magic[VERSION_AT] === 1) magic[VERSION_AT] = WITH_LINKS;
         const target = utf8.encode(node.target);
         w.u32(target.length);
         w.bytes(target);
@@ -159,7 +179,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
   /** A node's times (see the format), checked: the exact times must be their milliseconds' own. */
   const times = (): Pick<Node, 'created' | 'modified' | 'accessed' | 'modifiedNs' | 'accessedNs'> => {
     const [created, modified, accessed] = [f64(), f64(), f64()];
-    if (version !== WITH_EXACT_TIMES)
+    if (version < WITH_EXACT_TIMES)
       return { created, modified, accessed, modifiedNs: undefined, accessedNs: undefined };
     const mask = u8();
     if (mask > (MODIFIED_NS | ACCESSED_NS)) throw corrupt(`unknown times mask ${mask}`);
@@ -189,16 +209,24 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
   const version = bytes[VERSION_AT]!;
   if (
     !MAGIC.every((b, i) => i === VERSION_AT || bytes[i] === b) ||
-    (version !== 1 && version !== WITH_LINKS && version !== WITH_EXACT_TIMES)
+    version < 1 ||
+    version > WITH_HARD_LINKS
   ) {
     throw corrupt('bad magic or version');
   }
   at = MAGIC.length;
   const root: DirNode = { ...newDir(), ...times() };
   const dirs = new Map<string, DirNode>([['/', root]]);
+  /** Files and links by path, for the later names (kind 4) of those that have several. */
+  const named = new Map<string, FileNode | LinkNode>();
   let usedBytes = 0;
   for (let kind = u8(); kind !== 0; kind = u8()) {
-    if (kind !== 1 && kind !== 2 && (kind !== 3 || version < WITH_LINKS)) {
+    if (
+      kind !== 1 &&
+      kind !== 2 &&
+      (kind !== 3 || version < WITH_LINKS) &&
+      (kind !== 4 || version < WITH_HARD_LINKS)
+    ) {
       throw corrupt(`unknown entry kind ${kind}`);
     }
     const path = string('path');
@@ -208,9 +236,16 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     if (!path.startsWith('/') || !parent || name === '' || parent.children.has(name)) {
       throw corrupt(`misplaced entry ${JSON.stringify(path)}`);
     }
-    const nodeTimes = times();
-    // Usage as the tree counts it: every entry's name, then each file's size and link's target.
+    // Usage as the tree counts it: every entry's name, then each file's size and link's target once.
     usedBytes += nameBytes(name);
+    if (kind === 4) {
+      const node = named.get(string('earlier name'));
+      if (!node) throw corrupt(`another name of nothing at ${JSON.stringify(path)}`);
+      node.links++;
+      parent.children.set(name, node);
+      continue;
+    }
+    const nodeTimes = times();
     if (kind === 2) {
       const dir: DirNode = {
         kind: 'directory',
@@ -230,6 +265,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
       }
       usedBytes += link.size;
       parent.children.set(name, link);
+      if (version >= WITH_HARD_LINKS) named.set(path, link);
       continue;
     }
     const size = f64();
@@ -238,6 +274,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     const file: FileNode = {
       kind: 'file',
       size,
+      links: 1,
       chunks: new Map(),
       id: nextId(),
       ...nodeTimes,
@@ -249,6 +286,7 @@ export function decodeSnapshot(bytes: Uint8Array): { root: DirNode; usedBytes: n
     at += size;
     usedBytes += size;
     parent.children.set(name, file);
+    if (version >= WITH_HARD_LINKS) named.set(path, file);
   }
   if (at !== bytes.length) throw corrupt('trailing bytes');
   return { root, usedBytes };

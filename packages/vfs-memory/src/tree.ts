@@ -8,6 +8,7 @@ import {
   checkExists,
   checkFileTarget,
   checkIfFile,
+  checkLink,
   checkMkdir,
   checkReadlink,
   checkRename,
@@ -51,6 +52,8 @@ interface Times {
 export interface FileNode extends Times {
   kind: 'file';
   size: number;
+  /** How many names (hard links) the node has in the tree. */
+  links: number;
   /**
    * Chunk index → buffer; a missing chunk reads as zeros. Buffers may be longer than used. A Map,
    * not an array: a sparse file's indices reach 2^37, past an array's, and only the chunks there
@@ -68,6 +71,8 @@ export interface DirNode extends Times {
 export interface LinkNode extends Times {
   kind: 'symlink';
   target: string;
+  /** How many names (hard links) the node has in the tree. */
+  links: number;
   /** The target's UTF-8 bytes: the link's `size`, and what it adds to the usage besides its name. */
   size: number;
 }
@@ -100,6 +105,7 @@ export function newFile(time = now()): FileNode {
   return {
     kind: 'file',
     size: 0,
+    links: 1,
     chunks: new Map(),
     id: nextId(),
     created: time,
@@ -115,6 +121,7 @@ export function newLink(target: string, time = now()): LinkNode {
     kind: 'symlink',
     target,
     size: nameBytes(target),
+    links: 1,
     id: nextId(),
     created: time,
     modified: time,
@@ -124,16 +131,27 @@ export function newLink(target: string, time = now()): LinkNode {
   };
 }
 
-export function cloneNode(node: Node): Node {
-  if (node.kind === 'symlink') return { ...node, id: nextId() };
-  if (node.kind === 'file') {
+/**
+ * A deep copy of a whole tree (a snapshot, a restore) with new identities. A node with several
+ * names (hard links) is copied once and keeps its names in the copy (`copies` maps each original
+ * to its copy); its link count is right because the whole tree is copied.
+ */
+export function cloneNode(node: Node, copies = new Map<Node, Node>()): Node {
+  const done = copies.get(node);
+  if (done) return done;
+  let copy: Node;
+  if (node.kind === 'symlink') copy = { ...node, id: nextId() };
+  else if (node.kind === 'file') {
     const chunks = new Map<number, Uint8Array>();
     for (const [i, chunk] of node.chunks) chunks.set(i, chunk.slice());
-    return { ...node, chunks, id: nextId() };
+    copy = { ...node, chunks, id: nextId() };
+  } else {
+    const children = new Map<string, Node>();
+    for (const [name, child] of node.children) children.set(name, cloneNode(child, copies));
+    return { ...node, children, id: nextId() };
   }
-  const children = new Map<string, Node>();
-  for (const [name, child] of node.children) children.set(name, cloneNode(child));
-  return { ...node, children, id: nextId() };
+  if (copy.links > 1) copies.set(node, copy);
+  return copy;
 }
 
 /** Reads `length` bytes at `offset` of a file (the range must lie within the file). */
@@ -179,6 +197,7 @@ export class MemoryTree implements VfsSyncDriver {
     nativeIfFile: true,
     symlinks: true,
     nanosecondTimes: true,
+    hardLinks: true,
   };
   #root: DirNode = newDir();
   /**
@@ -504,6 +523,7 @@ export class MemoryTree implements VfsSyncDriver {
       accessed: n.accessed,
       id: n.id,
     };
+    if (n.kind !== 'directory') meta.linkCount = n.links;
     // Only when they still describe the times (kit tests compare metadata with toEqual).
     const modifiedNs = exactNs(n.modifiedNs, n.modified);
     if (modifiedNs !== undefined) meta.modifiedNs = modifiedNs;
@@ -545,22 +565,26 @@ export class MemoryTree implements VfsSyncDriver {
     const node = this.lookup(path);
     checkDelete(path, node?.kind);
     this.#remove(path, node as Node);
-    // A file's size or a link's target.
-    this.used -= nameBytes(baseName(path)) + (node as FileNode | LinkNode).size;
+    // A file's size or a link's target, with its last name.
+    this.used -= nameBytes(baseName(path)) + unlinked(node as FileNode | LinkNode);
   }
 
   rename(from: string, to: string): void {
     const source = this.lookup(from);
     const target = this.lookup(to);
-    const plan = checkRename(from, to, source?.kind, target?.kind, this.#kind(parentPath(to)));
+    const parent = this.#kind(parentPath(to));
+    const plan = checkRename(from, to, source?.kind, target?.kind, parent, source === target);
     if (plan === 'noop') return;
-    // Only the entry's own name changes; a replaced file or link frees its name and size.
+    // Only the entry's own name changes; a replaced file or link frees its name (and its size with
+    // its last name).
     const newName = nameBytes(baseName(to));
-    const freed = plan === 'replace-file' ? newName + (target as FileNode | LinkNode).size : 0;
+    const replaced = plan === 'replace-file' ? (target as FileNode | LinkNode) : undefined;
+    const freed = replaced ? newName + (replaced.links === 1 ? replaced.size : 0) : 0;
     const growth = newName - nameBytes(baseName(from)) - freed;
     this.#reserve(to, growth);
     this.#remove(from, source as Node);
     this.#dir(parentPath(to)).children.set(baseName(to), source as Node);
+    if (replaced) replaced.links--;
     this.used += growth;
   }
 
@@ -590,4 +614,24 @@ export class MemoryTree implements VfsSyncDriver {
     checkReadlink(path, node?.kind);
     return (node as LinkNode).target;
   }
+
+  /** One more name for the node: the same object in a second directory entry. */
+  link(from: string, to: string): void {
+    const node = this.lookup(from);
+    checkLink(from, to, node?.kind, this.#kind(to), this.#kind(parentPath(to)));
+    const name = baseName(to);
+    this.#reserve(to, nameBytes(name));
+    this.#dir(parentPath(to)).children.set(name, node as FileNode | LinkNode);
+    (node as FileNode | LinkNode).links++;
+    this.used += nameBytes(name);
+  }
+}
+
+/**
+ * Counts one name of a file or link less (the caller took it out of its directory) and returns the
+ * usage its content frees: its size with the last name, nothing while other names remain.
+ */
+function unlinked(node: FileNode | LinkNode): number {
+  node.links--;
+  return node.links === 0 ? node.size : 0;
 }

@@ -413,7 +413,112 @@ describe('memory exact times (nanoseconds)', () => {
     expect(() => memory({ from: off })).toThrow(/exact times disagree/);
     expect(() => memory({ from: bytes.subarray(0, ns + 4) })).toThrow(/truncated/);
     const future = bytes.slice();
-    future[7] = 4;
+    future[7] = 5;
     expect(() => memory({ from: future })).toThrow(/bad magic or version/);
+  });
+});
+
+describe('memory hard links', () => {
+  it('counts a file once in the usage, each name apart; the size goes with the last name', async () => {
+    const s = memory({ maxBytes: 100 });
+    await s.write('/a', new Uint8Array(40));
+    expect(s.usedBytes).toBe(1 + 40);
+    await s.link('/a', '/bb');
+    expect(s.usedBytes).toBe(1 + 2 + 40);
+    // A write through one name grows the one file.
+    await s.append('/bb', new Uint8Array(10));
+    expect(s.usedBytes).toBe(1 + 2 + 50);
+    await s.rename('/a', '/ccc');
+    expect(s.usedBytes).toBe(3 + 2 + 50);
+    await s.delete('/ccc');
+    expect(s.usedBytes).toBe(2 + 50);
+    await s.write('/x', text('x'));
+    await s.rename('/x', '/bb');
+    expect(s.usedBytes).toBe(2 + 1);
+    // A name that would pass the limit is refused before anything changes.
+    await s.write('/big', new Uint8Array(90));
+    await expectError(() => s.link('/big', '/longer-than-what-is-left'), 'quota-exceeded');
+    expect((await s.stat('/big')).linkCount).toBe(1);
+    expect(await s.exists('/longer-than-what-is-left')).toBe(false);
+  });
+
+  it('a rename refused by the limit leaves the replaced file its names', async () => {
+    const s = memory({ maxBytes: 30 });
+    await s.write('/a', new Uint8Array(10));
+    await s.link('/a', '/b');
+    await s.write('/c', new Uint8Array(10));
+    // '/c' → '/bbbbbbbbbb…' would need more names' bytes than are left; '/b' keeps its file.
+    await s.link('/c', '/d');
+    await expectError(() => s.rename('/c', `/${'b'.repeat(10)}`), 'quota-exceeded');
+    expect((await s.stat('/a')).linkCount).toBe(2);
+    expect((await s.stat('/c')).linkCount).toBe(2);
+  });
+
+  it('snapshots, forks and restores keep the names of one file together', async () => {
+    const s = memory();
+    await s.mkdir('/d');
+    await s.write('/d/f', text('one'));
+    await s.link('/d/f', '/g');
+    const snap = s.snapshot();
+    const f = s.fork();
+    await s.delete('/g');
+    s.restore(snap);
+    for (const store of [s, f]) {
+      await store.append('/g', text('+'));
+      expect(str(await store.read('/d/f'))).toBe('one+');
+      expect((await store.stat('/d/f')).linkCount).toBe(2);
+      expect((await store.stat('/g')).id).toBe((await store.stat('/d/f')).id);
+    }
+    expect((await s.stat('/g')).id).not.toBe((await f.stat('/g')).id);
+  });
+
+  it('serializes hard links as version 4 and reads them back; without them, the older versions', async () => {
+    const s = memory();
+    await s.mkdir('/d');
+    await s.write('/d/f', text('data'));
+    await s.symlink('/l', 'd/f');
+    const before = s.serialize();
+    expect(before[7]).toBe(2);
+    await s.link('/d/f', '/h');
+    await s.link('/l', '/d/m');
+    await s.setTimes('/h', { modified: 1_200_000_000_000 });
+    const bytes = s.serialize();
+    expect(bytes[7]).toBe(4);
+    const t = memory({ from: bytes });
+    expect(t.usedBytes).toBe(s.usedBytes);
+    for (const [a, b] of [
+      ['/d/f', '/h'],
+      ['/l', '/d/m'],
+    ] as const) {
+      const [ma, mb] = [await t.stat(a), await t.stat(b)];
+      expect(ma.linkCount).toBe(2);
+      expect(mb).toEqual(ma);
+    }
+    expect((await t.stat('/h')).modified).toBe(1_200_000_000_000);
+    expect(await t.readlink('/d/m')).toBe('d/f');
+    await t.write('/h', text('new'));
+    expect(str(await t.read('/d/f'))).toBe('new');
+    expectBytes(memory({ from: bytes }).serialize(), bytes);
+    // With one name each again, the store is written as before.
+    await t.delete('/h');
+    await t.delete('/d/m');
+    await t.write('/d/f', text('data'));
+    expect(t.serialize()[7]).toBe(2);
+  });
+
+  it('refuses a second name in a version 3 snapshot, or one of nothing', async () => {
+    const s = memory();
+    await s.write('/f', text('x'));
+    await s.link('/f', '/g');
+    const bytes = s.serialize();
+    expect(bytes[7]).toBe(4);
+    const older = bytes.slice();
+    older[7] = 3;
+    expect(() => memory({ from: older })).toThrow(/unknown entry kind 4/);
+    // The second entry names '/f' as its first name: point it at '/x' instead.
+    const at = Buffer.from(bytes).lastIndexOf(Buffer.from('/f'));
+    const dangling = bytes.slice();
+    dangling[at + 1] = 'x'.charCodeAt(0);
+    expect(() => memory({ from: dangling })).toThrow(/another name of nothing/);
   });
 });
