@@ -112,6 +112,19 @@ ALTER TABLE vfs_entries ADD COLUMN modified_ns INTEGER;
 ALTER TABLE vfs_entries ADD COLUMN accessed_ns INTEGER;
 `;
 
+/**
+ * Hard links (issue #22): one file may have several names, each a `vfs_entries` row with the same
+ * `ino` (which already keys the chunks), so the data is stored once. `nlink` counts the names and is
+ * the same in every one of them, as are the size, the times and a link's target, which every change
+ * writes to all of them. ADD COLUMN with a constant default rewrites no row (every existing entry has
+ * one name). The partial index holds only the rows of files with more than one name: ordinary files
+ * pay nothing for it, and the other names of a linked file are found by it, not by a scan.
+ */
+const SCHEMA_V6 = `
+ALTER TABLE vfs_entries ADD COLUMN nlink INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX vfs_entries_ino ON vfs_entries (ns, ino) WHERE nlink > 1;
+`;
+
 /** The version table as a new database gets it (a database of version 1 has `version` only). */
 const VERSION_TABLE =
   'CREATE TABLE IF NOT EXISTS vfs_schema (version INTEGER PRIMARY KEY, applied TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)';
@@ -120,7 +133,14 @@ const VERSION_TABLE =
  * Migrations by the version they produce; `MIGRATIONS[v - 1]` takes a database from `v - 1` to `v`.
  * Never edit a released one: append.
  */
-export const MIGRATIONS: readonly string[] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3, SCHEMA_V4, SCHEMA_V5];
+export const MIGRATIONS: readonly string[] = [
+  SCHEMA_V1,
+  SCHEMA_V2,
+  SCHEMA_V3,
+  SCHEMA_V4,
+  SCHEMA_V5,
+  SCHEMA_V6,
+];
 
 /** The schema version this package writes and understands. */
 export const SCHEMA_VERSION = MIGRATIONS.length;
@@ -132,6 +152,7 @@ const MIGRATION_STEPS: readonly string[] = [
   'recompute the usage rows: bytes counts the names of files and directories as well as file sizes',
   'rebuild vfs_entries to hold symbolic links: kind symlink and the column target',
   'add the columns modified_ns and accessed_ns to vfs_entries: times set in nanoseconds, exactly',
+  'add the column nlink and the partial index vfs_entries_ino to vfs_entries: hard links',
 ];
 
 /**
@@ -244,8 +265,9 @@ export function listNamespaces(db: BetterSqlite3.Database): string[] {
 
 /**
  * The namespaces stored in `db` with their usage rows, sorted by name; none when `db` has no
- * eryx-vfs schema. Only reads. `files` counts files and symbolic links; `bytes` is the usage
- * `maxBytes` bounds, file sizes and link target lengths plus the UTF-8 length of every entry's name
+ * eryx-vfs schema. Only reads. `files` counts files and symbolic links (once each, whatever their
+ * number of names); `bytes` is the usage `maxBytes` bounds, file sizes and link target lengths (once
+ * each) plus the UTF-8 length of every entry's name
  * (a database of schema version 2 or older, not yet migrated, reports file sizes only).
  * @throws {VfsError} `unsupported` (newer schema)
  */

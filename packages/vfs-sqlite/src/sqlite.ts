@@ -9,6 +9,7 @@ import {
   checkExists,
   checkFileTarget,
   checkIfFile,
+  checkLink,
   checkReadlink,
   checkRename,
   checkRmdir,
@@ -58,7 +59,8 @@ export interface SqliteOptions {
    * The namespace's limits ({@link StorageLimits}: `maxBytes`, `maxFiles`, `maxFileSize`,
    * `maxPathLength`), enforced in each operation's transaction. The same option on every backend.
    * `maxBytes` bounds file sizes and link targets plus the UTF-8 length of every entry's name, and
-   * `maxFiles` counts symbolic links as files. Default: none.
+   * `maxFiles` counts symbolic links as files; a file with several names (hard links) counts once,
+   * its size once, and each of its names. Default: none.
    */
   limits?: StorageLimits;
   /** @deprecated Use `limits: { maxBytes }`; `limits` wins where both are given. */
@@ -90,12 +92,12 @@ export interface NamespaceInfo {
   namespace: string;
   /** Bytes per stored chunk. */
   chunkSize: number;
-  /** Number of files, symbolic links included (directories not counted). */
+  /** Number of files, symbolic links included (directories not counted), each once whatever its number of names. */
   files: number;
   /**
    * The usage `maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) and link
-   * sizes (their targets' UTF-8 length) plus the UTF-8 length of every entry's name (files,
-   * directories and links, the root excluded).
+   * sizes (their targets' UTF-8 length), each file once, plus the UTF-8 length of every entry's name
+   * (files, directories and links, every hard link too, the root excluded).
    */
   bytes: number;
 }
@@ -147,10 +149,11 @@ interface EntryRow {
   kind: FileKind;
   ino: number;
   size: number;
+  nlink: number;
 }
 
-/** `[kind, ino, size]` of one entry. */
-type Entry = [FileKind, number, number];
+/** `[kind, ino, size, nlink]` of one entry. */
+type Entry = [FileKind, number, number, number];
 
 interface UsageRow {
   files: number;
@@ -283,6 +286,25 @@ function openNamespace(db: Database.Database, ns: string, requested: number | un
     .immediate();
 }
 
+/**
+ * The statements that touch the other names of a file with several (hard links), all by the partial
+ * index `vfs_entries_ino` (exported for the query-plan tests). `INDEXED BY`: without statistics the
+ * planner takes `path <> ?` for a cheap range of the primary key, which would scan the namespace.
+ */
+export const NAMES_SQL = {
+  /** The other names take the size and times just written through `@path`: they never disagree. */
+  syncNames: `UPDATE vfs_entries INDEXED BY vfs_entries_ino
+    SET (size, modified, accessed, modified_ns, accessed_ns) =
+      (SELECT size, modified, accessed, modified_ns, accessed_ns FROM vfs_entries WHERE ns = @ns AND path = @path)
+    WHERE ns = @ns AND ino = @ino AND nlink > 1 AND path <> @path`,
+  /** A file that already has several names gets one more. */
+  addName:
+    'UPDATE vfs_entries INDEXED BY vfs_entries_ino SET nlink = nlink + 1 WHERE ns = ? AND ino = ? AND nlink > 1',
+  /** One name of several is gone (its row deleted first). */
+  dropName:
+    'UPDATE vfs_entries INDEXED BY vfs_entries_ino SET nlink = nlink - 1 WHERE ns = ? AND ino = ? AND nlink > 1',
+} as const;
+
 interface Settings {
   namespace: string;
   chunkSize: number;
@@ -307,21 +329,23 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
   const q = {
     // Rows as arrays, not objects, on the hot paths: better-sqlite3 builds row objects slowly.
     entry: db
-      .prepare<[string, string], Entry>('SELECT kind, ino, size FROM vfs_entries WHERE ns = ? AND path = ?')
+      .prepare<[string, string], Entry>(
+        'SELECT kind, ino, size, nlink FROM vfs_entries WHERE ns = ? AND path = ?',
+      )
       .raw(),
     kind: db
       .prepare<[string, string], FileKind>('SELECT kind FROM vfs_entries WHERE ns = ? AND path = ?')
       .pluck(),
     entries3: db.prepare<[string, string, string, string], EntryRow>(
-      'SELECT path, kind, ino, size FROM vfs_entries WHERE ns = ? AND path IN (?, ?, ?)',
+      'SELECT path, kind, ino, size, nlink FROM vfs_entries WHERE ns = ? AND path IN (?, ?, ?)',
     ),
     // Safe integers: the nanosecond companions exceed 2^53, so they must not pass through a double.
     stat: db
       .prepare<
         [string, string],
-        [FileKind, bigint, number, number, number, bigint, bigint | null, bigint | null]
+        [FileKind, bigint, number, number, number, bigint, bigint | null, bigint | null, bigint]
       >(
-        `SELECT kind, size, created, modified, accessed, ino, modified_ns, accessed_ns
+        `SELECT kind, size, created, modified, accessed, ino, modified_ns, accessed_ns, nlink
          FROM vfs_entries WHERE ns = ? AND path = ?`,
       )
       .raw()
@@ -393,19 +417,34 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     ),
     // A time given sets its milliseconds and its nanoseconds (NULL for a number); one not given
     // keeps both.
-    setTimes: db.prepare<[TimesRow]>(
-      `UPDATE vfs_entries SET
-         accessed = coalesce(@accessed, accessed),
-         accessed_ns = CASE WHEN @accessed IS NULL THEN accessed_ns ELSE @accessedNs END,
-         modified = coalesce(@modified, modified),
-         modified_ns = CASE WHEN @modified IS NULL THEN modified_ns ELSE @modifiedNs END
-       WHERE ns = @ns AND path = @path`,
+    setTimes: db
+      .prepare<[TimesRow], [number, number]>(
+        `UPDATE vfs_entries SET
+           accessed = coalesce(@accessed, accessed),
+           accessed_ns = CASE WHEN @accessed IS NULL THEN accessed_ns ELSE @accessedNs END,
+           modified = coalesce(@modified, modified),
+           modified_ns = CASE WHEN @modified IS NULL THEN modified_ns ELSE @modifiedNs END
+         WHERE ns = @ns AND path = @path RETURNING ino, nlink`,
+      )
+      .raw(),
+    syncNames: db.prepare<[{ ns: string; path: string; ino: number }]>(NAMES_SQL.syncNames),
+    addName: db.prepare<[string, number]>(NAMES_SQL.addName),
+    dropName: db.prepare<[string, number]>(NAMES_SQL.dropName),
+    setNlink: db.prepare<[number, string, string]>(
+      'UPDATE vfs_entries SET nlink = ? WHERE ns = ? AND path = ?',
+    ),
+    // A new name: a copy of the source's row (nlink already counting it) at another path.
+    insertName: db.prepare<[{ ns: string; from: string; to: string; parent: string; name: string }]>(
+      `INSERT INTO vfs_entries
+         (ns, path, parent, name, kind, ino, size, created, modified, accessed, target, modified_ns, accessed_ns, nlink)
+       SELECT ns, @to, @parent, @name, kind, ino, size, created, modified, accessed, target, modified_ns, accessed_ns, nlink
+       FROM vfs_entries WHERE ns = @ns AND path = @from`,
     ),
     deleteEntry: db.prepare<[string, string]>('DELETE FROM vfs_entries WHERE ns = ? AND path = ?'),
     // A file or a symbolic link (delete never removes a directory).
     deleteFile: db
-      .prepare<[string, string], [number, number]>(
-        "DELETE FROM vfs_entries WHERE ns = ? AND path = ? AND kind <> 'directory' RETURNING ino, size",
+      .prepare<[string, string], [number, number, number]>(
+        "DELETE FROM vfs_entries WHERE ns = ? AND path = ? AND kind <> 'directory' RETURNING ino, size, nlink",
       )
       .raw(),
     moveEntry: db.prepare<[string, string, string, string, string]>(
@@ -582,6 +621,8 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       ino = entry![1];
       if (size === oldSize) q.touch.run(time, time, ns, path);
       else q.setContent.run(size, time, time, ns, path);
+      // A file with several names (hard links): the other names' rows follow.
+      if (entry![3] > 1) q.syncNames.run({ ns, path, ino });
       // Replaced chunks are overwritten in place below (SQLite then rewrites only the pages whose
       // bytes differ); only those past the new end go.
       if (replace) q.deleteChunksFrom.run(ns, ino, chunkCount(size, cs));
@@ -619,8 +660,11 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     const allocated = account(path, exists ? 0 : 1, size - oldSize + (exists ? 0 : nameBytes(path)), !exists);
     const ino = exists ? entry![1] : allocated;
     if (!exists) q.insertEntry.run(ns, path, parent, baseName(path), 'file', ino, size, time, time, time);
-    else if (size === oldSize) q.touch.run(time, time, ns, path);
-    else q.setContent.run(size, time, time, ns, path);
+    else {
+      if (size === oldSize) q.touch.run(time, time, ns, path);
+      else q.setContent.run(size, time, time, ns, path);
+      if (entry![3] > 1) q.syncNames.run({ ns, path, ino });
+    }
     for (const [index, pieces] of chunkPieces(runs, cs)) {
       const [firstStart, firstData] = pieces[0]!;
       const [lastStart, lastData] = pieces[pieces.length - 1]!;
@@ -644,7 +688,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     setSize: db.transaction((path: string, size: number) => {
       const entry = q.entry.get(ns, path);
       checkExistingFile(path, entry?.[0]);
-      const [, ino, oldSize] = entry!;
+      const [, ino, oldSize, nlink] = entry!;
       checkFileSize(path, size, oldSize);
       account(path, 0, size - oldSize, false);
       if (size < oldSize) {
@@ -655,6 +699,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       const time = Date.now();
       if (size === oldSize) q.touch.run(time, time, ns, path);
       else q.setContent.run(size, time, time, ns, path);
+      if (nlink > 1) q.syncNames.run({ ns, path, ino });
     }),
     mkdir: db.transaction((path: string) => insertNew(path, 'directory')),
     // Lookup and insert in one BEGIN IMMEDIATE transaction: it holds the database's write lock
@@ -672,10 +717,31 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       const deleted = q.deleteFile.get(ns, path);
       // Nothing deleted: report why (rolls back nothing, as nothing changed).
       if (deleted === undefined) return checkDelete(path, q.kind.get(ns, path));
+      const [ino, size, nlink] = deleted;
+      // One name of several: only the name goes; the file, its size and data stay with the others.
+      if (nlink > 1) {
+        q.dropName.run(ns, ino);
+        return void account(path, 0, -nameBytes(path), false);
+      }
       // A link has no chunks: its size is its target's, counted like a file's.
-      const [ino, size] = deleted;
       q.deleteChunks.run(ns, ino);
       account(path, -1, -size - nameBytes(path), false);
+    }),
+    link: db.transaction((from: string, to: string) => {
+      const toParent = parentPath(to);
+      const rows = q.entries3.all(ns, from, to, toParent);
+      const find = (path: string) => rows.find((r) => r.path === path);
+      const source = find(from);
+      const target = find(to);
+      if (target === undefined && to !== '/') checkPathLength(to);
+      checkLink(from, to, source?.kind, target?.kind, find(toParent)?.kind);
+      // Only the new name costs: the file's size is counted once, whatever its number of names.
+      account(to, 0, nameBytes(to), false);
+      const { ino, nlink } = source!;
+      // A file with one name is not in the partial index yet: counted by its path.
+      if (nlink > 1) q.addName.run(ns, ino);
+      else q.setNlink.run(2, ns, from);
+      q.insertName.run({ ns, from, to, parent: toParent, name: baseName(to) });
     }),
     rename: db.transaction((from: string, to: string) => {
       const toParent = parentPath(to);
@@ -691,27 +757,38 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
           if (longest > 0) checkPathLength(to, longest + growth);
         }
       }
-      const plan = checkRename(from, to, source?.kind, target?.kind, find(toParent)?.kind);
+      // Two names of one file (inode numbers are never shared otherwise): POSIX renames nothing.
+      const sameFile = source !== undefined && source.ino === target?.ino;
+      const plan = checkRename(from, to, source?.kind, target?.kind, find(toParent)?.kind, sameFile);
       if (plan === 'noop') return;
       // Only the moved entry's own name changes (descendants keep theirs); a replaced target frees
-      // its name, which is the new one, and its size: so a replacing rename never grows the usage.
+      // its name, which is the new one, and its size (unless other names keep its file): so a
+      // replacing rename never grows the usage.
       const name = baseName(to);
       const toBytes = Buffer.byteLength(name, 'utf8');
       let bytes = toBytes - nameBytes(from);
+      let files = 0;
       if (plan === 'replace-file') {
-        q.deleteChunks.run(ns, target!.ino);
         q.deleteEntry.run(ns, to);
-        bytes -= toBytes + target!.size;
+        bytes -= toBytes;
+        if (target!.nlink > 1) q.dropName.run(ns, target!.ino);
+        else {
+          q.deleteChunks.run(ns, target!.ino);
+          bytes -= target!.size;
+          files = -1;
+        }
       }
-      account(to, plan === 'replace-file' ? -1 : 0, bytes, false);
+      account(to, files, bytes, false);
       q.moveEntry.run(to, toParent, name, ns, from);
       if (source!.kind === 'directory') q.moveSubtree.run({ ns, from, to });
     }),
     setTimes: db.transaction((path: string, times: SetTimes) => {
       const [accessed, accessedNs] = storedTime(times.accessed);
       const [modified, modifiedNs] = storedTime(times.modified);
-      const changed = q.setTimes.run({ ns, path, accessed, accessedNs, modified, modifiedNs }).changes;
-      if (changed === 0) checkExists(path, undefined);
+      const row = q.setTimes.get({ ns, path, accessed, accessedNs, modified, modifiedNs });
+      if (row === undefined) return checkExists(path, undefined);
+      const [ino, nlink] = row;
+      if (nlink > 1) q.syncNames.run({ ns, path, ino });
     }),
   };
 
@@ -745,6 +822,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       nativeIfFile: true,
       symlinks: true,
       nanosecondTimes: true,
+      hardLinks: true,
     } satisfies Capabilities,
     read: (path) => run(path, () => readRangeOf(path, 0, 0, true)),
     readAt: (path, offset, length) => run(path, () => readRangeOf(path, offset, length, false)),
@@ -766,9 +844,11 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
       run(path, () => {
         const row = q.stat.get(ns, path);
         checkExists(path, row?.[0]);
-        const [kind, size, created, modified, accessed, ino, modifiedNsStored, accessedNsStored] = row!;
-        // The inode number: kept by renames, never reused (next_ino only grows).
+        const [kind, size, created, modified, accessed, ino, modifiedNsStored, accessedNsStored, nlink] =
+          row!;
+        // The inode number: kept by renames, never reused (next_ino only grows), shared by a file's names.
         const meta: Metadata = { kind, size: Number(size), created, modified, accessed, id: String(ino) };
+        if (kind !== 'directory') meta.linkCount = Number(nlink);
         // Only while they still describe the milliseconds (a later write moves those alone).
         const modifiedNs = exactNs(modifiedNsStored, modified);
         const accessedNs = exactNs(accessedNsStored, accessed);
@@ -804,6 +884,7 @@ function createSqliteStorage(db: Database.Database, owned: boolean, settings: Se
     rename: (from, to) => mutate(from, () => tx.rename.immediate(from, to)),
     setTimes: (path, times) => mutate(path, () => tx.setTimes.immediate(path, times)),
     symlink: (path, target) => mutate(path, () => tx.symlink.immediate(path, target)),
+    link: (from, to) => mutate(from, () => tx.link.immediate(from, to)),
     readlink: (path) =>
       run(path, () => {
         const row = q.link.get(ns, path);

@@ -45,7 +45,8 @@ export async function codeOf(fn: () => unknown): Promise<string | undefined> {
  * A namespace's usage computed in JavaScript from its entries, independently of the SQL that keeps
  * the usage row: files and symbolic links (a link counts as a file), and their sizes (a link's is
  * its target's UTF-8 length, recomputed here from the target) plus the UTF-8 length of every name
- * but the root's.
+ * but the root's. A file with several names (hard links: rows sharing an `ino`) counts once, with
+ * its size once; each of its names counts.
  */
 export function usageFromEntries(
   db: { prepare(sql: string): { all(...args: unknown[]): unknown[] } },
@@ -55,13 +56,17 @@ export function usageFromEntries(
     path: string;
     name: string;
     kind: string;
+    ino: number;
     size: number;
     target?: string | null;
   }[];
   const usage = { files: 0, bytes: 0 };
+  const counted = new Set<number>();
   for (const row of rows) {
     if (row.path === '/') continue;
     usage.bytes += Buffer.byteLength(row.name, 'utf8');
+    if (counted.has(row.ino)) continue;
+    counted.add(row.ino);
     if (row.kind === 'file') {
       usage.files += 1;
       usage.bytes += row.size;

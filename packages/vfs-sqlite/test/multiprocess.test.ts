@@ -4,6 +4,7 @@ import { lines, startChild } from './children.js';
 import { randomNamespace, tempDb } from './helpers.js';
 
 const APPENDS = 1000;
+const LINKED_APPENDS = 500;
 const CREATES = 500;
 
 /**
@@ -24,6 +25,44 @@ async function race<Id extends string>(script: string, starts: [Id, string[]][])
   return children;
 }
 
+/**
+ * Checks that `content` holds exactly `appends` records of each of the children A and B, each whole
+ * and in order, at the offsets their appends returned, and that the two really ran at the same time.
+ */
+function expectEveryRecord(
+  content: string,
+  children: { id: 'A' | 'B'; out: { seen: string[] } }[],
+  appends: number,
+) {
+  const records = content.split('\n');
+  expect(records.pop()).toBe('');
+  expect(records).toHaveLength(2 * appends);
+
+  const next = { A: 0, B: 0 };
+  const offsets = { A: [] as number[], B: [] as number[] };
+  let at = 0;
+  for (const record of records) {
+    const match = /^<([AB]):(\d+):(x*)>$/.exec(record);
+    expect(match, `torn record at offset ${at}: ${record}`).not.toBeNull();
+    const id = match![1] as 'A' | 'B';
+    const seq = Number(match![2]);
+    expect(seq).toBe(next[id]);
+    expect(match![3]!.length).toBe(seq % 37);
+    next[id]++;
+    offsets[id].push(at);
+    at += record.length + 1;
+  }
+  expect(next).toEqual({ A: appends, B: appends });
+  // Each append returned the offset its record really landed at.
+  for (const c of children) {
+    const reported = JSON.parse(c.out.seen.at(-1)!) as number[];
+    expect(reported).toEqual(offsets[c.id]);
+  }
+  // Both really ran at the same time: their records interleave at the record level.
+  const switches = records.filter((r, i) => i > 0 && r[1] !== records[i - 1]![1]).length;
+  expect(switches).toBeGreaterThan(10);
+}
+
 describe('two processes appending to one file', () => {
   it('lose nothing and interleave nothing', async () => {
     const path = tempDb('multiprocess');
@@ -42,33 +81,37 @@ describe('two processes appending to one file', () => {
     const storage = sqlite({ path, namespace });
     const content = new TextDecoder().decode(await storage.read('/log'));
     await storage.close();
-    const records = content.split('\n');
-    expect(records.pop()).toBe('');
-    expect(records).toHaveLength(2 * APPENDS);
+    expectEveryRecord(content, children, APPENDS);
+  });
 
-    const next = { A: 0, B: 0 };
-    const offsets = { A: [] as number[], B: [] as number[] };
-    let at = 0;
-    for (const record of records) {
-      const match = /^<([AB]):(\d+):(x*)>$/.exec(record);
-      expect(match, `torn record at offset ${at}: ${record}`).not.toBeNull();
-      const id = match![1] as 'A' | 'B';
-      const seq = Number(match![2]);
-      expect(seq).toBe(next[id]);
-      expect(match![3]!.length).toBe(seq % 37);
-      next[id]++;
-      offsets[id].push(at);
-      at += record.length + 1;
-    }
-    expect(next).toEqual({ A: APPENDS, B: APPENDS });
-    // Each append returned the offset its record really landed at.
-    for (const c of children) {
-      const reported = JSON.parse(c.out.seen.at(-1)!) as number[];
-      expect(reported).toEqual(offsets[c.id]);
-    }
-    // Both really ran at the same time: their records interleave at the record level.
-    const switches = records.filter((r, i) => i > 0 && r[1] !== records[i - 1]![1]).length;
-    expect(switches).toBeGreaterThan(10);
+  it('through two names of it (hard links), lose nothing either: both names see every record', async () => {
+    const path = tempDb('multiprocess');
+    const namespace = randomNamespace();
+    const parent = sqlite({ path, namespace });
+    await parent.mkdir('/d');
+    await parent.create('/log');
+    await parent.link('/log', '/d/alias');
+    await parent.close();
+
+    // Each appends at the end as its own name's row gives it: right only if every append moves
+    // the size of both names in its transaction.
+    const children = await race(
+      'appender.mjs',
+      (['A', 'B'] as const).map((id, n) => [
+        id,
+        [path, namespace, id, String(LINKED_APPENDS), n ? 'sync' : 'async', n ? '/d/alias' : '/log'],
+      ]),
+    );
+
+    const storage = sqlite({ path, namespace });
+    const content = await storage.read('/log');
+    expect(await storage.read('/d/alias')).toEqual(content);
+    const [log, alias] = [await storage.stat('/log'), await storage.stat('/d/alias')];
+    expect(alias).toEqual(log);
+    expect(log).toMatchObject({ size: content.length, linkCount: 2 });
+    expect(await storage.info()).toMatchObject({ files: 1, bytes: content.length + 'logdalias'.length });
+    await storage.close();
+    expectEveryRecord(new TextDecoder().decode(content), children, LINKED_APPENDS);
   });
 });
 

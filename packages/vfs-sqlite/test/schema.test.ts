@@ -10,6 +10,7 @@ import {
   sqlite,
 } from '../src/index.js';
 import { MIGRATIONS, namespaceUsage } from '../src/schema.js';
+import { NAMES_SQL } from '../src/sqlite.js';
 import { codeOf, pattern, tempDb, usageFromEntries } from './helpers.js';
 
 const columns = (db: Database.Database, table: string) =>
@@ -45,6 +46,7 @@ describe('schema', () => {
       'target',
       'modified_ns',
       'accessed_ns',
+      'nlink',
     ]);
     expect(columns(db, 'vfs_chunks')).toEqual(['ns', 'ino', 'idx', 'data']);
     expect(columns(db, 'vfs_namespaces')).toEqual([
@@ -55,8 +57,14 @@ describe('schema', () => {
       'bytes',
       'next_ino',
     ]);
-    const indexes = db.pragma('index_list(vfs_entries)') as { name: string }[];
+    const indexes = db.pragma('index_list(vfs_entries)') as { name: string; partial: number }[];
     expect(indexes.map((i) => i.name)).toContain('vfs_entries_parent');
+    // The names of linked files only (a partial index).
+    expect(indexes.find((i) => i.name === 'vfs_entries_ino')).toMatchObject({ partial: 1 });
+    expect((db.pragma('index_info(vfs_entries_ino)') as { name: string }[]).map((c) => c.name)).toEqual([
+      'ns',
+      'ino',
+    ]);
     expect((db.pragma('index_info(vfs_entries_parent)') as { name: string }[]).map((c) => c.name)).toEqual([
       'ns',
       'parent',
@@ -108,7 +116,7 @@ describe('schema', () => {
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(columns(db, 'vfs_schema')).toEqual(['version', 'applied']);
     expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
-      1, 2, 3, 4, 5,
+      1, 2, 3, 4, 5, 6,
     ]);
     const s = sqlite({ database: db, namespace: 'old', migrate: false });
     expect(new TextDecoder().decode(await s.read('/f'))).toBe('hello');
@@ -197,7 +205,7 @@ describe('schema', () => {
 
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
-      1, 2, 3, 4, 5,
+      1, 2, 3, 4, 5, 6,
     ]);
     // The rebuilt table: every row as it was (no target), still WITHOUT ROWID, with the covering
     // listing index, and nothing left of the table it was rebuilt from.
@@ -227,7 +235,7 @@ describe('schema', () => {
         .prepare("SELECT name FROM sqlite_master WHERE tbl_name LIKE 'vfs_entries%' ORDER BY name")
         .pluck()
         .all(),
-    ).toEqual(['vfs_entries', 'vfs_entries_parent']);
+    ).toEqual(['vfs_entries', 'vfs_entries_ino', 'vfs_entries_parent']);
     // A listing is still one scan of the covering index.
     const plan = db
       .prepare(
@@ -246,6 +254,7 @@ describe('schema', () => {
       modified: 2,
       accessed: 3,
       id: '3',
+      linkCount: 1,
     });
     expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 11 });
     // And it takes links afterwards, counted like files, with the next inode number.
@@ -288,7 +297,7 @@ describe('schema', () => {
 
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
-      1, 2, 3, 4, 5,
+      1, 2, 3, 4, 5, 6,
     ]);
     expect(migrate(db)).toBe(SCHEMA_VERSION);
     // Every row as it was, the new columns NULL; still WITHOUT ROWID, the listing still one scan of
@@ -327,6 +336,7 @@ describe('schema', () => {
       modified: 2.5,
       accessed: 3.25,
       id: '3',
+      linkCount: 1,
     });
     expect(await s.stat('/l')).toEqual({
       kind: 'symlink',
@@ -335,6 +345,7 @@ describe('schema', () => {
       modified: 2.5,
       accessed: 3.25,
       id: '4',
+      linkCount: 1,
     });
     expect(new TextDecoder().decode(await s.read('/d/f'))).toBe('hello');
     const N = 1_733_000_000_123_456_789n;
@@ -342,6 +353,122 @@ describe('schema', () => {
     expect(await s.stat('/d/f')).toMatchObject({ modified: nsToMs(N), modifiedNs: N, accessed: 3.25 });
     expect(await s.stat('/d/f')).not.toHaveProperty('accessedNs');
     expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 11 });
+    await s.close();
+    db.close();
+  });
+
+  it('upgrades a database of version 5 to hold hard links, rewriting no row, linked files by index', async () => {
+    const path = tempDb();
+    const db = new Database(path);
+    // Version 5 as it was released, made by its own migrations only: a directory, a file over two
+    // chunks with exact times, and a link.
+    migrateTo(db, 5);
+    db.prepare(
+      "INSERT INTO vfs_namespaces (ns, chunk_size, created, files, bytes, next_ino) VALUES ('old', 4, 0, 2, 11, 5)",
+    ).run();
+    const entry = db.prepare(
+      'INSERT INTO vfs_entries VALUES (?, ?, ?, ?, ?, ?, ?, 1, 2.5, 3.25, ?, ?, NULL)',
+    );
+    entry.run('old', '/', '', '', 'directory', 1, 0, null, null);
+    entry.run('old', '/d', '/', 'd', 'directory', 2, 0, null, null);
+    entry.run('old', '/d/f', '/d', 'f', 'file', 3, 5, null, 2_500_000n);
+    entry.run('old', '/l', '/', 'l', 'symlink', 4, 3, 'd/f', null);
+    db.prepare("INSERT INTO vfs_chunks VALUES ('old', 3, 0, ?), ('old', 3, 1, ?)").run(
+      Buffer.from('hell'),
+      Buffer.from('o'),
+    );
+    const rowsBefore = db.prepare('SELECT * FROM vfs_entries ORDER BY ns, path').all();
+    expect(() => sqlite({ database: db, namespace: 'old', migrate: false })).toThrow(
+      /version 5; run migrate/,
+    );
+
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    expect(db.prepare('SELECT version FROM vfs_schema ORDER BY version').pluck().all()).toEqual([
+      1, 2, 3, 4, 5, 6,
+    ]);
+    expect(migrate(db)).toBe(SCHEMA_VERSION);
+    // Every row as it was, with one name each; still WITHOUT ROWID, the column added in place (a
+    // constant default: no row is rewritten), the listing index untouched, and the new index
+    // partial, so that it holds none of these rows.
+    expect(
+      db
+        .prepare(
+          'SELECT ns, path, parent, name, kind, ino, size, created, modified, accessed, target, modified_ns, accessed_ns FROM vfs_entries ORDER BY ns, path',
+        )
+        .all(),
+    ).toEqual(rowsBefore);
+    expect(db.prepare('SELECT DISTINCT nlink FROM vfs_entries').pluck().all()).toEqual([1]);
+    const sql = (name: string) =>
+      db.prepare('SELECT sql FROM sqlite_master WHERE name = ?').pluck().get(name) as string;
+    expect(sql('vfs_entries')).toMatch(/WITHOUT ROWID/);
+    expect(sql('vfs_entries')).toMatch(/nlink INTEGER NOT NULL DEFAULT 1/);
+    expect(sql('vfs_entries_ino')).toMatch(/ON vfs_entries \(ns, ino\) WHERE nlink > 1$/);
+    expect((db.pragma('index_info(vfs_entries_parent)') as { name: string }[]).map((c) => c.name)).toEqual([
+      'ns',
+      'parent',
+      'name',
+      'kind',
+      'size',
+    ]);
+    const plan = (sql: string, ...params: unknown[]) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[])
+        .map((p) => p.detail)
+        .join();
+    // The statements that reach a file's other names go by the partial index, never a scan.
+    const byIno = /SEARCH vfs_entries USING INDEX vfs_entries_ino \(ns=\? AND ino=\?\)/;
+    const syncNames = plan(NAMES_SQL.syncNames, { ns: 'old', path: '/d/f', ino: 3 });
+    expect(syncNames).toMatch(byIno);
+    expect(syncNames).not.toMatch(/SCAN/);
+    expect(plan(NAMES_SQL.addName, 'old', 3)).toMatch(byIno);
+    expect(plan(NAMES_SQL.dropName, 'old', 3)).toMatch(byIno);
+    // And what ordinary files run is as it was: stat one primary-key lookup, a listing one scan of
+    // its covering index.
+    expect(plan("SELECT kind, size, nlink FROM vfs_entries WHERE ns = 'old' AND path = '/d/f'")).toMatch(
+      /USING PRIMARY KEY \(ns=\? AND path=\?\)/,
+    );
+    expect(plan("SELECT name, kind, size FROM vfs_entries WHERE ns = 'old' AND parent = '/'")).toMatch(
+      /COVERING INDEX vfs_entries_parent/,
+    );
+
+    const s = sqlite({ database: db, namespace: 'old', migrate: false });
+    expect(s.capabilities.hardLinks).toBe(true);
+    expect(await s.stat('/d/f')).toEqual({
+      kind: 'file',
+      size: 5,
+      created: 1,
+      modified: 2.5,
+      accessed: 3.25,
+      modifiedNs: 2_500_000n,
+      id: '3',
+      linkCount: 1,
+    });
+    expect(await s.stat('/l')).toMatchObject({ kind: 'symlink', linkCount: 1 });
+    expect(await s.stat('/d')).not.toHaveProperty('linkCount');
+    // An old file takes a second name: one more row on the same inode, its chunks untouched, its
+    // name counted in the usage row and nothing else.
+    await s.link('/d/f', '/g');
+    expect(await s.stat('/g')).toEqual({ ...(await s.stat('/d/f')), linkCount: 2 });
+    expect(new TextDecoder().decode(await s.read('/g'))).toBe('hello');
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 12 });
+    expect(await s.info()).toMatchObject(usageFromEntries(db, 'old'));
+    const chunks = () => db.prepare("SELECT ino, idx FROM vfs_chunks WHERE ns = 'old'").raw().all();
+    expect(chunks()).toEqual([
+      [3, 0],
+      [3, 1],
+    ]);
+    // The first name goes: the file stays, back to one name, out of the partial index.
+    await s.delete('/d/f');
+    expect(await s.stat('/g')).toMatchObject({ id: '3', linkCount: 1 });
+    expect(db.prepare("SELECT count(*) FROM vfs_entries WHERE ns = 'old' AND nlink > 1").pluck().get()).toBe(
+      0,
+    );
+    expect(chunks()).toHaveLength(2);
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 2, bytes: 11 });
+    // The last one takes the data.
+    await s.delete('/g');
+    expect(chunks()).toEqual([]);
+    expect(await s.info()).toEqual({ namespace: 'old', chunkSize: 4, files: 1, bytes: 5 });
+    expect(await s.info()).toMatchObject(usageFromEntries(db, 'old'));
     await s.close();
     db.close();
   });

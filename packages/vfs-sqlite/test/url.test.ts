@@ -206,6 +206,7 @@ it('migrates a missing file only when not dry, reporting every step', async () =
     expect.stringMatching(/^version 3: recompute the usage rows/),
     expect.stringMatching(/^version 4: rebuild vfs_entries to hold symbolic links/),
     expect.stringMatching(/^version 5: add the columns modified_ns and accessed_ns/),
+    expect.stringMatching(/^version 6: add the column nlink and the partial index vfs_entries_ino/),
   ];
   const dry = await migrateSqliteUrl(`sqlite:${file}#n`, { dryRun: true });
   expect(dry).toEqual({ from: null, to: SCHEMA_VERSION, steps, applied: false });
@@ -216,7 +217,7 @@ it('migrates a missing file only when not dry, reporting every step', async () =
     steps,
     applied: true,
   });
-  expect(versions(file)).toEqual([1, 2, 3, 4, 5]);
+  expect(versions(file)).toEqual([1, 2, 3, 4, 5, 6]);
   expect(await sqliteNamespaces(`sqlite:${file}`)).toEqual([]);
 });
 
@@ -226,12 +227,13 @@ it('upgrades a database of version 1: the dry run leaves the version rows as the
   const dry = await sqliteStore.migrate(url, { dryRun: true });
   expect(dry).toEqual({
     from: 1,
-    to: 5,
+    to: 6,
     steps: [
       expect.stringMatching(/^version 2: rebuild vfs_schema/),
       expect.stringMatching(/^version 3: recompute the usage rows/),
       expect.stringMatching(/^version 4: rebuild vfs_entries to hold symbolic links/),
       expect.stringMatching(/^version 5: add the columns modified_ns and accessed_ns/),
+      expect.stringMatching(/^version 6: add the column nlink and the partial index vfs_entries_ino/),
     ],
     applied: false,
   });
@@ -240,14 +242,14 @@ it('upgrades a database of version 1: the dry run leaves the version rows as the
   expect(await sqliteStore.migrate(`${url}?readOnly=true`, { dryRun: true })).toEqual(dry);
   await expect(sqliteStore.migrate(`sqlite:${file}?readOnly=true`)).rejects.toMatchObject({
     code: 'read-only',
-    message: expect.stringMatching(/is read-only; cannot migrate \(4 steps to do\)/),
+    message: expect.stringMatching(/is read-only; cannot migrate \(5 steps to do\)/),
   });
   expect(versions(file)).toEqual([1]);
   expect(await sqliteStore.migrate(url)).toEqual({ ...dry, applied: true });
-  expect(versions(file)).toEqual([1, 2, 3, 4, 5]);
+  expect(versions(file)).toEqual([1, 2, 3, 4, 5, 6]);
   expect(await sqliteStore.migrate(`sqlite:${file}?readOnly=true`)).toEqual({
-    from: 5,
-    to: 5,
+    from: 6,
+    to: 6,
     steps: [],
     applied: false,
   });
