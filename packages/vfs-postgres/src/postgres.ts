@@ -8,6 +8,7 @@ import {
   checkExists,
   checkFileTarget,
   checkIfFile,
+  checkLink,
   checkMkdir,
   checkReadlink,
   checkRename,
@@ -86,11 +87,12 @@ export interface NamespaceInfo {
   namespace: string;
   /** Bytes per stored chunk. */
   chunkSize: number;
-  /** Number of files, symbolic links included (directories not counted). */
+  /** Number of files, symbolic links included (directories not counted), each once whatever its names. */
   files: number;
   /**
    * The usage `limits.maxBytes` bounds: the sum of all file sizes (logical: a sparse gap counts) and
-   * link targets' UTF-8 bytes, plus the UTF-8 bytes of the name of every entry but the root.
+   * link targets' UTF-8 bytes, each file once, plus the UTF-8 bytes of the name of every entry but
+   * the root (every hard link's too).
    */
   bytes: number;
 }
@@ -124,6 +126,7 @@ const CAPABILITIES: Partial<Capabilities> = {
   nativeIfFile: true,
   symlinks: true,
   nanosecondTimes: true,
+  hardLinks: true,
 };
 
 const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -548,17 +551,18 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
   }
 
   /**
-   * Checks, in a transaction, that the file at `path` is `ifFile` and locks its row until COMMIT,
-   * so no delete, rename or other write can replace it before the write that follows.
+   * Checks, in a transaction, that the file at `path` is `ifFile` and locks its row (all its names'
+   * rows, as every change of it does) until COMMIT, so no delete, rename or other write can replace
+   * or change it before the write that follows.
    * @throws `not-found` when it is not
    */
   async function lockIfFile(run: Run, path: string, ifFile: FileIdentity): Promise<void> {
-    const [row] = await run<{ kind: FileKind; ino: string; created: number }>(
+    const [row] = await run<{ kind: FileKind | null; ino: string; created: number }>(
       'lockIfFile',
-      `SELECT kind, ino, created FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2 FOR UPDATE`,
+      `SELECT kind, ino, created FROM ${s}.vfs_lock_names($1, $2)`,
       [namespace, path],
     );
-    checkIfFile(path, row && { kind: row.kind, id: row.ino, created: row.created }, ifFile);
+    checkIfFile(path, row?.kind ? { kind: row.kind, id: row.ino, created: row.created } : undefined, ifFile);
   }
 
   async function put(
@@ -741,9 +745,10 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         // int8 arrives as a string: exact, unlike a number beyond 2^53.
         modified_ns: string | null;
         accessed_ns: string | null;
+        nlink: number;
       }>(
         'stat',
-        `SELECT kind, size, created, modified, accessed, ino, modified_ns, accessed_ns
+        `SELECT kind, size, created, modified, accessed, ino, modified_ns, accessed_ns, nlink
          FROM ${s}.vfs_entries WHERE ns = $1 AND path = $2`,
         [namespace, path],
         path,
@@ -758,9 +763,11 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
         created: row!.created,
         modified: row!.modified,
         accessed: row!.accessed,
-        // The inode number: kept by renames, never reused (one sequence per schema).
+        // The inode number: kept by renames, never reused (one sequence per schema), shared by every
+        // name of the file.
         id: row!.ino,
       };
+      if (row!.kind !== 'directory') meta.linkCount = row!.nlink;
       // Only while they still describe the milliseconds (a later write moves those alone).
       const modifiedNs = exactNs(row!.modified_ns, row!.modified);
       const accessedNs = exactNs(row!.accessed_ns, row!.accessed);
@@ -861,19 +868,14 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
     async setTimes(path, times: SetTimes) {
       const [accessed, accessedNs] = storedTime(times.accessed);
       const [modified, modifiedNs] = storedTime(times.modified);
-      // A time given sets its milliseconds and its nanoseconds (NULL for a number); one not given
-      // keeps both.
-      const rows = await query(
+      // A function, not an UPDATE: the times of a file with several names change on every name.
+      const [row] = await query<{ kind: FileKind | null }>(
         'setTimes',
-        `UPDATE ${s}.vfs_entries SET accessed = coalesce($3::double precision, accessed),
-           accessed_ns = CASE WHEN $3::double precision IS NULL THEN accessed_ns ELSE $4::bigint END,
-           modified = coalesce($5::double precision, modified),
-           modified_ns = CASE WHEN $5::double precision IS NULL THEN modified_ns ELSE $6::bigint END
-         WHERE ns = $1 AND path = $2 RETURNING kind`,
+        `SELECT ${s}.vfs_set_times($1, $2, $3::double precision, $4::bigint, $5::double precision, $6::bigint) AS kind`,
         [namespace, path, accessed, accessedNs, modified, modifiedNs],
         path,
       );
-      checkExists(path, rows.length > 0 ? 'file' : undefined);
+      checkExists(path, kind(row!.kind));
     },
 
     async symlink(path, target) {
@@ -885,6 +887,21 @@ export function postgres(options: PostgresOptions = {}): PostgresStorage {
       );
       if (status!.st !== 'ok')
         fail(path, status!, () => checkSymlink(path, kind(status!.k1), kind(status!.k2)));
+    },
+
+    async link(from, to) {
+      const [status] = await query<Status>(
+        'link',
+        `SELECT * FROM ${s}.vfs_link($1, $2, $3, $4, $5, $6::bigint, $7::integer)`,
+        [namespace, from, to, parentPath(to), baseName(to), maxBytes, maxPathLength],
+        from,
+      );
+      if (status!.st !== 'ok') {
+        // A path or byte limit is reported on the new name, as for a rename.
+        fail(status!.st === 'check' ? from : to, status!, () =>
+          checkLink(from, to, kind(status!.k1), kind(status!.k2), kind(status!.k3)),
+        );
+      }
     },
 
     async readlink(path) {

@@ -11,7 +11,9 @@ afterAll(() => raw.end());
 
 /**
  * Checks that the namespace's usage row equals a recount (whatever the test did): files and links,
- * and their sizes plus name bytes (the root's name is ''). Then drops the namespace.
+ * each once whatever its names (hard links), and their sizes plus every name's bytes (the root's
+ * name is ''); and that every name of a file agrees with the others and counts them. Then drops the
+ * namespace.
  */
 async function destroy(storage: VfsStorage): Promise<void> {
   const { namespace, schema } = storage as PostgresStorage;
@@ -21,12 +23,22 @@ async function destroy(storage: VfsStorage): Promise<void> {
     if (table.rows[0].t === null) return;
     const { rows } = await raw.query<{ row: string; recount: string }>(
       `SELECT n.files || '/' || n.bytes AS row,
-         (SELECT count(*) FILTER (WHERE kind <> 'directory') || '/' || coalesce(sum(size + octet_length(name)), 0)
-          FROM "${schema}".vfs_entries e WHERE e.ns = n.ns) AS recount
+         (SELECT count(DISTINCT ino) FROM "${schema}".vfs_entries e WHERE e.ns = n.ns AND kind <> 'directory')
+         || '/' || ((SELECT coalesce(sum(octet_length(name)), 0) FROM "${schema}".vfs_entries e WHERE e.ns = n.ns)
+           + (SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT ino, size FROM "${schema}".vfs_entries e
+              WHERE e.ns = n.ns) AS f)) AS recount
        FROM "${schema}".vfs_namespaces n WHERE n.ns = $1`,
       [namespace],
     );
     if (rows[0]) expect(rows[0].row, `usage row (files/bytes) of ${namespace}`).toBe(rows[0].recount);
+    // One pass, grouped by inode: a query per row would be quadratic on the kit's large trees.
+    const names = await raw.query(
+      `SELECT ino FROM "${schema}".vfs_entries WHERE ns = $1 GROUP BY ino
+       HAVING count(*) <> max(nlink) OR count(DISTINCT ROW(kind, size, target, created, modified, accessed,
+         modified_ns, accessed_ns, nlink)) > 1`,
+      [namespace],
+    );
+    expect(names.rows, `names of ${namespace} that disagree with their file`).toEqual([]);
   } finally {
     await (storage as PostgresStorage).destroy();
   }

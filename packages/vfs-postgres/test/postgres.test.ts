@@ -55,13 +55,33 @@ async function expectNoOrphans(ns: string, schema = 'public'): Promise<void> {
     [ns],
   );
   expect(chunks.rows).toEqual([]);
+  await expectAlikeNames(ns, schema);
 }
 
-/** The namespace's usage counted from its entries (names included), to compare with its usage row. */
+/**
+ * Every name (row) of a file says how many it has, and all show the same file: kind, size, target,
+ * times. A change that missed one name, or a count that missed a link, shows here.
+ */
+async function expectAlikeNames(ns: string, schema = 'public'): Promise<void> {
+  const { rows } = await admin.query(
+    `SELECT ino, array_agg(path) AS names FROM "${schema}".vfs_entries WHERE ns = $1 GROUP BY ino
+     HAVING count(*) <> max(nlink) OR count(DISTINCT ROW(kind, size, target, created, modified, accessed,
+       modified_ns, accessed_ns, nlink)) > 1`,
+    [ns],
+  );
+  expect(rows, 'names that disagree with their file').toEqual([]);
+}
+
+/**
+ * The namespace's usage counted from its entries (names included), to compare with its usage row: a
+ * file (an inode) counts once, whatever its names, and every name counts its bytes.
+ */
 async function recount(ns: string, schema = 'public'): Promise<{ files: number; bytes: number }> {
   const { rows } = await admin.query<{ files: string; bytes: string }>(
-    `SELECT count(*) FILTER (WHERE kind <> 'directory') AS files, coalesce(sum(size + octet_length(name)), 0) AS bytes
-     FROM "${schema}".vfs_entries WHERE ns = $1`,
+    `SELECT (SELECT count(DISTINCT ino) FROM "${schema}".vfs_entries WHERE ns = $1 AND kind <> 'directory') AS files,
+       (SELECT coalesce(sum(octet_length(name)), 0) FROM "${schema}".vfs_entries WHERE ns = $1)
+       + (SELECT coalesce(sum(size), 0) FROM (SELECT DISTINCT ino, size FROM "${schema}".vfs_entries WHERE ns = $1) AS f)
+         AS bytes`,
     [ns],
   );
   return { files: Number(rows[0]!.files), bytes: Number(rows[0]!.bytes) };
@@ -169,6 +189,126 @@ describe('operations', () => {
   });
 });
 
+describe('hard links', () => {
+  /** The rows of a namespace's files, by path: what each name stores. */
+  async function rows(s: PostgresStorage) {
+    const { rows } = await admin.query<{ path: string; ino: string; nlink: number; size: string }>(
+      `SELECT path, ino, nlink, size FROM vfs_entries WHERE ns = $1 AND kind <> 'directory' ORDER BY path`,
+      [s.namespace],
+    );
+    return rows;
+  }
+  const chunkCount = async (s: PostgresStorage) =>
+    (await admin.query(`SELECT count(*)::int AS n FROM vfs_chunks WHERE ns = $1`, [s.namespace])).rows[0].n;
+
+  it('stores one row per name on one ino, changes them all, and frees the chunks with the last', async () => {
+    const s = open({ chunkSize: 1024 });
+    await s.mkdir('/d');
+    await s.write('/a', new Uint8Array(3000).fill(1));
+    await s.link('/a', '/d/b');
+    await s.link('/d/b', '/c');
+    const [a, b, c] = await rows(s);
+    expect([a!.ino, b!.ino]).toEqual([c!.ino, c!.ino]);
+    expect((await rows(s)).map((r) => r.nlink)).toEqual([3, 3, 3]);
+    expect(await chunkCount(s)).toBe(3);
+    expect(await s.stat('/c')).toMatchObject({ linkCount: 3, id: a!.ino, size: 3000 });
+    // Each change through one name reaches every row.
+    await s.append('/c', bytes('x'));
+    await s.setSize('/d/b', 2049);
+    await s.writeAt('/a', 5000, bytes('y'));
+    await s.setTimes('/d/b', { modified: 1_000_000_000_000n, accessed: 7 });
+    await expectNoOrphans(s.namespace);
+    expect((await s.stat('/a')).modifiedNs).toBe(1_000_000_000_000n);
+    await expectExactUsage(s);
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 5001 + 1 + 1 + 1 + 1 });
+    // A name renamed, its directory renamed: still a name of the file.
+    await s.rename('/c', '/d/c');
+    await s.rename('/d', '/e');
+    expect((await rows(s)).map((r) => [r.path, r.nlink])).toEqual([
+      ['/a', 3],
+      ['/e/b', 3],
+      ['/e/c', 3],
+    ]);
+    await s.delete('/a');
+    await s.delete('/e/b');
+    expect(await s.stat('/e/c')).toMatchObject({ linkCount: 1, size: 5001 });
+    expect(await chunkCount(s)).toBe(4); // 0-2 and 4: 3 was never written
+    await expectExactUsage(s);
+    await s.delete('/e/c');
+    expect(await chunkCount(s)).toBe(0);
+    expect(await s.info()).toMatchObject({ files: 0, bytes: 1 });
+  });
+
+  it('renames onto another name of the file as a no-op, and over one name of another file', async () => {
+    const s = open();
+    await s.write('/a', bytes('first'));
+    await s.link('/a', '/b');
+    await s.rename('/a', '/b');
+    expect((await rows(s)).map((r) => [r.path, r.nlink])).toEqual([
+      ['/a', 2],
+      ['/b', 2],
+    ]);
+    await s.write('/x', bytes('second'));
+    await s.link('/x', '/y');
+    // Replacing /b frees its name only: /a keeps the data. Replacing the last name frees the file.
+    await s.rename('/y', '/b');
+    expect(text(await s.read('/a'))).toBe('first');
+    expect(await s.stat('/a')).toMatchObject({ linkCount: 1 });
+    expect(await s.stat('/b')).toMatchObject({ linkCount: 2, size: 6 });
+    await expectExactUsage(s);
+    await s.write('/z', bytes('third'));
+    await s.rename('/z', '/a');
+    expect(text(await s.read('/x'))).toBe('second');
+    expect(await chunkCount(s)).toBe(2);
+    await expectExactUsage(s);
+    await expectNoOrphans(s.namespace);
+  });
+
+  it('links symbolic links as themselves', async () => {
+    const s = open();
+    await s.symlink('/l', 'target');
+    await s.link('/l', '/m');
+    expect(await s.readlink('/m')).toBe('target');
+    expect(await s.stat('/m')).toMatchObject({ kind: 'symlink', size: 6, linkCount: 2 });
+    await s.delete('/l');
+    expect(await s.stat('/m')).toMatchObject({ kind: 'symlink', linkCount: 1 });
+    await expectExactUsage(s);
+  });
+
+  it('finds the names of a linked file with the partial index, even in generic plans on empty tables', async () => {
+    const schema = `vfs_${randomUUID().replaceAll('-', '')}`;
+    await migrate({ connectionString: url, schema });
+    const client = await admin.connect();
+    try {
+      // The statements the functions run on the names of a linked file, planned as the functions'
+      // cached plans are (force_generic_plan): no statistics yet, parameters unknown.
+      await client.query('SET plan_cache_mode = force_generic_plan');
+      const plan = async (sql: string) => {
+        await client.query(`PREPARE names_plan (text, bigint, integer, text) AS ${sql}`);
+        try {
+          const { rows } = await client.query(`EXPLAIN EXECUTE names_plan ('ns', 1, 2, '/p')`);
+          return rows.map((r) => r['QUERY PLAN']).join('\n');
+        } finally {
+          await client.query('DEALLOCATE names_plan');
+        }
+      };
+      const t = `"${schema}".vfs_entries`;
+      for (const sql of [
+        `SELECT 1 FROM ${t} e WHERE e.ns = $1 AND e.ino = $2 AND e.nlink > 1 ORDER BY e.path FOR NO KEY UPDATE`,
+        `UPDATE ${t} SET size = $3 WHERE ns = $1 AND ino = $2 AND nlink > 1`,
+        `UPDATE ${t} SET nlink = nlink - 1 WHERE ns = $1 AND ino = $2 AND nlink > 1`,
+        `UPDATE ${t} SET nlink = $3 WHERE ns = $1 AND ino = $2 AND nlink > 1 AND path <> $4`,
+      ]) {
+        expect(await plan(sql), sql).toMatch(/Index Scan using vfs_entries_links/);
+      }
+    } finally {
+      await client.query('RESET plan_cache_mode');
+      client.release();
+      await admin.query(`DROP SCHEMA "${schema}" CASCADE`);
+    }
+  });
+});
+
 describe('round trips and cost', () => {
   /** A pool that counts the statements sent through `query`. */
   function countingPool(): { pool: pg.Pool; count: () => number } {
@@ -195,6 +335,8 @@ describe('round trips and cost', () => {
       ['create', () => s.create('/lock')],
       ['failing create', () => s.create('/lock').catch(() => undefined)],
       ['symlink', () => s.symlink('/link', 'd/f')],
+      ['link', () => s.link('/d/f', '/d/g')],
+      ['failing link', () => s.link('/d/f', '/d/g').catch(() => undefined)],
       ['readlink', () => s.readlink('/link')],
       ['read of a link', () => s.read('/link').catch(() => undefined)],
       ['readAt', () => s.readAt('/d/f', 5, 200_000)],
@@ -204,7 +346,8 @@ describe('round trips and cost', () => {
       ['setSize', () => s.setSize('/d/f', 10)],
       ['setTimes', () => s.setTimes('/d/f', { modified: 1 })],
       ['rename', () => s.rename('/d', '/e')],
-      ['delete', () => s.delete('/e/f')],
+      ['delete of one of two names', () => s.delete('/e/f')],
+      ['delete of the last name', () => s.delete('/e/g')],
       ['rmdir', () => s.rmdir('/e')],
       ['failing read', () => s.read('/missing').catch(() => undefined)],
     ];
@@ -389,6 +532,83 @@ describe('concurrency', () => {
     }
     await Promise.all(work);
     await expectNoOrphans(s.namespace);
+  });
+
+  it('serializes writes through different names of one file from separate pools, without deadlocks', async () => {
+    const first = open();
+    await first.write('/log', new Uint8Array(0));
+    const names = ['/log', '/n1', '/n2', '/n3'];
+    for (const name of names.slice(1)) await first.link('/log', name);
+    // No retries: a deadlock (or any serialization failure) would fail the operation that hit it.
+    const clients = Array.from({ length: 8 }, () =>
+      postgres({ connectionString: url, namespace: first.namespace, poolConfig: { max: 3 }, maxRetries: 0 }),
+    );
+    await Promise.all(
+      clients.map(async (client, c) => {
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, i) => {
+            const name = names[(c + i) % names.length]!;
+            await client.append(name, bytes(`<${c}:${String(i).padStart(2, '0')}>`));
+            await client.setTimes(names[(c + i + 1) % names.length]!, { modified: c * 100 + i });
+            await client.writeAt(names[(c + i + 2) % names.length]!, 0, bytes('<'));
+          }),
+        );
+      }),
+    );
+    const log = text(await first.read('/n2'));
+    expect(log.length).toBe(160 * 6);
+    expect(new Set(log.match(/<\d:\d\d>/g)).size).toBe(160);
+    expect(await first.stat('/n3')).toMatchObject({ size: 960, linkCount: 4 });
+    await expectNoOrphans(first.namespace);
+    await expectExactUsage(first);
+    await Promise.all(clients.map((c) => c.close()));
+  });
+
+  it('keeps the names and the data of a file whole when clients link and delete its names at once', async () => {
+    const first = open({ chunkSize: 1024 });
+    // The SQLSTATEs of every failed statement: the driver retries them, so only this tells a
+    // deadlock (each costs the server's deadlock_timeout) from a clean wait.
+    const failures: string[] = [];
+    const pools = Array.from({ length: 4 }, () => {
+      const pool = new pg.Pool({ connectionString: url, max: 4 });
+      pool.on('error', () => {});
+      const query = pool.query.bind(pool) as (...args: unknown[]) => Promise<unknown>;
+      (pool as { query: unknown }).query = (...args: unknown[]) =>
+        query(...args).catch((error: { code?: string }) => {
+          failures.push(error.code ?? String(error));
+          throw error;
+        });
+      return pool;
+    });
+    const clients = pools.map((pool) => postgres({ pool, namespace: first.namespace }));
+    const data = new Uint8Array(3000).map((_, i) => i % 251);
+    for (let round = 0; round < 15; round++) {
+      await first.write('/a', data);
+      await first.link('/a', '/b');
+      const results = await Promise.allSettled([
+        clients[0]!.link('/a', '/c'),
+        clients[1]!.delete('/a'),
+        clients[2]!.link('/b', '/d'),
+        clients[3]!.delete('/b'),
+        clients[0]!.link('/b', '/e'),
+        clients[1]!.setTimes('/b', { modified: round }),
+      ]);
+      for (const r of results) {
+        if (r.status === 'rejected') expect(r.reason).toMatchObject({ name: 'VfsError', code: 'not-found' });
+      }
+      const left = (await first.list('/')).map((e) => `/${e.name}`);
+      for (const name of left) {
+        expect(Buffer.compare(await first.read(name), data), name).toBe(0);
+        expect((await first.stat(name)).linkCount, name).toBe(left.length);
+      }
+      await expectNoOrphans(first.namespace);
+      await expectExactUsage(first);
+      for (const name of left) await first.delete(name);
+      expect(await first.info()).toMatchObject({ files: 0, bytes: 0 });
+    }
+    // Names found changed once locked are retried (40001); a deadlock never happens.
+    expect(failures.filter((code) => code !== '40001')).toEqual([]);
+    await Promise.all(pools.map((p) => p.end()));
   });
 
   it('retries deadlocks between crossing renames and never surfaces a driver error', async () => {
@@ -758,6 +978,61 @@ describe('migrations', () => {
     expect(after).not.toHaveProperty('accessedNs');
   });
 
+  it('upgrades a schema of version 6 to store hard links; older clients keep working', async () => {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (const version of [1, 2, 3, 4, 5, 6]) {
+      await admin.query(migrationSql(version - 1, schema));
+      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
+    }
+    // Written by version 6's functions (this package's client calls them with the same arguments).
+    const a = open({ schema, migrate: false });
+    await a.mkdir('/d');
+    await a.write('/d/f', bytes('12345'));
+    await a.symlink('/l', 'd/f');
+    // Hard links arrived with version 7: without the migration stat and link say so.
+    expect((await rejection(a.stat('/d/f'))).message).toMatch(/migrate\(\)/);
+    expect((await rejection(a.link('/d/f', '/g'))).message).toMatch(/migrate\(\)/);
+
+    expect(await migrate({ connectionString: url, schema })).toEqual({ from: 6, to: SCHEMA_VERSION });
+    const { rows } = await admin.query(`SELECT DISTINCT nlink FROM "${schema}".vfs_entries`);
+    expect(rows).toEqual([{ nlink: 1 }]);
+    expect(await a.stat('/d/f')).toMatchObject({ kind: 'file', size: 5, linkCount: 1 });
+    expect(await a.stat('/l')).toMatchObject({ kind: 'symlink', linkCount: 1 });
+    expect(await a.stat('/d')).not.toHaveProperty('linkCount');
+    await a.link('/d/f', '/g');
+    await a.write('/g', bytes('abc'));
+    expect(text(await a.read('/d/f'))).toBe('abc');
+    expect(await a.stat('/d/f')).toMatchObject({ linkCount: 2 });
+
+    // Clients of the previous versions call the functions with their arguments: a write, a delete
+    // and the version 3 rename through one name of a linked file reach its other names too.
+    const old = (sql: string, ...args: unknown[]) =>
+      admin.query(`SELECT * FROM "${schema}".${sql}`, [a.namespace, ...args]);
+    await old(`vfs_write($1, '/g', '/', 'g', 2, 0, '\\x21'::bytea, 1, 65536, NULL, NULL, NULL, NULL)`);
+    expect(text(await a.read('/d/f'))).toBe('abc!');
+    await old(`vfs_set_size($1, '/d/f', 2, 1, 65536, NULL, NULL)`);
+    expect(text(await a.read('/g'))).toBe('ab');
+    await old(`vfs_rename($1, '/g', '/d/g', '/d', 'g', NULL)`);
+    await old(`vfs_rename($1, '/d/g', '/d/f', '/d', 'f', NULL)`);
+    expect(await a.stat('/d/g')).toMatchObject({ linkCount: 2 });
+    await old(`vfs_create($1, '/e', '/', 'e', 0, NULL, NULL)`);
+    await old(`vfs_delete($1, '/d/g')`);
+    expect(await a.stat('/d/f')).toMatchObject({ size: 2, linkCount: 1 });
+    expect(text(await a.read('/d/f'))).toBe('ab');
+    // Version 6's setTimes, a plain UPDATE, still sets an unlinked file's times.
+    await admin.query(
+      `UPDATE "${schema}".vfs_entries SET accessed = 7, modified = 8 WHERE ns = $1 AND path = '/d/f'`,
+      [a.namespace],
+    );
+    expect(await a.stat('/d/f')).toMatchObject({ accessed: 7, modified: 8 });
+    await expectNoOrphans(a.namespace, schema);
+    await expectExactUsage(a);
+  });
+
   it('says to run migrate() when migration is off and the schema is missing', async () => {
     const s = postgres({ connectionString: url, schema: schemaName(), migrate: false });
     const error = await rejection(s.stat('/'));
@@ -848,6 +1123,48 @@ describe('limits', () => {
     await expectExactUsage(s);
   });
 
+  it('counts a hard link as its name only, and a write through any name once', async () => {
+    const s = open({ limits: { maxBytes: 16, maxFiles: 1, maxFileSize: 10, maxPathLength: 4 } });
+    await s.write('/a', bytes('12345'));
+    // Not a new file: maxFiles 1 allows it.
+    await s.link('/a', '/b');
+    await s.link('/b', '/cc');
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 5 + 1 + 1 + 2 });
+    const before = await s.stat('/a');
+    expect((await rejection(s.link('/a', '/dddd'))).code).toBe('name-too-long');
+    // The file is counted once: 5 more bytes fit (14), as they would through any name.
+    await s.append('/cc', bytes('67890'));
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 14 });
+    expect((await rejection(s.link('/a', '/eee'))).message).toContain(
+      'the namespace would hold 17 bytes (names included), the limit is 16',
+    );
+    expect((await rejection(s.append('/b', bytes('x')))).code).toBe('quota-exceeded');
+    expect(await s.exists('/eee')).toBe(false);
+    expect(await s.stat('/a')).toMatchObject({ linkCount: 3, size: 10, id: before.id });
+    await expectNoOrphans(s.namespace);
+    await s.link('/a', '/e');
+    await s.link('/a', '/f');
+    expect((await rejection(s.link('/a', '/g'))).code).toBe('quota-exceeded');
+    // Onto another name of the same file: nothing happens, nothing is freed.
+    await s.rename('/e', '/b');
+    expect(await s.exists('/e')).toBe(true);
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 16 });
+    // Deleting a name that is not the last frees its name only.
+    await s.delete('/cc');
+    expect(await s.info()).toMatchObject({ files: 1, bytes: 14 });
+    expect(await s.stat('/f')).toMatchObject({ linkCount: 4, size: 10 });
+    await expectNoOrphans(s.namespace);
+    await expectExactUsage(s);
+    // A refused first link leaves the file as it was: one name.
+    const single = open({ limits: { maxBytes: 3 } });
+    await single.write('/a', bytes('1'));
+    expect((await rejection(single.link('/a', '/bb'))).code).toBe('quota-exceeded');
+    expect(await single.stat('/a')).toMatchObject({ linkCount: 1 });
+    expect(await single.exists('/bb')).toBe(false);
+    await expectNoOrphans(single.namespace);
+    await expectExactUsage(single);
+  });
+
   it('never exceeds maxFiles under concurrent creates from separate pools', async () => {
     const first = open({ limits: { maxFiles: 5 } });
     const clients = Array.from({ length: 4 }, () =>
@@ -883,9 +1200,10 @@ describe('limits', () => {
     await plain.mkdir('/d');
     const paths = ['/a', '/b', '/c', '/d/x', '/d/y', '/d/z', '/e', '/d/e/q'];
     const pick = () => paths[random(paths.length)]!;
+    let linked = 0;
     const step = (s: PostgresStorage): Promise<unknown> => {
       const size = random(5000);
-      switch (random(11)) {
+      switch (random(12)) {
         case 0:
           return s.write(pick(), new Uint8Array(size));
         case 1:
@@ -906,6 +1224,8 @@ describe('limits', () => {
           return s.rmdir(random(2) ? '/d/e' : '/e');
         case 9:
           return s.symlink(pick(), 't'.repeat(random(50) + 1));
+        case 10:
+          return s.link(pick(), pick()).then(() => linked++);
         default:
           return s.rename(random(2) ? '/d' : '/f', random(2) ? '/f' : '/d');
       }
@@ -923,8 +1243,11 @@ describe('limits', () => {
         if ((r.reason as VfsError).code === 'quota-exceeded') refused++;
       }
       await expectExactUsage(plain);
+      await expectAlikeNames(plain.namespace);
     }
     expect(refused).toBeGreaterThan(0);
+    // Hard links were made (and their names kept alike, above), not only refused.
+    expect(linked).toBeGreaterThan(0);
     await limited.close();
   });
 

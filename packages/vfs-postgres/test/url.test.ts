@@ -148,16 +148,17 @@ it('migrates a new schema only when not dry, reporting every step', async () => 
     expect.stringMatching(/^version 4: count names in the usage row/),
     expect.stringMatching(/^version 5: store symbolic links/),
     expect.stringMatching(/^version 6: store times set in nanoseconds/),
+    expect.stringMatching(/^version 7: store hard links/),
   ];
   const dry = await migratePostgresUrl(url, { dryRun: true });
   expect(dry).toEqual({ from: null, to: SCHEMA_VERSION, steps, applied: false });
   expect(await schemaExists(schema)).toBe(false);
   expect(await postgresStore.migrate(url)).toEqual({ ...dry, applied: true });
-  expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   expect(await postgresStore.namespaces(url)).toEqual([]);
 });
 
-it('upgrades a schema of version 2 to 6: the dry run leaves it as it was; names are listed before', async () => {
+it('upgrades a schema of version 2 to 7: the dry run leaves it as it was; names are listed before', async () => {
   const schema = newSchema();
   await admin.query(`CREATE SCHEMA "${schema}"`);
   await admin.query(
@@ -176,20 +177,21 @@ it('upgrades a schema of version 2 to 6: the dry run leaves it as it was; names 
   const dry = await postgresStore.migrate(url, { dryRun: true });
   expect(dry).toEqual({
     from: 2,
-    to: 6,
+    to: 7,
     steps: [
       expect.stringMatching(/^version 3: add the usage row/),
       expect.stringMatching(/^version 4: count names in the usage row/),
       expect.stringMatching(/^version 5: store symbolic links/),
       expect.stringMatching(/^version 6: store times set in nanoseconds/),
+      expect.stringMatching(/^version 7: store hard links/),
     ],
     applied: false,
   });
   expect(await versions(schema)).toEqual([1, 2]);
   expect(await postgresStore.migrate(url)).toEqual({ ...dry, applied: true });
-  expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(await versions(schema)).toEqual([1, 2, 3, 4, 5, 6, 7]);
   expect(await postgresStore.namespaces(url)).toEqual([{ name: 'old', files: 1, bytes: 5 + 1 }]);
-  expect(await postgresStore.migrate(url)).toEqual({ from: 6, to: 6, steps: [], applied: false });
+  expect(await postgresStore.migrate(url)).toEqual({ from: 7, to: 7, steps: [], applied: false });
 });
 
 it('refuses a schema newer than it knows', async () => {
