@@ -1,8 +1,8 @@
 /*
  * Exercises the WASI filesystem through wasi-libc: open flags, streams, positional I/O, seeking,
- * truncation, stat, directories, rename, unlink, symbolic links and the errno of every failure. Runs against the
- * preopen /data (which must start empty); with /ro mounted read-only (holding hello.txt) and a
- * second writable mount /other it also checks EROFS and EXDEV. `fs_test enospc` fills /data,
+ * truncation, stat, directories, rename, unlink, symbolic links, hard links and the errno of every
+ * failure. Runs against the preopen /data (which must start empty); with /ro mounted read-only
+ * (holding hello.txt) and a second writable mount /other it also checks EROFS and EXDEV. `fs_test enospc` fills /data,
  * which must have a small quota, and expects ENOSPC from write or, at the latest, from fsync.
  *
  * Each failed check is reported on stderr (jco's adapter reduces every exit status to 1).
@@ -334,11 +334,50 @@ static void test_rename_unlink(void) {
   CHECK_ERRNO(stat("/data/t/ghost.txt", &st), ENOENT);
   CHECK(!has_entry("/data/t", "ghost.txt", -1));
 
-  /* Hard links are not supported yet: a clean error, not a crash. */
-  CHECK(link("/data/t/a.txt", "/data/t/hard") == -1 && (errno == EPERM || errno == ENOTSUP));
   char target[64];
   CHECK(readlink("/data/t/a.txt", target, sizeof target) == -1 && errno == EINVAL);
-  CHECK(access("/data/t/hard", F_OK) == -1);
+}
+
+/* Hard links: names of one file, counted in st_nlink, with one inode number, in every backend. */
+static void test_hard_links(void) {
+  struct stat a, b;
+  write_file("/data/t/h1", "hard");
+  CHECK(stat("/data/t/h1", &a) == 0 && a.st_nlink == 1);
+  CHECK(link("/data/t/h1", "/data/t/h2") == 0);
+  CHECK(stat("/data/t/h1", &a) == 0 && a.st_nlink == 2);
+  CHECK(stat("/data/t/h2", &b) == 0 && b.st_nlink == 2 && b.st_ino == a.st_ino);
+  CHECK(strcmp(read_file("/data/t/h2"), "hard") == 0);
+
+  /* Writes through either name, truncating or appending, show through the other. */
+  write_file("/data/t/h2", "HARD!");
+  CHECK(strcmp(read_file("/data/t/h1"), "HARD!") == 0);
+  int fd = open("/data/t/h1", O_WRONLY | O_APPEND);
+  CHECK(fd >= 0 && write(fd, "+", 1) == 1 && close(fd) == 0);
+  CHECK(strcmp(read_file("/data/t/h2"), "HARD!+") == 0);
+  CHECK(stat("/data/t/h2", &b) == 0 && b.st_size == 6);
+
+  CHECK_ERRNO(link("/data/t/h1", "/data/t/h2"), EEXIST);
+  CHECK_ERRNO(link("/data/t/missing", "/data/t/h3"), ENOENT);
+  CHECK_ERRNO(link("/data/t/h1", "/data/t/nope/h3"), ENOENT);
+  CHECK_ERRNO(link("/data/t", "/data/t/h3"), EPERM);
+  if (stat("/other", &b) == 0) CHECK_ERRNO(link("/data/t/h1", "/other/h3"), EXDEV);
+  CHECK(access("/data/t/h3", F_OK) == -1);
+
+  /* rename onto another name of the same file does nothing (POSIX): both names stay. */
+  CHECK(rename("/data/t/h1", "/data/t/h2") == 0);
+  CHECK(access("/data/t/h1", F_OK) == 0 && access("/data/t/h2", F_OK) == 0);
+
+  /* Unlinking a name, even an open one, leaves the file to its other name. */
+  fd = open("/data/t/h2", O_RDWR);
+  CHECK(fd >= 0);
+  CHECK(unlink("/data/t/h2") == 0);
+  CHECK(fstat(fd, &b) == 0 && b.st_nlink == 1);
+  CHECK(pwrite(fd, "h", 1, 0) == 1);
+  CHECK(close(fd) == 0);
+  CHECK(strcmp(read_file("/data/t/h1"), "hARD!+") == 0);
+  CHECK(stat("/data/t/h1", &a) == 0 && a.st_nlink == 1);
+  CHECK(!has_entry("/data/t", "h2", -1));
+  CHECK(unlink("/data/t/h1") == 0);
 }
 
 /* Symbolic links, stored in the store and resolved by the host within /data. */
@@ -496,6 +535,7 @@ static int real_main(int argc, char **argv) {
     test_stat();
     test_directories();
     test_rename_unlink();
+    test_hard_links();
     test_symlinks();
     test_large();
     test_read_only();

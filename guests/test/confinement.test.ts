@@ -82,4 +82,26 @@ describe('hosts without links, and without mounts', () => {
     dir.removeDirectoryAt('empty');
     expect(codeOf(() => dir.statAt({}, 'empty'))).toBe('no-entry');
   });
+
+  it('refuses to rename a path ending in . or .., either side, as Linux does (busy)', () => {
+    const host = createWasiHost({ mounts: { '/data': memory() } });
+    const dir = root(host);
+    dir.createDirectoryAt('a');
+    dir.createDirectoryAt('a/b');
+    for (const [from, to] of [
+      ['a/b/.', 'c'],
+      ['a/b/..', 'c'],
+      ['a/b/./', 'c'],
+      ['a/b', 'a/.'],
+      ['a/b', 'a/b/..'],
+    ]) {
+      expect(
+        codeOf(() => dir.renameAt(from!, dir, to!)),
+        `${from} -> ${to}`,
+      ).toBe('busy');
+    }
+    expect(codeOf(() => dir.renameAt('missing/.', dir, 'c'))).toBe('no-entry');
+    expect(dir.statAt({}, 'a/b').type).toBe('directory');
+    expect(codeOf(() => dir.statAt({}, 'c'))).toBe('no-entry');
+  });
 });

@@ -45,8 +45,8 @@ export interface Metadata {
    * that stays the same while the file lives (writes, size changes and renames keep it), that no
    * other file of the store ever had or gets, and that every storage object on the store reports
    * alike. SQLite and PostgreSQL give the inode number, memory a number per node. Absent where the
-   * backend has none (S3, whose files are told apart by `created`): see
-   * {@link WriteExtentsOptions.ifFile}. Every name of a file (see {@link VfsStorage.link}) gives
+   * backend has none (S3, whose files are told apart by `created`, gives one only to a file once it
+   * has been hard-linked: its inode's): see {@link WriteExtentsOptions.ifFile}. Every name of a file (see {@link VfsStorage.link}) gives
    * the same `id`.
    */
   id?: string;

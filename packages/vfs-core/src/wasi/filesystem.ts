@@ -95,11 +95,34 @@ function fromTimestamp(timestamp: NewTimestamp): number | bigint | undefined {
   }
 }
 
+/** Whether a guest path's last component is `.` or `..`. */
+function isDots(path: unknown): boolean {
+  if (typeof path !== 'string') return false;
+  const last = lastComponent(path);
+  return last === '.' || last === '..';
+}
+
 /** The last component of a guest path, trailing slashes ignored (`a/./` gives `.`). */
 function lastComponent(path: string): string {
   let end = path.length;
   while (end > 1 && path.charCodeAt(end - 1) === 47 /* / */) end--;
   return path.slice(path.lastIndexOf('/', end - 1) + 1, end);
+}
+
+/**
+ * What a metadata hash (the guest's inode number) is made from: the storage's identity of the file
+ * where it has one, so every name of a file (hard links) and the file after a rename or an unlink
+ * hash alike, as inode numbers do; else the guest path it was opened at. (`#` never starts a path.)
+ */
+function identityKey(meta: Metadata, path: string): string {
+  return meta.id === undefined ? path : `#${meta.id}`;
+}
+
+/** Whether `from` and `to` (both existing) are names of one file, on a mount with hard links. */
+function sameFile(mount: Mount, from: string, to: string): boolean {
+  const a = mount.storage.stat(from);
+  if ((a.linkCount ?? 1) < 2 || a.id === undefined) return false;
+  return mount.storage.stat(to).id === a.id;
 }
 
 function descriptorType(kind: FileKind): DescriptorType {
@@ -486,7 +509,14 @@ export class Descriptor {
   }
 
   stat(): DescriptorStat {
-    return this.#run(() => toStat(this.#node.stat(), this.#node.unlinked ? 0n : 1n));
+    return this.#run(() => {
+      const node = this.#node;
+      const meta = node.stat();
+      // An unlinked file's orphan name is not one of its names (counted out by visibleLinks when
+      // the file has others): what is left is the others.
+      const own = node.unlinked && node.linkedId === undefined ? 1 : 0;
+      return toStat(meta, BigInt(node.mount.visibleLinks(meta) - own));
+    });
   }
 
   statAt(pathFlags: PathFlags, path: string): DescriptorStat {
@@ -495,7 +525,7 @@ export class Descriptor {
       const { mount, path: target } = this.#locate(dir, path, false, !!pathFlags?.symlinkFollow);
       const meta = mount.storage.stat(target);
       if (meta.kind !== 'directory' && wantsDirectory(path)) return fail('not-directory');
-      return toStat(meta, 1n);
+      return toStat(meta, BigInt(mount.visibleLinks(meta)));
     });
   }
 
@@ -520,15 +550,23 @@ export class Descriptor {
       const other = Descriptor.#opened(newDescriptor);
       const from = this.#locate(dir, oldPath, false, !!oldPathFlags?.symlinkFollow);
       const to = other.#locate(other.#directory(), newPath, true);
-      from.mount.storage.stat(from.path);
+      const source = from.mount.storage.stat(from.path);
+      if (source.kind !== 'directory' && wantsDirectory(oldPath)) return fail('not-directory');
       to.mount.assertWritable(to.path);
       if (to.mount !== from.mount) {
         to.mount.assertParent(to.path);
         return fail('cross-device');
       }
-      // Storage has no hard links (a host directory refuses them too: a link could reach outside
-      // it); EPERM is what POSIX file systems without them report.
-      return fail('not-permitted');
+      // Storage without hard links, or a host directory (whose links could reach outside it):
+      // EPERM, as POSIX file systems without them report.
+      if (!to.mount.hardLinks) return fail('not-permitted');
+      try {
+        to.mount.storage.link(from.path, to.path);
+      } catch (error) {
+        // A directory cannot be linked: EPERM on Linux (once the new name is known to be free).
+        if (isVfsError(error, 'is-a-directory')) return fail('not-permitted');
+        throw error;
+      }
     });
   }
 
@@ -616,8 +654,8 @@ export class Descriptor {
       mount.assertWritable(target);
       // As Linux, once the directory it names is found: `.` is `invalid`, `..` is `not-empty`. A
       // mount's root stays `busy` (libc turns rmdir("/data") into "." of its preopen).
-      const last = typeof path === 'string' ? lastComponent(path) : '';
-      if ((last === '.' || last === '..') && target !== '/') {
+      if (isDots(path) && target !== '/') {
+        const last = lastComponent(path);
         if (mount.storage.stat(target).kind !== 'directory') fail('not-directory');
         fail(last === '.' ? 'invalid' : 'not-empty');
       }
@@ -647,6 +685,13 @@ export class Descriptor {
         if (within !== holder(destination.mount, to)) return fail('cross-device');
         return fail(within.readOnly ? 'read-only' : 'busy');
       }
+      // As Linux, once the directories are found: a last component `.` or `..` names no entry of
+      // its directory to move or replace (`a/b/.` would otherwise move `a/b`).
+      if (isDots(oldPath) || isDots(newPath)) {
+        if (isDots(oldPath) && mount.kindOf(from) === undefined) return fail('no-entry');
+        if (isDots(newPath) && mount.kindOf(to) === undefined) return fail('no-entry');
+        return fail('busy');
+      }
       mount.assertWritable(from);
       if (from === to) {
         mount.storage.stat(from);
@@ -661,6 +706,8 @@ export class Descriptor {
         if (to.startsWith(`${from}/`)) return fail('invalid');
         replaceEmptyDirectory(mount, from, to);
       } else if (fromKind !== 'directory' && toKind === 'file') {
+        // Two names of one file: POSIX renames nothing (and no open target becomes an orphan).
+        if (mount.hardLinks && sameFile(mount, from, to)) return;
         // An open target lives on as an orphan; if the rename fails, it is still there.
         mount.replaceFile(from, to);
       } else {
@@ -710,16 +757,21 @@ export class Descriptor {
       const b: Node | undefined = other instanceof Descriptor ? other.#node : undefined;
       if (!a || !b || a.mount !== b.mount) return false;
       if (a === b) return true;
-      return !a.unlinked && !b.unlinked && a.path === b.path;
+      if (!a.unlinked && !b.unlinked && a.path === b.path) return true;
+      // Two names of one file (hard links) are one object, as two paths to one inode are.
+      if (!a.mount.hardLinks || a.kind !== 'file' || b.kind !== 'file') return false;
+      const id = a.stat().id;
+      return id !== undefined && id === b.stat().id;
     } catch {
       return false;
     }
   }
 
   metadataHash(): MetadataHashValue {
-    return this.#run(() =>
-      metadataHash(this.#node.mount.hashSeed, this.#node.hashPath, this.#node.stat().created),
-    );
+    return this.#run(() => {
+      const meta = this.#node.stat();
+      return metadataHash(this.#node.mount.hashSeed, identityKey(meta, this.#node.hashPath), meta.created);
+    });
   }
 
   metadataHashAt(pathFlags: PathFlags, path: string): MetadataHashValue {
@@ -728,7 +780,8 @@ export class Descriptor {
       const { mount, path: target } = this.#locate(dir, path, false, !!pathFlags?.symlinkFollow);
       // A file open at this path is the one stored there (an unlinked one has left the mount's
       // open nodes), so storage answers for both.
-      return metadataHash(mount.hashSeed, target, mount.storage.stat(target).created);
+      const meta = mount.storage.stat(target);
+      return metadataHash(mount.hashSeed, identityKey(meta, target), meta.created);
     });
   }
 

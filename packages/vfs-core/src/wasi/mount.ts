@@ -46,6 +46,11 @@ export class Node {
   writeErrors = 0;
   /** Some descriptor reported {@link Node.writeError} to the guest. */
   writeErrorSeen = true;
+  /**
+   * The file's storage `id` when it was orphaned while it had other names (hard links): its orphan
+   * name is then counted out of the link count the guest sees (see {@link Mount.visibleLinks}).
+   */
+  linkedId: string | undefined;
   /** The content of an unlinked file kept in host memory (mounts of host directories only). */
   #copy: MemoryCopy | undefined;
   /** The path the guest opened, once the file lives on under the orphan directory. */
@@ -263,8 +268,12 @@ export class Mount {
    * for them (see `resolvePath`). Never for a host directory: it stores none.
    */
   readonly links: boolean;
+  /** Whether the storage stores hard links (`capabilities.hardLinks`); never a host directory. */
+  readonly hardLinks: boolean;
   /** Bytes of the memory copies of this mount's unlinked open files. */
   #copied = 0;
+  /** How many orphan names each file with other names has here, by storage id. */
+  readonly #orphanNames = new Map<string, number>();
 
   constructor(
     /** Where the guest sees this mount (its preopen name). */
@@ -276,6 +285,7 @@ export class Mount {
     this.hashSeed = hashSeed(guestPath);
     this.hidesOrphans = keepOrphans === 'storage';
     this.links = this.hidesOrphans && storage.capabilities?.symlinks === true;
+    this.hardLinks = this.hidesOrphans && storage.capabilities?.hardLinks === true;
     this.#orphanage = this.hidesOrphans && !readOnly ? new Orphanage(storage) : undefined;
   }
 
@@ -348,7 +358,39 @@ export class Mount {
     } else if (node.unlinked && node.kind === 'file') {
       node.forget(false);
       if (this.#orphanage && isOrphanPath(node.path)) this.#orphanage.release(node.path);
+      if (node.linkedId !== undefined) this.#countOrphan(node.linkedId, -1);
     }
+  }
+
+  /**
+   * The link count a guest sees for `meta`: the storage's, less the orphan names this mount keeps
+   * for the file (a name unlinked while open is no name for the guest). Orphans that other hosts
+   * keep in the same store still count.
+   */
+  visibleLinks(meta: Metadata): number {
+    const orphans = meta.id === undefined ? 0 : (this.#orphanNames.get(meta.id) ?? 0);
+    return (meta.linkCount ?? 1) - orphans;
+  }
+
+  #countOrphan(id: string, by: number): void {
+    const count = (this.#orphanNames.get(id) ?? 0) + by;
+    if (count > 0) this.#orphanNames.set(id, count);
+    else this.#orphanNames.delete(id);
+  }
+
+  /** The storage id of the file at `path` when it has other names too (see {@link Node.linkedId}). */
+  #linkedId(path: string): string | undefined {
+    if (!this.hardLinks) return undefined;
+    const meta = this.storage.stat(path);
+    return (meta.linkCount ?? 1) > 1 ? meta.id : undefined;
+  }
+
+  /** `node` now lives at `orphan`; `id`: its {@link Node.linkedId}. */
+  #orphaned(node: Node, orphan: string, id: string | undefined): void {
+    node.orphaned(orphan);
+    if (id === undefined) return;
+    node.linkedId = id;
+    this.#countOrphan(id, 1);
   }
 
   /** Unlinks the file at `path`; an open one lives on as an orphan. */
@@ -359,7 +401,8 @@ export class Mount {
       return;
     }
     if (this.#orphanage) {
-      node.orphaned(this.#orphanage.adopt(path));
+      const id = this.#linkedId(path);
+      this.#orphaned(node, this.#orphanage.adopt(path), id);
     } else {
       this.#keep(node);
       try {
@@ -383,6 +426,7 @@ export class Mount {
       return;
     }
     if (this.#orphanage) {
+      const id = this.#linkedId(to);
       const orphan = this.#orphanage.adopt(to);
       try {
         this.storage.rename(from, to);
@@ -391,12 +435,12 @@ export class Mount {
           this.#orphanage.restore(orphan, to);
         } catch {
           // Both failed: the old file lives on only as its open descriptors' orphan.
-          node.orphaned(orphan);
+          this.#orphaned(node, orphan, id);
           this.#nodes.delete(to);
         }
         throw error;
       }
-      node.orphaned(orphan);
+      this.#orphaned(node, orphan, id);
     } else {
       this.#keep(node);
       try {
