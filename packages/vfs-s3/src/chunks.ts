@@ -47,6 +47,11 @@ export async function readFileRange(
   return out;
 }
 
+/** An inode's link count, kept by every rewrite of its content. */
+function linksOf(entry: Entry | undefined): Pick<EntryMeta, 'links'> {
+  return entry?.meta.links === undefined ? {} : { links: entry.meta.links };
+}
+
 /** write: replaces the whole content (the old chunks become garbage). */
 export async function writeFile(ctx: S3Context, slot: Slot, data: Uint8Array): Promise<void> {
   await inTxn(ctx, slot.path, async (txn) => {
@@ -58,6 +63,7 @@ export async function writeFile(ctx: S3Context, slot: Slot, data: Uint8Array): P
       created: old?.meta.created ?? now,
       modified: now,
       accessed: now,
+      ...linksOf(old),
     };
     let manifest: Manifest | undefined;
     let body = data;
@@ -109,6 +115,7 @@ export async function patchFile(ctx: S3Context, slot: Slot, change: FileChange):
       created: old?.meta.created ?? now,
       modified: time,
       accessed: time,
+      ...linksOf(old),
     };
     const inline = !old || old.meta.kind === 'i';
     const oldContent = inline && old && oldSize > 0 ? await ctx.objects.get(old.key) : undefined;

@@ -1,6 +1,6 @@
 import { nsToMs, type SetTimes } from '@eryx/vfs-core';
 import type { S3Context } from './context.js';
-import type { Manifest, Slot } from './entries.js';
+import type { Entry, Manifest, Slot } from './entries.js';
 import { ConflictError, isPreconditionFailed } from './errors.js';
 import type { EntryMeta } from './layout.js';
 import { EMPTY, encodeJson } from './objects.js';
@@ -88,13 +88,25 @@ export async function commitTimes(ctx: S3Context, slot: Slot, times: SetTimes): 
   const meta: EntryMeta = { ...entry.meta };
   setTime(meta, 'accessed', times.accessed);
   setTime(meta, 'modified', times.modified);
-  await inTxn(ctx, slot.path, async (txn) => {
-    if (entry.meta.kind === 'd') return commit(ctx, slot, meta, EMPTY, txn);
-    if (entry.manifest) return commit(ctx, slot, meta, encodeJson(entry.manifest), txn, entry.manifest);
-    // An inline file's body is its content, a chunked file's its manifest, a link's its target:
-    // copy it as is.
-    return commit(ctx, slot, meta, { copyFrom: entry.key }, txn);
-  });
+  await inTxn(ctx, slot.path, (txn) => commitMeta(ctx, slot, meta, txn));
+}
+
+/**
+ * The next generation of an existing entry (or inode) with new meta and the same body; the body of
+ * `from` instead when given (a file moving into a new inode).
+ */
+export function commitMeta(
+  ctx: S3Context,
+  slot: Slot,
+  meta: EntryMeta,
+  txn: Txn,
+  entry: Entry = slot.entry!,
+): Promise<Slot> {
+  if (entry.meta.kind === 'd' || entry.meta.kind === 'h') return commit(ctx, slot, meta, EMPTY, txn);
+  if (entry.manifest) return commit(ctx, slot, meta, encodeJson(entry.manifest), txn, entry.manifest);
+  // An inline file's body is its content, a chunked file's its manifest, a link's its target:
+  // copy it as is.
+  return commit(ctx, slot, meta, { copyFrom: entry.key }, txn);
 }
 
 /** One time of setTimes: nanoseconds as their nearest milliseconds plus the exact value, or milliseconds. */

@@ -108,5 +108,7 @@ export function capabilitiesFor(mode: ConsistencyMode): Partial<Capabilities> {
     symlinks: true,
     // Times set in nanoseconds are kept exactly in the entry key (see layout.ts).
     nanosecondTimes: true,
+    // Linked files live in inode objects their names point to (see hard-links.ts).
+    hardLinks: true,
   };
 }

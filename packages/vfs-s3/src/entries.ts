@@ -1,5 +1,5 @@
 import { type FileKind, type Metadata, parentPath } from '@eryx/vfs-core';
-import type { EntryMeta, Layout, NameKey, StoredKind } from './layout.js';
+import { type EntryMeta, inodeOf, type Layout, type NameKey, type StoredKind } from './layout.js';
 
 /*
  * What the driver knows about entries: a file's manifest, one name's slot (its live entry and
@@ -45,7 +45,7 @@ export class EntryCache {
 
   get(path: string): Slot | 'absent' | undefined {
     if (this.limit === 0) return undefined;
-    const dir = this.#dirs.get(parentPath(path));
+    const dir = this.#dirs.get(dirOf(path));
     if (!dir) return undefined;
     const slot = dir.slots.get(name(path));
     if (slot) return slot.entry ? slot : 'absent';
@@ -54,7 +54,7 @@ export class EntryCache {
 
   set(slot: Slot): void {
     if (this.limit === 0) return;
-    const dirPath = parentPath(slot.path);
+    const dirPath = dirOf(slot.path);
     let dir = this.#dirs.get(dirPath);
     if (!dir) {
       dir = { complete: false, slots: new Map() };
@@ -90,7 +90,7 @@ export class EntryCache {
    * directory's listing stops being complete, or the dropped name would read as absent.
    */
   forget(path: string): void {
-    const dir = this.#dirs.get(parentPath(path));
+    const dir = this.#dirs.get(dirOf(path));
     if (dir) {
       dir.complete = false;
       if (dir.slots.delete(name(path))) this.#size--;
@@ -142,14 +142,34 @@ export class ChunkCache {
   }
 }
 
+/** The cache's directory of a path: inodes have one of their own, never listed. */
+function dirOf(path: string): string {
+  return inodeOf(path) === undefined ? parentPath(path) : '#';
+}
+
 export function name(path: string): string {
   return path === '/' ? '' : path.slice(path.lastIndexOf('/') + 1);
 }
 
-/** What each stored kind is (a live entry is never a tombstone). */
-const KINDS: Record<StoredKind, FileKind> = { i: 'file', c: 'file', d: 'directory', l: 'symlink', t: 'file' };
+/**
+ * What each stored kind is (a live entry is never a tombstone). An `h` name is a file or a link,
+ * as its inode says: callers that tell them apart resolve it first (`resolve`).
+ */
+const KINDS: Record<StoredKind, FileKind> = {
+  i: 'file',
+  c: 'file',
+  d: 'directory',
+  l: 'symlink',
+  h: 'file',
+  t: 'file',
+};
 
-export function metadata(entry: Entry): Metadata {
+/**
+ * The metadata of an entry or inode (never an `h` name: resolve it first) stored at `path`. An
+ * inode's gives its id as `id`, the same through every name, so that a host can tell names of one
+ * file apart from copies; other files have no `id` (see `Metadata.id`).
+ */
+export function metadata(entry: Entry, path: string): Metadata {
   const { meta } = entry;
   const out: Metadata = {
     kind: KINDS[meta.kind],
@@ -158,6 +178,9 @@ export function metadata(entry: Entry): Metadata {
     modified: meta.modified,
     accessed: meta.accessed,
   };
+  if (meta.kind !== 'd') out.linkCount = meta.links ?? 1;
+  const inode = inodeOf(path);
+  if (inode !== undefined) out.id = `inode:${inode}`;
   // Only when set: callers compare metadata with toEqual.
   if (meta.modifiedNs !== undefined) out.modifiedNs = meta.modifiedNs;
   if (meta.accessedNs !== undefined) out.accessedNs = meta.accessedNs;

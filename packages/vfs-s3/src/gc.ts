@@ -1,7 +1,7 @@
 import type { GcProgress } from '@eryx/vfs-core';
 import type { S3Context } from './context.js';
 import { type Entry, manifestChunkKeys, type Slot, toSlot } from './entries.js';
-import type { NameKey } from './layout.js';
+import { inodePath, type NameKey } from './layout.js';
 import { readManifest } from './lookups.js';
 import type { GcResult } from './options.js';
 import { recover } from './renames.js';
@@ -12,9 +12,9 @@ const DELETE_BATCH = 1000;
 
 /**
  * Collects garbage left by crashes and failed operations: completes interrupted renames, then
- * deletes chunk objects no entry references, superseded entry versions, stale claims and
- * tombstones, entries whose directory no longer exists, and leftover start-up probes. Objects
- * younger than `minAge` milliseconds are kept. The caller makes sure nothing else of this storage
+ * deletes chunk objects no entry or inode references, superseded entry and inode versions, stale
+ * claims and tombstones, entries whose directory no longer exists, inodes no name refers to, and
+ * leftover start-up probes. Objects younger than `minAge` milliseconds are kept. The caller makes sure nothing else of this storage
  * runs meanwhile. `onProgress` hears after each listing page, manifest read and deleted batch, and
  * once at the end with the totals.
  */
@@ -35,12 +35,13 @@ export async function collectGarbage(
     if (keepSizes) for (const o of contents ?? []) sizes.set(o.Key!, o.Size ?? 0);
     progress.examined += contents?.length ?? 0;
   };
-  // Every entry key, grouped by directory prefix and name.
+  // Every entry key, grouped by directory prefix and name; then every inode key, by inode. Names
+  // before inodes: a link made meanwhile writes a young inode generation, which is kept.
   const groups = new Map<string, NameKey[]>();
   const parents = new Map<string, string>();
   const ages = new Map<string, boolean>();
   const rootPrefix = ctx.layout.namePrefix('/');
-  for (const prefix of [ctx.layout.entries, `${rootPrefix}!`]) {
+  for (const prefix of [ctx.layout.entries, `${rootPrefix}!`, ctx.layout.inodes]) {
     for await (const page of ctx.objects.pages(prefix)) {
       listed(page.Contents);
       report();
@@ -84,12 +85,28 @@ export async function collectGarbage(
     return known;
   };
   const liveEntries: Entry[] = [];
+  const inodes: Slot[] = [];
   for (const [group, slot] of slots) {
+    if (group.startsWith(ctx.layout.inodes)) {
+      inodes.push(slot);
+      continue;
+    }
     if (!group.startsWith(entriesRoot) || isReachable(group)) {
       if (slot.entry) liveEntries.push(slot.entry);
       continue;
     }
     for (const k of groups.get(group) ?? []) if (ages.get(k.key)) garbage.push(k.key);
+  }
+  // An inode lives while a reachable name refers to it, or while it is young (a link in flight).
+  const named = new Set(
+    liveEntries.flatMap((e) =>
+      e.meta.kind === 'h' ? [ctx.layout.namePrefix(inodePath(e.meta.inode!))] : [],
+    ),
+  );
+  for (const slot of inodes) {
+    if (!slot.entry) continue;
+    if (named.has(slot.path) || !ages.get(slot.entry.key)) liveEntries.push(slot.entry);
+    else for (const k of groups.get(slot.path) ?? []) if (ages.get(k.key)) garbage.push(k.key);
   }
   const referenced = new Set<string>();
   const entryGarbage = new Set(garbage).size;

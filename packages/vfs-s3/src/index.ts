@@ -33,8 +33,8 @@ export interface S3Storage extends VfsStorage {
   flush(): Promise<void>;
   /**
    * Collects garbage left by crashes and failed requests (unreferenced chunks, superseded entry
-   * versions, stale claims and tombstones, entries under a removed directory) and completes
-   * interrupted renames. See {@link GcOptions.minAgeMs} before running it on a busy store.
+   * versions, stale claims and tombstones, entries under a removed directory, inodes of hard-linked
+   * files whose names are all gone) and completes interrupted renames. See {@link GcOptions.minAgeMs} before running it on a busy store.
    */
   gc(options?: GcOptions): Promise<GcResult>;
 }

@@ -6,6 +6,8 @@ import { baseName, exactNs, isStorableNs, msToNs, parentPath, pathSegments } fro
  *   P/e/<dir>/<sub>/<name>!<gen>!<meta>  one entry (kind, size and times are in the key; the body
  *                                        is a small file's bytes, a manifest or a link's target)
  *   P/e/.../<name>!<gen>                 a claim (conditional mode only, empty)
+ *   P/n/<id>!<gen>!<meta>                an inode: a hard-linked file's content and link count,
+ *                                        versioned like an entry (its names are `h` entries)
  *   P/c/<id>                             a chunk of file data (immutable, path-independent)
  *   P/j/<id>                             a rename journal
  *   P/p/<id>                             the start-up probe for conditional writes
@@ -23,7 +25,9 @@ const PIECE_BYTES = 160;
  * link kind `l` was added to it as a forward change: every store of the earlier code reads as is,
  * but an earlier vfs-s3 cannot parse a link's key, so it must not open a store that holds links.
  * Exact nanosecond times were added the same way, as optional fields after the three times (see
- * {@link encodeMeta}); an earlier vfs-s3 ignores them and reads the milliseconds.
+ * {@link encodeMeta}); an earlier vfs-s3 ignores them and reads the milliseconds. Hard links were
+ * added the same way as the link kind: the name kind `h` and inode objects under `P/n/`, which an
+ * earlier vfs-s3 does not see (so it must not open a store that holds hard links).
  */
 export const LAYOUT_VERSION = 1;
 
@@ -32,9 +36,24 @@ export const PIECE_END = '+/';
 
 /**
  * Entry kinds as stored: `i` inline file, `c` chunked file, `d` directory, `l` symbolic link (its
- * body is the target in UTF-8, its size the target's byte length), `t` tombstone.
+ * body is the target in UTF-8, its size the target's byte length), `h` one name of a hard-linked
+ * file or link (its inode's id is in the key, in place of the size), `t` tombstone. An inode is
+ * `i`, `c` or `l` (or `t` once its last name went).
  */
-export type StoredKind = 'i' | 'c' | 'd' | 'l' | 't';
+export type StoredKind = 'i' | 'c' | 'd' | 'l' | 'h' | 't';
+
+/** The `path` under which the driver handles inode `id` like an entry (no real path starts so). */
+export function inodePath(id: string): string {
+  return `#${id}`;
+}
+
+/** The id of an {@link inodePath}, `undefined` for a real path. */
+export function inodeOf(path: string): string | undefined {
+  return path.startsWith('#') ? path.slice(1) : undefined;
+}
+
+/** Inode ids are random hex (see `newId`). */
+const INODE_ID = /^[0-9a-f]{1,64}$/;
 
 export interface EntryMeta {
   kind: StoredKind;
@@ -46,6 +65,10 @@ export interface EntryMeta {
   modifiedNs?: bigint;
   /** `accessed` exactly, as {@link EntryMeta.modifiedNs} is `modified`. */
   accessedNs?: bigint;
+  /** Kind `h`: the id of the inode holding the file. */
+  inode?: string;
+  /** An inode's number of names (hard links); absent on entries. */
+  links?: number;
 }
 
 /** One key found under a name: a claim (no meta) or a data key. */
@@ -101,11 +124,12 @@ function decodeTime(s: string): number {
 }
 
 /*
- * Meta: `<kind><size>~<created>~<modified>~<accessed>[~<modified ns>[~<accessed ns>]]`. A time set
- * in nanoseconds is stored as its milliseconds (nsToMs) plus, in the optional field, its distance
- * in nanoseconds from msToNs(milliseconds): a few digits (for int64 times the double is within
- * about a microsecond), not the 19 of the time. An empty field (`~~<accessed ns>`) is none. Keys
- * written before these fields have exactly four, so they read as before.
+ * Meta: `<kind><size>~<created>~<modified>~<accessed>[~<modified ns>[~<accessed ns>[~<links>]]]`,
+ * with the inode id in place of the size for kind `h`, and the count of names (decimal) on inodes
+ * only. A time set in nanoseconds is stored as its milliseconds (nsToMs) plus, in the optional
+ * field, its distance in nanoseconds from msToNs(milliseconds): a few digits (for int64 times the
+ * double is within about a microsecond), not the 19 of the time. An empty field (`~~<accessed ns>`)
+ * is none. Keys written before these fields have exactly four, so they read as before.
  */
 
 function encodeNs(ns: bigint | undefined, ms: number): string {
@@ -121,30 +145,35 @@ function decodeNs(s: string | undefined, ms: number): bigint | undefined {
 
 function encodeMeta(m: EntryMeta): string {
   const fields = [
-    m.kind + m.size.toString(36),
+    m.kind + (m.kind === 'h' ? m.inode! : m.size.toString(36)),
     encodeTime(m.created),
     encodeTime(m.modified),
     encodeTime(m.accessed),
     encodeNs(m.modifiedNs, m.modified),
     encodeNs(m.accessedNs, m.accessed),
+    m.links === undefined ? '' : String(m.links),
   ];
   while (fields[fields.length - 1] === '') fields.pop();
   return fields.join('~');
 }
 
 function decodeMeta(s: string): EntryMeta | undefined {
-  // Fields after these are ignored, as earlier versions ignore the nanoseconds.
-  const [head, created, modified, accessed, modifiedNs, accessedNs] = s.split('~');
+  // Fields after these are ignored, as earlier versions ignore the nanoseconds (and the count).
+  const [head, created, modified, accessed, modifiedNs, accessedNs, links] = s.split('~');
   if (!head || created === undefined || modified === undefined || accessed === undefined) return undefined;
   const kind = head[0] as StoredKind;
-  if (!'icdlt'.includes(kind)) return undefined;
+  if (!'icdlht'.includes(kind)) return undefined;
+  const hard = kind === 'h';
+  if (hard && !INODE_ID.test(head.slice(1))) return undefined;
   const meta: EntryMeta = {
     kind,
-    size: parseInt(head.slice(1), 36),
+    size: hard ? 0 : parseInt(head.slice(1), 36),
     created: decodeTime(created),
     modified: decodeTime(modified),
     accessed: decodeTime(accessed),
   };
+  if (hard) meta.inode = head.slice(1);
+  if (links && /^[1-9][0-9]*$/.test(links)) meta.links = Number(links);
   const mNs = decodeNs(modifiedNs, meta.modified);
   const aNs = decodeNs(accessedNs, meta.accessed);
   if (mNs !== undefined) meta.modifiedNs = mNs;
@@ -181,6 +210,11 @@ export class Layout {
     return `${this.root}c/`;
   }
 
+  /** Inode keys start with this. */
+  get inodes(): string {
+    return `${this.root}n/`;
+  }
+
   get journals(): string {
     return `${this.root}j/`;
   }
@@ -192,6 +226,8 @@ export class Layout {
   /** Every key of the entry at `path` starts with this plus `!`. */
   namePrefix(path: string): string {
     if (path === '/') return `${this.root}root`;
+    const inode = inodeOf(path);
+    if (inode !== undefined) return `${this.inodes}${inode}`;
     return this.childPrefix(parentPath(path)) + splitName(encodeName(baseName(path)));
   }
 
@@ -203,8 +239,9 @@ export class Layout {
   }
 
   /**
-   * Reads an entry key (or the root's): the prefix of its directory's entries, its name prefix,
-   * the encoded name, its generation and meta; `undefined` for any other key.
+   * Reads an entry key (or the root's, or an inode's): the prefix of its directory's entries (the
+   * inodes' prefix for an inode), its name prefix, the encoded name (the inode id), its generation
+   * and meta; `undefined` for any other key.
    */
   parseKey(
     key: string,
@@ -212,6 +249,9 @@ export class Layout {
     let start: number;
     if (key.startsWith(`${this.root}root!`)) {
       start = this.root.length;
+    } else if (key.startsWith(this.inodes)) {
+      start = this.inodes.length;
+      if (!INODE_ID.test(key.slice(start, key.indexOf('!', start)))) return undefined;
     } else if (key.startsWith(this.entries)) {
       // The name starts after the last `/` that does not join two pieces of it.
       let slash = key.lastIndexOf('/');

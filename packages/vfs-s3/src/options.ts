@@ -83,11 +83,11 @@ export interface GcOptions {
 
 /** What `gc` removed. */
 export interface GcResult {
-  /** Chunk objects no entry referenced. */
+  /** Chunk objects no entry or inode referenced. */
   chunks: number;
   /**
-   * Superseded entry versions, claims, tombstones, entries under a directory that no longer exists
-   * and leftover start-up probes.
+   * Superseded entry and inode versions, claims, tombstones, entries under a directory that no
+   * longer exists, inode keys of files no name refers to (hard links) and leftover start-up probes.
    */
   entries: number;
   /** Interrupted renames completed. */

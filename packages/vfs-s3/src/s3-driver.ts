@@ -9,6 +9,7 @@ import {
   checkExists,
   checkFileTarget,
   checkIfFile,
+  checkLink,
   checkReadlink,
   checkRename,
   checkRmdir,
@@ -31,21 +32,15 @@ import { capabilitiesFor, detectMode, S3Context } from './context.js';
 import { fileKind, manifestChunkKeys, metadata, name, type Slot } from './entries.js';
 import { ConflictError, isMissingKey } from './errors.js';
 import { collectGarbage } from './gc.js';
-import type { Layout } from './layout.js';
+import { changeLinks, inodeOfSlot, link, resolve } from './hard-links.js';
+import { inodePath, type Layout } from './layout.js';
 import { lookup, lookupWithParent, readManifest, readTarget, scanDirectory } from './lookups.js';
 import type { ConsistencyMode, GcOptions, GcResult, S3StorageOptions } from './options.js';
 import { recover, rename } from './renames.js';
-import { ReadWriteLock } from './util.js';
-
-const MAX_CONFLICT_RETRIES = 30;
+import { backoff, MAX_CONFLICT_RETRIES, mapLimit, ReadWriteLock } from './util.js';
 
 /** Bytes of a key beyond its prefix and path: `e/`, long names' `+/` and `!<gen>!<meta>` (test/layout.test.ts). */
 export const KEY_OVERHEAD = 96;
-
-/** Waits before retry `attempt` of a conflict: random, growing up to 640 ms. */
-function backoff(attempt: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** Math.min(attempt, 7)));
-}
 
 /**
  * The S3 {@link VfsDriver}: entries as keys that carry kind, size and times (so a listing is one
@@ -167,33 +162,54 @@ export class S3Driver implements VfsDriver {
 
   async read(path: string): Promise<Uint8Array> {
     return this.#op(path, 'read', undefined, async () => {
-      const slot = await lookup(this.#ctx, path);
-      checkExistingFile(path, fileKind(slot.entry));
-      return readFileRange(this.#ctx, slot.entry!, 0, slot.entry!.meta.size);
+      const file = await resolve(this.#ctx, await lookup(this.#ctx, path));
+      checkExistingFile(path, fileKind(file.entry));
+      return readFileRange(this.#ctx, file.entry!, 0, file.entry!.meta.size);
     });
   }
 
   async readAt(path: string, offset: number, length: number): Promise<Uint8Array> {
     return this.#op(path, 'read', undefined, async () => {
-      const slot = await lookup(this.#ctx, path);
-      checkExistingFile(path, fileKind(slot.entry));
-      return readFileRange(this.#ctx, slot.entry!, offset, length);
+      const file = await resolve(this.#ctx, await lookup(this.#ctx, path));
+      checkExistingFile(path, fileKind(file.entry));
+      return readFileRange(this.#ctx, file.entry!, offset, length);
+    });
+  }
+
+  /**
+   * Runs `fn` on the slot holding the file at a name looked up under its path lock: for a hard
+   * link its inode's, looked up under the inode's lock too (writes through other names take it).
+   */
+  #onFile<T>(slot: Slot, fn: (file: Slot) => Promise<T>): Promise<T> {
+    const inode = inodeOfSlot(slot);
+    if (inode === undefined) return fn(slot);
+    const path = inodePath(inode);
+    return this.#paths.run(path, async () => {
+      const file = await lookup(this.#ctx, path);
+      // Freed since the name was looked up (its last other name deleted by another process):
+      // look again, and find no name.
+      if (!file.entry) throw new ConflictError(`the inode of ${slot.path} is gone`);
+      return fn(file);
     });
   }
 
   async write(path: string, data: Uint8Array): Promise<void> {
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
-      checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
-      await writeFile(this.#ctx, slot, data);
+      await this.#onFile(slot, async (file) => {
+        checkFileTarget(path, fileKind(file.entry), fileKind(parent?.entry));
+        await writeFile(this.#ctx, file, data);
+      });
     });
   }
 
   async writeAt(path: string, offset: number, data: Uint8Array): Promise<void> {
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
-      checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
-      await patchFile(this.#ctx, slot, { runs: [[offset, data]] });
+      await this.#onFile(slot, async (file) => {
+        checkFileTarget(path, fileKind(file.entry), fileKind(parent?.entry));
+        await patchFile(this.#ctx, file, { runs: [[offset, data]] });
+      });
     });
   }
 
@@ -206,44 +222,52 @@ export class S3Driver implements VfsDriver {
     const ifFile = options?.ifFile;
     await this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
-      // By creation time (entries have no other lasting identity; renames and writes keep it). In
-      // conditional mode the commit is conditional on this lookup's generation: a file replaced
-      // meanwhile conflicts, and the retry looks (and checks) again.
-      if (ifFile) {
-        const kind = fileKind(slot.entry);
-        checkIfFile(path, kind && { kind, created: slot.entry!.meta.created }, ifFile);
-      }
-      checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
-      await patchFile(this.#ctx, slot, { runs, modified: options?.modified });
+      await this.#onFile(slot, async (file) => {
+        // By creation time (entries have no other lasting identity; renames, links and writes keep
+        // it), and by the inode's id for a linked file. In conditional mode the commit is
+        // conditional on this lookup's generation: a file replaced meanwhile conflicts, and the
+        // retry looks (and checks) again.
+        if (ifFile) checkIfFile(path, file.entry && metadata(file.entry, file.path), ifFile);
+        checkFileTarget(path, fileKind(file.entry), fileKind(parent?.entry));
+        await patchFile(this.#ctx, file, { runs, modified: options?.modified });
+      });
     });
   }
 
   async append(path: string, data: Uint8Array): Promise<number> {
     return this.#op(path, 'shared', path, async () => {
       const [slot, parent] = await lookupWithParent(this.#ctx, path);
-      checkFileTarget(path, fileKind(slot.entry), fileKind(parent?.entry));
-      const offset = slot.entry?.meta.size ?? 0;
-      checkData(data, path, offset);
-      await patchFile(this.#ctx, slot, { runs: [[offset, data]] });
-      return offset;
+      return this.#onFile(slot, async (file) => {
+        checkFileTarget(path, fileKind(file.entry), fileKind(parent?.entry));
+        const offset = file.entry?.meta.size ?? 0;
+        checkData(data, path, offset);
+        await patchFile(this.#ctx, file, { runs: [[offset, data]] });
+        return offset;
+      });
     });
   }
 
   async setSize(path: string, size: number): Promise<void> {
     await this.#op(path, 'shared', path, async () => {
       const slot = await lookup(this.#ctx, path);
-      checkExistingFile(path, fileKind(slot.entry));
-      await patchFile(this.#ctx, slot, { size });
+      await this.#onFile(slot, async (file) => {
+        checkExistingFile(path, fileKind(file.entry));
+        await patchFile(this.#ctx, file, { size });
+      });
     });
   }
 
   stat(path: string): Promise<Metadata> {
     const known = this.#known(path);
-    if (known?.entry) return Promise.resolve(metadata(known.entry));
+    const inode = known && inodeOfSlot(known);
+    const file = inode === undefined ? known : this.#ctx.cache.get(inodePath(inode));
+    if (file !== undefined && file !== 'absent' && file.entry) {
+      return Promise.resolve(metadata(file.entry, file.path));
+    }
     return this.#op(path, 'read', undefined, async () => {
-      const slot = await lookup(this.#ctx, path);
-      checkExists(path, fileKind(slot.entry));
-      return metadata(slot.entry!);
+      const file = await resolve(this.#ctx, await lookup(this.#ctx, path));
+      checkExists(path, fileKind(file.entry));
+      return metadata(file.entry!, file.path);
     });
   }
 
@@ -252,10 +276,12 @@ export class S3Driver implements VfsDriver {
       const slot = await lookup(this.#ctx, path);
       checkExistingDirectory(path, fileKind(slot.entry));
       const slots = this.#ctx.cache.listing(path) ?? (await scanDirectory(this.#ctx, path));
-      return slots.flatMap((s) => {
-        const kind = fileKind(s.entry);
+      // A hard link's kind and size are its inode's: one more LIST each, unless cached.
+      const files = await mapLimit(slots, this.#ctx.concurrency, async (s) => resolve(this.#ctx, s));
+      return files.flatMap((f, i) => {
+        const kind = fileKind(f.entry);
         if (!kind) return [];
-        return [{ name: name(s.path), kind, size: kind === 'directory' ? 0 : s.entry!.meta.size }];
+        return [{ name: name(slots[i]!.path), kind, size: kind === 'directory' ? 0 : f.entry!.meta.size }];
       });
     });
   }
@@ -290,9 +316,9 @@ export class S3Driver implements VfsDriver {
 
   async readlink(path: string): Promise<string> {
     return this.#op(path, 'read', undefined, async () => {
-      const slot = await lookup(this.#ctx, path);
-      checkReadlink(path, fileKind(slot.entry));
-      return readTarget(this.#ctx, slot.entry!);
+      const file = await resolve(this.#ctx, await lookup(this.#ctx, path));
+      checkReadlink(path, fileKind(file.entry));
+      return readTarget(this.#ctx, file.entry!);
     });
   }
 
@@ -344,6 +370,23 @@ export class S3Driver implements VfsDriver {
           : [];
       await removeName(this.#ctx, slot, []);
       this.#ctx.trash.queue(chunks);
+      // A hard link: the inode loses a name once the name is gone (the last takes it along).
+      const inode = inodeOfSlot(slot);
+      if (inode !== undefined)
+        await this.#paths.run(inodePath(inode), () => changeLinks(this.#ctx, inode, -1));
+    });
+  }
+
+  async link(from: string, to: string): Promise<void> {
+    // Alone, like rename: the first link rewrites the source's entry and makes an inode.
+    await this.#op(from, 'exclusive', undefined, async () => {
+      const [source, target, targetParent] = await Promise.all([
+        lookup(this.#ctx, from),
+        lookup(this.#ctx, to),
+        to === '/' ? undefined : lookup(this.#ctx, parentPath(to)),
+      ]);
+      checkLink(from, to, fileKind(source.entry), fileKind(target.entry), fileKind(targetParent?.entry));
+      await link(this.#ctx, source, target);
     });
   }
 
@@ -354,23 +397,29 @@ export class S3Driver implements VfsDriver {
         lookup(this.#ctx, to),
         to === '/' ? undefined : lookup(this.#ctx, parentPath(to)),
       ]);
+      const replaced = inodeOfSlot(target);
       const plan = checkRename(
         from,
         to,
         fileKind(source.entry),
         fileKind(target.entry),
         fileKind(targetParent?.entry),
+        replaced !== undefined && replaced === inodeOfSlot(source),
       );
       if (plan === 'noop') return;
       await rename(this.#ctx, source, target);
+      // The replaced name of a hard-linked file: its inode loses it.
+      if (replaced !== undefined) await changeLinks(this.#ctx, replaced, -1);
     });
   }
 
   async setTimes(path: string, times: SetTimes): Promise<void> {
     await this.#op(path, 'shared', path, async () => {
       const slot = await lookup(this.#ctx, path);
-      checkExists(path, fileKind(slot.entry));
-      await commitTimes(this.#ctx, slot, times);
+      await this.#onFile(slot, async (file) => {
+        checkExists(path, fileKind(file.entry));
+        await commitTimes(this.#ctx, file, times);
+      });
     });
   }
 

@@ -190,7 +190,7 @@ export async function s3Namespaces(
     } while (token);
     // A filesystem right under the URL's prefix (a URL without namespace): its own objects are no namespaces.
     const layout = new Layout(prefix);
-    const own = new Set([layout.entries, layout.chunks, layout.journals, layout.probes]);
+    const own = new Set([layout.entries, layout.inodes, layout.chunks, layout.journals, layout.probes]);
     const candidates = (await hasRoot(client, bucket, prefix))
       ? children.filter((child) => !own.has(child))
       : children;

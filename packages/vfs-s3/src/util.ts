@@ -91,3 +91,11 @@ export async function mapLimit<T, R>(
   if (failure) throw failure.error;
   return results;
 }
+
+/** Retries of an operation that lost a race (a {@link ConflictError}) before it fails with `busy`. */
+export const MAX_CONFLICT_RETRIES = 30;
+
+/** Waits before retry `attempt` of a conflict: random, growing up to 640 ms. */
+export function backoff(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** Math.min(attempt, 7)));
+}

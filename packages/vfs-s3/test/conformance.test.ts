@@ -2,7 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { runConformance } from '@eryx/vfs-conformance';
 import type { VfsStorage } from '@eryx/vfs-core';
 import { type S3Storage, s3 } from '../src/index.js';
-import { Layout } from '../src/layout.js';
+import { inodePath, Layout } from '../src/layout.js';
 import { randomPrefix, serverOptions } from './helpers.js';
 
 // No `reopen`: single-writer mode (s3rver ignores conditional writes) allows one writer per prefix
@@ -18,19 +18,23 @@ runConformance({
   create: () => s3({ ...serverOptions(), prefix: randomPrefix('conformance') }),
   destroy: (s) => s.close(),
   probe: {
-    // Reads the objects straight from the bucket: the entry key with the highest generation, then
-    // its inline body or its chunk objects.
+    // Reads the objects straight from the bucket: the entry key with the highest generation (its
+    // inode's, for a hard link), then its inline body or its chunk objects.
     async readRaw(storage: VfsStorage, path: string) {
       const { client, bucket, prefix } = storage as S3Storage;
       const layout = new Layout(prefix);
-      const listed = await client.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: `${layout.namePrefix(path)}!` }),
-      );
-      const keys = (listed.Contents ?? []).flatMap((o) => {
-        const parsed = layout.parseKey(o.Key!);
-        return parsed?.key.meta ? [{ ...parsed.key, meta: parsed.key.meta }] : [];
-      });
-      const top = keys.sort((a, b) => b.gen - a.gen)[0];
+      const topKey = async (name: string) => {
+        const listed = await client.send(
+          new ListObjectsV2Command({ Bucket: bucket, Prefix: `${layout.namePrefix(name)}!` }),
+        );
+        const keys = (listed.Contents ?? []).flatMap((o) => {
+          const parsed = layout.parseKey(o.Key!);
+          return parsed?.key.meta ? [{ ...parsed.key, meta: parsed.key.meta }] : [];
+        });
+        return keys.sort((a, b) => b.gen - a.gen)[0];
+      };
+      let top = await topKey(path);
+      if (top?.meta.kind === 'h') top = await topKey(inodePath(top.meta.inode!));
       if (!top || top.meta.kind === 't' || top.meta.kind === 'd' || top.meta.kind === 'l') return undefined;
       const get = async (key: string) => {
         const out = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

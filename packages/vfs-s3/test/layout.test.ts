@@ -1,6 +1,6 @@
 import { nsToMs } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
-import { type EntryMeta, Layout } from '../src/layout.js';
+import { type EntryMeta, inodePath, Layout } from '../src/layout.js';
 import { KEY_OVERHEAD } from '../src/s3-driver.js';
 
 const layout = new Layout('p');
@@ -171,5 +171,52 @@ describe('entry keys: times', () => {
       const suffix = layout.dataKey('/f', 36 ** 5 - 1, m).slice('p/e/f'.length);
       expect(1 + joins + suffix.length, suffix).toBeLessThanOrEqual(KEY_OVERHEAD);
     }
+  });
+
+  it('hard links: an h name carries its inode id in place of the size; an inode its count', () => {
+    const name: EntryMeta = {
+      kind: 'h',
+      inode: '0123456789abcdef01234567',
+      size: 0,
+      created: 5,
+      modified: 6,
+      accessed: 7,
+    };
+    const key = layout.dataKey('/d/f', 3, name);
+    expect(key).toBe('p/e/d/f!3!h0123456789abcdef01234567~5~6~7');
+    expect(meta(key)).toEqual(name);
+    const inode: EntryMeta = { kind: 'c', size: 4096, created: 1, modified: 2, accessed: 3, links: 12 };
+    const inodeKey = layout.dataKey(inodePath('00ff'), 4, inode);
+    expect(inodeKey).toBe('p/n/00ff!4!c35s~1~2~3~~~12');
+    expect(layout.parseKey(inodeKey)).toEqual({
+      parentPrefix: 'p/n/',
+      namePrefix: 'p/n/00ff',
+      name: '00ff',
+      key: { key: inodeKey, gen: 4, meta: inode },
+    });
+    expect(layout.claimKey(inodePath('00ff'), 5)).toBe('p/n/00ff!5');
+    // With exact times, the count stays the seventh field.
+    const exact = { ...inode, modified: nsToMs(MAX), modifiedNs: MAX };
+    expect(meta(layout.dataKey(inodePath('00ff'), 4, exact))).toEqual(exact);
+    // Not ours: a name of kind h without a hex id, an inode key without one.
+    expect(meta('p/e/f!1!hxyz~0~0~0')).toBeUndefined();
+    expect(layout.parseKey('p/n/zz!1!i0~0~0~0')).toBeUndefined();
+    // The released decoders know no kind h: they skip such names (hence the README's warning).
+    expect(['i', 'c', 'd', 'l', 't']).not.toContain(releasedDecodeMeta(key.split('!')[2]!)!.kind);
+  });
+
+  it('an h name fits the key overhead: its meta is shorter than the longest file meta', () => {
+    const created = 36 ** 9 - 1;
+    const h = layout.dataKey('/f', 36 ** 5 - 1, {
+      kind: 'h',
+      inode: 'f'.repeat(24),
+      size: 0,
+      created,
+      modified: created,
+      accessed: created,
+    });
+    expect(
+      1 + 2 * Math.floor((1024 - KEY_OVERHEAD) / 158) + h.slice('p/e/f'.length).length,
+    ).toBeLessThanOrEqual(KEY_OVERHEAD);
   });
 });

@@ -50,6 +50,7 @@ describe('times in nanoseconds in the entry key', () => {
         created: 1_700_000_000_000,
         modified: 1_700_000_000_000.5,
         accessed: 1_700_000_000_000.5,
+        linkCount: 1,
       });
       await fs.setTimes('/f', { modified: N });
       expect(await fs.stat('/f')).toEqual({ ...before, modified: nsToMs(N), modifiedNs: N });
