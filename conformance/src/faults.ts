@@ -31,6 +31,11 @@ export interface FaultConformanceOptions {
    */
   open(namespace: string): Promise<{ faulty: VfsStorage; direct(): Promise<VfsStorage> }>;
   faults: FaultInjector;
+  /**
+   * The store declares hard links: the sweep also fails `link`, a write through a second name and
+   * the deletion of one of two names (default `false`).
+   */
+  hardLinks?: boolean;
   /** Highest request index tried per operation (default 24). */
   maxRequests?: number;
   /** Per-test timeout in milliseconds (default 300,000). */
@@ -59,11 +64,22 @@ const OPERATIONS: Record<string, (s: VfsStorage) => Promise<unknown>> = {
   setTimes: (s) => s.setTimes('/d/f', { modified: 1_000_000 }),
 };
 
+/**
+ * The same for hard links, on a store that declares them: {@link seed} then gave the large file a
+ * second name, `/d/k`.
+ */
+const LINK_OPERATIONS: Record<string, (s: VfsStorage) => Promise<unknown>> = {
+  link: (s) => s.link('/d/f', '/d/h'),
+  'writeAt through a second name': (s) => s.writeAt('/d/k', 150_000, big(70_000, 11)),
+  'delete of one of two names': (s) => s.delete('/d/l'),
+};
+
 async function seed(s: VfsStorage): Promise<void> {
   await s.mkdir('/d');
   await s.mkdir('/e');
   await s.write('/d/f', enc('old content'));
   await s.write('/d/l', big(200_000, 1));
+  if (s.capabilities.hardLinks) await s.link('/d/l', '/d/k');
   // Warm every cache the storage object keeps: listings, entries, blocks.
   await s.list('/');
   await s.list('/d');
@@ -74,6 +90,7 @@ async function seed(s: VfsStorage): Promise<void> {
 interface Seen {
   kind: string;
   size: number;
+  links?: number;
   digest?: string;
 }
 
@@ -92,6 +109,8 @@ async function view(s: VfsStorage): Promise<Record<string, Seen>> {
         seen[path] = {
           kind: 'file',
           size: meta.size,
+          // Whether every name of a file is counted, a failure or not.
+          ...(meta.linkCount === undefined ? {} : { links: meta.linkCount }),
           digest: `${data.length}:${createHash('sha256').update(data).digest('hex').slice(0, 16)}`,
         };
       }
@@ -113,7 +132,8 @@ export function runFaultConformance(options: FaultConformanceOptions): void {
   const { faults } = options;
 
   describe(`${options.name} under network faults`, { timeout: options.timeout ?? 300_000 }, () => {
-    for (const [label, operation] of Object.entries(OPERATIONS)) {
+    const operations = { ...OPERATIONS, ...(options.hardLinks ? LINK_OPERATIONS : {}) };
+    for (const [label, operation] of Object.entries(operations)) {
       for (const when of ['before', 'after'] as const) {
         it(`${label}: a request failing ${when} the store acts leaves the storage object consistent`, async () => {
           for (let request = 1; request <= maxRequests; request++) {

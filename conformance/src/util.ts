@@ -102,6 +102,19 @@ export function syncTwinWith<K extends 'flush' | 'readAtView'>(
   return storage as VfsSyncStorage & Required<Pick<VfsSyncStorage, K>>;
 }
 
+/** Expects `run` to fail with `code` and nothing below `dir` (the test's directory) to change. */
+export async function expectRefusedBelow(
+  s: VfsStorage,
+  dir: string,
+  run: () => Promise<unknown>,
+  code: VfsErrorCode,
+  what?: string,
+): Promise<void> {
+  const before = await treeBelow(s, dir);
+  await expectError(run, code, what);
+  expect(await treeBelow(s, dir), `the test directory after ${what ?? 'a refused call'}`).toEqual(before);
+}
+
 /** Every entry below `dir` (recursively) with its kind and what it holds: content or target. */
 export async function treeBelow(s: VfsStorage, dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};

@@ -1,7 +1,7 @@
 import type { Metadata, VfsErrorCode } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectBytes, expectError, pattern, str, text, treeBelow } from '../util.js';
+import { expectBytes, expectError, expectRefusedBelow, pattern, str, text } from '../util.js';
 
 /**
  * Hard links (`link`), driven by `capabilities.hardLinks`. A store that declares them keeps one
@@ -23,15 +23,8 @@ export function hardLinksSuite(ctx: SuiteContext): void {
       return;
     }
 
-    /** Expects `run` to fail with `code` and nothing below the test directory to change. */
-    const expectRefused = async (run: () => Promise<unknown>, code: VfsErrorCode, what?: string) => {
-      const before = await treeBelow(ctx.storage, ctx.dir);
-      await expectError(run, code, what);
-      expect(
-        await treeBelow(ctx.storage, ctx.dir),
-        `the test directory after ${what ?? 'a refused call'}`,
-      ).toEqual(before);
-    };
+    const expectRefused = (run: () => Promise<unknown>, code: VfsErrorCode, what?: string) =>
+      expectRefusedBelow(ctx.storage, ctx.dir, run, code, what);
 
     /** Expects every name in `names` to show the same file: bytes, size, times, id and count. */
     const expectSame = async (names: string[], content: Uint8Array) => {

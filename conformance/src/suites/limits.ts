@@ -110,6 +110,25 @@ async function fill(s: VfsStorage, dir: string, plan: readonly Fill[]): Promise<
 }
 
 /**
+ * Fills the store (with files in `dir`, which it makes) until exactly `room` bytes are left of
+ * `maxBytes`; `false`, having done nothing, when that would take too much (see `MAX_FILL`) or more
+ * files than `maxFiles` allows.
+ */
+async function fillLeaving(s: VfsStorage, dir: string, maxBytes: number, room: number): Promise<boolean> {
+  const limits = declaredLimits(s);
+  const before = maxBytes - (await usage(s)).bytes;
+  const left = before - utf8(dir.slice(dir.lastIndexOf('/') + 1)) - room;
+  if (before > MAX_FILL || left < 0) return false;
+  const plan = fillPlan(left, Math.min(limits?.maxFileSize ?? left, left));
+  const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
+  if (plan === undefined || plan.length + 2 > freeFiles) return false;
+  await s.mkdir(dir);
+  await fill(s, dir, plan);
+  expect((await usage(s)).bytes, 'bytes stored, names included').toBe(maxBytes - room);
+  return true;
+}
+
+/**
  * Creates directories below `base` (names of at most 100 bytes) so that `base/.../<leaf>` is exactly
  * `length` UTF-8 bytes long, with a last segment of at least 4 bytes.
  */
@@ -406,15 +425,7 @@ export function limitsSuite(ctx: SuiteContext): void {
         const link = ctx.path('link');
         // Leave exactly the room of the link `link` to `target`.
         const room = utf8('link') + utf8(target);
-        const before = max - (await usage(s)).bytes;
-        const left = before - utf8('fill') - room;
-        if (before > MAX_FILL || left < 0) return;
-        const plan = fillPlan(left, Math.min(limits?.maxFileSize ?? left, left));
-        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
-        if (plan === undefined || plan.length + 2 > freeFiles) return;
-        await s.mkdir(ctx.path('fill'));
-        await fill(s, ctx.path('fill'), plan);
-        expect((await usage(s)).bytes, 'bytes stored, names included').toBe(max - room);
+        if (!(await fillLeaving(s, ctx.path('fill'), max, room))) return;
         // One byte more, in the target or in the name, is refused.
         await expectRefused(s, () => s.symlink(link, `${target}x`), 'quota-exceeded');
         await expectRefused(s, () => s.symlink(`${link}x`, target), 'quota-exceeded');
@@ -474,15 +485,7 @@ export function limitsSuite(ctx: SuiteContext): void {
         const source = ctx.path('s');
         await s.write(source, text('shared content'));
         const room = utf8('link');
-        const before = max - (await usage(s)).bytes;
-        const left = before - utf8('fill') - room;
-        if (before > MAX_FILL || left < 0) return;
-        const plan = fillPlan(left, Math.min(limits?.maxFileSize ?? left, left));
-        const freeFiles = (limits?.maxFiles ?? Number.POSITIVE_INFINITY) - (await usage(s)).files;
-        if (plan === undefined || plan.length + 2 > freeFiles) return;
-        await s.mkdir(ctx.path('fill'));
-        await fill(s, ctx.path('fill'), plan);
-        expect((await usage(s)).bytes, 'bytes stored, names included').toBe(max - room);
+        if (!(await fillLeaving(s, ctx.path('fill'), max, room))) return;
         await expectRefused(s, () => s.link(source, ctx.path('linkx')), 'quota-exceeded');
         // The contract's errors still win over the quota.
         await expectError(() => s.link(ctx.path('missing'), ctx.path('linkx')), 'not-found');

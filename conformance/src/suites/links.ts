@@ -1,7 +1,7 @@
 import { toAsync, type VfsErrorCode, type VfsStorage } from '@eryx/vfs-core';
 import { describe, expect, it } from 'vitest';
 import type { SuiteContext } from '../context.js';
-import { expectError, str, text, treeBelow } from '../util.js';
+import { expectError, expectRefusedBelow, str, text, treeBelow } from '../util.js';
 
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
@@ -44,15 +44,8 @@ export function linksSuite(ctx: SuiteContext): void {
       return;
     }
 
-    /** Expects `run` to fail with `code` and nothing below the test directory to change. */
-    const expectRefused = async (run: () => Promise<unknown>, code: VfsErrorCode, what?: string) => {
-      const before = await treeBelow(ctx.storage, ctx.dir);
-      await expectError(run, code, what);
-      expect(
-        await treeBelow(ctx.storage, ctx.dir),
-        `the test directory after ${what ?? 'a refused call'}`,
-      ).toEqual(before);
-    };
+    const expectRefused = (run: () => Promise<unknown>, code: VfsErrorCode, what?: string) =>
+      expectRefusedBelow(ctx.storage, ctx.dir, run, code, what);
 
     it('symlink makes an entry of kind symlink: stat, list and exists report it, size = target bytes', async () => {
       const s = ctx.storage;

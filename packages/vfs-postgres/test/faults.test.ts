@@ -15,6 +15,7 @@ afterAll(() => proxy.close());
 
 runFaultConformance({
   name: 'postgres',
+  hardLinks: true,
   faults: {
     fail: (spec) => proxy.fail(spec),
     heal: () => proxy.heal(),

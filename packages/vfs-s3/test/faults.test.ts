@@ -16,6 +16,7 @@ afterAll(() => proxy.close());
 
 runFaultConformance({
   name: 's3 (single writer)',
+  hardLinks: true,
   faults: {
     // Two attempts per request (below), so a fault hits a request and its retry; a lone retry
     // still absorbs what s3rver answers 500 to (two deletions of one key at once).
