@@ -50,6 +50,8 @@ const MAY_SUCCEED = new Set([
   'symlink data to secret',
   'symlink data relative up',
   'readlink data up',
+  // A hard link within /data is a second name of the guest's own file (issue #22).
+  'link within data',
   'list stdlib',
   'create name 255',
   'create name 255 bytes utf-8',
