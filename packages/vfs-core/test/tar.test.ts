@@ -189,6 +189,7 @@ describe('exportTar and importTar', () => {
       files: 7,
       directories: 8,
       links: 0,
+      hardLinks: 0,
       bytes: 70_000 + 11 + 7 + 513 + 1 + 300_000,
       skipped: 0,
     });
@@ -220,6 +221,7 @@ describe('exportTar and importTar', () => {
       files: 7,
       directories: 8,
       links: 0,
+      hardLinks: 0,
       bytes: 70_000 + 11 + 7 + 513 + 1 + 300_000,
       skipped: 0,
     });
@@ -309,7 +311,14 @@ describe('exportTar and importTar', () => {
       const storage = mapBackend();
       const stats = await importTar(storage, createReadStream(file), { root: '/in' });
       // './' is the root itself: not counted.
-      expect(stats, format).toEqual({ files: 3, directories: 3, links: 0, bytes: 5007, skipped: 0 });
+      expect(stats, format).toEqual({
+        files: 3,
+        directories: 3,
+        links: 0,
+        hardLinks: 0,
+        bytes: 5007,
+        skipped: 0,
+      });
       expect([...(await storage.list('/in'))].map((e) => e.name).sort()).toEqual([
         'd'.repeat(120),
         'empty',
@@ -407,6 +416,7 @@ describe('exportTar and importTar', () => {
       files: 2,
       directories: 0,
       links: 0,
+      hardLinks: 0,
       bytes: 2,
       skipped: 3,
     });
@@ -454,7 +464,7 @@ describe('exportTar and importTar', () => {
       ['dir/up', 'symlink', '..', 0o777],
     ]);
     const stats = await importTar(storage, tarBytes, { root: '/copy' });
-    expect(stats).toEqual({ files: 1, directories: 1, links: 6, bytes: 7, skipped: 0 });
+    expect(stats).toEqual({ files: 1, directories: 1, links: 6, hardLinks: 0, bytes: 7, skipped: 0 });
     const before = await snapshot(storage, '/src');
     expect([...before.values()].filter((e) => e.kind === 'symlink')).toHaveLength(6);
     expect(await snapshot(storage, '/copy')).toEqual(before);

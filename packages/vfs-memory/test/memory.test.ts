@@ -1,7 +1,21 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  createWriteStream,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import { runInNewContext } from 'node:vm';
 import { expectBytes, expectError, pattern } from '@eryx/vfs-conformance';
 import { isVfsError, limits, type Metadata, nsToMs } from '@eryx/vfs-core';
+import { exportTar, importTar } from '@eryx/vfs-core/tar';
 import { describe, expect, it } from 'vitest';
 import { type MemoryStorage, memory } from '../src/index.js';
 
@@ -520,5 +534,36 @@ describe('memory hard links', () => {
     const dangling = bytes.slice();
     dangling[at + 1] = 'x'.charCodeAt(0);
     expect(() => memory({ from: dangling })).toThrow(/another name of nothing/);
+  });
+});
+
+describe('memory hard links and GNU tar', () => {
+  it('imports the hard links GNU tar makes, and exports ones GNU tar extracts as hard links', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eryx-hard-tar-'));
+    try {
+      const src = join(dir, 'src');
+      mkdirSync(join(src, 'sub'), { recursive: true });
+      writeFileSync(join(src, 'a'), 'shared');
+      linkSync(join(src, 'a'), join(src, 'sub', 'b'));
+      const made = join(dir, 'made.tar');
+      execFileSync('tar', ['-cf', made, '-C', src, 'a', 'sub']);
+      const s = memory();
+      const stats = await importTar(s, readFileSync(made), { root: '/in' });
+      expect(stats).toMatchObject({ files: 1, hardLinks: 1, bytes: 6 });
+      expect((await s.stat('/in/sub/b')).linkCount).toBe(2);
+      expect((await s.stat('/in/sub/b')).id).toBe((await s.stat('/in/a')).id);
+
+      const out = join(dir, 'out.tar');
+      await pipeline(exportTar(s, { root: '/in' }), createWriteStream(out));
+      expect(execFileSync('tar', ['-tvf', out], { encoding: 'utf8' })).toMatch(/sub\/b link to a$/m);
+      const extracted = join(dir, 'extracted');
+      mkdirSync(extracted);
+      execFileSync('tar', ['-xf', out, '-C', extracted]);
+      expect(statSync(join(extracted, 'sub', 'b')).nlink).toBe(2);
+      expect(statSync(join(extracted, 'sub', 'b')).ino).toBe(statSync(join(extracted, 'a')).ino);
+      expect(readFileSync(join(extracted, 'sub', 'b'), 'utf8')).toBe('shared');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

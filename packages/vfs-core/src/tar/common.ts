@@ -32,7 +32,7 @@ export function resolveOptions(options: TarOptions, what: string): Resolved {
   if (onProgress !== undefined && typeof onProgress !== 'function') {
     throw new VfsError('invalid-argument', `${what}: onProgress must be a function`);
   }
-  const stats: TarStats = { files: 0, directories: 0, links: 0, bytes: 0, skipped: 0 };
+  const stats: TarStats = { files: 0, directories: 0, links: 0, hardLinks: 0, bytes: 0, skipped: 0 };
   return {
     root,
     chunkSize,

@@ -39,7 +39,10 @@ const MAX_HEADER_SECONDS = 2 ** 31 - 1;
  * Each entry keeps its size and its modification time in whole seconds (tar's precision); files get
  * mode `0644`, directories `0755`. A symbolic link is a `symlink` entry holding its target verbatim
  * (tar's `linkname`, a pax `linkpath` record when it is long or not ASCII), mode `0777`: the link
- * itself, never what it points to. The walk is depth-first and lazy: one `list` and one `stat` per
+ * itself, never what it points to. A file with several names (hard links, where the store has
+ * them and gives files an `id`) is a `file` entry under the first name met and a `link` entry
+ * (tar's hard link, `linkname` the first name) under each later one, so its content is in the
+ * archive once; a store without ids exports each name as a file. The walk is depth-first and lazy: one `list` and one `stat` per
  * directory, one `stat` per file (and a `readlink` per link), and file content read with `readAt` in `chunkSize` pieces as the
  * consumer reads (backpressure), so neither a whole file nor the whole tree is ever in memory.
  * Entries are in name order (UTF-16 code units) within each directory: the same tree gives the
@@ -137,6 +140,8 @@ interface Fetched {
 class Exporter {
   /** Set once the archive stream closed: the consumer went away, or an abort destroyed it. */
   private closed = false;
+  /** The archive name of the first name of each file with several (by `id`), once exported. */
+  private readonly linked = new Map<string, string>();
 
   constructor(
     private readonly storage: VfsStorage,
@@ -218,6 +223,17 @@ class Exporter {
         opts.stats.links++;
         opts.progress();
         continue;
+      }
+      if (meta.id !== undefined && (meta.linkCount ?? 1) > 1) {
+        // A later name of a file already in the archive: a hard link entry, as tar makes one.
+        const first = this.linked.get(meta.id);
+        if (first !== undefined) {
+          await this.add({ name, type: 'link', linkname: first, mode: FILE_MODE, ...mtime(meta.modified) });
+          opts.stats.hardLinks++;
+          opts.progress();
+          continue;
+        }
+        this.linked.set(meta.id, name);
       }
       const header: Partial<Header> & { name: string } = {
         name,

@@ -16,9 +16,9 @@ export interface ImportTarOptions extends TarOptions {
    */
   overwrite?: boolean;
   /**
-   * Skip entries storage cannot hold (hard links, character and block devices, fifos, entry types
-   * tar-stream does not know, and symbolic links where the storage does not declare
-   * `capabilities.symlinks`) and count them in {@link TarStats.skipped}, instead of failing with
+   * Skip entries storage cannot hold (character and block devices, fifos, entry types tar-stream
+   * does not know, and symbolic or hard links where the storage does not declare
+   * `capabilities.symlinks` or `capabilities.hardLinks`) and count them in {@link TarStats.skipped}, instead of failing with
    * `unsupported`. Default `false`.
    */
   skipUnsupported?: boolean;
@@ -62,8 +62,13 @@ const IN_FLIGHT = 16;
  * before links were stored, unless `skipUnsupported`.
  *
  * Each entry's name is checked before anything is written for it: an absolute name, a `..` that
- * climbs out of the root, a NUL or an empty name is `invalid-path` naming the entry. Hard links,
- * devices and fifos are `unsupported` naming the entry, unless `skipUnsupported`. A truncated or
+ * climbs out of the root, a NUL or an empty name is `invalid-path` naming the entry. Devices and
+ * fifos are `unsupported` naming the entry, unless `skipUnsupported`.
+ *
+ * **Hard links** (tar `link` entries) become names of the file an earlier entry made (`link`),
+ * where the storage declares `capabilities.hardLinks`; a link's target is checked like a name, and
+ * one no earlier entry made is `not-found`. Elsewhere they are `unsupported`, unless
+ * `skipUnsupported`. A truncated or
  * malformed archive is `invalid-argument`; a failure of `source` is `io` (with it as `cause`).
  *
  * **Not transactional.** When an import fails, what it wrote stays: every entry before the failing
@@ -252,6 +257,16 @@ class Importer {
         progress();
         return;
       }
+      case 'link':
+        if (this.storage.capabilities.hardLinks) {
+          const path = this.target(header.name, 'file');
+          const source = this.target(header.linkname ?? '', 'file');
+          await drain(entry);
+          await this.hardLink(path, source, header);
+          return;
+        }
+        await this.unsupported(entry);
+        return;
       case 'symlink':
         if (this.storage.capabilities.symlinks) {
           const path = this.target(header.name, 'file');
@@ -419,6 +434,46 @@ class Importer {
     }
     if (modified !== undefined) await storage.setTimes(path, { modified });
     opts.stats.links++;
+    opts.progress();
+  }
+
+  /**
+   * A hard link at `path` to the file an earlier entry made at `source`, replacing a file or link
+   * at `path` unless `overwrite` is off.
+   */
+  private async hardLink(path: string, source: string, header: Entry['header']): Promise<void> {
+    const { storage, opts } = this;
+    const parent = parentPath(path);
+    if (!this.directories.has(parent)) await this.directory(parent);
+    await this.inFlight.get(source);
+    await this.inFlight.get(path);
+    this.rethrow();
+    const link = async () => {
+      try {
+        await storage.link(source, path);
+      } catch (error) {
+        if (!isVfsError(error, 'not-found') || (await storage.exists(source))) throw error;
+        throw new VfsError(
+          'not-found',
+          `importTar: tar entry "${printable(header.name)}" is a hard link to "${printable(header.linkname ?? '')}", which no earlier entry made`,
+          { path: printable(header.name) },
+        );
+      }
+    };
+    try {
+      await link();
+    } catch (error) {
+      if (!this.overwrite || !isVfsError(error, 'already-exists') || path === source) throw error;
+      if ((await storage.stat(path)).kind === 'directory') {
+        throw new VfsError('is-a-directory', 'importTar: a directory is where the archive has a link', {
+          path,
+        });
+      }
+      // As tar -x does: the old entry goes, the link takes its place.
+      await storage.delete(path);
+      await link();
+    }
+    opts.stats.hardLinks++;
     opts.progress();
   }
 

@@ -14,10 +14,15 @@ export interface TarStats {
   directories: number;
   /** Symbolic links exported or imported (as links: see `importTar` for stores without them). */
   links: number;
+  /**
+   * Hard links: the later names of a file with several, exported or imported as tar `link` entries
+   * (the file itself counts once, in `files`).
+   */
+  hardLinks: number;
   /** Bytes of file content (not of the archive). */
   bytes: number;
   /**
-   * Entries left out: hard links, devices and fifos, and symbolic links where the store keeps none,
+   * Entries left out: devices and fifos, and symbolic and hard links where the store keeps none,
    * that an import skipped under `skipUnsupported`.
    */
   skipped: number;
