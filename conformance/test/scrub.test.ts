@@ -211,6 +211,28 @@ describe('scrub: what is stored', () => {
     expect(dec(await inner.read('/d.log'))).toBe('*******');
   });
 
+  it('with globs, a linked file may not cross the policy inside a moved directory, nor move out', async () => {
+    const { inner, s } = setup({ only: ['secret/**'] });
+    await s.mkdir('/pub');
+    await s.mkdir('/pub/d');
+    await s.mkdir('/secret');
+    await s.write('/pub/d/f', enc('plain'));
+    await inner.link('/pub/d/f', '/pub/g');
+    // In a moved directory: refused, nothing moved.
+    await expectError(() => s.rename('/pub/d', '/secret/d'), 'cross-device');
+    expect(await inner.exists('/pub/d/f')).toBe(true);
+    expect(await inner.exists('/secret/d')).toBe(false);
+    // Out of the scrubbed paths: a write through the outside name would land in the inside one.
+    await s.write('/secret/a', enc('x'));
+    await inner.link('/secret/a', '/secret/b');
+    await expectError(() => s.rename('/secret/b', '/pub/b'), 'cross-device');
+    expect(await inner.exists('/secret/b')).toBe(true);
+    // Within one side, renames of linked files work.
+    await s.rename('/secret/b', '/secret/c');
+    await s.rename('/pub/d', '/pub/e');
+    expect(dec(await inner.read('/pub/e/f'))).toBe('plain');
+  });
+
   it('keeps errors and their precedence, and failed inner writes store nothing', async () => {
     const { s } = setup();
     await expectError(() => s.writeAt('/missing/f', 0, enc('hunter2')), 'not-found');

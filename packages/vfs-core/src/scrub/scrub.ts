@@ -60,7 +60,7 @@ function policyMatcher(policy: ScrubPolicy | undefined): ((path: string) => bool
 const kindOf = (meta: Metadata | undefined): Kind => meta?.kind;
 
 /** The plans of the scrubbing operations, shared by the sync and async forms. */
-function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
+function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>, hardLinks: boolean) {
   const scrubbed = (path: string) => (policy === 'all' ? true : policy === 'none' ? false : policy(path));
   const K = set.maxLength - 1;
 
@@ -252,22 +252,29 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
         source.kind === 'directory'
           ? yield* entriesBelow(from)
           : [{ rel: '', kind: source.kind, size: source.size }];
+      const movedTo = (rel: string) => (rel === '' ? to : rebasePath(from + rel, from, to));
       // Files that move from an unscrubbed path to a scrubbed one are scrubbed first, so a secret is
       // never stored under a scrubbed path, not even for a moment.
-      const moving = files.filter(
-        ({ rel }) => !scrubbed(from + rel) && scrubbed(rel === '' ? to : rebasePath(from + rel, from, to)),
-      );
-      if (moving.length > 0) {
+      const moving = files.filter(({ rel }) => !scrubbed(from + rel) && scrubbed(movedTo(rel)));
+      const crossing = files.filter(({ rel }) => scrubbed(from + rel) !== scrubbed(movedTo(rel)));
+      if (crossing.length > 0) {
         // Refuse up front what the rename itself would refuse, so a failing rename changes nothing.
         const target = yield* statOrUndefined(to);
         const targetParent = yield* statOrUndefined(parentPath(to));
         checkRename(from, to, source.kind, kindOf(target), kindOf(targetParent));
-        // A file with other names (made before the wrapper) left outside the policy could be
-        // written there unmasked (see link): refused as Linux refuses a rename across mounts.
-        if ((source.linkCount ?? 1) > 1) {
-          throw new VfsError('cross-device', 'a file with several names may not move into a scrubbed path', {
-            path: to,
-          });
+        // A file with other names (made beside the wrapper) on the other side of the policy could
+        // be written there unmasked (see link), in either direction: refused as Linux refuses a
+        // rename across mounts. One stat per crossing file, on a store with hard links only.
+        if (hardLinks) {
+          for (const { rel, kind } of crossing) {
+            if (kind === 'directory') continue;
+            const meta = rel === '' ? source : yield* call('stat', from + rel);
+            if ((meta.linkCount ?? 1) > 1) {
+              throw new VfsError('cross-device', 'a file with several names may not cross the scrub policy', {
+                path: from + rel,
+              });
+            }
+          }
         }
         for (const { rel, kind, size } of moving) {
           if (kind === 'symlink') yield* scrubStoredLink(from + rel);
@@ -307,7 +314,8 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
  * target masked, keeping its times. With a glob policy the wrapper stores no hard links
  * (`capabilities.hardLinks` is `false`, `link` is `unsupported`): names of one file on both sides
  * of the policy would share bytes written unmasked through one of them; for the same reason a
- * rename into a scrubbed path of a file that already has several names is `cross-device`.
+ * rename that moves a file that already has several names (itself, or inside a moved directory)
+ * into or out of the scrubbed paths is `cross-device`.
  *
  * **Limits of the guarantee.** Bytes stored before the wrapper was applied, or by other writers of the
  * same store, are not examined. Mutating calls are serialized within the wrapper (read-modify-write
@@ -320,7 +328,7 @@ function plans(set: SecretSet, policy: ReturnType<typeof policyMatcher>) {
 export function scrub(storage: VfsStorage, options: ScrubOptions): VfsStorage {
   const set = compileSecrets(options.secrets, options.replacement ?? '[REDACTED]', options.fill ?? '*');
   const policy = policyMatcher(options.policy);
-  const p = plans(set, policy);
+  const p = plans(set, policy, storage.capabilities.hardLinks);
   const hardLinks = storage.capabilities.hardLinks && typeof policy === 'string';
   return wrapStorage(storage, {
     capabilities: { ...storage.capabilities, nativeAppend: false, multiProcess: false, hardLinks },
