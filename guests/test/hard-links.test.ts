@@ -111,6 +111,7 @@ describe.each(allBackends)('hard links on $name', (backend) => {
     expect(codeOf(() => dir.linkAt({}, 'sub/f', dir, 'h'))).toBe('exist');
     expect(codeOf(() => dir.linkAt({}, 'sub/f', dir, 'nope/x'))).toBe('no-entry');
     expect(codeOf(() => dir.linkAt({}, 'sub/f/', dir, 'x'))).toBe('not-directory');
+    expect(codeOf(() => dir.linkAt({}, 'sub/f', dir, 'x/'))).toBe('no-entry');
     expect(codeOf(() => dir.linkAt({}, 'sub/f', dir, '../x'))).toBe('not-permitted');
     expect(codeOf(() => dir.linkAt({}, 'sub/f', root(host, 1), 'x'))).toBe('cross-device');
     expect(storage.exists('/x')).toBe(false);

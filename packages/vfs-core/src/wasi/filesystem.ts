@@ -553,6 +553,8 @@ export class Descriptor {
       const source = from.mount.storage.stat(from.path);
       if (source.kind !== 'directory' && wantsDirectory(oldPath)) return fail('not-directory');
       to.mount.assertWritable(to.path);
+      // Linux: a new name ending in `/` asks for a directory, which a link never makes.
+      if (wantsDirectory(newPath)) return fail(to.mount.kindOf(to.path) === undefined ? 'no-entry' : 'exist');
       if (to.mount !== from.mount) {
         to.mount.assertParent(to.path);
         return fail('cross-device');
