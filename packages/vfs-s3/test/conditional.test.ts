@@ -5,31 +5,17 @@ import { describe, expect, it } from 'vitest';
 import { openS3, type S3Storage, s3 } from '../src/index.js';
 import { Layout } from '../src/layout.js';
 import { emulateConditionalWrites } from './conditional.js';
-import { newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
+import { conditionalStorage, newClient, randomPrefix, rawKeys, serverOptions } from './helpers.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
-function conditional(
-  prefix: string,
-  options: Parameters<typeof s3>[0] extends infer O ? Partial<O> : never = {},
-) {
-  const client = emulateConditionalWrites(newClient());
-  const storage = s3({ ...serverOptions(), client, prefix, conditionalWrites: true, ...options });
-  const close = storage.close;
-  return Object.assign(storage, {
-    async destroy() {
-      await close();
-      client.destroy();
-    },
-  });
-}
+const conditional = conditionalStorage;
 
 /** A second storage object on the store of `storage`, with a client of its own, as another process. */
 function reopen(storage: VfsStorage): S3Storage {
-  const other = conditional((storage as S3Storage).prefix);
-  // The kit closes it with close(): let that release its client too (the store's data stays).
-  return Object.assign(other, { close: other.destroy });
+  // The kit closes it with close(), which releases its client too (the store's data stays).
+  return conditional((storage as S3Storage).prefix);
 }
 
 // The whole kit once more in conditional mode (claims, tombstones, native append). Every request
@@ -46,7 +32,6 @@ runConformance({
   timeout: 300_000,
   create: () => conditional(randomPrefix('conditional')),
   reopen,
-  destroy: (s) => (s as ReturnType<typeof conditional>).destroy(),
 });
 
 describe('consistency modes', () => {
@@ -105,8 +90,8 @@ describe('consistency modes', () => {
         reason: { code: 'already-exists' },
       });
     } finally {
-      await a.destroy();
-      await b.destroy();
+      await a.close();
+      await b.close();
     }
   });
 
@@ -149,8 +134,8 @@ describe('consistency modes', () => {
         reason: { code: 'already-exists' },
       });
     } finally {
-      await a.destroy();
-      await b.destroy();
+      await a.close();
+      await b.close();
     }
   });
 
@@ -174,7 +159,7 @@ describe('consistency modes', () => {
       expect(await fs.list('/')).toEqual([{ name: 'f', kind: 'file', size: 0 }]);
     } finally {
       await committed;
-      await fs.destroy();
+      await fs.close();
       client.destroy();
     }
   });
@@ -204,7 +189,7 @@ describe('consistency modes', () => {
       expect((await rawKeys(client, `${layout.namePrefix('/f')}!`)).length).toBe(1);
       client.destroy();
     } finally {
-      await fs.destroy();
+      await fs.close();
     }
   });
 
@@ -228,8 +213,8 @@ describe('consistency modes', () => {
       client.destroy();
       expect(keys.filter((k) => !k.startsWith(`${prefix}/root!`))).toEqual([]);
     } finally {
-      await a.destroy();
-      await b.destroy();
+      await a.close();
+      await b.close();
     }
   });
 });

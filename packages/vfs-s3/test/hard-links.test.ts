@@ -6,6 +6,7 @@ import { chaos } from './chaos.js';
 import { emulateConditionalWrites } from './conditional.js';
 import {
   bytes,
+  conditionalStorage,
   count,
   freshStorage,
   newClient,
@@ -33,25 +34,12 @@ function metaOf(prefix: string, key: string) {
   return new Layout(prefix).parseKey(`${prefix}${key}`)!.key.meta!;
 }
 
-/** Storage in conditional mode (emulated), with a client of its own released by `close`. */
-function conditional(prefix: string, options: Partial<S3StorageOptions> = {}): S3Storage {
-  const client = emulateConditionalWrites(newClient());
-  const storage = s3({ ...serverOptions(), client, prefix, conditionalWrites: true, ...options });
-  const close = storage.close;
-  return Object.assign(storage, {
-    async close() {
-      await close();
-      client.destroy();
-    },
-  });
-}
-
 const MODES = [
   [
     'single-writer',
     (prefix: string, o: Partial<S3StorageOptions> = {}) => s3({ ...serverOptions(), prefix, ...o }),
   ],
-  ['conditional', conditional],
+  ['conditional', conditionalStorage],
 ] as const;
 
 describe('hard links in the object layout', () => {
@@ -299,8 +287,8 @@ describe('hard links in the object layout', () => {
 
   it('conditional mode: two processes link, write and delete through names of one file', async () => {
     const prefix = randomPrefix('hard-two');
-    const a = conditional(prefix);
-    const b = conditional(prefix);
+    const a = conditionalStorage(prefix);
+    const b = conditionalStorage(prefix);
     try {
       await a.write('/f', bytes('0'));
       // Links of one file made at once by both: every name counts.

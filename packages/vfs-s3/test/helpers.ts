@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { inject } from 'vitest';
 import { type S3Storage, type S3StorageOptions, s3 } from '../src/index.js';
+import { emulateConditionalWrites } from './conditional.js';
 
 /** Connection options of the test server. */
 export function serverOptions(): Omit<S3StorageOptions, 'prefix'> {
@@ -31,6 +32,23 @@ export function newClient(): S3Client {
 
 export function freshStorage(options: Partial<S3StorageOptions> = {}) {
   return s3({ ...serverOptions(), prefix: randomPrefix(), ...options });
+}
+
+/**
+ * Storage on `prefix` in conditional mode (emulated: the test server ignores conditional writes),
+ * with a client of its own (`storage.client`) that `close` releases too, as another process would
+ * hold.
+ */
+export function conditionalStorage(prefix: string, options: Partial<S3StorageOptions> = {}): S3Storage {
+  const client = emulateConditionalWrites(newClient());
+  const storage = s3({ ...serverOptions(), client, prefix, conditionalWrites: true, ...options });
+  const close = storage.close;
+  return Object.assign(storage, {
+    async close() {
+      await close();
+      client.destroy();
+    },
+  });
 }
 
 /** Every key under a prefix, read straight from the bucket. */

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { s3 } from '../src/index.js';
 import { Layout } from '../src/layout.js';
 import { chaos } from './chaos.js';
-import { emulateConditionalWrites } from './conditional.js';
 import {
   bytes,
+  conditionalStorage,
   count,
   freshStorage,
   newClient,
@@ -224,8 +224,7 @@ describe('a store of the layout before links', () => {
 });
 
 describe('symbolic links in conditional mode', () => {
-  const conditional = (prefix: string, client = emulateConditionalWrites(newClient())) =>
-    Object.assign(s3({ ...serverOptions(), client, prefix, conditionalWrites: true }), { own: client });
+  const conditional = conditionalStorage;
 
   it('two writers racing symlink and create of one path get exactly one winner each', async () => {
     const prefix = randomPrefix('links-race');
@@ -246,8 +245,6 @@ describe('symbolic links in conditional mode', () => {
     } finally {
       await a.close();
       await b.close();
-      a.own.destroy();
-      b.own.destroy();
     }
   });
 
@@ -268,13 +265,11 @@ describe('symbolic links in conditional mode', () => {
       await a.flush();
       await b.flush();
       await a.gc({ minAgeMs: 0 });
-      const keys = await rawKeys(a.own, `${prefix}/`);
+      const keys = await rawKeys(a.client, `${prefix}/`);
       expect(keys.filter((k) => !k.startsWith(`${prefix}/root!`))).toEqual([]);
     } finally {
       await a.close();
       await b.close();
-      a.own.destroy();
-      b.own.destroy();
     }
   });
 });
