@@ -737,6 +737,19 @@ describe('faults', () => {
 
 describe('migrations', () => {
   const schemaName = () => `vfs_${randomUUID().replaceAll('-', '')}`;
+  /** A new schema built by the released migrations up to `version`, as that release left it. */
+  async function schemaAt(version: number): Promise<string> {
+    const schema = schemaName();
+    await admin.query(`CREATE SCHEMA "${schema}"`);
+    await admin.query(
+      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
+    );
+    for (let v = 1; v <= version; v++) {
+      await admin.query(migrationSql(v - 1, schema));
+      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [v]);
+    }
+    return schema;
+  }
   afterAll(async () => {
     const { rows } = await admin.query<{ nspname: string }>(
       `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'vfs\\_%'`,
@@ -768,13 +781,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema of version 1, keeping its data', async () => {
-    const schema = schemaName();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
-    );
-    await admin.query(migrationSql(0, schema));
-    await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES (1)`);
+    const schema = await schemaAt(1);
     const old = open({ schema, migrate: false });
     await old.write('/kept', bytes('v1'));
     // create arrived with version 2: without the migration its function is missing.
@@ -785,15 +792,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema of version 2, counting the usage of its namespaces once', async () => {
-    const schema = schemaName();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const version of [1, 2]) {
-      await admin.query(migrationSql(version - 1, schema));
-      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
-    }
+    const schema = await schemaAt(2);
     // Data written by version 2's functions: this package's client calls them with the same arguments,
     // except mkdir and create, which take maxBytes since version 4 and are called here directly.
     const a = open({ schema, migrate: false });
@@ -836,15 +835,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema of version 3, counting names in the usage rows', async () => {
-    const schema = schemaName();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const version of [1, 2, 3]) {
-      await admin.query(migrationSql(version - 1, schema));
-      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
-    }
+    const schema = await schemaAt(3);
     // Written by version 3's functions; mkdir, create and rename through their version 3 arguments.
     const a = open({ schema, migrate: false });
     const b = open({ schema, migrate: false });
@@ -879,15 +870,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema of version 4, keeping its data, then stores links', async () => {
-    const schema = schemaName();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const version of [1, 2, 3, 4]) {
-      await admin.query(migrationSql(version - 1, schema));
-      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
-    }
+    const schema = await schemaAt(4);
     // Written by version 4's functions (this package's client calls them with the same arguments).
     const a = open({ schema, migrate: false });
     await a.mkdir('/d');
@@ -926,15 +909,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema of version 5 to store times in nanoseconds, keeping its times', async () => {
-    const schema = schemaName();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const version of [1, 2, 3, 4, 5]) {
-      await admin.query(migrationSql(version - 1, schema));
-      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
-    }
+    const schema = await schemaAt(5);
     // Written by version 5's functions (this package's client calls them with the same arguments),
     // its times set by version 5's statement.
     const a = open({ schema, migrate: false });
@@ -979,15 +954,7 @@ describe('migrations', () => {
   });
 
   it('upgrades a schema of version 6 to store hard links; older clients keep working', async () => {
-    const schema = schemaName();
-    await admin.query(`CREATE SCHEMA "${schema}"`);
-    await admin.query(
-      `CREATE TABLE "${schema}".vfs_schema (version integer PRIMARY KEY, applied timestamptz NOT NULL DEFAULT now())`,
-    );
-    for (const version of [1, 2, 3, 4, 5, 6]) {
-      await admin.query(migrationSql(version - 1, schema));
-      await admin.query(`INSERT INTO "${schema}".vfs_schema (version) VALUES ($1)`, [version]);
-    }
+    const schema = await schemaAt(6);
     // Written by version 6's functions (this package's client calls them with the same arguments).
     const a = open({ schema, migrate: false });
     await a.mkdir('/d');
